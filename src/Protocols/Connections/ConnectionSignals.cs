@@ -1,0 +1,62 @@
+using Akka.IO;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>
+/// What stream handles and stream stages ask of the connection stage. They travel through the
+/// stage's async callback, so the connection's state is only ever touched by its own stage.
+/// </summary>
+internal abstract record ConnectionCommand
+{
+    private ConnectionCommand() { }
+
+    public sealed record OpenStream(TaskCompletionSource<MuxedStream> Opened) : ConnectionCommand;
+    public sealed record AttachSource(long StreamId, Action<StreamSignal> Signal) : ConnectionCommand;
+    public sealed record PullSource(long StreamId) : ConnectionCommand;
+    public sealed record CancelSource(long StreamId) : ConnectionCommand;
+    public sealed record AttachSink(long StreamId, Action<StreamSignal> Signal) : ConnectionCommand;
+    public sealed record Write(long StreamId, ByteString Bytes) : ConnectionCommand;
+    public sealed record CompleteSink(long StreamId) : ConnectionCommand;
+    public sealed record ResetStream(long StreamId, string Reason) : ConnectionCommand;
+    public sealed record Ping(TaskCompletionSource<TimeSpan> Answered) : ConnectionCommand;
+    public sealed record Close : ConnectionCommand;
+    public sealed record Abort(Exception Reason) : ConnectionCommand;
+}
+
+/// <summary>What the connection stage tells a stream's source or sink stage.</summary>
+internal abstract record StreamSignal
+{
+    private StreamSignal() { }
+
+    /// <summary>Inbound bytes for the source to push; sent only after the source pulled.</summary>
+    public sealed record Data(ByteString Bytes) : StreamSignal;
+
+    /// <summary>The remote closed its write side: the source completes.</summary>
+    public sealed record End : StreamSignal;
+
+    /// <summary>The sink's last write was taken by the muxer: it may pull the next.</summary>
+    public sealed record WriteAccepted : StreamSignal;
+
+    /// <summary>The stream was reset or its connection went away.</summary>
+    public sealed record Failed(Exception Reason) : StreamSignal;
+
+    public static readonly StreamSignal EndOfStream = new End();
+    public static readonly StreamSignal Accepted = new WriteAccepted();
+}
+
+/// <summary>The stream was reset, by the remote or locally; reads and writes on it fail.</summary>
+public sealed class StreamResetException : IOException
+{
+    /// <summary>Creates the exception with the reason text.</summary>
+    public StreamResetException(string message) : base(message) { }
+}
+
+/// <summary>The connection carrying a stream closed or failed; the inner exception says why.</summary>
+public sealed class ConnectionClosedException : IOException
+{
+    /// <summary>Creates the exception with the reason text.</summary>
+    public ConnectionClosedException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with the reason text and its cause.</summary>
+    public ConnectionClosedException(string message, Exception inner) : base(message, inner) { }
+}

@@ -1,0 +1,389 @@
+using System.Diagnostics;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Stage;
+using Libp2p.Protocols.Muxing;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>Limits of one connection stage.</summary>
+/// <param name="UpgradeTimeout">How long the security and muxer negotiation may take before the connection is cut.</param>
+/// <param name="InboundStreamBacklog">Inbound streams waiting for the owner to accept them; more are reset.</param>
+public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int InboundStreamBacklog)
+{
+    /// <summary>15 s for the upgrade (go-libp2p's default), 256 streams of backlog (go-yamux's accept backlog).</summary>
+    public static ConnectionStageSettings Default { get; } = new(TimeSpan.FromSeconds(15), 256);
+}
+
+/// <summary>
+/// One libp2p connection as a graph stage between the transport's bytes and the muxed streams:
+/// it drives an <see cref="IConnectionCore"/> (upgrade, then muxer) and bridges each stream's
+/// source and sink stages to it. Bytes go through the graph, control through async callbacks, and
+/// never one actor message per frame. The materialized <see cref="MuxedConnection"/> is the handle.
+/// </summary>
+public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, MuxedConnection>
+{
+    private readonly Func<IConnectionCore> _core;
+    private readonly ConnectionStageSettings _settings;
+    private readonly Inlet<ByteString> _in = new("connection.in");
+    private readonly Outlet<ByteString> _out = new("connection.out");
+
+    /// <summary>Creates the stage; <paramref name="core"/> makes a fresh state machine per materialization.</summary>
+    public ConnectionStage(Func<IConnectionCore> core, ConnectionStageSettings? settings = null)
+    {
+        _core = core;
+        _settings = settings ?? ConnectionStageSettings.Default;
+        Shape = new FlowShape<ByteString, ByteString>(_in, _out);
+    }
+
+    /// <inheritdoc />
+    public override FlowShape<ByteString, ByteString> Shape { get; }
+
+    /// <inheritdoc />
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("libp2p-connection");
+
+    /// <inheritdoc />
+    public override ILogicAndMaterializedValue<MuxedConnection> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var handle = new MuxedConnection(_settings.InboundStreamBacklog);
+        return new LogicAndMaterializedValue<MuxedConnection>(new Logic(this, _core(), handle), handle);
+    }
+
+    private sealed class Logic : TimerGraphStageLogic
+    {
+        private const string UpgradeTimer = "upgrade-timeout";
+
+        private readonly ConnectionStage _stage;
+        private readonly IConnectionCore _core;
+        private readonly MuxedConnection _handle;
+        private readonly List<MuxerEvent> _events = new(16);
+        private readonly Dictionary<long, StreamState> _streams = new();
+        private readonly Queue<TaskCompletionSource<MuxedStream>> _opensBeforeUpgrade = new();
+        private readonly List<Action<StreamSignal>> _acksAfterFlush = new();
+        private readonly OutputBuffer _output = new();
+        private TaskCompletionSource<TimeSpan>? _ping;
+        private long _pingSent;
+        private bool _upgraded;
+        private bool _completeWhenFlushed;
+        private Exception? _failure;
+
+        public Logic(ConnectionStage stage, IConnectionCore core, MuxedConnection handle) : base(stage.Shape)
+        {
+            _stage = stage;
+            _core = core;
+            _handle = handle;
+            handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
+            SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
+            SetHandler(stage._out, Flush, _ => CompleteStage());
+        }
+
+        public override void PreStart()
+        {
+            ScheduleOnce(UpgradeTimer, _stage._settings.UpgradeTimeout);
+            _core.Start();
+            Pull(_stage._in);
+            AfterWork();
+        }
+
+        public override void PostStop()
+        {
+            _handle.SetClosed(_failure);
+            var closed = _handle.Closed();
+            foreach (var state in _streams.Values)
+                state.Fail(closed);
+            _streams.Clear();
+            while (_opensBeforeUpgrade.TryDequeue(out var open))
+                open.TrySetException(closed);
+            _ping?.TrySetException(closed);
+        }
+
+        protected override void OnTimer(object timerKey)
+        {
+            if (!_upgraded)
+                Fail(new TimeoutException($"the connection upgrade did not complete within {_stage._settings.UpgradeTimeout.TotalSeconds:0.###} s"));
+        }
+
+        private void OnPush()
+        {
+            var bytes = Grab(_stage._in);
+            _core.Receive(bytes.ToReadOnlySpan(), _events);
+            HandleEvents();
+            if (!_core.IsClosed)
+                Pull(_stage._in);
+            AfterWork();
+        }
+
+        private void OnUpstreamFinish()
+        {
+            // The remote closed the transport: whatever it said last has been handled.
+            if (!_core.IsClosed && !_completeWhenFlushed)
+                _failure ??= _upgraded ? null : new ConnectionClosedException("the remote closed the connection during the upgrade");
+            CompleteStage();
+        }
+
+        private void OnUpstreamFailure(Exception error) => Fail(error);
+
+        private void Fail(Exception error)
+        {
+            _failure ??= error;
+            FailStage(error);
+        }
+
+        private void AfterWork()
+        {
+            if (!_upgraded && _core.Upgrade is { } upgrade)
+            {
+                _upgraded = true;
+                CancelTimer(UpgradeTimer);
+                _handle.SetUpgraded(upgrade);
+                while (_opensBeforeUpgrade.TryDequeue(out var open))
+                    Open(open);
+            }
+            if (_core.IsClosed)
+                _completeWhenFlushed = true;
+            Flush();
+        }
+
+        private void Flush()
+        {
+            if (_core.HasOutput && IsAvailable(_stage._out))
+            {
+                _core.DrainOutput(_output);
+                Push(_stage._out, _output.Take());
+                foreach (var ack in _acksAfterFlush)
+                    ack(StreamSignal.Accepted);
+                _acksAfterFlush.Clear();
+            }
+            if (_completeWhenFlushed && !_core.HasOutput)
+                CompleteStage();
+        }
+
+        private void HandleEvents()
+        {
+            foreach (var e in _events)
+            {
+                switch (e)
+                {
+                    case MuxerEvent.StreamOpened opened:
+                        var stream = new MuxedStream(_handle, opened.StreamId, outbound: false);
+                        if (_handle.TryAccept(stream))
+                            _streams[opened.StreamId] = new StreamState(stream);
+                        else
+                            _core.Reset(opened.StreamId);
+                        break;
+                    case MuxerEvent.Data data when _streams.TryGetValue(data.StreamId, out var state):
+                        if (state.ReadClosed)
+                            _core.Consumed(data.StreamId, data.Bytes.Length);
+                        else
+                            state.Inbound.Enqueue(data.Bytes);
+                        Deliver(state);
+                        break;
+                    case MuxerEvent.RemoteClosed closed when _streams.TryGetValue(closed.StreamId, out var state):
+                        state.RemoteClosed = true;
+                        Deliver(state);
+                        break;
+                    case MuxerEvent.StreamReset reset when _streams.TryGetValue(reset.StreamId, out var state):
+                        state.Fail(new StreamResetException($"stream {reset.StreamId} was reset: {reset.Reason}"));
+                        Forget(state);
+                        break;
+                    case MuxerEvent.StreamClosed closed when _streams.TryGetValue(closed.StreamId, out var state):
+                        state.MuxerClosed = true;
+                        Forget(state);
+                        break;
+                    case MuxerEvent.SendWindowOpened window when _streams.TryGetValue(window.StreamId, out var state):
+                        ContinueWrite(state);
+                        break;
+                    case MuxerEvent.PingAnswered when _ping is not null:
+                        _ping.TrySetResult(Stopwatch.GetElapsedTime(_pingSent));
+                        _ping = null;
+                        break;
+                    case MuxerEvent.SessionFailed failed:
+                        _failure ??= failed.Error;
+                        break;
+                }
+            }
+            _events.Clear();
+        }
+
+        private void OnCommand(ConnectionCommand command)
+        {
+            switch (command)
+            {
+                case ConnectionCommand.OpenStream open when _upgraded:
+                    Open(open.Opened);
+                    break;
+                case ConnectionCommand.OpenStream open:
+                    _opensBeforeUpgrade.Enqueue(open.Opened);
+                    break;
+                case ConnectionCommand.AttachSource attach:
+                    if (_streams.TryGetValue(attach.StreamId, out StreamState? state) && state.Failure is null)
+                        state.Source = attach.Signal;
+                    else
+                        attach.Signal(new StreamSignal.Failed(state?.Failure ?? Gone(attach.StreamId)));
+                    break;
+                case ConnectionCommand.AttachSink attach:
+                    if (_streams.TryGetValue(attach.StreamId, out state) && state.Failure is null && !state.WriteClosed)
+                        state.Sink = attach.Signal;
+                    else
+                        attach.Signal(new StreamSignal.Failed(state?.Failure ?? Gone(attach.StreamId)));
+                    break;
+                case ConnectionCommand.PullSource pull when _streams.TryGetValue(pull.StreamId, out state):
+                    state.Demand = true;
+                    Deliver(state);
+                    break;
+                case ConnectionCommand.CancelSource cancel when _streams.TryGetValue(cancel.StreamId, out state):
+                    CloseRead(state);
+                    break;
+                case ConnectionCommand.Write write when _streams.TryGetValue(write.StreamId, out state):
+                    state.PendingWrite = write.Bytes;
+                    state.PendingOffset = 0;
+                    ContinueWrite(state);
+                    break;
+                case ConnectionCommand.CompleteSink complete when _streams.TryGetValue(complete.StreamId, out state):
+                    if (state.PendingWrite is not null)
+                        state.CloseAfterWrite = true;
+                    else
+                        CloseWrite(state);
+                    break;
+                case ConnectionCommand.ResetStream reset when _streams.TryGetValue(reset.StreamId, out state):
+                    _core.Reset(reset.StreamId);
+                    state.Fail(new StreamResetException($"stream {reset.StreamId} was {reset.Reason}"));
+                    Forget(state);
+                    break;
+                case ConnectionCommand.Ping ping:
+                    if (_ping is null && _upgraded && _core.Ping())
+                    {
+                        _ping = ping.Answered;
+                        _pingSent = Stopwatch.GetTimestamp();
+                    }
+                    else
+                        ping.Answered.TrySetException(new MuxerException(_upgraded
+                            ? $"{_core.Protocol} has no ping, or one is still unanswered"
+                            : "the connection is not upgraded yet"));
+                    break;
+                case ConnectionCommand.Close:
+                    _core.Close();
+                    _completeWhenFlushed = true;
+                    break;
+                case ConnectionCommand.Abort abort:
+                    Fail(abort.Reason);
+                    return;
+                default:
+                    // A command for a stream that is gone: its stages were told when it went.
+                    break;
+            }
+            AfterWork();
+        }
+
+        private void Open(TaskCompletionSource<MuxedStream> opened)
+        {
+            try
+            {
+                var id = _core.OpenStream();
+                var stream = new MuxedStream(_handle, id, outbound: true);
+                _streams[id] = new StreamState(stream);
+                opened.TrySetResult(stream);
+            }
+            catch (MuxerException e)
+            {
+                opened.TrySetException(e);
+            }
+        }
+
+        private void Deliver(StreamState state)
+        {
+            if (state.Source is null || !state.Demand || state.ReadClosed)
+                return;
+            if (state.Inbound.TryDequeue(out var bytes))
+            {
+                state.Demand = false;
+                state.Source(new StreamSignal.Data(ByteString.FromBytes(bytes)));
+                // Window goes back to the remote only now that the reader has the bytes.
+                _core.Consumed(state.Stream.Id, bytes.Length);
+            }
+            else if (state.RemoteClosed)
+            {
+                state.Source(StreamSignal.EndOfStream);
+                state.ReadClosed = true;
+                Forget(state);
+            }
+        }
+
+        private void ContinueWrite(StreamState state)
+        {
+            if (state.PendingWrite is not { } pending)
+                return;
+            while (state.PendingOffset < pending.Count)
+            {
+                var taken = _core.Send(state.Stream.Id, pending.ToReadOnlySpan()[state.PendingOffset..]);
+                if (taken == 0)
+                    return; // SendWindowOpened resumes it.
+                state.PendingOffset += taken;
+            }
+            state.PendingWrite = null;
+            if (state.CloseAfterWrite)
+                CloseWrite(state);
+            else if (state.Sink is { } sink)
+            {
+                // Hold the writer while its bytes still wait for the transport: bounded memory.
+                if (_core.HasOutput && !IsAvailable(_stage._out))
+                    _acksAfterFlush.Add(sink);
+                else
+                    sink(StreamSignal.Accepted);
+            }
+        }
+
+        private void CloseWrite(StreamState state)
+        {
+            state.WriteClosed = true;
+            _core.CloseWrite(state.Stream.Id);
+            Forget(state);
+        }
+
+        private void CloseRead(StreamState state)
+        {
+            state.ReadClosed = true;
+            foreach (var bytes in state.Inbound)
+                _core.Consumed(state.Stream.Id, bytes.Length);
+            state.Inbound.Clear();
+            _core.CloseRead(state.Stream.Id);
+            Forget(state);
+        }
+
+        private void Forget(StreamState state)
+        {
+            if (state.Failure is not null || (state.MuxerClosed && state.ReadClosed && state.WriteClosed))
+                _streams.Remove(state.Stream.Id);
+        }
+
+        private static StreamResetException Gone(long id) => new($"stream {id} is closed");
+    }
+
+    private sealed class StreamState(MuxedStream stream)
+    {
+        public MuxedStream Stream { get; } = stream;
+        public Queue<byte[]> Inbound { get; } = new();
+        public Action<StreamSignal>? Source { get; set; }
+        public Action<StreamSignal>? Sink { get; set; }
+        public bool Demand { get; set; }
+        public bool RemoteClosed { get; set; }
+        public bool ReadClosed { get; set; }
+        public bool WriteClosed { get; set; }
+        public bool MuxerClosed { get; set; }
+        public bool CloseAfterWrite { get; set; }
+        public ByteString? PendingWrite { get; set; }
+        public int PendingOffset { get; set; }
+        public Exception? Failure { get; private set; }
+
+        public void Fail(Exception error)
+        {
+            if (Failure is not null)
+                return;
+            Failure = error;
+            if (!ReadClosed)
+                Source?.Invoke(new StreamSignal.Failed(error));
+            if (!WriteClosed)
+                Sink?.Invoke(new StreamSignal.Failed(error));
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Threading.Channels;
+using Akka.Streams.Stage;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>
+/// The handle of one upgraded connection (the seed's <c>MuxedConn</c>), the materialized value of
+/// <see cref="ConnectionStage"/>. Every call is a message to the connection's stage, so it is safe
+/// from any thread; the stage owns all state.
+/// </summary>
+public sealed class MuxedConnection
+{
+    private readonly TaskCompletionSource<ConnectionUpgrade> _upgraded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<MuxedStream> _inbound;
+    private IAsyncCallback<ConnectionCommand>? _commands;
+
+    internal MuxedConnection(int inboundBacklog)
+    {
+        // Bounded: a peer that opens streams faster than the owner accepts them gets resets,
+        // not our memory (the stage resets what does not fit).
+        _inbound = Channel.CreateBounded<MuxedStream>(new BoundedChannelOptions(inboundBacklog)
+        {
+            SingleReader = false,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        // Nothing observes a failed upgrade but the completion; keep the task from going unobserved.
+        _upgraded.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
+    /// <summary>Completes once the upgrade succeeded, with the remote peer and the protocols chosen.</summary>
+    public Task<ConnectionUpgrade> Upgraded => _upgraded.Task;
+
+    /// <summary>Streams the remote opened, in the order it opened them. Completes when the connection closes.</summary>
+    public ChannelReader<MuxedStream> InboundStreams => _inbound.Reader;
+
+    /// <summary>Completes when the connection is closed; faults with the reason if it failed.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Opens a new outbound stream; waits for the upgrade first.</summary>
+    /// <exception cref="ConnectionClosedException">The connection is closed or fails meanwhile.</exception>
+    public Task<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken = default)
+    {
+        var opened = new TaskCompletionSource<MuxedStream>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cancellationToken.Register(() => opened.TrySetCanceled(cancellationToken));
+        Send(new ConnectionCommand.OpenStream(opened), opened);
+        return opened.Task;
+    }
+
+    /// <summary>Measures one round trip with the muxer's ping (yamux); fails on muxers without one.</summary>
+    public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
+    {
+        var answered = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cancellationToken.Register(() => answered.TrySetCanceled(cancellationToken));
+        Send(new ConnectionCommand.Ping(answered), answered);
+        return answered.Task;
+    }
+
+    /// <summary>Closes the connection gracefully: the muxer says goodbye, then the transport closes.</summary>
+    public void Close() => Post(new ConnectionCommand.Close());
+
+    /// <summary>Closes the connection at once; open streams fail with <paramref name="reason"/>.</summary>
+    public void Abort(Exception reason) => Post(new ConnectionCommand.Abort(reason));
+
+    internal void Bind(IAsyncCallback<ConnectionCommand> commands) => _commands = commands;
+
+    internal void Send<T>(ConnectionCommand command, TaskCompletionSource<T>? reply)
+    {
+        if (_completion.Task.IsCompleted || _commands is null)
+        {
+            reply?.TrySetException(Closed());
+            return;
+        }
+        var delivered = _commands.InvokeWithFeedback(command);
+        if (reply is not null && !delivered.IsCompletedSuccessfully)
+            delivered.ContinueWith(t => { if (t.IsFaulted || t.IsCanceled) reply.TrySetException(Closed()); }, TaskScheduler.Default);
+    }
+
+    internal void Post(ConnectionCommand command) => Send<object>(command, null);
+
+    internal bool TryAccept(MuxedStream stream) => _inbound.Writer.TryWrite(stream);
+
+    internal void SetUpgraded(ConnectionUpgrade upgrade) => _upgraded.TrySetResult(upgrade);
+
+    internal void SetClosed(Exception? reason)
+    {
+        var error = reason is null ? null : new ConnectionClosedException($"connection failed: {reason.Message}", reason);
+        _upgraded.TrySetException(error ?? new ConnectionClosedException("connection closed before the upgrade completed"));
+        _inbound.Writer.TryComplete(error);
+        if (error is null)
+            _completion.TrySetResult();
+        else
+            _completion.TrySetException(error);
+    }
+
+    internal Exception Closed() =>
+        _completion.Task.Exception?.InnerException ?? new ConnectionClosedException("connection closed");
+}

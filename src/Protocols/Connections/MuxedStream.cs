@@ -1,0 +1,74 @@
+using Akka;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>
+/// One muxed stream (the seed's <c>MuxedStream</c>): its inbound bytes as a <see cref="Source"/>,
+/// its outbound bytes as a <see cref="Sink"/>, each to be run once. Backpressure reaches the remote:
+/// inbound window is granted back only as the source is pulled, and a write is acknowledged (the
+/// sink pulls again) only once the muxer has taken it within the remote's window.
+/// </summary>
+public sealed class MuxedStream
+{
+    private int _sourceTaken;
+    private int _sinkTaken;
+
+    internal MuxedStream(MuxedConnection connection, long id, bool outbound)
+    {
+        Connection = connection;
+        Id = id;
+        Outbound = outbound;
+    }
+
+    /// <summary>The connection the stream runs on.</summary>
+    public MuxedConnection Connection { get; }
+
+    /// <summary>The muxer's stream ID, unique within the connection.</summary>
+    public long Id { get; }
+
+    /// <summary>Whether this side opened the stream.</summary>
+    public bool Outbound { get; }
+
+    /// <summary>
+    /// The stream's inbound bytes. Completes when the remote half-closes; fails with
+    /// <see cref="StreamResetException"/> on a reset. Cancelling it closes the read side.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">On a second materialization.</exception>
+    public Source<ByteString, NotUsed> Source => Akka.Streams.Dsl.Source.FromGraph(new MuxedStreamSource(this));
+
+    /// <summary>
+    /// Writes the stream's outbound bytes. Completing it half-closes the stream; failing it resets
+    /// the stream.
+    /// </summary>
+    public Sink<ByteString, NotUsed> Sink => Akka.Streams.Dsl.Sink.FromGraph(new MuxedStreamSink(this));
+
+    /// <summary>Half-closes: no more writes, the remote reads end-of-stream and may still write.</summary>
+    public void CloseWrite() => Connection.Post(new ConnectionCommand.CompleteSink(Id));
+
+    /// <summary>Stops reading: inbound data is discarded and no more window is granted.</summary>
+    public void CloseRead() => Connection.Post(new ConnectionCommand.CancelSource(Id));
+
+    /// <summary>Aborts both directions; the remote's reads and writes fail with a reset.</summary>
+    public void Reset() => Connection.Post(new ConnectionCommand.ResetStream(Id, "reset locally"));
+
+    /// <summary>
+    /// The stream as a <see cref="System.IO.Stream"/> for plain code: reads pull the source, writes
+    /// feed the sink, disposing half-closes. Runs both on <paramref name="materializer"/>.
+    /// </summary>
+    public Stream AsStream(IMaterializer materializer) => new MuxedStreamAdapter(this, materializer);
+
+    internal void TakeSource()
+    {
+        if (Interlocked.Exchange(ref _sourceTaken, 1) != 0)
+            throw new InvalidOperationException($"the source of stream {Id} can be run only once");
+    }
+
+    internal void TakeSink()
+    {
+        if (Interlocked.Exchange(ref _sinkTaken, 1) != 0)
+            throw new InvalidOperationException($"the sink of stream {Id} can be run only once");
+    }
+}

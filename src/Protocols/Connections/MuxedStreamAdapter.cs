@@ -1,0 +1,151 @@
+using Akka;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>
+/// A muxed stream as a <see cref="Stream"/>: reads pull from the stream's source through a sink
+/// queue, writes go through a source queue of one element, so both keep the stream's backpressure.
+/// <see cref="Stream.ReadTimeout"/> and <see cref="Stream.WriteTimeout"/> are the seed's read and
+/// write deadlines: an operation that outlasts one fails with <see cref="TimeoutException"/>.
+/// </summary>
+internal sealed class MuxedStreamAdapter : Stream
+{
+    private readonly MuxedStream _stream;
+    private readonly ISinkQueue<ByteString> _reads;
+    private readonly IKillSwitch _stopReading;
+    private Task<Akka.Util.Option<ByteString>>? _pendingRead;
+    private Task<IQueueOfferResult>? _pendingWrite;
+    private readonly ISourceQueueWithComplete<ByteString> _writes;
+    private ByteString _current = ByteString.Empty;
+    private int _offset;
+    private bool _endOfStream;
+    private bool _writeClosed;
+
+    public MuxedStreamAdapter(MuxedStream stream, IMaterializer materializer)
+    {
+        _stream = stream;
+        (_stopReading, _reads) = stream.Source
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right)
+            .ToMaterialized(Sink.Queue<ByteString>(), Keep.Both)
+            .Run(materializer);
+        _writes = Source.Queue<ByteString>(1, OverflowStrategy.Backpressure).To(stream.Sink).Run(materializer);
+    }
+
+    public override bool CanRead => true;
+    public override bool CanWrite => true;
+    public override bool CanSeek => false;
+    public override bool CanTimeout => true;
+    public override int ReadTimeout { get; set; } = Timeout.Infinite;
+    public override int WriteTimeout { get; set; } = Timeout.Infinite;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty)
+            return 0;
+        while (_offset >= _current.Count)
+        {
+            if (_endOfStream)
+                return 0;
+            // A read that passed its deadline leaves its pull outstanding: the next read takes it over.
+            _pendingRead ??= _reads.PullAsync();
+            var next = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
+            _pendingRead = null;
+            if (!next.HasValue)
+            {
+                _endOfStream = true;
+                return 0;
+            }
+            _current = next.Value;
+            _offset = 0;
+        }
+        var count = Math.Min(buffer.Length, _current.Count - _offset);
+        _current.ToReadOnlySpan().Slice(_offset, count).CopyTo(buffer.Span);
+        _offset += count;
+        return count;
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_writeClosed, this);
+        if (buffer.IsEmpty)
+            return;
+        if (_pendingWrite is not null)
+        {
+            // The write that passed its deadline must land before this one.
+            await WithDeadline(_pendingWrite, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
+            _pendingWrite = null;
+        }
+        // The queue keeps the element after we return: it must own its bytes.
+        _pendingWrite = _writes.OfferAsync(ByteString.FromBytes(buffer.ToArray()));
+        var result = await WithDeadline(_pendingWrite, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
+        _pendingWrite = null;
+        switch (result)
+        {
+            case QueueOfferResult.Enqueued:
+                return;
+            case QueueOfferResult.Failure failure:
+                throw failure.Cause is IOException io ? io : new IOException($"stream {_stream.Id}: write failed: {failure.Cause.Message}", failure.Cause);
+            default:
+                throw new IOException($"stream {_stream.Id}: write failed: the stream is closed");
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    // Plain code may call the synchronous forms; they block the caller, never a dispatcher thread of ours.
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+    public override void Flush() { }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Half-closes the stream: the remote reads end-of-stream, reading here goes on.</summary>
+    public void CloseWrite()
+    {
+        if (_writeClosed)
+            return;
+        _writeClosed = true;
+        _writes.Complete();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            CloseWrite();
+            _stopReading.Shutdown();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    private async Task<T> WithDeadline<T>(Task<T> operation, int timeoutMs, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await operation.WaitAsync(timeoutMs == Timeout.Infinite ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"stream {_stream.Id}: {what} deadline of {timeoutMs} ms passed");
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not IOException and not TimeoutException)
+        {
+            throw new IOException($"stream {_stream.Id}: {what} failed: {e.Message}", e);
+        }
+    }
+}

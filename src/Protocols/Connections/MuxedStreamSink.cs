@@ -1,0 +1,90 @@
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Stage;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>
+/// A stream's outbound bytes. One write is in flight at a time: the next element is pulled only
+/// when the connection stage reports the muxer took the last one, which it does only within the
+/// remote's window, so a stalled remote reader holds this writer back.
+/// </summary>
+internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape<ByteString>>
+{
+    private readonly Inlet<ByteString> _in = new("muxed-stream.in");
+
+    private MuxedStream Stream { get; } = stream;
+
+    public override SinkShape<ByteString> Shape => new(_in);
+
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("muxed-stream-sink");
+
+    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+
+    private sealed class Logic : InGraphStageLogic
+    {
+        private readonly MuxedStreamSink _stage;
+        private readonly MuxedStream _stream;
+        private bool _finished;
+
+        public Logic(MuxedStreamSink stage) : base(stage.Shape)
+        {
+            _stage = stage;
+            _stream = stage.Stream;
+            SetHandler(stage._in, this);
+        }
+
+        public override void PreStart()
+        {
+            _stream.TakeSink();
+            var signal = GetAsyncCallback<StreamSignal>(OnSignal);
+            _stream.Connection.Post(new ConnectionCommand.AttachSink(_stream.Id, signal));
+            _stream.Connection.Completion.ContinueWith(
+                _ => signal(new StreamSignal.Failed(_stream.Connection.Closed())),
+                TaskScheduler.Default);
+            Pull(_stage._in);
+        }
+
+        public override void OnPush()
+        {
+            var bytes = Grab(_stage._in);
+            if (bytes.IsEmpty)
+            {
+                Pull(_stage._in);
+                return;
+            }
+            _stream.Connection.Post(new ConnectionCommand.Write(_stream.Id, bytes));
+        }
+
+        public override void OnUpstreamFinish()
+        {
+            // The connection half-closes after the write in flight, if any.
+            _finished = true;
+            _stream.Connection.Post(new ConnectionCommand.CompleteSink(_stream.Id));
+            CompleteStage();
+        }
+
+        public override void OnUpstreamFailure(Exception e)
+        {
+            _finished = true;
+            _stream.Connection.Post(new ConnectionCommand.ResetStream(_stream.Id, $"the writer failed: {e.Message}"));
+            FailStage(e);
+        }
+
+        private void OnSignal(StreamSignal signal)
+        {
+            if (_finished)
+                return;
+            switch (signal)
+            {
+                case StreamSignal.WriteAccepted:
+                    Pull(_stage._in);
+                    break;
+                case StreamSignal.Failed failed:
+                    _finished = true;
+                    FailStage(failed.Reason);
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using Akka;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Stage;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>
+/// A stream's inbound bytes. Each pull asks the connection stage for one chunk; the connection
+/// grants muxer window back only for chunks handed over here, so an idle reader stops the remote.
+/// </summary>
+internal sealed class MuxedStreamSource(MuxedStream stream) : GraphStage<SourceShape<ByteString>>
+{
+    private readonly Outlet<ByteString> _out = new("muxed-stream.out");
+
+    private MuxedStream Stream { get; } = stream;
+
+    public override SourceShape<ByteString> Shape => new(_out);
+
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("muxed-stream-source");
+
+    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+
+    private sealed class Logic : OutGraphStageLogic
+    {
+        private readonly MuxedStreamSource _stage;
+        private readonly MuxedStream _stream;
+        private bool _finished;
+
+        public Logic(MuxedStreamSource stage) : base(stage.Shape)
+        {
+            _stage = stage;
+            _stream = stage.Stream;
+            SetHandler(stage._out, this);
+        }
+
+        public override void PreStart()
+        {
+            _stream.TakeSource();
+            var signal = GetAsyncCallback<StreamSignal>(OnSignal);
+            _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, signal));
+            // A connection that is already gone never answers: fail rather than hang.
+            _stream.Connection.Completion.ContinueWith(
+                _ => signal(new StreamSignal.Failed(_stream.Connection.Closed())),
+                TaskScheduler.Default);
+        }
+
+        public override void OnPull() => _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));
+
+        public override void OnDownstreamFinish(Exception cause)
+        {
+            _finished = true;
+            _stream.Connection.Post(new ConnectionCommand.CancelSource(_stream.Id));
+            base.OnDownstreamFinish(cause);
+        }
+
+        private void OnSignal(StreamSignal signal)
+        {
+            if (_finished)
+                return;
+            switch (signal)
+            {
+                case StreamSignal.Data data:
+                    Push(_stage._out, data.Bytes);
+                    break;
+                case StreamSignal.End:
+                    _finished = true;
+                    CompleteStage();
+                    break;
+                case StreamSignal.Failed failed:
+                    _finished = true;
+                    FailStage(failed.Reason);
+                    break;
+            }
+        }
+    }
+}

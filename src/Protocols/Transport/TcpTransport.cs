@@ -1,0 +1,95 @@
+using System.Net;
+using Akka.Actor;
+using Akka.IO;
+using Akka.Streams.Dsl;
+using Libp2p.Protocols.Multiformats;
+
+namespace Libp2p.Protocols.Transport;
+
+/// <summary>
+/// TCP over Akka.IO, through Akka.Streams' <c>Tcp</c> stages: <c>/ip4/…/tcp/N</c> and
+/// <c>/ip6/…/tcp/N</c>. Host names (<c>/dns*</c>) are resolved before dialing.
+/// </summary>
+public sealed class TcpTransport : ITransport
+{
+    /// <summary>The shared instance; the transport holds no state.</summary>
+    public static TcpTransport Instance { get; } = new();
+
+    /// <inheritdoc />
+    public string Name => "tcp";
+
+    /// <inheritdoc />
+    public bool CanDial(Multiaddr address) => TryGetEndPoint(address, out _);
+
+    /// <inheritdoc />
+    public bool CanListen(Multiaddr address) => address.TryGetIPEndPoint(out var ep) && ep is not null && IsTcp(address);
+
+    /// <inheritdoc />
+    public Flow<ByteString, ByteString, Task<TransportConnection>> Dial(ActorSystem system, Multiaddr address, TimeSpan connectTimeout)
+    {
+        if (!TryGetEndPoint(address, out var endPoint))
+            throw new TransportException($"tcp: cannot dial {address}: not an /ip4, /ip6 or /dns address with /tcp");
+        // Half-close off: libp2p closes streams inside the muxer; the socket closes as a whole.
+        return system.TcpStream()
+            .OutgoingConnection(endPoint!, null, null, false, connectTimeout)
+            .MapMaterializedValue(connected => connected.ContinueWith(
+                t => t.IsCompletedSuccessfully
+                    ? new TransportConnection(ToMultiaddr(t.Result.LocalAddress), ToMultiaddr(t.Result.RemoteAddress))
+                    : throw new TransportException($"tcp: dial {address} failed: {t.Exception?.GetBaseException().Message ?? "cancelled"}", t.Exception?.GetBaseException()!),
+                TaskScheduler.Default));
+    }
+
+    /// <inheritdoc />
+    public Source<InboundConnection, Task<TransportListener>> Listen(ActorSystem system, Multiaddr address)
+    {
+        if (!address.TryGetIPEndPoint(out var endPoint) || endPoint is null || !IsTcp(address))
+            throw new TransportException($"tcp: cannot listen on {address}: not an /ip4 or /ip6 address with /tcp");
+        return system.TcpStream()
+            .Bind(endPoint.Address.ToString(), endPoint.Port, backlog: 512, halfClose: false)
+            .Select(incoming => new InboundConnection(
+                new TransportConnection(ToMultiaddr(incoming.LocalAddress), ToMultiaddr(incoming.RemoteAddress)),
+                incoming.Flow))
+            .MapMaterializedValue(bound => bound.ContinueWith(
+                t => t.IsCompletedSuccessfully
+                    ? new TransportListener(ToMultiaddr(t.Result.LocalAddress), t.Result.Unbind)
+                    : throw new TransportException($"tcp: listen on {address} failed: {t.Exception?.GetBaseException().Message ?? "cancelled"}", t.Exception?.GetBaseException()!),
+                TaskScheduler.Default));
+    }
+
+    private static bool IsTcp(Multiaddr address) => address.Components.Count == 2 && address.Components[1].Protocol.Name == "tcp";
+
+    private static bool TryGetEndPoint(Multiaddr address, out EndPoint? endPoint)
+    {
+        endPoint = null;
+        if (!IsTcp(address))
+            return false;
+        if (address.TryGetIPEndPoint(out var ip) && ip is not null)
+        {
+            endPoint = ip;
+            return true;
+        }
+        var host = address.Components[0];
+        if (host.Protocol.Name is "dns" or "dns4" or "dns6"
+            && int.TryParse(address.Components[1].Value, System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            var family = host.Protocol.Name switch
+            {
+                "dns4" => System.Net.Sockets.AddressFamily.InterNetwork,
+                "dns6" => System.Net.Sockets.AddressFamily.InterNetworkV6,
+                _ => System.Net.Sockets.AddressFamily.Unspecified,
+            };
+            endPoint = new DnsEndPoint(host.Value!, port, family);
+            return true;
+        }
+        return false;
+    }
+
+    private static Multiaddr ToMultiaddr(EndPoint endPoint) => endPoint switch
+    {
+        // Dual-mode sockets report IPv4 peers as ::ffff:a.b.c.d; peers know them as /ip4.
+        IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip => Multiaddr.FromIPEndPoint(new IPEndPoint(ip.Address.MapToIPv4(), ip.Port), "tcp"),
+        IPEndPoint ip => Multiaddr.FromIPEndPoint(ip, "tcp"),
+        DnsEndPoint dns => Multiaddr.Parse($"/dns/{dns.Host}/tcp/{dns.Port}"),
+        _ => throw new TransportException($"tcp: unexpected endpoint {endPoint}"),
+    };
+}
