@@ -17,7 +17,7 @@ internal static class KeyProtobuf
 
     public static byte[] Encode(KeyType type, ReadOnlySpan<byte> data)
     {
-        var length = 2 + Varint.GetLength((ulong)data.Length) + data.Length;
+        var length = 3 + Varint.GetLength((ulong)data.Length) + data.Length;
         var bytes = new byte[length];
         bytes[0] = TypeTag;
         bytes[1] = (byte)type;
