@@ -181,9 +181,10 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
     public static Multiaddr FromIPEndPoint(IPEndPoint endPoint, string transport = "tcp")
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        var ip = endPoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? "ip4" : "ip6";
-        var address = endPoint.Address.ScopeId != 0 ? new IPAddress(endPoint.Address.GetAddressBytes()) : endPoint.Address;
-        return Parse($"/{ip}/{address}/{transport}/{endPoint.Port}");
+        var v4 = endPoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+        // A scope (zone) is not part of /ip6; it would need its own /ip6zone component.
+        var address = v4 ? endPoint.Address : new IPAddress(endPoint.Address.GetAddressBytes());
+        return Parse($"/{(v4 ? "ip4" : "ip6")}/{address}/{transport}/{endPoint.Port}");
     }
 
     /// <summary>Reads an IP endpoint from a <c>/ip4|ip6/…/tcp|udp/N</c> prefix.</summary>
