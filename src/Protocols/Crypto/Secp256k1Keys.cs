@@ -41,7 +41,7 @@ public sealed class Secp256k1PublicKey : PublicKey
         {
             point = Secp256k1.Curve.Curve.DecodePoint(raw.ToArray());
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or FormatException)
         {
             throw new FormatException($"secp256k1 public key: not a point on the curve ({e.Message})", e);
         }

@@ -235,14 +235,7 @@ internal abstract class MultiaddrTranscoder
             byte[] multihash;
             if (value.StartsWith("Qm", StringComparison.Ordinal) || value.StartsWith('1'))
             {
-                try
-                {
-                    multihash = SimpleBase.Base58.Bitcoin.Decode(value);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new FormatException($"'{value}' is not base58btc: {e.Message}", e);
-                }
+                multihash = Multibase.DecodeBase58(value);
             }
             else
             {

@@ -22,7 +22,7 @@ public static class Multibase
         {
             return text[0] switch
             {
-                'z' => Base58.Bitcoin.Decode(data),
+                'z' => DecodeBase58(data),
                 'b' => Base32Strict(data, lower: true),
                 'B' => Base32Strict(data, lower: false),
                 'k' => Base36Strict(data, lower: true),
@@ -49,6 +49,21 @@ public static class Multibase
     /// <summary>Encodes as base64url without padding, prefix <c>u</c> (what go-multiaddr writes for certhash).</summary>
     public static string EncodeBase64Url(ReadOnlySpan<byte> data) =>
         "u" + Convert.ToBase64String(data).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>Decodes base58btc (the Bitcoin alphabet) without a prefix.</summary>
+    /// <exception cref="FormatException">A character outside the alphabet.</exception>
+    public static byte[] DecodeBase58(ReadOnlySpan<char> text)
+    {
+        // The decoder indexes a table by character: check the alphabet first.
+        foreach (var c in text)
+        {
+            if (c > 127 || Base58Alphabet.IndexOf(c) < 0)
+                throw new FormatException($"base58btc: '{c}' is not a base58btc character");
+        }
+        return Base58.Bitcoin.Decode(text);
+    }
+
+    private const string Base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
     /// <summary>Base32 lowercase, no padding, no prefix: the alphabet of onion and garlic32 names.</summary>
     internal static byte[] Base32NoPadding(ReadOnlySpan<char> data) => Base32Strict(data, lower: true);

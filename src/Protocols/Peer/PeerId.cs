@@ -63,9 +63,9 @@ public sealed class PeerId : IEquatable<PeerId>, IComparable<PeerId>
             byte[] bytes;
             try
             {
-                bytes = SimpleBase.Base58.Bitcoin.Decode(text);
+                bytes = Multibase.DecodeBase58(text);
             }
-            catch (ArgumentException e)
+            catch (FormatException e)
             {
                 throw new FormatException($"peer ID '{text}': not base58btc ({e.Message})", e);
             }
