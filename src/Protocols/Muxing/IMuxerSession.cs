@@ -66,6 +66,12 @@ public interface IMuxerSession
 
     /// <summary>Moves every queued outbound frame into <paramref name="output"/>.</summary>
     void DrainOutput(IBufferWriter<byte> output);
+
+    /// <summary>The length of the next queued frame, or -1 when none is queued.</summary>
+    int PeekFrameLength();
+
+    /// <summary>Moves exactly one whole frame into <paramref name="output"/>, so the caller can keep one frame per secure message.</summary>
+    bool TryDequeueFrame(IBufferWriter<byte> output);
 }
 
 /// <summary>What a <see cref="IMuxerSession"/> reports after <see cref="IMuxerSession.Receive"/> or a command.</summary>

@@ -1,0 +1,322 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Libp2p.Protocols.Encoding;
+
+namespace Libp2p.Protocols.Muxing.Mplex;
+
+/// <summary>mplex limits; the defaults follow the spec and js-libp2p's mplex.</summary>
+public sealed record MplexOptions
+{
+    /// <summary>The default options.</summary>
+    public static MplexOptions Default { get; } = new();
+
+    /// <summary>The largest message accepted (the spec's 1 MiB).</summary>
+    public int MaxMessageSize { get; init; } = 1024 * 1024;
+
+    /// <summary>Unread bytes a stream may hold before it is reset (mplex has no flow control; js uses 4 MiB).</summary>
+    public int MaxStreamBuffer { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Streams open at once that the remote opened; more are reset (js: 1024).</summary>
+    public int MaxIncomingStreams { get; init; } = 1024;
+
+    /// <summary>The largest frame this side writes, header included: one Noise message's plaintext.</summary>
+    public int MaxFrameSize { get; init; } = 65_519;
+}
+
+/// <summary>
+/// An mplex session (<c>/mplex/6.7.0</c>) as a sans-IO state machine. Stream IDs are per opener:
+/// the same number can name one stream this side opened and another the remote opened, so the
+/// session's <c>long</c> stream IDs are <c>2n</c> for ours and <c>2n + 1</c> for theirs.
+/// </summary>
+public sealed class MplexSession : IMuxerSession
+{
+    /// <summary>The protocol ID.</summary>
+    public const string ProtocolId = "/mplex/6.7.0";
+
+    private enum Flag : byte
+    {
+        NewStream = 0,
+        MessageReceiver = 1,
+        MessageInitiator = 2,
+        CloseReceiver = 3,
+        CloseInitiator = 4,
+        ResetReceiver = 5,
+        ResetInitiator = 6,
+    }
+
+    private readonly MplexOptions _options;
+    private readonly Dictionary<long, MplexStream> _streams = new();
+    private readonly FrameQueue _output = new();
+    private readonly byte[] _header = new byte[2 * Varint.MaxLength];
+    private byte[] _input = [];
+    private int _inputLength;
+    private ulong _nextId;
+    private int _inboundStreams;
+
+    /// <summary>Starts a session.</summary>
+    public MplexSession(MplexOptions? options = null) => _options = options ?? MplexOptions.Default;
+
+    /// <inheritdoc />
+    public string Protocol => ProtocolId;
+
+    /// <inheritdoc />
+    public bool IsClosed { get; private set; }
+
+    /// <inheritdoc />
+    public bool HasOutput => !_output.IsEmpty;
+
+    /// <inheritdoc />
+    public void DrainOutput(IBufferWriter<byte> output) => _output.DrainTo(output);
+
+    /// <inheritdoc />
+    public int PeekFrameLength() => _output.PeekLength();
+
+    /// <inheritdoc />
+    public bool TryDequeueFrame(IBufferWriter<byte> output) => _output.TryDequeue(output);
+
+    /// <inheritdoc />
+    public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
+    {
+        if (IsClosed)
+            return;
+        try
+        {
+            if (_inputLength == 0)
+            {
+                var used = Parse(input, events);
+                Keep(input[used..]);
+            }
+            else
+            {
+                Keep(input);
+                var used = Parse(_input.AsSpan(0, _inputLength), events);
+                _input.AsSpan(used, _inputLength - used).CopyTo(_input);
+                _inputLength -= used;
+            }
+        }
+        catch (FormatException e)
+        {
+            Fail(e.Message, events);
+        }
+    }
+
+    /// <inheritdoc />
+    public long OpenStream()
+    {
+        if (IsClosed)
+            throw new MuxerException("mplex: the session is closed");
+        var number = _nextId++;
+        var id = (long)number * 2;
+        _streams[id] = new MplexStream(number, initiator: true);
+        Enqueue(number, Flag.NewStream, System.Text.Encoding.ASCII.GetBytes(number.ToString(CultureInfo.InvariantCulture)));
+        return id;
+    }
+
+    /// <inheritdoc />
+    public int SendCapacity(long streamId) =>
+        _streams.TryGetValue(streamId, out var s) && !s.LocalClosed ? int.MaxValue : 0;
+
+    /// <inheritdoc />
+    public int Send(long streamId, ReadOnlySpan<byte> data)
+    {
+        if (IsClosed || !_streams.TryGetValue(streamId, out var stream))
+            return 0;
+        if (stream.LocalClosed)
+            throw new MuxerException($"mplex: stream {streamId} is closed for writing");
+        var flag = stream.Initiator ? Flag.MessageInitiator : Flag.MessageReceiver;
+        var sent = 0;
+        do
+        {
+            var header = HeaderLength(stream.Number, flag, data.Length - sent);
+            var part = Math.Min(data.Length - sent, _options.MaxFrameSize - header);
+            Enqueue(stream.Number, flag, data.Slice(sent, part));
+            sent += part;
+        }
+        while (sent < data.Length);
+        return data.Length;
+    }
+
+    /// <inheritdoc />
+    public void Consumed(long streamId, int bytes)
+    {
+        if (_streams.TryGetValue(streamId, out var stream))
+            stream.Unread -= bytes;
+    }
+
+    /// <inheritdoc />
+    public void CloseWrite(long streamId)
+    {
+        if (IsClosed || !_streams.TryGetValue(streamId, out var stream) || stream.LocalClosed)
+            return;
+        stream.LocalClosed = true;
+        Enqueue(stream.Number, stream.Initiator ? Flag.CloseInitiator : Flag.CloseReceiver, []);
+        ForgetIfDone(streamId, stream, null);
+    }
+
+    /// <inheritdoc />
+    public void CloseRead(long streamId)
+    {
+        if (_streams.TryGetValue(streamId, out var stream))
+        {
+            stream.ReadClosed = true;
+            stream.Unread = 0;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Reset(long streamId)
+    {
+        if (IsClosed || !_streams.Remove(streamId, out var stream))
+            return;
+        Enqueue(stream.Number, stream.Initiator ? Flag.ResetInitiator : Flag.ResetReceiver, []);
+        if (!stream.Initiator)
+            _inboundStreams--;
+    }
+
+    /// <inheritdoc />
+    public bool Ping() => false;
+
+    /// <inheritdoc />
+    public void Close()
+    {
+        if (IsClosed)
+            return;
+        // mplex has no go-away: like go-mplex, reset what is still open and stop.
+        foreach (var (id, _) in _streams.ToArray())
+            Reset(id);
+        IsClosed = true;
+    }
+
+    private int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events)
+    {
+        var offset = 0;
+        while (!IsClosed)
+        {
+            var rest = data[offset..];
+            if (Varint.TryRead(rest, out var header, out var headerLength) is var status && status != OperationStatus.Done)
+            {
+                if (status == OperationStatus.InvalidData)
+                    throw new FormatException("mplex: the header is not a valid varint");
+                break;
+            }
+            status = Varint.TryRead(rest[headerLength..], out var length, out var lengthLength);
+            if (status == OperationStatus.InvalidData)
+                throw new FormatException("mplex: the length is not a valid varint");
+            if (status == OperationStatus.NeedMoreData)
+                break;
+            if (length > (ulong)_options.MaxMessageSize)
+                throw new FormatException($"mplex: a message of {length} bytes is over the limit of {_options.MaxMessageSize}");
+            var start = headerLength + lengthLength;
+            if (rest.Length - start < (int)length)
+                break;
+            var flag = (byte)(header & 7);
+            if (flag > (byte)Flag.ResetInitiator)
+                throw new FormatException($"mplex: unknown message flag {flag}");
+            Handle(header >> 3, (Flag)flag, rest.Slice(start, (int)length), events);
+            offset += start + (int)length;
+        }
+        return offset;
+    }
+
+    private void Handle(ulong number, Flag flag, ReadOnlySpan<byte> payload, ICollection<MuxerEvent> events)
+    {
+        if (number > long.MaxValue / 2)
+            throw new FormatException($"mplex: stream ID {number} is out of range");
+        // A flag sent by the stream's initiator names the remote's stream; by its receiver, ours.
+        var theirs = flag is Flag.NewStream or Flag.MessageInitiator or Flag.CloseInitiator or Flag.ResetInitiator;
+        var id = (long)number * 2 + (theirs ? 1 : 0);
+        if (flag == Flag.NewStream)
+        {
+            if (_streams.ContainsKey(id))
+                throw new FormatException($"mplex: the remote opened stream {number} twice");
+            if (_inboundStreams >= _options.MaxIncomingStreams)
+            {
+                Enqueue(number, Flag.ResetReceiver, []);
+                return;
+            }
+            _streams[id] = new MplexStream(number, initiator: false);
+            _inboundStreams++;
+            events.Add(new MuxerEvent.StreamOpened(id));
+            return;
+        }
+        if (!_streams.TryGetValue(id, out var stream))
+            return; // Already reset or closed here: go-mplex ignores such messages too.
+        switch (flag)
+        {
+            case Flag.MessageInitiator or Flag.MessageReceiver:
+                if (stream.ReadClosed || stream.RemoteClosed || payload.IsEmpty)
+                    return;
+                stream.Unread += payload.Length;
+                if (stream.Unread > _options.MaxStreamBuffer)
+                {
+                    // No flow control in mplex: a reader this far behind loses its stream, as the spec says.
+                    Reset(id);
+                    events.Add(new MuxerEvent.StreamReset(id, $"the reader fell more than {_options.MaxStreamBuffer} bytes behind"));
+                    return;
+                }
+                events.Add(new MuxerEvent.Data(id, payload.ToArray()));
+                break;
+            case Flag.CloseInitiator or Flag.CloseReceiver:
+                if (stream.RemoteClosed)
+                    return;
+                stream.RemoteClosed = true;
+                events.Add(new MuxerEvent.RemoteClosed(id));
+                ForgetIfDone(id, stream, events);
+                break;
+            case Flag.ResetInitiator or Flag.ResetReceiver:
+                _streams.Remove(id);
+                if (!stream.Initiator)
+                    _inboundStreams--;
+                events.Add(new MuxerEvent.StreamReset(id, "reset by the remote"));
+                break;
+        }
+    }
+
+    private void ForgetIfDone(long id, MplexStream stream, ICollection<MuxerEvent>? events)
+    {
+        if (!stream.LocalClosed || !stream.RemoteClosed)
+            return;
+        _streams.Remove(id);
+        if (!stream.Initiator)
+            _inboundStreams--;
+        events?.Add(new MuxerEvent.StreamClosed(id));
+    }
+
+    private static int HeaderLength(ulong number, Flag flag, int length) =>
+        Varint.GetLength(number << 3 | (byte)flag) + Varint.GetLength((ulong)Math.Min(length, ushort.MaxValue));
+
+    private void Enqueue(ulong number, Flag flag, ReadOnlySpan<byte> payload)
+    {
+        var used = Varint.Write(number << 3 | (byte)flag, _header);
+        used += Varint.Write((ulong)payload.Length, _header.AsSpan(used));
+        _output.Enqueue(_header.AsSpan(0, used), payload);
+    }
+
+    private void Keep(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+            return;
+        if (_input.Length < _inputLength + bytes.Length)
+            Array.Resize(ref _input, Math.Max(_inputLength + bytes.Length, Math.Max(64 * 1024, _input.Length * 2)));
+        bytes.CopyTo(_input.AsSpan(_inputLength));
+        _inputLength += bytes.Length;
+    }
+
+    private void Fail(string reason, ICollection<MuxerEvent> events)
+    {
+        IsClosed = true;
+        _inputLength = 0;
+        events.Add(new MuxerEvent.SessionFailed(new MuxerException(reason)));
+    }
+
+    private sealed class MplexStream(ulong number, bool initiator)
+    {
+        public ulong Number { get; } = number;
+        public bool Initiator { get; } = initiator;
+        public int Unread { get; set; }
+        public bool LocalClosed { get; set; }
+        public bool RemoteClosed { get; set; }
+        public bool ReadClosed { get; set; }
+    }
+}

@@ -1,0 +1,378 @@
+using System.Buffers;
+using System.Diagnostics;
+
+namespace Libp2p.Protocols.Muxing.Yamux;
+
+/// <summary>
+/// A yamux session (<c>/yamux/1.0.0</c>, the spec as go-yamux implements it) as a sans-IO state
+/// machine. The dialer's streams are odd, the listener's even. Flow control follows go-yamux: a
+/// 256 KiB initial window per stream, window granted back once half of it has been consumed, and
+/// auto-tuning that doubles a stream's window (up to <see cref="YamuxOptions.MaxStreamWindow"/>)
+/// when it is drained within a few round trips.
+/// </summary>
+public sealed class YamuxSession : IMuxerSession
+{
+    /// <summary>The protocol ID.</summary>
+    public const string ProtocolId = "/yamux/1.0.0";
+
+    private readonly YamuxOptions _options;
+    private readonly bool _isClient;
+    private readonly Dictionary<uint, YamuxStream> _streams = new();
+    private readonly FrameQueue _output = new();
+    private readonly byte[] _header = new byte[YamuxFrameHeader.Size];
+    private byte[] _input = [];
+    private int _inputLength;
+    private uint _nextStreamId;
+    private uint _pingId;
+    private uint? _pingOutstanding;
+    private long _pingSentAt;
+    private long _rtt;
+    private bool _localGoAway;
+    private bool _remoteGoAway;
+    private int _inboundStreams;
+
+    /// <summary>Starts a session; <paramref name="isClient"/> is true on the side that dialed.</summary>
+    public YamuxSession(bool isClient, YamuxOptions? options = null)
+    {
+        _isClient = isClient;
+        _options = options ?? YamuxOptions.Default;
+        _nextStreamId = isClient ? 1u : 2u;
+    }
+
+    /// <inheritdoc />
+    public string Protocol => ProtocolId;
+
+    /// <inheritdoc />
+    public bool IsClosed { get; private set; }
+
+    /// <summary>The last measured round trip, or zero before the first ping was answered.</summary>
+    public TimeSpan RoundTrip => Stopwatch.GetElapsedTime(0, _rtt);
+
+    /// <summary>Streams open now.</summary>
+    public int StreamCount => _streams.Count;
+
+    /// <inheritdoc />
+    public bool HasOutput => !_output.IsEmpty;
+
+    /// <inheritdoc />
+    public void DrainOutput(IBufferWriter<byte> output) => _output.DrainTo(output);
+
+    /// <inheritdoc />
+    public int PeekFrameLength() => _output.PeekLength();
+
+    /// <inheritdoc />
+    public bool TryDequeueFrame(IBufferWriter<byte> output) => _output.TryDequeue(output);
+
+    /// <inheritdoc />
+    public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
+    {
+        if (IsClosed)
+            return;
+        try
+        {
+            if (_inputLength == 0)
+            {
+                var used = Parse(input, events);
+                Keep(input[used..]);
+            }
+            else
+            {
+                Keep(input);
+                var used = Parse(_input.AsSpan(0, _inputLength), events);
+                _input.AsSpan(used, _inputLength - used).CopyTo(_input);
+                _inputLength -= used;
+            }
+        }
+        catch (FormatException e)
+        {
+            Fail(e.Message, events);
+        }
+    }
+
+    /// <inheritdoc />
+    public long OpenStream()
+    {
+        if (IsClosed || _localGoAway)
+            throw new MuxerException("yamux: the session is closed");
+        if (_remoteGoAway)
+            throw new MuxerException("yamux: the remote is going away and accepts no new streams");
+        if (_nextStreamId > uint.MaxValue - 2)
+            throw new MuxerException("yamux: stream IDs are exhausted");
+        var id = _nextStreamId;
+        _nextStreamId += 2;
+        var stream = new YamuxStream(id, _options.Clock());
+        _streams[id] = stream;
+        // As go-yamux: a window update carrying SYN, the data may follow before the ACK.
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, id, stream.ReceiveWindow - YamuxOptions.InitialStreamWindow);
+        return id;
+    }
+
+    /// <inheritdoc />
+    public int SendCapacity(long streamId) =>
+        _streams.TryGetValue((uint)streamId, out var s) && !s.LocalClosed ? (int)Math.Min(s.SendWindow, int.MaxValue) : 0;
+
+    /// <inheritdoc />
+    public int Send(long streamId, ReadOnlySpan<byte> data)
+    {
+        if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream))
+            return 0;
+        if (stream.LocalClosed)
+            throw new MuxerException($"yamux: stream {streamId} is closed for writing");
+        var total = (int)Math.Min(data.Length, stream.SendWindow);
+        var sent = 0;
+        while (sent < total)
+        {
+            var part = Math.Min(total - sent, _options.MaxFramePayload);
+            new YamuxFrameHeader(YamuxFrameType.Data, YamuxFlags.None, stream.Id, (uint)part).Write(_header);
+            _output.Enqueue(_header, data.Slice(sent, part));
+            sent += part;
+        }
+        stream.SendWindow -= (uint)total;
+        return total;
+    }
+
+    /// <inheritdoc />
+    public void Consumed(long streamId, int bytes)
+    {
+        if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream))
+            return;
+        stream.Unconsumed -= bytes;
+        GrantWindow(stream, force: false);
+    }
+
+    /// <inheritdoc />
+    public void CloseWrite(long streamId)
+    {
+        if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream) || stream.LocalClosed)
+            return;
+        stream.LocalClosed = true;
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Fin, stream.Id, 0);
+        ForgetIfDone(stream, null);
+    }
+
+    /// <inheritdoc />
+    public void CloseRead(long streamId)
+    {
+        if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream))
+            return;
+        // Data that still arrives is dropped and its window granted back, so the remote writer
+        // finishes instead of stalling on a reader that is gone.
+        stream.ReadClosed = true;
+        stream.Unconsumed = 0;
+        GrantWindow(stream, force: false);
+    }
+
+    /// <inheritdoc />
+    public void Reset(long streamId)
+    {
+        if (IsClosed || !_streams.Remove((uint)streamId, out var stream))
+            return;
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, stream.Id, 0);
+        Forgotten(stream);
+    }
+
+    /// <inheritdoc />
+    public bool Ping()
+    {
+        if (IsClosed || _pingOutstanding is not null)
+            return false;
+        _pingOutstanding = ++_pingId;
+        _pingSentAt = _options.Clock();
+        Enqueue(YamuxFrameType.Ping, YamuxFlags.Syn, 0, _pingId);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public void Close()
+    {
+        if (IsClosed)
+            return;
+        if (!_localGoAway)
+            Enqueue(YamuxFrameType.GoAway, YamuxFlags.None, 0, YamuxGoAway.Normal);
+        _localGoAway = true;
+        IsClosed = true;
+    }
+
+    private int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events)
+    {
+        var offset = 0;
+        while (!IsClosed && data.Length - offset >= YamuxFrameHeader.Size)
+        {
+            var header = YamuxFrameHeader.Read(data[offset..]);
+            if (header.Type == YamuxFrameType.Data)
+            {
+                // Checked before buffering the payload, so a lying length costs nothing.
+                CheckDataLength(header);
+                if (data.Length - offset - YamuxFrameHeader.Size < header.Length)
+                    break;
+                HandleFrame(header, data.Slice(offset + YamuxFrameHeader.Size, (int)header.Length), events);
+                offset += YamuxFrameHeader.Size + (int)header.Length;
+            }
+            else
+            {
+                HandleFrame(header, [], events);
+                offset += YamuxFrameHeader.Size;
+            }
+        }
+        return offset;
+    }
+
+    private void CheckDataLength(YamuxFrameHeader header)
+    {
+        var window = _streams.TryGetValue(header.StreamId, out var stream)
+            ? stream.ReceiveOutstanding
+            : (header.Flags & YamuxFlags.Syn) != 0 ? YamuxOptions.InitialStreamWindow : _options.MaxStreamWindow;
+        if (header.Length > window)
+            throw new FormatException($"yamux: {header.Length} bytes of data on stream {header.StreamId} exceed the window of {window}");
+    }
+
+    private void HandleFrame(YamuxFrameHeader header, ReadOnlySpan<byte> payload, ICollection<MuxerEvent> events)
+    {
+        switch (header.Type)
+        {
+            case YamuxFrameType.Ping:
+                if ((header.Flags & YamuxFlags.Syn) != 0)
+                    Enqueue(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length);
+                else if ((header.Flags & YamuxFlags.Ack) != 0 && header.Length == _pingOutstanding)
+                {
+                    _pingOutstanding = null;
+                    _rtt = _options.Clock() - _pingSentAt;
+                    events.Add(new MuxerEvent.PingAnswered());
+                }
+                return;
+            case YamuxFrameType.GoAway:
+                _remoteGoAway = true;
+                events.Add(new MuxerEvent.RemoteGoingAway(header.Length));
+                return;
+        }
+        var stream = (header.Flags & YamuxFlags.Syn) != 0 ? Accept(header.StreamId, events) : _streams.GetValueOrDefault(header.StreamId);
+        if (stream is null)
+            return; // A stream already gone (reset or refused): go-yamux drops such frames too.
+        if ((header.Flags & YamuxFlags.Ack) != 0)
+            stream.Acknowledged = true;
+        if (header.Type == YamuxFrameType.WindowUpdate && header.Length > 0)
+        {
+            var wasBlocked = stream.SendWindow == 0;
+            stream.SendWindow = Math.Min(stream.SendWindow + header.Length, uint.MaxValue);
+            if (wasBlocked && !stream.LocalClosed)
+                events.Add(new MuxerEvent.SendWindowOpened(stream.Id));
+        }
+        else if (header.Type == YamuxFrameType.Data && payload.Length > 0)
+        {
+            stream.ReceiveOutstanding -= (uint)payload.Length;
+            if (stream.ReadClosed || stream.RemoteClosed)
+                GrantWindow(stream, force: false);
+            else
+            {
+                stream.Unconsumed += payload.Length;
+                events.Add(new MuxerEvent.Data(stream.Id, payload.ToArray()));
+            }
+        }
+        if ((header.Flags & YamuxFlags.Rst) != 0)
+        {
+            _streams.Remove(stream.Id);
+            Forgotten(stream);
+            events.Add(new MuxerEvent.StreamReset(stream.Id, "reset by the remote"));
+            return;
+        }
+        if ((header.Flags & YamuxFlags.Fin) != 0 && !stream.RemoteClosed)
+        {
+            stream.RemoteClosed = true;
+            events.Add(new MuxerEvent.RemoteClosed(stream.Id));
+            ForgetIfDone(stream, events);
+        }
+    }
+
+    private YamuxStream? Accept(uint id, ICollection<MuxerEvent> events)
+    {
+        if (id == 0 || (id % 2 == 1) == _isClient)
+            throw new FormatException($"yamux: the remote opened stream {id}, whose parity is this side's");
+        if (_streams.ContainsKey(id))
+            throw new FormatException($"yamux: the remote opened stream {id} twice");
+        if (_localGoAway || _inboundStreams >= _options.MaxIncomingStreams)
+        {
+            Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0);
+            return null;
+        }
+        var stream = new YamuxStream(id, _options.Clock()) { Inbound = true, Acknowledged = true };
+        _streams[id] = stream;
+        _inboundStreams++;
+        events.Add(new MuxerEvent.StreamOpened(id));
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, id, stream.ReceiveWindow - YamuxOptions.InitialStreamWindow);
+        return stream;
+    }
+
+    private void GrantWindow(YamuxStream stream, bool force)
+    {
+        var delta = stream.ReceiveWindow - stream.ReceiveOutstanding - (uint)Math.Max(0, stream.Unconsumed);
+        if (delta == 0 || (!force && delta < stream.ReceiveWindow / 2))
+            return;
+        // go-yamux's auto-tuning: a window drained within four round trips is too small; double it.
+        var now = _options.Clock();
+        if (_rtt > 0 && now - stream.EpochStart < _rtt * 4 && stream.ReceiveWindow < _options.MaxStreamWindow)
+        {
+            var grown = (uint)Math.Min((ulong)stream.ReceiveWindow * 2, _options.MaxStreamWindow);
+            delta += grown - stream.ReceiveWindow;
+            stream.ReceiveWindow = grown;
+        }
+        stream.EpochStart = now;
+        stream.ReceiveOutstanding += delta;
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta);
+    }
+
+    private void ForgetIfDone(YamuxStream stream, ICollection<MuxerEvent>? events)
+    {
+        if (!stream.LocalClosed || !stream.RemoteClosed)
+            return;
+        _streams.Remove(stream.Id);
+        Forgotten(stream);
+        events?.Add(new MuxerEvent.StreamClosed(stream.Id));
+    }
+
+    private void Forgotten(YamuxStream stream)
+    {
+        if (stream.Inbound)
+            _inboundStreams--;
+    }
+
+    private void Enqueue(YamuxFrameType type, YamuxFlags flags, uint streamId, uint length)
+    {
+        new YamuxFrameHeader(type, flags, streamId, length).Write(_header);
+        _output.Enqueue(_header, []);
+    }
+
+    private void Keep(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+            return;
+        if (_input.Length < _inputLength + bytes.Length)
+            Array.Resize(ref _input, Math.Max(_inputLength + bytes.Length, Math.Max(64 * 1024, _input.Length * 2)));
+        bytes.CopyTo(_input.AsSpan(_inputLength));
+        _inputLength += bytes.Length;
+    }
+
+    private void Fail(string reason, ICollection<MuxerEvent> events)
+    {
+        // As go-yamux: tell the remote it broke the protocol, then stop.
+        Enqueue(YamuxFrameType.GoAway, YamuxFlags.None, 0, YamuxGoAway.ProtocolError);
+        _localGoAway = true;
+        IsClosed = true;
+        _inputLength = 0;
+        events.Add(new MuxerEvent.SessionFailed(new MuxerException(reason)));
+    }
+
+    private sealed class YamuxStream(uint id, long epochStart)
+    {
+        public uint Id { get; } = id;
+        public bool Inbound { get; init; }
+        public bool Acknowledged { get; set; }
+        public uint SendWindow { get; set; } = YamuxOptions.InitialStreamWindow;
+        public uint ReceiveWindow { get; set; } = YamuxOptions.InitialStreamWindow;
+        public uint ReceiveOutstanding { get; set; } = YamuxOptions.InitialStreamWindow;
+        public int Unconsumed { get; set; }
+        public long EpochStart { get; set; } = epochStart;
+        public bool LocalClosed { get; set; }
+        public bool RemoteClosed { get; set; }
+        public bool ReadClosed { get; set; }
+    }
+}
