@@ -1,0 +1,63 @@
+using Akka.Actor;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Transport;
+
+namespace Libp2p.Protocols.Connections;
+
+/// <summary>What every connection of a node shares: who it is and what it offers.</summary>
+/// <param name="Identity">The node's identity key.</param>
+/// <param name="Muxers">The muxers offered, in order of preference (default yamux, then mplex).</param>
+/// <param name="Stage">Limits of each connection stage, the upgrade timeout among them.</param>
+public sealed record UpgradeSettings(PrivateKey Identity, IReadOnlyList<MuxerFactory>? Muxers = null, ConnectionStageSettings? Stage = null);
+
+/// <summary>A connection that is being (or has been) upgraded.</summary>
+/// <param name="Transport">Completes with both ends' addresses once the transport connected.</param>
+/// <param name="Connection">The handle: <see cref="MuxedConnection.Upgraded"/> completes when it is secured and muxed.</param>
+public sealed record UpgradingConnection(Task<TransportConnection> Transport, MuxedConnection Connection);
+
+/// <summary>
+/// Joins a transport's byte flow to a <see cref="ConnectionStage"/>: TCP or memory bytes in,
+/// a secured, muxed connection out. The graph runs on the given materializer, so it stops with
+/// whatever owns that materializer.
+/// </summary>
+public static class Upgrader
+{
+    /// <summary>Dials <paramref name="address"/> and upgrades the connection as the dialer.</summary>
+    public static UpgradingConnection Dial(ActorSystem system, IMaterializer materializer, ITransport transport, Multiaddr address,
+        UpgradeSettings settings, PeerId? expectedRemote = null, TimeSpan? connectTimeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var stage = new ConnectionStage(() => new ConnectionCore(true, settings.Identity, expectedRemote, settings.Muxers), settings.Stage);
+        var (connected, connection) = transport.Dial(system, address, connectTimeout ?? TimeSpan.FromSeconds(10))
+            .JoinMaterialized(Flow.FromGraph(stage), Keep.Both)
+            .Run(materializer);
+        // A dial that fails before any byte moved fails the handle too, with the transport's reason.
+        connected.ContinueWith(t => connection.Abort(t.Exception!.GetBaseException()), TaskContinuationOptions.OnlyOnFaulted);
+        return new UpgradingConnection(connected, connection);
+    }
+
+    /// <summary>Upgrades an accepted connection as the listener.</summary>
+    public static MuxedConnection Accept(IMaterializer materializer, InboundConnection inbound, UpgradeSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(inbound);
+        ArgumentNullException.ThrowIfNull(settings);
+        var stage = new ConnectionStage(() => new ConnectionCore(false, settings.Identity, null, settings.Muxers), settings.Stage);
+        return inbound.Flow.JoinMaterialized(Flow.FromGraph(stage), Keep.Right).Run(materializer);
+    }
+
+    /// <summary>Listens on <paramref name="address"/>, upgrading every inbound connection and handing it to <paramref name="accepted"/>.</summary>
+    /// <returns>The bound listener.</returns>
+    public static Task<TransportListener> Listen(ActorSystem system, IMaterializer materializer, ITransport transport, Multiaddr address,
+        UpgradeSettings settings, Action<MuxedConnection, TransportConnection> accepted)
+    {
+        ArgumentNullException.ThrowIfNull(accepted);
+        return transport.Listen(system, address)
+            .To(Sink.ForEach<InboundConnection>(inbound => accepted(Accept(materializer, inbound, settings), inbound.Addresses)))
+            .Run(materializer);
+    }
+}
