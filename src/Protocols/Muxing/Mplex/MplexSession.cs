@@ -200,6 +200,9 @@ public sealed class MplexSession : IMuxerSession
                     throw new FormatException("mplex: the header is not a valid varint");
                 break;
             }
+            var flag = (byte)(header & 7);
+            if (flag > (byte)Flag.ResetInitiator)
+                throw new FormatException($"mplex: unknown message flag {flag}");
             status = Varint.TryRead(rest[headerLength..], out var length, out var lengthLength);
             if (status == OperationStatus.InvalidData)
                 throw new FormatException("mplex: the length is not a valid varint");
@@ -210,9 +213,6 @@ public sealed class MplexSession : IMuxerSession
             var start = headerLength + lengthLength;
             if (rest.Length - start < (int)length)
                 break;
-            var flag = (byte)(header & 7);
-            if (flag > (byte)Flag.ResetInitiator)
-                throw new FormatException($"mplex: unknown message flag {flag}");
             Handle(header >> 3, (Flag)flag, rest.Slice(start, (int)length), events);
             offset += start + (int)length;
         }
