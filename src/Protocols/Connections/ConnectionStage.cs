@@ -9,10 +9,11 @@ namespace Libp2p.Protocols.Connections;
 /// <summary>Limits of one connection stage.</summary>
 /// <param name="UpgradeTimeout">How long the security and muxer negotiation may take before the connection is cut.</param>
 /// <param name="InboundStreamBacklog">Inbound streams waiting for the owner to accept them; more are reset.</param>
-public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int InboundStreamBacklog)
+/// <param name="KeepAliveInterval">How often an idle connection is pinged (muxers with a ping); a ping still unanswered at the next tick closes the connection.</param>
+public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int InboundStreamBacklog, TimeSpan KeepAliveInterval)
 {
-    /// <summary>15 s for the upgrade (go-libp2p's default), 256 streams of backlog (go-yamux's accept backlog).</summary>
-    public static ConnectionStageSettings Default { get; } = new(TimeSpan.FromSeconds(15), 256);
+    /// <summary>15 s for the upgrade (go-libp2p's default), 256 streams of backlog (go-yamux's accept backlog), a ping every 30 s (go-yamux).</summary>
+    public static ConnectionStageSettings Default { get; } = new(TimeSpan.FromSeconds(15), 256, TimeSpan.FromSeconds(30));
 }
 
 /// <summary>
@@ -52,6 +53,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
     private sealed class Logic : TimerGraphStageLogic
     {
         private const string UpgradeTimer = "upgrade-timeout";
+        private const string KeepAliveTimer = "keep-alive";
 
         private readonly ConnectionStage _stage;
         private readonly IConnectionCore _core;
@@ -61,7 +63,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private readonly Queue<TaskCompletionSource<MuxedStream>> _opensBeforeUpgrade = new();
         private readonly List<Action<StreamSignal>> _acksAfterFlush = new();
         private readonly OutputBuffer _output = new();
-        private TaskCompletionSource<TimeSpan>? _ping;
+        private readonly List<TaskCompletionSource<TimeSpan>> _pingWaiters = new();
+        private bool _pingOutstanding;
         private long _pingSent;
         private bool _upgraded;
         private bool _completeWhenFlushed;
@@ -94,13 +97,36 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _streams.Clear();
             while (_opensBeforeUpgrade.TryDequeue(out var open))
                 open.TrySetException(closed);
-            _ping?.TrySetException(closed);
+            foreach (var waiter in _pingWaiters)
+                waiter.TrySetException(closed);
         }
 
         protected override void OnTimer(object timerKey)
         {
-            if (!_upgraded)
-                Fail(new TimeoutException($"the connection upgrade did not complete within {_stage._settings.UpgradeTimeout.TotalSeconds:0.###} s"));
+            if (UpgradeTimer.Equals(timerKey))
+            {
+                if (!_upgraded)
+                    Fail(new TimeoutException($"the connection upgrade did not complete within {_stage._settings.UpgradeTimeout.TotalSeconds:0.###} s"));
+                return;
+            }
+            if (_pingOutstanding)
+            {
+                Fail(new TimeoutException($"the keep-alive ping went unanswered for {_stage._settings.KeepAliveInterval.TotalSeconds:0.###} s"));
+                return;
+            }
+            SendPing();
+            Flush();
+        }
+
+        private bool SendPing()
+        {
+            if (_pingOutstanding)
+                return true;
+            if (!_core.Ping())
+                return false;
+            _pingOutstanding = true;
+            _pingSent = Stopwatch.GetTimestamp();
+            return true;
         }
 
         private void OnPush()
@@ -138,6 +164,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 _handle.SetUpgraded(upgrade);
                 while (_opensBeforeUpgrade.TryDequeue(out var open))
                     Open(open);
+                // A first ping measures the round trip (yamux's window tuning uses it), then keep-alives follow.
+                if (SendPing())
+                    ScheduleRepeatedly(KeepAliveTimer, _stage._settings.KeepAliveInterval);
             }
             if (_core.IsClosed)
                 _completeWhenFlushed = true;
@@ -193,9 +222,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     case MuxerEvent.SendWindowOpened window when _streams.TryGetValue(window.StreamId, out var state):
                         ContinueWrite(state);
                         break;
-                    case MuxerEvent.PingAnswered when _ping is not null:
-                        _ping.TrySetResult(Stopwatch.GetElapsedTime(_pingSent));
-                        _ping = null;
+                    case MuxerEvent.PingAnswered:
+                        _pingOutstanding = false;
+                        var rtt = Stopwatch.GetElapsedTime(_pingSent);
+                        foreach (var waiter in _pingWaiters)
+                            waiter.TrySetResult(rtt);
+                        _pingWaiters.Clear();
                         break;
                     case MuxerEvent.SessionFailed failed:
                         _failure ??= failed.Error;
@@ -251,14 +283,11 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     Forget(state);
                     break;
                 case ConnectionCommand.Ping ping:
-                    if (_ping is null && _upgraded && _core.Ping())
-                    {
-                        _ping = ping.Answered;
-                        _pingSent = Stopwatch.GetTimestamp();
-                    }
+                    if (_upgraded && SendPing())
+                        _pingWaiters.Add(ping.Answered);
                     else
                         ping.Answered.TrySetException(new MuxerException(_upgraded
-                            ? $"{_core.Protocol} has no ping, or one is still unanswered"
+                            ? $"{_core.Protocol} has no ping"
                             : "the connection is not upgraded yet"));
                     break;
                 case ConnectionCommand.Close:
