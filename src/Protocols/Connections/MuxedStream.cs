@@ -58,7 +58,7 @@ public sealed class MuxedStream
     /// The stream as a <see cref="System.IO.Stream"/> for plain code: reads pull the source, writes
     /// feed the sink, disposing half-closes. Runs both on <paramref name="materializer"/>.
     /// </summary>
-    public Stream AsStream(IMaterializer materializer) => new MuxedStreamAdapter(this, materializer);
+    public MuxedStreamAdapter AsStream(IMaterializer materializer) => new(this, materializer);
 
     internal void TakeSource()
     {

@@ -11,7 +11,7 @@ namespace Libp2p.Protocols.Connections;
 /// <see cref="Stream.ReadTimeout"/> and <see cref="Stream.WriteTimeout"/> are the seed's read and
 /// write deadlines: an operation that outlasts one fails with <see cref="TimeoutException"/>.
 /// </summary>
-internal sealed class MuxedStreamAdapter : Stream
+public sealed class MuxedStreamAdapter : Stream
 {
     private readonly MuxedStream _stream;
     private readonly ISinkQueue<ByteString> _reads;
@@ -24,7 +24,7 @@ internal sealed class MuxedStreamAdapter : Stream
     private bool _endOfStream;
     private bool _writeClosed;
 
-    public MuxedStreamAdapter(MuxedStream stream, IMaterializer materializer)
+    internal MuxedStreamAdapter(MuxedStream stream, IMaterializer materializer)
     {
         _stream = stream;
         (_stopReading, _reads) = stream.Source
@@ -34,15 +34,24 @@ internal sealed class MuxedStreamAdapter : Stream
         _writes = Source.Queue<ByteString>(1, OverflowStrategy.Backpressure).To(stream.Sink).Run(materializer);
     }
 
+    /// <inheritdoc />
     public override bool CanRead => true;
+    /// <inheritdoc />
     public override bool CanWrite => true;
+    /// <inheritdoc />
     public override bool CanSeek => false;
+    /// <inheritdoc />
     public override bool CanTimeout => true;
+    /// <inheritdoc />
     public override int ReadTimeout { get; set; } = Timeout.Infinite;
+    /// <inheritdoc />
     public override int WriteTimeout { get; set; } = Timeout.Infinite;
+    /// <inheritdoc />
     public override long Length => throw new NotSupportedException();
+    /// <inheritdoc />
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <inheritdoc />
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)
@@ -69,6 +78,7 @@ internal sealed class MuxedStreamAdapter : Stream
         return count;
     }
 
+    /// <inheritdoc />
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_writeClosed, this);
@@ -95,19 +105,25 @@ internal sealed class MuxedStreamAdapter : Stream
         }
     }
 
+    /// <inheritdoc />
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    /// <inheritdoc />
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     // Plain code may call the synchronous forms; they block the caller, never a dispatcher thread of ours.
+    /// <inheritdoc />
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
 
+    /// <inheritdoc />
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 
+    /// <inheritdoc />
     public override void Flush() { }
 
+    /// <inheritdoc />
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Half-closes the stream: the remote reads end-of-stream, reading here goes on.</summary>
@@ -119,6 +135,7 @@ internal sealed class MuxedStreamAdapter : Stream
         _writes.Complete();
     }
 
+    /// <summary>Half-closes the write side and stops reading.</summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -129,8 +146,10 @@ internal sealed class MuxedStreamAdapter : Stream
         base.Dispose(disposing);
     }
 
+    /// <inheritdoc />
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
+    /// <inheritdoc />
     public override void SetLength(long value) => throw new NotSupportedException();
 
     private async Task<T> WithDeadline<T>(Task<T> operation, int timeoutMs, string what, CancellationToken cancellationToken)

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+
+namespace Libp2p.Protocols.Tests.Interop;
+
+/// <summary>
+/// The js-libp2p peer of the interop tests (tests/interop/js/node.mjs), installed from the pinned
+/// lock file on first use. A listener runs until disposed; a dialer runs one action to completion.
+/// </summary>
+public sealed class JsPeer : IAsyncDisposable
+{
+    private static readonly SemaphoreSlim InstallLock = new(1, 1);
+    private static bool _installed;
+    private readonly Process _process;
+
+    private JsPeer(Process process, string address)
+    {
+        _process = process;
+        Address = address;
+    }
+
+    /// <summary>The listener's full address, /p2p/ included.</summary>
+    public string Address { get; }
+
+    public static string Folder { get; } = FindFolder();
+
+    private static string FindFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "interop", "js");
+            if (File.Exists(Path.Combine(candidate, "node.mjs")))
+                return candidate;
+        }
+        throw new DirectoryNotFoundException("tests/interop/js not found above the test binaries");
+    }
+
+    /// <summary>Runs <c>npm ci</c> once per test run when the installed packages are missing.</summary>
+    public static async Task EnsureInstalledAsync()
+    {
+        await InstallLock.WaitAsync();
+        try
+        {
+            if (_installed || File.Exists(Path.Combine(Folder, "node_modules", "libp2p", "package.json")))
+            {
+                _installed = true;
+                return;
+            }
+            var (exit, output) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], TimeSpan.FromMinutes(5));
+            if (exit != 0)
+                throw new InvalidOperationException($"npm ci failed ({exit}): {string.Join('\n', output)}");
+            _installed = true;
+        }
+        finally
+        {
+            InstallLock.Release();
+        }
+    }
+
+    public static async Task<JsPeer> ListenAsync(string muxer)
+    {
+        await EnsureInstalledAsync();
+        var process = Start("node", ["node.mjs", "listen", "--muxer", muxer]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("LISTEN ", StringComparison.Ordinal))
+                return new JsPeer(process, line["LISTEN ".Length..].Trim());
+            if (line.StartsWith("ERROR", StringComparison.Ordinal))
+                break;
+        }
+        process.Kill(entireProcessTree: true);
+        throw new InvalidOperationException($"the js listener did not start: {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    /// <summary>Runs the js dialer against <paramref name="address"/>; returns its exit code and output lines.</summary>
+    public static async Task<(int Exit, string[] Output)> DialAsync(string address, string muxer, params string[] action)
+    {
+        await EnsureInstalledAsync();
+        return await RunAsync("node", ["node.mjs", "dial", address, .. action, "--muxer", muxer], TimeSpan.FromMinutes(3));
+    }
+
+    private static Process Start(string file, IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = Folder,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        return Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
+    }
+
+    private static async Task<(int, string[])> RunAsync(string file, IEnumerable<string> args, TimeSpan limit)
+    {
+        using var process = Start(file, args);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} ran over {limit}");
+        }
+        var lines = (await output + await error).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return (process.ExitCode, lines);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.StandardInput.Close();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,183 @@
+// The js-libp2p peer of the interop tests. Usage:
+//   node node.mjs listen [--muxer yamux|mplex]
+//   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify
+// Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …) or `ERROR <reason>` and a non-zero exit.
+
+// js-libp2p 3 expects Node 22; this machine has Node 20, which lacks Promise.withResolvers.
+// Static imports are hoisted, so libp2p is loaded with dynamic imports after the polyfill.
+if (typeof Promise.withResolvers !== 'function') {
+  Promise.withResolvers = function withResolvers () {
+    let resolve, reject
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej })
+    return { promise, resolve, reject }
+  }
+}
+
+const { createLibp2p } = await import('libp2p')
+const { tcp } = await import('@libp2p/tcp')
+const { noise } = await import('@libp2p/noise')
+const { yamux } = await import('@libp2p/yamux')
+const { mplex } = await import('@libp2p/mplex')
+const { ping } = await import('@libp2p/ping')
+const { identify } = await import('@libp2p/identify')
+const { multiaddr } = await import('@multiformats/multiaddr')
+
+const args = process.argv.slice(2)
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : fallback
+}
+const mode = args[0]
+const muxer = option('muxer', 'yamux')
+const timeoutMs = Number(option('timeout-ms', '120000'))
+
+const fail = (err) => {
+  console.log(`ERROR ${err?.message ?? err}`.replace(/\s+/g, ' '))
+  process.exit(1)
+}
+setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs).unref()
+
+const node = await createLibp2p({
+  addresses: { listen: mode === 'listen' ? ['/ip4/127.0.0.1/tcp/0'] : [] },
+  transports: [tcp()],
+  connectionEncrypters: [noise()],
+  // One muxer only, so each test run proves the one it names.
+  streamMuxers: [muxer === 'mplex' ? mplex({ disconnectThreshold: 10_000, maxInboundStreams: 1024 }) : yamux()],
+  connectionManager: { inboundConnectionThreshold: 10_000, maxConnections: 1000, maxIncomingPendingConnections: 1000 },
+  services: {
+    identify: identify(),
+    ping: ping({ maxInboundStreams: 256, maxOutboundStreams: 256 })
+  }
+}).catch(fail)
+
+// Writes respecting backpressure: send() returns false when the stream's buffer is full.
+const sendAll = async (stream, bytes, chunk = 64 * 1024) => {
+  for (let offset = 0; offset < bytes.length; offset += chunk) {
+    if (!stream.send(bytes.subarray(offset, offset + chunk))) await stream.onDrain()
+  }
+}
+
+const readAll = async (stream, onChunk) => {
+  for await (const data of stream) onChunk(data.subarray())
+}
+
+await node.handle('/echo/1.0.0', async (stream) => {
+  try {
+    for await (const data of stream) {
+      if (!stream.send(data)) await stream.onDrain()
+    }
+    await stream.close()
+  } catch (err) {
+    stream.abort(err)
+  }
+}, { maxInboundStreams: 1024, maxOutboundStreams: 1024 })
+
+// The server side of /perf/1.0.0 (libp2p perf spec): an 8-byte big-endian count of bytes to send
+// back, then the client's upload until it closes its write side, then the download.
+await node.handle('/perf/1.0.0', async (stream) => {
+  try {
+    let header = new Uint8Array(0)
+    let uploaded = 0
+    for await (const data of stream) {
+      const bytes = data.subarray()
+      if (header.length < 8) {
+        const need = 8 - header.length
+        header = new Uint8Array([...header, ...bytes.subarray(0, need)])
+        uploaded += Math.max(0, bytes.length - need)
+      } else {
+        uploaded += bytes.length
+      }
+    }
+    if (header.length < 8) throw new Error('perf: the stream ended before the 8-byte header')
+    const download = Number(new DataView(header.buffer).getBigUint64(0, false))
+    const block = new Uint8Array(64 * 1024)
+    for (let sent = 0; sent < download; sent += block.length) {
+      const part = block.subarray(0, Math.min(block.length, download - sent))
+      if (!stream.send(part)) await stream.onDrain()
+    }
+    await stream.close()
+  } catch (err) {
+    stream.abort(err)
+  }
+}, { maxInboundStreams: 64 })
+
+if (mode === 'listen') {
+  const addr = node.getMultiaddrs()[0]
+  console.log(`LISTEN ${addr.toString()}`)
+  const stop = async () => { await node.stop(); process.exit(0) }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.stdin.on('end', stop)
+  process.stdin.resume()
+} else if (mode === 'dial') {
+  try {
+    const target = multiaddr(args[1])
+    const action = args[2]
+    if (action === 'ping') {
+      const count = Number(option('count', '5'))
+      for (let i = 0; i < count; i++) {
+        const rtt = await node.services.ping.ping(target)
+        console.log(`PING ${rtt}`)
+      }
+    } else if (action === 'echo') {
+      const length = Number(option('bytes', `${1024 * 1024}`))
+      const data = new Uint8Array(length)
+      for (let i = 0; i < length; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(length, i + 65536)))
+      const start = Date.now()
+      const stream = await node.dialProtocol(target, '/echo/1.0.0')
+      const received = new Uint8Array(length)
+      let got = 0
+      const reading = readAll(stream, (bytes) => {
+        if (got + bytes.length > length) throw new Error(`echo: more than the ${length} bytes sent came back`)
+        received.set(bytes, got)
+        got += bytes.length
+      })
+      await sendAll(stream, data)
+      await stream.close()
+      await reading
+      if (got !== length || !received.every((b, i) => b === data[i])) throw new Error(`echo: ${got} bytes came back and differ`)
+      console.log(`ECHO ${length} ok ${Date.now() - start}`)
+    } else if (action === 'perf') {
+      const upload = Number(option('upload', '0'))
+      const download = Number(option('download', '0'))
+      const stream = await node.dialProtocol(target, '/perf/1.0.0')
+      const header = new Uint8Array(8)
+      new DataView(header.buffer).setBigUint64(0, BigInt(download), false)
+      let start = process.hrtime.bigint()
+      let downloaded = 0
+      let uploadDone
+      const reading = readAll(stream, (bytes) => { downloaded += bytes.length })
+      stream.send(header)
+      const block = new Uint8Array(64 * 1024)
+      for (let sent = 0; sent < upload; sent += block.length) {
+        const part = block.subarray(0, Math.min(block.length, upload - sent))
+        if (!stream.send(part)) await stream.onDrain()
+      }
+      await stream.close()
+      uploadDone = process.hrtime.bigint()
+      await reading
+      const end = process.hrtime.bigint()
+      if (downloaded !== download) throw new Error(`perf: ${downloaded} bytes downloaded, ${download} asked for`)
+      console.log(`PERF upload ${upload} ${Number(uploadDone - start) / 1e9} download ${download} ${Number(end - uploadDone) / 1e9}`)
+    } else if (action === 'identify') {
+      const identified = new Promise((resolve) => node.addEventListener('peer:identify', (evt) => resolve(evt.detail), { once: true }))
+      await node.dial(target)
+      const result = await identified
+      console.log(`IDENTIFY ${JSON.stringify({
+        peerId: result.peerId.toString(),
+        protocols: result.protocols,
+        listenAddrs: result.listenAddrs.map(a => a.toString()),
+        agentVersion: result.agentVersion,
+        protocolVersion: result.protocolVersion
+      })}`)
+    } else {
+      throw new Error(`unknown action '${action}'`)
+    }
+    await node.stop()
+    process.exit(0)
+  } catch (err) {
+    fail(err)
+  }
+} else {
+  fail(`unknown mode '${mode}'`)
+}
