@@ -159,6 +159,24 @@ if (mode === 'listen') {
       const end = process.hrtime.bigint()
       if (downloaded !== download) throw new Error(`perf: ${downloaded} bytes downloaded, ${download} asked for`)
       console.log(`PERF upload ${upload} ${Number(uploadDone - start) / 1e9} download ${download} ${Number(end - uploadDone) / 1e9}`)
+    } else if (action === 'connect') {
+      // Connection set-up: a new connection, a stream, a 1-byte round trip, closed; repeated.
+      const count = Number(option('count', '100'))
+      const times = []
+      for (let i = 0; i < count; i++) {
+        const start = process.hrtime.bigint()
+        const connection = await node.dial(target)
+        const stream = await connection.newStream('/echo/1.0.0')
+        const reading = (async () => { for await (const _ of stream) return })()
+        stream.send(new Uint8Array([1]))
+        await reading
+        times.push(Number(process.hrtime.bigint() - start) / 1e6)
+        await stream.close().catch(() => {})
+        await connection.close()
+      }
+      times.sort((a, b) => a - b)
+      const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))]
+      console.log(`CONNECT ${count} p50 ${at(0.5)} p99 ${at(0.99)}`)
     } else if (action === 'identify') {
       const identified = new Promise((resolve) => node.addEventListener('peer:identify', (evt) => resolve(evt.detail), { once: true }))
       await node.dial(target)

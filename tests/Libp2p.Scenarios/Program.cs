@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Akka.Actor;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Multistream;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Tests.Interop;
+using Libp2p.Protocols.Transport;
+using Libp2p.Scenarios;
+
+// End-to-end scenarios, each measured beside its baselines in the same run:
+//   dotnet run -c Release --project tests/Libp2p.Scenarios -- [--mib 256] [--connections 1000] [--no-js]
+var mib = Arg("--mib", 256);
+var connections = Arg("--connections", 1000);
+var withJs = !args.Contains("--no-js");
+var bytes = mib * 1024L * 1024;
+
+using var system = ActorSystem.Create("scenarios", "akka.loglevel = WARNING");
+var materializer = system.Materializer();
+var runner = new Scenarios(system, materializer);
+var report = new StringBuilder();
+void Line(string text)
+{
+    Console.WriteLine(text);
+    report.AppendLine(text);
+}
+
+Line($"# Scenarios ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {mib} MiB per transfer, 64 KiB writes)");
+Line("");
+Line("| scenario | upload MiB/s | download MiB/s |");
+Line("| --- | ---: | ---: |");
+await runner.WarmUpAsync();
+var socket = (await runner.SocketAsync(bytes, upload: true), await runner.SocketAsync(bytes, upload: false));
+Line($"| plain .NET Socket pair | {socket.Item1:F0} | {socket.Item2:F0} |");
+var akka = (await runner.AkkaTcpAsync(bytes, upload: true), await runner.AkkaTcpAsync(bytes, upload: false));
+Line($"| bare Akka.Streams TCP | {akka.Item1:F0} | {akka.Item2:F0} |");
+var ours = (await runner.Libp2pAsync(bytes, upload: true), await runner.Libp2pAsync(bytes, upload: false));
+Line($"| ours: TCP + Noise + yamux | {ours.Item1:F0} | {ours.Item2:F0} |");
+(double Up, double Down)? js = null, jsToJs = null;
+if (withJs)
+{
+    js = await runner.WithJsAsync(bytes);
+    Line($"| ours ⇄ js-libp2p (perf) | {js.Value.Up:F0} | {js.Value.Down:F0} |");
+    jsToJs = await runner.JsToJsAsync(bytes);
+    Line($"| js-libp2p ⇄ js-libp2p (perf) | {jsToJs.Value.Up:F0} | {jsToJs.Value.Down:F0} |");
+}
+Line("");
+Line($"Ratios: ours / bare Akka.Streams TCP = {ours.Item1 / akka.Item1:P0} up, {ours.Item2 / akka.Item2:P0} down; " +
+     $"ours / Socket = {ours.Item1 / socket.Item1:P0} up, {ours.Item2 / socket.Item2:P0} down" +
+     (jsToJs is { } j ? $"; ours / js-to-js = {ours.Item1 / j.Up:F2}x up, {ours.Item2 / j.Down:F2}x down" : ""));
+Line("");
+var setup = await runner.ConnectionSetupAsync(connections);
+Line($"Connection set-up (TCP + Noise + yamux + a 1-byte round trip), {connections} sequential: p50 {setup.P50:F2} ms, p99 {setup.P99:F2} ms");
+if (withJs)
+{
+    var jsSetup = await runner.JsConnectionSetupAsync(connections);
+    Line($"js-libp2p to js-libp2p, same scenario: p50 {jsSetup.P50:F2} ms, p99 {jsSetup.P99:F2} ms; ours / js p50 = {setup.P50 / jsSetup.P50:F2}");
+}
+var output = Path.Combine("artifacts", "bench");
+Directory.CreateDirectory(output);
+await File.WriteAllTextAsync(Path.Combine(output, "scenarios.md"), report.ToString());
+Console.WriteLine($"written to {Path.Combine(output, "scenarios.md")}");
+await system.Terminate();
+return 0;
+
+int Arg(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+}

@@ -1,0 +1,219 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Akka;
+using Akka.Actor;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Multistream;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Tests.Interop;
+using Libp2p.Protocols.Transport;
+
+namespace Libp2p.Scenarios;
+
+/// <summary>The measured scenarios. Throughputs are MiB/s from the first write to the last byte read.</summary>
+internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
+{
+    private const int Chunk = 64 * 1024;
+    private const string Perf = "/perf/1.0.0";
+    private const string Echo = "/echo/1.0.0";
+    private static readonly ByteString Block = ByteString.FromBytes(new byte[Chunk]);
+    private readonly PrivateKey _listenerKey = PrivateKey.Generate(KeyType.Ed25519);
+    private readonly PrivateKey _dialerKey = PrivateKey.Generate(KeyType.Ed25519);
+
+    private static double MiBps(long bytes, TimeSpan elapsed) => bytes / 1024.0 / 1024.0 / elapsed.TotalSeconds;
+
+    private static Source<ByteString, NotUsed> Blocks(long bytes) => Source.Repeat(Block).Take(bytes / Chunk);
+
+    public async Task WarmUpAsync()
+    {
+        await Libp2pAsync(16L * 1024 * 1024, upload: true);
+        await AkkaTcpAsync(16L * 1024 * 1024, upload: true);
+    }
+
+    public async Task<double> SocketAsync(long bytes, bool upload)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using var server = await listener.AcceptAsync();
+        var (sender, receiver) = upload ? (client, server) : (server, client);
+        var watch = Stopwatch.StartNew();
+        var receiving = Task.Run(async () =>
+        {
+            var buffer = new byte[Chunk];
+            long total = 0;
+            while (total < bytes)
+                total += await receiver.ReceiveAsync(buffer, SocketFlags.None);
+        });
+        var block = new byte[Chunk];
+        for (long sent = 0; sent < bytes; sent += Chunk)
+            await sender.SendAsync(block, SocketFlags.None);
+        await receiving;
+        return MiBps(bytes, watch.Elapsed);
+    }
+
+    public async Task<double> AkkaTcpAsync(long bytes, bool upload)
+    {
+        var done = new TaskCompletionSource();
+        var received = 0L;
+        // The server either swallows the upload or sends the download, as asked.
+        var serverFlow = upload
+            ? Flow.FromSinkAndSource(Sink.ForEach<ByteString>(b => { if ((received += b.Count) >= bytes) done.TrySetResult(); }).MapMaterializedValue(_ => NotUsed.Instance), Source.Never<ByteString>())
+            : Flow.FromSinkAndSource(Sink.Ignore<ByteString>().MapMaterializedValue(_ => NotUsed.Instance), Blocks(bytes).Concat(Source.Never<ByteString>()));
+        var binding = await system.TcpStream().Bind("127.0.0.1", 0)
+            .To(Sink.ForEach<Akka.Streams.Dsl.Tcp.IncomingConnection>(c => c.HandleWith(serverFlow, materializer)))
+            .Run(materializer);
+        var watch = Stopwatch.StartNew();
+        var clientIn = upload ? Blocks(bytes).Concat(Source.Never<ByteString>()) : Source.Never<ByteString>();
+        var clientOut = upload ? Sink.Ignore<ByteString>() : Sink.ForEach<ByteString>(b => { if ((received += b.Count) >= bytes) done.TrySetResult(); });
+        var (kill, _) = clientIn.ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right)
+            .Via(system.TcpStream().OutgoingConnection(binding.LocalAddress))
+            .ToMaterialized(clientOut, Keep.Both).Run(materializer);
+        await done.Task;
+        var elapsed = watch.Elapsed;
+        kill.Shutdown();
+        await binding.Unbind();
+        return MiBps(bytes, elapsed);
+    }
+
+    public async Task<double> Libp2pAsync(long bytes, bool upload)
+    {
+        var accepted = Channel.CreateUnbounded<MuxedConnection>();
+        var bound = await Upgrader.Listen(system, materializer, TcpTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+            new UpgradeSettings(_listenerKey), (c, _) => accepted.Writer.TryWrite(c));
+        var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, bound.Address, new UpgradeSettings(_dialerKey));
+        var server = await accepted.Reader.ReadAsync();
+        await dial.Connection.Upgraded;
+        var stream = await dial.Connection.OpenStreamAsync();
+        var watch = Stopwatch.StartNew();
+        if (upload)
+        {
+            Blocks(bytes).RunWith(stream.Sink, materializer);
+            var inbound = await server.InboundStreams.ReadAsync();
+            await inbound.Source.RunWith(Sink.Ignore<ByteString>(), materializer);
+        }
+        else
+        {
+            Source.Single(ByteString.FromBytes([1])).RunWith(stream.Sink, materializer);
+            var inbound = await server.InboundStreams.ReadAsync();
+            _ = inbound.Source.RunWith(Sink.Ignore<ByteString>(), materializer);
+            Blocks(bytes).RunWith(inbound.Sink, materializer);
+            await stream.Source.RunWith(Sink.Ignore<ByteString>(), materializer);
+        }
+        var elapsed = watch.Elapsed;
+        dial.Connection.Close();
+        await bound.UnbindAsync();
+        return MiBps(bytes, elapsed);
+    }
+
+    /// <summary>We upload to a js-libp2p perf server, then js uploads to our perf server.</summary>
+    public async Task<(double Up, double Down)> WithJsAsync(long bytes)
+    {
+        await using var js = await JsPeer.ListenAsync("yamux");
+        var address = Multiaddr.Parse(js.Address);
+        var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, address.Decapsulate("p2p"), new UpgradeSettings(_dialerKey), PeerId.Parse(address.PeerIdText!));
+        await dial.Connection.Upgraded;
+        var stream = await dial.Connection.OpenStreamAsync();
+        await using var io = stream.AsStream(materializer);
+        await MultistreamSelect.SelectOneOfAsync(io, [Perf]);
+        var header = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(header, 0);
+        var watch = Stopwatch.StartNew();
+        await io.WriteAsync(header);
+        var block = new byte[Chunk];
+        for (long sent = 0; sent < bytes; sent += Chunk)
+            await io.WriteAsync(block);
+        io.CloseWrite();
+        await io.CopyToAsync(Stream.Null);
+        var up = MiBps(bytes, watch.Elapsed);
+        dial.Connection.Close();
+
+        var bound = await Upgrader.Listen(system, materializer, TcpTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+            new UpgradeSettings(_listenerKey), (c, _) => ServePerf(c));
+        var (exit, output) = await JsPeer.DialAsync($"{bound.Address}/p2p/{PeerId.FromPublicKey(_listenerKey.PublicKey)}", "yamux",
+            "perf", "--upload", bytes.ToString(CultureInfo.InvariantCulture), "--download", "0");
+        await bound.UnbindAsync();
+        return (up, exit == 0 ? MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "upload"))) : double.NaN);
+    }
+
+    public async Task<(double Up, double Down)> JsToJsAsync(long bytes)
+    {
+        await using var js = await JsPeer.ListenAsync("yamux");
+        var n = bytes.ToString(CultureInfo.InvariantCulture);
+        var (_, output) = await JsPeer.DialAsync(js.Address, "yamux", "perf", "--upload", n, "--download", n);
+        return (MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "upload"))), MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "download"))));
+    }
+
+    public async Task<(double P50, double P99)> ConnectionSetupAsync(int count)
+    {
+        var bound = await Upgrader.Listen(system, materializer, TcpTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+            new UpgradeSettings(_listenerKey), (c, _) => ServeEcho(c));
+        var times = new List<double>(count);
+        var one = ByteString.FromBytes([1]);
+        for (var i = 0; i < count; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, bound.Address, new UpgradeSettings(_dialerKey));
+            var stream = await dial.Connection.OpenStreamAsync();
+            var answer = stream.Source.RunWith(Sink.First<ByteString>(), materializer);
+            Source.Single(one).Concat(Source.Never<ByteString>()).RunWith(stream.Sink, materializer);
+            await answer;
+            times.Add(watch.Elapsed.TotalMilliseconds);
+            dial.Connection.Close();
+        }
+        await bound.UnbindAsync();
+        times.Sort();
+        return (times[count / 2], times[Math.Min(count - 1, count * 99 / 100)]);
+    }
+
+    public async Task<(double P50, double P99)> JsConnectionSetupAsync(int count)
+    {
+        await using var js = await JsPeer.ListenAsync("yamux");
+        var (_, output) = await JsPeer.DialAsync(js.Address, "yamux", "connect", "--count", count.ToString(CultureInfo.InvariantCulture));
+        var parts = output.First(l => l.StartsWith("CONNECT", StringComparison.Ordinal)).Split(' ');
+        return (double.Parse(parts[3], CultureInfo.InvariantCulture), double.Parse(parts[5], CultureInfo.InvariantCulture));
+    }
+
+    private void ServeEcho(MuxedConnection connection) => _ = Task.Run(async () =>
+    {
+        await foreach (var stream in connection.InboundStreams.ReadAllAsync())
+            stream.Source.RunWith(stream.Sink, materializer);
+    });
+
+    /// <summary>The server side of /perf/1.0.0: read the 8-byte download size and the upload, then send the download.</summary>
+    private void ServePerf(MuxedConnection connection) => _ = Task.Run(async () =>
+    {
+        await foreach (var stream in connection.InboundStreams.ReadAllAsync())
+        {
+            _ = Task.Run(async () =>
+            {
+                await using var io = stream.AsStream(materializer);
+                await MultistreamSelect.HandleAsync(io, [Perf]);
+                var header = new byte[8];
+                await io.ReadExactlyAsync(header);
+                await io.CopyToAsync(Stream.Null, Chunk);
+                var download = (long)BinaryPrimitives.ReadUInt64BigEndian(header);
+                var block = new byte[Chunk];
+                for (long sent = 0; sent < download; sent += Chunk)
+                    await io.WriteAsync(block.AsMemory(0, (int)Math.Min(Chunk, download - sent)));
+            });
+        }
+    });
+
+    private static double PerfSeconds(string[] output, string direction)
+    {
+        var parts = output.First(l => l.StartsWith("PERF", StringComparison.Ordinal)).Split(' ');
+        return double.Parse(parts[Array.IndexOf(parts, direction) + 2], CultureInfo.InvariantCulture);
+    }
+}
