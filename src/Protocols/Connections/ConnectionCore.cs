@@ -165,23 +165,29 @@ public sealed class ConnectionCore : IConnectionCore
     }
 
     /// <inheritdoc />
-    public void DrainOutput(IBufferWriter<byte> output)
+    public void DrainOutput(IBufferWriter<byte> output) => DrainOutput(output, int.MaxValue);
+
+    /// <inheritdoc />
+    public void DrainOutput(IBufferWriter<byte> output, int limit)
     {
+        var written = 0;
         if (_raw.WrittenCount > 0)
         {
             output.Write(_raw.WrittenSpan);
+            written += _raw.WrittenCount;
             _raw.ResetWrittenCount();
         }
         if (_muxer is null || _session is null)
             return;
         // Batch small frames (window updates, pings) into one Noise message; never split a frame.
-        while (_muxer.PeekFrameLength() > 0)
+        while (written < limit && _muxer.PeekFrameLength() > 0)
         {
             _plainOut.ResetWrittenCount();
             do
                 _muxer.TryDequeueFrame(_plainOut);
             while (_muxer.PeekFrameLength() is var next and > 0 && _plainOut.WrittenCount + next <= NoiseTransport.MaxPlaintextLength);
             _session.Transport.EncryptAll(_plainOut.WrittenSpan, output);
+            written += _plainOut.WrittenCount;
         }
         _plainOut.ResetWrittenCount();
     }

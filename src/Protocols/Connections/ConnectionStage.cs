@@ -54,6 +54,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
     {
         private const string UpgradeTimer = "upgrade-timeout";
         private const string KeepAliveTimer = "keep-alive";
+        private const int MaxPush = 60 * 1024;
 
         private readonly ConnectionStage _stage;
         private readonly IConnectionCore _core;
@@ -177,7 +178,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (_core.HasOutput && IsAvailable(_stage._out))
             {
-                _core.DrainOutput(_output);
+                // About one Noise message a push: large enough to batch small frames, small enough to stay off the large object heap.
+                _core.DrainOutput(_output, MaxPush);
                 Push(_stage._out, _output.Take());
                 foreach (var ack in _acksAfterFlush)
                     ack(StreamSignal.Accepted);

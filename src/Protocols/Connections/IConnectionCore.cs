@@ -1,3 +1,4 @@
+using System.Buffers;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Muxing;
 using Libp2p.Protocols.Peer;
@@ -14,6 +15,12 @@ public interface IConnectionCore : IMuxerSession
 {
     /// <summary>Queues what this side says first (the dialer's multistream header and proposal).</summary>
     void Start();
+
+    /// <summary>
+    /// Moves queued output into <paramref name="output"/> until at least <paramref name="limit"/>
+    /// bytes are written (or nothing is left), so the transport gets writes of a bounded size.
+    /// </summary>
+    void DrainOutput(IBufferWriter<byte> output, int limit);
 
     /// <summary>What the upgrade settled, once it has.</summary>
     ConnectionUpgrade? Upgrade { get; }

@@ -10,7 +10,8 @@ namespace Libp2p.Protocols.Connections;
 /// </summary>
 internal sealed class OutputBuffer : IBufferWriter<byte>
 {
-    private const int MinimumSize = 64 * 1024;
+    // Room for a full Noise message (65,537 bytes) without growing; still under the 85,000-byte LOH threshold.
+    private const int MinimumSize = 66 * 1024;
     private byte[] _buffer = [];
     private int _written;
 
