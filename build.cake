@@ -30,16 +30,25 @@ Task("Interop")
         Filter = "Category=Interop",
     }));
 
-// Micro-benchmarks (BenchmarkDotNet). Pass --bench-filter='*Multiaddr*' to narrow the run.
+// Micro-benchmarks (BenchmarkDotNet), then the end-to-end scenarios beside their baselines.
+// Pass --bench-filter='*Multiaddr*' to narrow the micro-benchmarks, --scenario-args='--mib 64 --no-js' for the scenarios.
 Task("Bench")
-    .Does(() => DotNetRun("./tests/Libp2p.Benchmarks/Libp2p.Benchmarks.csproj", new DotNetRunSettings
+    .Does(() =>
     {
-        Configuration = "Release",
-        ArgumentCustomization = args => args
-            .Append("--")
-            .Append("--filter").AppendQuoted(Argument("bench-filter", "*"))
-            .Append("--artifacts").AppendQuoted(MakeAbsolute(artifacts + Directory("bench")).FullPath),
-    }));
+        DotNetRun("./tests/Libp2p.Benchmarks/Libp2p.Benchmarks.csproj", new DotNetRunSettings
+        {
+            Configuration = "Release",
+            ArgumentCustomization = args => args
+                .Append("--")
+                .Append("--filter").AppendQuoted(Argument("bench-filter", "*"))
+                .Append("--artifacts").AppendQuoted(MakeAbsolute(artifacts + Directory("bench")).FullPath),
+        });
+        DotNetRun("./tests/Libp2p.Scenarios/Libp2p.Scenarios.csproj", new DotNetRunSettings
+        {
+            Configuration = "Release",
+            ArgumentCustomization = args => args.Append("--").Append(Argument("scenario-args", "")),
+        });
+    });
 
 Task("Pack")
     .IsDependentOn("Build")
