@@ -34,6 +34,9 @@ public sealed class ConnectionCore : IConnectionCore
 {
     private enum Phase { Security, Handshake, Muxer, Muxed, Failed }
 
+    /// <summary>Frames under this size (window updates, pings, small writes) share a Noise message.</summary>
+    private const int SmallFrame = 4096;
+
     private readonly bool _dialer;
     private readonly PrivateKey _identity;
     private readonly PeerId? _expectedRemote;
@@ -180,12 +183,20 @@ public sealed class ConnectionCore : IConnectionCore
         if (_muxer is null || _session is null)
             return;
         // Batch small frames (window updates, pings) into one Noise message; never split a frame.
-        while (written < limit && _muxer.PeekFrameLength() > 0)
+        while (written < limit && _muxer.PeekFrameLength() is var length and > 0)
         {
+            if (length >= SmallFrame)
+            {
+                // A data frame: encrypted straight from the muxer's buffer into the output.
+                _session.Transport.Encrypt(_muxer.PeekFrame(), output);
+                _muxer.DropFrame();
+                written += length;
+                continue;
+            }
             _plainOut.ResetWrittenCount();
             do
                 _muxer.TryDequeueFrame(_plainOut);
-            while (_muxer.PeekFrameLength() is var next and > 0 && _plainOut.WrittenCount + next <= NoiseTransport.MaxPlaintextLength);
+            while (_muxer.PeekFrameLength() is var next and > 0 and < SmallFrame && _plainOut.WrittenCount + next <= NoiseTransport.MaxPlaintextLength);
             _session.Transport.EncryptAll(_plainOut.WrittenSpan, output);
             written += _plainOut.WrittenCount;
         }
@@ -197,6 +208,12 @@ public sealed class ConnectionCore : IConnectionCore
 
     /// <inheritdoc />
     public bool TryDequeueFrame(IBufferWriter<byte> output) => _muxer?.TryDequeueFrame(output) ?? false;
+
+    /// <inheritdoc />
+    public ReadOnlySpan<byte> PeekFrame() => _muxer is null ? [] : _muxer.PeekFrame();
+
+    /// <inheritdoc />
+    public void DropFrame() => _muxer?.DropFrame();
 
     /// <inheritdoc />
     public long OpenStream() => Muxer.OpenStream();

@@ -27,6 +27,16 @@ internal sealed class FrameQueue
 
     public int PeekLength() => _frames.TryPeek(out var frame) ? frame.Length : -1;
 
+    public ReadOnlySpan<byte> Peek() => _frames.TryPeek(out var frame) ? frame.Buffer.AsSpan(0, frame.Length) : [];
+
+    public void Drop()
+    {
+        if (!_frames.TryDequeue(out var frame))
+            return;
+        Bytes -= frame.Length;
+        ArrayPool<byte>.Shared.Return(frame.Buffer);
+    }
+
     public bool TryDequeue(IBufferWriter<byte> output)
     {
         if (!_frames.TryDequeue(out var frame))

@@ -72,6 +72,12 @@ public interface IMuxerSession
 
     /// <summary>Moves exactly one whole frame into <paramref name="output"/>, so the caller can keep one frame per secure message.</summary>
     bool TryDequeueFrame(IBufferWriter<byte> output);
+
+    /// <summary>The next queued frame, left in place (empty when none): lets the caller encrypt it without a copy.</summary>
+    ReadOnlySpan<byte> PeekFrame();
+
+    /// <summary>Removes the frame <see cref="PeekFrame"/> showed.</summary>
+    void DropFrame();
 }
 
 /// <summary>What a <see cref="IMuxerSession"/> reports after <see cref="IMuxerSession.Receive"/> or a command.</summary>

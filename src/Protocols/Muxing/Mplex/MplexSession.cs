@@ -76,6 +76,12 @@ public sealed class MplexSession : IMuxerSession
     public bool TryDequeueFrame(IBufferWriter<byte> output) => _output.TryDequeue(output);
 
     /// <inheritdoc />
+    public ReadOnlySpan<byte> PeekFrame() => _output.Peek();
+
+    /// <inheritdoc />
+    public void DropFrame() => _output.Drop();
+
+    /// <inheritdoc />
     public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
     {
         if (IsClosed)
