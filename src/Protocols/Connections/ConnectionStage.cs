@@ -94,7 +94,10 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _handle.SetClosed(_failure);
             var closed = _handle.Closed();
             foreach (var state in _streams.Values)
+            {
                 state.Fail(closed);
+                state.Stream.Complete(closed);
+            }
             _streams.Clear();
             while (_opensBeforeUpgrade.TryDequeue(out var open))
                 open.TrySetException(closed);
@@ -384,7 +387,10 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private void Forget(StreamState state)
         {
             if (state.Failure is not null || (state.MuxerClosed && state.ReadClosed && state.WriteClosed))
+            {
                 _streams.Remove(state.Stream.Id);
+                state.Stream.Complete(state.Failure);
+            }
         }
 
         private static StreamResetException Gone(long id) => new($"stream {id} is closed");

@@ -13,6 +13,7 @@ namespace Libp2p.Protocols.Connections;
 /// </summary>
 public sealed class MuxedStream
 {
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _sourceTaken;
     private int _sinkTaken;
 
@@ -31,6 +32,20 @@ public sealed class MuxedStream
 
     /// <summary>Whether this side opened the stream.</summary>
     public bool Outbound { get; }
+
+    /// <summary>
+    /// Completes when the stream is gone: both directions closed, or reset (then it faults with
+    /// <see cref="StreamResetException"/>), or its connection closed.
+    /// </summary>
+    public Task Completion => _completion.Task;
+
+    internal void Complete(Exception? error)
+    {
+        if (error is null)
+            _completion.TrySetResult();
+        else if (_completion.TrySetException(error))
+            _ = _completion.Task.Exception; // observed: a reset is an outcome, not a crash
+    }
 
     /// <summary>
     /// The stream's inbound bytes. Completes when the remote half-closes; fails with

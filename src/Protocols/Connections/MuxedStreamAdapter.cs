@@ -126,6 +126,55 @@ public sealed class MuxedStreamAdapter : Stream
     /// <inheritdoc />
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// The rest of the inbound bytes as a source, for code that negotiated a protocol through this
+    /// adapter and then wants the stream's bytes in a graph. Bytes already read are not repeated;
+    /// bytes read into the adapter's buffer but not returned yet come first.
+    /// </summary>
+    public Source<ByteString, NotUsed> RemainingSource() =>
+        Source.UnfoldAsync(0, async _ =>
+        {
+            if (_offset < _current.Count)
+            {
+                var rest = _current.Slice(_offset);
+                _offset = _current.Count;
+                return Akka.Util.Option<(int, ByteString)>.Create((0, rest));
+            }
+            if (_endOfStream)
+                return Akka.Util.Option<(int, ByteString)>.None;
+            _pendingRead ??= _reads.PullAsync();
+            var next = await _pendingRead.ConfigureAwait(false);
+            _pendingRead = null;
+            if (next.HasValue)
+                return Akka.Util.Option<(int, ByteString)>.Create((0, next.Value));
+            _endOfStream = true;
+            return Akka.Util.Option<(int, ByteString)>.None;
+        });
+
+    /// <summary>
+    /// The outbound side as a sink, for code that negotiated a protocol through this adapter:
+    /// completing it half-closes the stream, failing it resets the stream.
+    /// </summary>
+    public Sink<ByteString, NotUsed> RemainingSink() =>
+        Flow.Create<ByteString>()
+            .SelectAsync(1, async bytes =>
+            {
+                await WriteAsync(bytes.ToReadOnlySpan().ToArray()).ConfigureAwait(false);
+                return NotUsed.Instance;
+            })
+            .WatchTermination((_, done) =>
+            {
+                done.ContinueWith(t =>
+                {
+                    if (t.IsFaulted)
+                        _stream.Reset();
+                    else
+                        CloseWrite();
+                }, TaskScheduler.Default);
+                return NotUsed.Instance;
+            })
+            .To(Sink.Ignore<NotUsed>());
+
     /// <summary>Half-closes the stream: the remote reads end-of-stream, reading here goes on.</summary>
     public void CloseWrite()
     {

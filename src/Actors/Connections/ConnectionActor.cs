@@ -1,0 +1,105 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Connections;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Actors.Connections;
+
+/// <summary>
+/// One upgraded connection: it owns the connection's graph, spawns a <see cref="StreamActor"/>
+/// per stream, and stops when the connection is gone, which the Swarm (watching it) turns into
+/// the <see cref="SwarmProtocol.Disconnected"/> event. Bytes never pass through this actor.
+/// </summary>
+public sealed class ConnectionActor : ReceiveActor
+{
+    private readonly MuxedConnection _connection;
+    private readonly IMaterializer _materializer;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<IActorRef, StreamHandle?> _streams = new();
+    private ConnectionInfo _info;
+    private StreamHandlerTable _handlers;
+    private long _nextStream;
+
+    private sealed record InboundStream(MuxedStream Stream);
+    private sealed record OutboundStream(MuxedStream Stream, IReadOnlyList<string> Protocols, IActorRef Requester);
+    private sealed record OutboundFailed(Exception Reason, IActorRef Requester);
+    private sealed record ConnectionEnded(Exception? Error);
+
+    private ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer)
+    {
+        _connection = connection;
+        _info = info;
+        _handlers = handlers;
+        _materializer = materializer;
+
+        Receive<InboundStream>(s => Spawn(StreamActor.Inbound(s.Stream, NextId(), _info, _handlers, _materializer)));
+        Receive<Conn.NewStream>(n =>
+        {
+            var requester = Sender;
+            var self = Self;
+            _connection.OpenStreamAsync().PipeTo(self,
+                success: s => new OutboundStream(s, n.Protocols, requester),
+                failure: e => new OutboundFailed(e, requester));
+        });
+        Receive<OutboundStream>(o => Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer)));
+        Receive<OutboundFailed>(f => f.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, f.Reason)));
+        Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
+        Receive<Conn.GetStats>(_ => Sender.Tell(new Conn.StatsAre(_info.Stat, _streams.Count)));
+        Receive<StreamNegotiated>(n => _streams[Sender] = n.Stream);
+        Receive<Conn.GetStreams>(_ => Sender.Tell(new Conn.StreamsAre(_streams.Values.Where(h => h is not null).Select(h => h!).ToArray())));
+        Receive<Conn.Close>(_ => _connection.Close());
+        Receive<ConnectionEnded>(e =>
+        {
+            if (e.Error is not null)
+                _log.Info("{0} ended: {1}", _info, e.Error.Message);
+            Context.Stop(Self);
+        });
+        Receive<Terminated>(t => _streams.Remove(t.ActorRef));
+    }
+
+    /// <summary>The actor of an upgraded connection.</summary>
+    public static Props Props(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(connection, info, handlers, materializer));
+
+    /// <summary>A <see cref="StreamActor"/> tells its parent the stream it negotiated.</summary>
+    internal sealed record StreamNegotiated(StreamHandle Stream);
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _log.Warning("a stream of {0} failed: {1}", _info, e.Message);
+        return Directive.Stop;
+    });
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        _info = _info with { Actor = Self };
+        var self = Self;
+        _connection.Completion.ContinueWith(t => self.Tell(new ConnectionEnded(t.Exception?.GetBaseException())), TaskScheduler.Default);
+        _ = Task.Run(async () =>
+        {
+            await foreach (var stream in _connection.InboundStreams.ReadAllAsync())
+                self.Tell(new InboundStream(stream));
+        });
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        // The actor owns the socket: when it stops for any reason, so does the connection.
+        if (!_connection.Completion.IsCompleted)
+            _connection.Abort(new ConnectionClosedException($"{_info} was closed by its actor stopping"));
+    }
+
+    private StreamId NextId() => new(_info.Id, ++_nextStream);
+
+    private void Spawn(Props props)
+    {
+        var child = Context.ActorOf(props, $"stream-{_info.Id}-{_nextStream}");
+        Context.Watch(child);
+        _streams[child] = null;
+    }
+}

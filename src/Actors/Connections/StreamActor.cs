@@ -1,0 +1,146 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Multistream;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Actors.Connections;
+
+/// <summary>
+/// One muxed stream: negotiates its protocol (as the responder for an inbound stream, the
+/// initiator for an outbound one), then hands it to its handler or to whoever asked for it, and
+/// stops when the stream is gone. A handler that throws resets its own stream and nothing else.
+/// </summary>
+public sealed class StreamActor : ReceiveActor
+{
+    private readonly MuxedStream _muxed;
+    private readonly StreamId _id;
+    private readonly ConnectionInfo _connection;
+    private readonly StreamHandlerTable? _handlers;
+    private readonly IReadOnlyList<string>? _protocols;
+    private readonly IActorRef? _requester;
+    private readonly MuxedStreamAdapter _io;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private StreamHandle? _handle;
+    private bool _ended;
+
+    private sealed record Negotiated(string Protocol);
+    private sealed record NegotiationFailed(Exception Reason);
+    private sealed record HandlerCompleted(Exception? Error);
+    private sealed record Ended(Exception? Error);
+
+    private StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer)
+    {
+        _muxed = muxed;
+        _id = id;
+        _connection = connection;
+        _handlers = handlers;
+        _protocols = protocols;
+        _requester = requester;
+        _io = muxed.AsStream(materializer);
+        Negotiating();
+    }
+
+    /// <summary>An inbound stream, served by the handler of the protocol it negotiates.</summary>
+    public static Props Inbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable handlers, IMaterializer materializer) =>
+        Props.Create(() => new StreamActor(muxed, id, connection, handlers, null, null, materializer));
+
+    /// <summary>An outbound stream, handed to <paramref name="requester"/> once it negotiated one of <paramref name="protocols"/>.</summary>
+    public static Props Outbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, IReadOnlyList<string> protocols, IActorRef requester, IMaterializer materializer) =>
+        Props.Create(() => new StreamActor(muxed, id, connection, null, protocols, requester, materializer));
+
+    /// <summary>The stream, once negotiated.</summary>
+    public StreamHandle? Handle => _handle;
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        // Stop, don't restart, a handler actor: its stream is reset and nothing else is touched.
+        _log.Warning("handler of {0} failed: {1}", _handle, e.Message);
+        _handle?.Reset();
+        return Directive.Stop;
+    });
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        var self = Self;
+        _muxed.Completion.ContinueWith(t => self.Tell(new Ended(t.Exception?.GetBaseException())), TaskScheduler.Default);
+        var negotiation = _handlers is not null
+            ? MultistreamSelect.HandleAsync(_io, _handlers.Handlers.Keys.ToArray())
+            : MultistreamSelect.SelectOneOfAsync(_io, _protocols!);
+        negotiation.PipeTo(self, success: p => new Negotiated(p), failure: e => new NegotiationFailed(e));
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        // Whatever stopped us, the remote must not be left with a half-open stream.
+        if (!_ended)
+            _muxed.Reset();
+    }
+
+    private void Negotiating()
+    {
+        Receive<Negotiated>(n =>
+        {
+            var direction = _handlers is not null ? Direction.Inbound : Direction.Outbound;
+            _handle = new StreamHandle(_id, n.Protocol, _connection,
+                new Stats(direction, DateTimeOffset.UtcNow, _connection.Stat.Transient, new Dictionary<string, object>()), _muxed, _io);
+            Context.Parent.Tell(new ConnectionActor.StreamNegotiated(_handle));
+            if (_requester is not null)
+                _requester.Tell(new SwarmProtocol.StreamOpened(_handle));
+            else
+                StartHandler(_handlers!.Handlers[n.Protocol]);
+            Become(Open);
+        });
+        Receive<NegotiationFailed>(f =>
+        {
+            _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer, f.Reason));
+            Context.Stop(Self);
+        });
+        Receive<Ended>(e => End(e.Error));
+    }
+
+    private void Open()
+    {
+        Receive<HandlerCompleted>(c =>
+        {
+            if (c.Error is null)
+                _handle!.Close();
+            else
+            {
+                _log.Warning("handler of {0} threw: {1}", _handle, c.Error.Message);
+                _handle!.Reset();
+            }
+        });
+        Receive<Terminated>(_ => _handle!.Close());
+        Receive<Ended>(e => End(e.Error));
+    }
+
+    private void StartHandler(StreamHandler handler)
+    {
+        switch (handler)
+        {
+            case StreamHandler.Delegate d:
+                var handle = _handle!;
+                Task.Run(() => d.Handle(handle)).PipeTo(Self, success: () => new HandlerCompleted(null), failure: e => new HandlerCompleted(e));
+                break;
+            case StreamHandler.Actor a:
+                var child = Context.ActorOf(a.Props, "handler");
+                Context.Watch(child);
+                child.Tell(new StreamAccepted(_handle!));
+                break;
+        }
+    }
+
+    private void End(Exception? error)
+    {
+        _ended = true;
+        if (error is not null)
+            _log.Debug("stream {0} ended: {1}", _id, error.Message);
+        Context.Stop(Self);
+    }
+}

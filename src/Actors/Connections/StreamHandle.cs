@@ -1,0 +1,73 @@
+using Akka;
+using Akka.IO;
+using Akka.Streams.Dsl;
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Connections;
+
+namespace Libp2p.Actors.Connections;
+
+/// <summary>
+/// A negotiated stream (the seed's <c>Stream</c>): its protocol, its connection, its statistics,
+/// and its bytes, as a <see cref="System.IO.Stream"/> (<see cref="Stream"/>) or as a graph source
+/// and sink (<see cref="Source"/>, <see cref="Sink"/>); use one or the other.
+/// </summary>
+public sealed class StreamHandle
+{
+    private readonly MuxedStream _muxed;
+
+    internal StreamHandle(StreamId id, string protocol, ConnectionInfo connection, Stats stat, MuxedStream muxed, MuxedStreamAdapter stream)
+    {
+        Id = id;
+        Protocol = protocol;
+        Connection = connection;
+        Stat = stat;
+        _muxed = muxed;
+        Stream = stream;
+    }
+
+    /// <summary>Unique within this host during this run (the seed's <c>ID()</c>).</summary>
+    public StreamId Id { get; }
+
+    /// <summary>The negotiated protocol (the seed's <c>Protocol()</c>).</summary>
+    public string Protocol { get; private set; }
+
+    /// <summary>The connection the stream runs on (the seed's <c>Conn()</c>).</summary>
+    public ConnectionInfo Connection { get; }
+
+    /// <summary>Direction, opening time, transience (the seed's <c>Stat()</c>).</summary>
+    public Stats Stat { get; }
+
+    /// <summary>The bytes as a <see cref="System.IO.Stream"/>; <c>ReadTimeout</c> and <c>WriteTimeout</c> are the seed's deadlines.</summary>
+    public MuxedStreamAdapter Stream { get; }
+
+    /// <summary>The inbound bytes as a source (whatever the negotiation left unread comes first).</summary>
+    public Source<ByteString, NotUsed> Source => Stream.RemainingSource();
+
+    /// <summary>The outbound bytes as a sink: completing it half-closes, failing it resets.</summary>
+    public Sink<ByteString, NotUsed> Sink => Stream.RemainingSink();
+
+    /// <summary>Completes when the stream is gone; faults when it was reset.</summary>
+    public Task Completion => _muxed.Completion;
+
+    /// <summary>Records another protocol for the stream (the seed's <c>SetProtocol</c>, for protocols negotiated in-band).</summary>
+    public void SetProtocol(string protocol) => Protocol = protocol ?? throw new ArgumentNullException(nameof(protocol));
+
+    /// <summary>Stops writing; the remote reads end-of-stream (the seed's <c>CloseWrite</c>).</summary>
+    public void CloseWrite() => Stream.CloseWrite();
+
+    /// <summary>Stops reading (the seed's <c>CloseRead</c>).</summary>
+    public void CloseRead() => _muxed.CloseRead();
+
+    /// <summary>Closes both directions without waiting for the remote (the seed's <c>Close</c>).</summary>
+    public void Close()
+    {
+        CloseWrite();
+        CloseRead();
+    }
+
+    /// <summary>Aborts both directions; the remote sees a reset (the seed's <c>Reset</c>).</summary>
+    public void Reset() => _muxed.Reset();
+
+    /// <inheritdoc />
+    public override string ToString() => $"stream {Id} {Protocol} {Stat.Direction} with {Connection.RemotePeer}";
+}

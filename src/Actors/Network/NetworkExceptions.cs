@@ -1,0 +1,63 @@
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+
+namespace Libp2p.Actors.Network;
+
+/// <summary>No usable connection to the peer, and dialing was not allowed (the seed's <c>ErrNoConn</c>).</summary>
+public sealed class NoConnectionException(PeerId peer, string reason)
+    : Exception($"no usable connection to peer {peer}: {reason}")
+{
+    /// <summary>The peer.</summary>
+    public PeerId Peer { get; } = peer;
+}
+
+/// <summary>There is no address to dial the peer at (the seed's <c>ErrNoRemoteAddrs</c>).</summary>
+public sealed class NoRemoteAddressesException(PeerId peer) : Exception($"no remote addresses for peer {peer}")
+{
+    /// <summary>The peer.</summary>
+    public PeerId Peer { get; } = peer;
+}
+
+/// <summary>Only a transient connection exists and the caller did not allow one (the seed's <c>ErrTransientConn</c>).</summary>
+public sealed class TransientConnectionException(PeerId peer) : Exception($"transient connection to peer {peer}")
+{
+    /// <summary>The peer.</summary>
+    public PeerId Peer { get; } = peer;
+}
+
+/// <summary>A dial failed; <see cref="Attempts"/> says why for each address tried.</summary>
+public sealed class DialException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public DialException(PeerId peer, string reason, IReadOnlyList<(Multiaddr Address, Exception Error)>? attempts = null, Exception? inner = null)
+        : base(Describe(peer, reason, attempts ?? []), inner)
+    {
+        Peer = peer;
+        Attempts = attempts ?? [];
+    }
+
+    /// <summary>The peer dialed.</summary>
+    public PeerId Peer { get; }
+
+    /// <summary>Each address tried and what went wrong there.</summary>
+    public IReadOnlyList<(Multiaddr Address, Exception Error)> Attempts { get; }
+
+    private static string Describe(PeerId peer, string reason, IReadOnlyList<(Multiaddr Address, Exception Error)> attempts) =>
+        attempts.Count == 0
+            ? $"failed to dial {peer}: {reason}"
+            : $"failed to dial {peer}: {reason}: " + string.Join("; ", attempts.Select(a => $"{a.Address}: {a.Error.Message}"));
+}
+
+/// <summary>The resource manager refused a reservation (the seed's <c>ErrResourceLimitExceeded</c>); it may succeed later.</summary>
+public class ResourceLimitExceededException(string message) : Exception(message)
+{
+    /// <summary>Always true: the condition is temporary, as the seed's error says.</summary>
+    public bool Temporary => true;
+}
+
+/// <summary>The resource scope was already closed (the seed's <c>ErrResourceScopeClosed</c>).</summary>
+public sealed class ResourceScopeClosedException(string scope) : Exception($"resource scope closed: {scope}")
+{
+    /// <summary>The scope's name.</summary>
+    public string Scope { get; } = scope;
+}

@@ -1,0 +1,154 @@
+using Akka.Actor;
+using Akka.Streams;
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Transport;
+using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+
+namespace Libp2p.Actors.Swarm;
+
+/// <summary>
+/// One peer being dialed (go-libp2p's dial worker): the Swarm sends every concurrent dial of the
+/// peer here, so they share one attempt. It collects the peer's addresses, ranks them, dials a few
+/// at a time, keeps the first connection that upgrades and aborts the rest, and reports to the Swarm.
+/// </summary>
+public sealed class DialActor : ReceiveActor, IWithTimers
+{
+    private readonly PeerId _peer;
+    private readonly SwarmSettings _settings;
+    private readonly IMaterializer _materializer;
+    private readonly List<(Multiaddr Address, ITransport Transport)> _queue = [];
+    private readonly List<(Multiaddr Address, Exception Error)> _failures = [];
+    private readonly Dictionary<Multiaddr, UpgradingConnection> _running = new();
+    private readonly TimeSpan _timeout;
+    private readonly IActorRef _peerstore;
+    private bool _done;
+
+    /// <summary>A connection to the peer is up.</summary>
+    public sealed record Succeeded(PeerId Peer, MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade);
+
+    /// <summary>Every address failed, or time ran out; the reason names each address.</summary>
+    public sealed record Failed(PeerId Peer, Exception Reason);
+
+    private sealed record AddressesKnown(IReadOnlyList<Multiaddr> Addresses);
+    private sealed record AttemptUpgraded(Multiaddr Address, ConnectionUpgrade Upgrade, TransportConnection Addresses);
+    private sealed record AttemptFailed(Multiaddr Address, Exception Error);
+    private sealed record TimedOut;
+
+    private DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore, IMaterializer materializer)
+    {
+        _peer = peer;
+        _settings = settings;
+        _materializer = materializer;
+        _timeout = timeout;
+        _peerstore = peerstore;
+
+        Receive<AddressesKnown>(known =>
+        {
+            foreach (var address in Rank(given.Concat(known.Addresses).Distinct()))
+            {
+                if (settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
+                    _queue.Add((address, transport));
+            }
+            if (_queue.Count == 0)
+                Finish(new NoRemoteAddressesException(peer));
+            else
+                Launch();
+        });
+        Receive<AttemptUpgraded>(u =>
+        {
+            if (_done)
+                return;
+            var winner = _running[u.Address];
+            _running.Remove(u.Address);
+            Context.Parent.Tell(new Succeeded(peer, winner.Connection, u.Addresses, u.Upgrade));
+            Finish(null);
+        });
+        Receive<AttemptFailed>(f =>
+        {
+            if (_done)
+                return;
+            _running.Remove(f.Address);
+            _failures.Add((f.Address, f.Error));
+            if (_queue.Count == 0 && _running.Count == 0)
+                Finish(new DialException(peer, "all addresses failed", _failures));
+            else
+                Launch();
+        });
+        Receive<TimedOut>(_ => Finish(new DialException(peer, $"timed out after {timeout.TotalSeconds:0.###} s", _failures)));
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Timers.StartSingleTimer("timeout", new TimedOut(), _timeout);
+        _peerstore.Ask<PeerstoreProtocol.AddressesAre>(new PeerstoreProtocol.GetAddresses(_peer), TimeSpan.FromSeconds(5))
+            .PipeTo(Self, success: a => new AddressesKnown(a.Addresses), failure: _ => new AddressesKnown([]));
+    }
+
+    /// <summary>A dial of <paramref name="peer"/> at <paramref name="addresses"/> and its peerstore addresses.</summary>
+    public static Props Props(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore, IMaterializer materializer) =>
+        Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore, materializer));
+
+    /// <summary>Loopback first, then private, then the rest; IPv4 before IPv6 within each (cheapest, likeliest first).</summary>
+    private static IEnumerable<Multiaddr> Rank(IEnumerable<Multiaddr> addresses) => addresses
+        .Select(a => a.PeerIdText is null ? a : a.Decapsulate("p2p"))
+        .Distinct()
+        .OrderBy(a => a.TryGetIPEndPoint(out var ep) ? (System.Net.IPAddress.IsLoopback(ep.Address) ? 0 : IsPrivate(ep.Address) ? 1 : 2) : 3)
+        .ThenBy(a => a.Has("ip6") ? 1 : 0);
+
+    private static bool IsPrivate(System.Net.IPAddress ip)
+    {
+        var b = ip.GetAddressBytes();
+        return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168)
+            : (b[0] & 0xfe) == 0xfc || ip.IsIPv6LinkLocal;
+    }
+
+    private void Launch()
+    {
+        while (_running.Count < _settings.DialParallelism && _queue.Count > 0)
+        {
+            var (address, transport) = _queue[0];
+            _queue.RemoveAt(0);
+            try
+            {
+                var dial = Upgrader.Dial(Context.System, _materializer, transport, address, _settings.Upgrade, _peer);
+                _running[address] = dial;
+                dial.Connection.Upgraded.ContinueWith(t => t.IsCompletedSuccessfully && dial.Transport.IsCompletedSuccessfully
+                        ? (object)new AttemptUpgraded(address, t.Result, dial.Transport.Result)
+                        : new AttemptFailed(address, t.Exception?.GetBaseException() ?? new TimeoutException("cancelled")), TaskScheduler.Default)
+                    .PipeTo(Self);
+            }
+            catch (TransportException e)
+            {
+                _failures.Add((address, e));
+            }
+        }
+        if (_running.Count == 0 && _queue.Count == 0 && !_done)
+            Finish(new DialException(_peer, "all addresses failed", _failures));
+    }
+
+    private void Finish(Exception? error)
+    {
+        if (_done)
+            return;
+        _done = true;
+        if (error is not null)
+            Context.Parent.Tell(new Failed(_peer, error));
+        Context.Stop(Self);
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        // Losers of the race, and attempts cut off by the timeout, are aborted.
+        foreach (var attempt in _running.Values)
+            attempt.Connection.Abort(new DialException(_peer, "another address won, or the dial ended"));
+    }
+}

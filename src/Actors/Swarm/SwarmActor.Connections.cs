@@ -1,0 +1,173 @@
+using Akka.Actor;
+using Libp2p.Actors.Connections;
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Transport;
+using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+
+namespace Libp2p.Actors.Swarm;
+
+/// <summary>The Swarm's dialing, connection table and closing.</summary>
+public sealed partial class SwarmActor
+{
+    private void RequestConnection(PeerId peer, DialOptions options, IReadOnlyList<Multiaddr>? addresses, Pending pending)
+    {
+        if (peer == _local)
+        {
+            Fail(peer, pending, new DialException(peer, "dial to self attempted"));
+            return;
+        }
+        var live = ConnectionsTo(peer);
+        var usable = options.UseTransient is not null ? live : live.Where(c => !c.Stat.Transient).ToList();
+        if (usable.Count > 0)
+        {
+            Satisfy(pending, usable[0]);
+            return;
+        }
+        if (live.Count > 0 && options.ForceDirectDial is null)
+        {
+            Fail(peer, pending, new TransientConnectionException(peer));
+            return;
+        }
+        if (options.NoDial is not null)
+        {
+            Fail(peer, pending, new NoConnectionException(peer, options.NoDial));
+            return;
+        }
+        if (_backoff.TryGetValue(peer, out var backoff) && backoff.Until > _settings.Clock.GetUtcNow())
+        {
+            Fail(peer, pending, new DialException(peer, $"dial backoff: {backoff.Failures} failed dial(s), the next is allowed at {backoff.Until:O}"));
+            return;
+        }
+        if (!_dials.TryGetValue(peer, out var dial))
+        {
+            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, _materializer), $"dial-{peer}");
+            Context.Watch(actor);
+            _dials[peer] = dial = (actor, []);
+        }
+        dial.Waiters.Add(pending);
+    }
+
+    private void HandleDialSucceeded(DialActor.Succeeded succeeded)
+    {
+        _backoff.Remove(succeeded.Peer);
+        var info = AddConnection(succeeded.Connection, succeeded.Addresses, succeeded.Upgrade, Direction.Outbound);
+        if (_dials.Remove(succeeded.Peer, out var dial))
+        {
+            foreach (var waiter in dial.Waiters)
+                Satisfy(waiter, info);
+        }
+    }
+
+    private void HandleDialFailed(DialActor.Failed failed)
+    {
+        var failures = _backoff.TryGetValue(failed.Peer, out var previous) ? previous.Failures + 1 : 1;
+        var delay = TimeSpan.FromTicks(Math.Min(_settings.BackoffMax.Ticks, _settings.BackoffBase.Ticks << Math.Min(failures - 1, 20)));
+        _backoff[failed.Peer] = (_settings.Clock.GetUtcNow() + delay, failures);
+        if (ConnectionsTo(failed.Peer).Count == 0)
+            _history[failed.Peer] = Connectedness.CannotConnect;
+        if (_dials.Remove(failed.Peer, out var dial))
+        {
+            foreach (var waiter in dial.Waiters)
+                Fail(failed.Peer, waiter, failed.Reason);
+        }
+    }
+
+    private ConnectionInfo AddConnection(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction)
+    {
+        var id = new ConnectionId(++_nextConnection);
+        var info = new ConnectionInfo(id, _local, upgrade.RemotePeer, upgrade.RemotePublicKey, addresses.LocalAddress, addresses.RemoteAddress,
+            upgrade.Security, upgrade.Muxer, new Stats(direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), ActorRefs.Nobody);
+        var actor = Context.ActorOf(ConnectionActor.Props(connection, info, _handlers, _materializer), $"conn-{id}");
+        info = info with { Actor = actor };
+        Context.Watch(actor);
+        _connections[id] = info;
+        _connectionActors[actor] = id;
+        _history.Remove(upgrade.RemotePeer);
+        _peerstore.Tell(new PeerstoreProtocol.AddAddresses(upgrade.RemotePeer, [addresses.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
+        _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(upgrade.RemotePeer, upgrade.RemotePublicKey));
+        Context.System.EventStream.Publish(new Swarm.Connected(info));
+        return info;
+    }
+
+    private List<ConnectionInfo> ConnectionsTo(PeerId peer) => _connections.Values.Where(c => c.RemotePeer == peer).ToList();
+
+    private Connectedness ConnectednessOf(PeerId peer) =>
+        ConnectionsTo(peer).Count > 0 ? Connectedness.Connected : _history.GetValueOrDefault(peer, Connectedness.NotConnected);
+
+    private static void Satisfy(Pending pending, ConnectionInfo connection)
+    {
+        if (pending.StreamProtocols is null)
+            pending.ReplyTo.Tell(new Swarm.Dialed(connection));
+        else
+            connection.Actor.Tell(new Conn.NewStream(pending.StreamProtocols), pending.ReplyTo);
+    }
+
+    private static void Fail(PeerId peer, Pending pending, Exception reason) =>
+        pending.ReplyTo.Tell(pending.StreamProtocols is null ? new Swarm.DialFailed(peer, reason) : new Swarm.OpenStreamFailed(peer, reason));
+
+    private void ChangeHandlers(string protocol, System.Collections.Immutable.ImmutableDictionary<string, StreamHandler> handlers)
+    {
+        _handlers = new StreamHandlerTable(handlers);
+        foreach (var connection in _connections.Values)
+            connection.Actor.Tell(new Conn.HandlersChanged(_handlers));
+        Sender.Tell(new Swarm.HandlerSet(protocol));
+    }
+
+    /// <summary>Listeners go first, then dials, then connections; the reply waits until no child is left.</summary>
+    private void StartClosing(IActorRef requester)
+    {
+        var closers = new List<IActorRef> { requester };
+        foreach (var listener in _listeners.Keys)
+            Context.Stop(listener);
+        foreach (var (peer, dial) in _dials)
+        {
+            foreach (var waiter in dial.Waiters)
+                Fail(peer, waiter, new DialException(peer, "the network is closing"));
+            Context.Stop(dial.Actor);
+        }
+        _dials.Clear();
+        foreach (var connection in _connections.Values)
+            connection.Actor.Tell(Conn.Close.Instance);
+        // A connection whose remote never answers the goodbye is cut after a grace period.
+        Timers.StartSingleTimer("close", new CloseTimedOut(), TimeSpan.FromSeconds(5));
+        Become(() => Closing(closers));
+        CheckClosed(closers);
+    }
+
+    private void Closing(List<IActorRef> closers)
+    {
+        Receive<Terminated>(t =>
+        {
+            HandleTerminated(t);
+            CheckClosed(closers);
+        });
+        Receive<Swarm.Close>(_ =>
+        {
+            closers.Add(Sender);
+            CheckClosed(closers);
+        });
+        Receive<CloseTimedOut>(_ =>
+        {
+            foreach (var actor in _connectionActors.Keys)
+                Context.Stop(actor);
+        });
+        Receive<Swarm.Dial>(d => Sender.Tell(new Swarm.DialFailed(d.Peer, new DialException(d.Peer, "the network is closed"))));
+        Receive<Swarm.OpenStream>(o => Sender.Tell(new Swarm.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
+        Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre([.. _connections.Values])));
+        Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre([])));
+        ReceiveAny(_ => { });
+    }
+
+    private void CheckClosed(List<IActorRef> closers)
+    {
+        if (_listeners.Count > 0 || _connectionActors.Count > 0)
+            return;
+        Timers.Cancel("close");
+        foreach (var closer in closers)
+            closer.Tell(Swarm.Closed.Instance);
+        closers.Clear();
+    }
+}

@@ -1,0 +1,230 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.NetworkInformation;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Libp2p.Actors.Connections;
+using Libp2p.Actors.Network;
+using Libp2p.Actors.Peerstore;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Transport;
+using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+
+namespace Libp2p.Actors.Swarm;
+
+/// <summary>
+/// The network (the seed's <c>Network</c>): the connection table, and the supervisor of every
+/// listener, dial, connection and stream. It is the one publisher of connection events, so a
+/// connection's <see cref="Swarm.Connected"/> always comes before its <see cref="Swarm.Disconnected"/>.
+/// Children that own sockets are stopped, never restarted, when they fail.
+/// </summary>
+public sealed partial class SwarmActor : ReceiveActor, IWithTimers
+{
+    private readonly SwarmSettings _settings;
+    private readonly PeerId _local;
+    private readonly IActorRef _peerstore;
+    private readonly IMaterializer _materializer;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<ConnectionId, ConnectionInfo> _connections = new();
+    private readonly Dictionary<IActorRef, ConnectionId> _connectionActors = new();
+    private readonly Dictionary<PeerId, Connectedness> _history = new();
+    private readonly Dictionary<PeerId, (DateTimeOffset Until, int Failures)> _backoff = new();
+    private readonly Dictionary<PeerId, (IActorRef Actor, List<Pending> Waiters)> _dials = new();
+    private readonly Dictionary<IActorRef, (Multiaddr Requested, Multiaddr? Bound)> _listeners = new();
+    private readonly List<ListenRequest> _listenRequests = [];
+    private readonly Dictionary<IActorRef, List<IActorRef>> _listenerClosers = new();
+    private StreamHandlerTable _handlers = StreamHandlerTable.Empty;
+    private long _nextConnection;
+    private long _nextListener;
+
+    /// <summary>A request waiting for a connection: a dial, or a stream to open once connected.</summary>
+    private sealed record Pending(IActorRef ReplyTo, IReadOnlyList<string>? StreamProtocols);
+
+    private sealed class ListenRequest(IActorRef replyTo, HashSet<IActorRef> waiting)
+    {
+        public IActorRef ReplyTo { get; } = replyTo;
+        public HashSet<IActorRef> Waiting { get; } = waiting;
+        public List<Multiaddr> Bound { get; } = [];
+        public bool Failed { get; set; }
+    }
+
+    private sealed record InboundUpgraded(MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade);
+    private sealed record CloseTimedOut;
+
+    private SwarmActor(SwarmSettings settings, IActorRef? peerstore)
+    {
+        _settings = settings;
+        _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
+        _materializer = Context.Materializer();
+        _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock), "peerstore");
+        Active();
+    }
+
+    /// <summary>A Swarm for <paramref name="settings"/>; it makes its own peerstore unless given one.</summary>
+    public static Props Props(SwarmSettings settings, IActorRef? peerstore = null) =>
+        Akka.Actor.Props.Create(() => new SwarmActor(settings, peerstore));
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _log.Warning("a child of the swarm failed and is stopped: {0}", e.Message);
+        return Directive.Stop;
+    });
+
+    private void Active()
+    {
+        Receive<Swarm.Listen>(HandleListen);
+        Receive<ListenerActor.Bound>(HandleBound);
+        Receive<ListenerActor.BindFailed>(HandleBindFailed);
+        Receive<Swarm.CloseListener>(c =>
+        {
+            var listener = _listeners.FirstOrDefault(l => l.Value.Bound == c.Address || l.Value.Requested == c.Address).Key;
+            if (listener is null)
+            {
+                Sender.Tell(new Swarm.ListenerClosed(c.Address));
+                return;
+            }
+            if (!_listenerClosers.TryGetValue(listener, out var closers))
+                _listenerClosers[listener] = closers = [];
+            closers.Add(Sender);
+            Context.Stop(listener);
+        });
+        Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
+        Receive<ListenerActor.Accepted>(a =>
+            a.Connection.Upgraded.PipeTo(Self, success: u => new InboundUpgraded(a.Connection, a.Addresses, u), failure: e => new Status.Failure(e)));
+        Receive<InboundUpgraded>(u => AddConnection(u.Connection, u.Addresses, u.Upgrade, Direction.Inbound));
+        Receive<Status.Failure>(f => _log.Info("an inbound connection failed its upgrade: {0}", f.Cause.Message));
+        Receive<Swarm.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null)));
+        Receive<Swarm.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols)));
+        Receive<DialActor.Succeeded>(HandleDialSucceeded);
+        Receive<DialActor.Failed>(HandleDialFailed);
+        Receive<Swarm.SetStreamHandler>(s => ChangeHandlers(s.Protocol, _handlers.Handlers.SetItem(s.Protocol, s.Handler)));
+        Receive<Swarm.RemoveStreamHandler>(r => ChangeHandlers(r.Protocol, _handlers.Handlers.Remove(r.Protocol)));
+        Receive<Swarm.ClosePeer>(c =>
+        {
+            foreach (var connection in ConnectionsTo(c.Peer))
+                connection.Actor.Tell(Conn.Close.Instance);
+            Sender.Tell(new Swarm.PeerClosed(c.Peer));
+        });
+        Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
+        Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre(_connections.Values.Select(c => c.RemotePeer).Distinct().ToArray())));
+        Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre(g.Peer is null ? [.. _connections.Values] : ConnectionsTo(g.Peer))));
+        Receive<Swarm.Close>(_ => StartClosing(Sender));
+        Receive<Terminated>(HandleTerminated);
+    }
+
+    private void HandleListen(Swarm.Listen listen)
+    {
+        var request = new ListenRequest(Sender, []);
+        foreach (var address in listen.Addresses)
+        {
+            var transport = _settings.Transports.FirstOrDefault(t => t.CanListen(address));
+            if (transport is null)
+            {
+                Sender.Tell(new Swarm.ListenFailed(address, new TransportException($"no transport can listen on {address}")));
+                return;
+            }
+            var listener = Context.ActorOf(ListenerActor.Props(address, transport, _settings.Upgrade, _materializer), $"listener-{++_nextListener}");
+            Context.Watch(listener);
+            _listeners[listener] = (address, null);
+            request.Waiting.Add(listener);
+        }
+        if (request.Waiting.Count == 0)
+            Sender.Tell(new Swarm.Listening([]));
+        else
+            _listenRequests.Add(request);
+    }
+
+    private void HandleBound(ListenerActor.Bound bound)
+    {
+        _listeners[Sender] = (bound.Requested, bound.Address);
+        Context.System.EventStream.Publish(new Swarm.ListenStarted(_local, bound.Address));
+        foreach (var request in _listenRequests.Where(r => r.Waiting.Remove(Sender)).ToArray())
+        {
+            request.Bound.Add(bound.Address);
+            if (request.Waiting.Count == 0)
+            {
+                _listenRequests.Remove(request);
+                if (!request.Failed)
+                    request.ReplyTo.Tell(new Swarm.Listening(request.Bound));
+            }
+        }
+    }
+
+    private void HandleBindFailed(ListenerActor.BindFailed failed)
+    {
+        foreach (var request in _listenRequests.Where(r => r.Waiting.Remove(Sender)).ToArray())
+        {
+            if (!request.Failed)
+                request.ReplyTo.Tell(new Swarm.ListenFailed(failed.Requested, failed.Reason));
+            request.Failed = true;
+            if (request.Waiting.Count == 0)
+                _listenRequests.Remove(request);
+        }
+    }
+
+    private IReadOnlyList<Multiaddr> ListenAddresses(bool expand)
+    {
+        var bound = _listeners.Values.Where(l => l.Bound is not null).Select(l => l.Bound!).ToList();
+        return expand ? bound.SelectMany(ExpandInterfaces).Distinct().ToArray() : bound;
+    }
+
+    /// <summary>0.0.0.0 and :: stand for every interface: list each interface address instead (the seed's <c>InterfaceListenAddresses</c>).</summary>
+    private static IEnumerable<Multiaddr> ExpandInterfaces(Multiaddr address)
+    {
+        if (!address.TryGetIPEndPoint(out var endPoint) || !(endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any)))
+        {
+            yield return address;
+            yield break;
+        }
+        var family = endPoint.Address.AddressFamily;
+        var rest = address.Components.Skip(2).Aggregate(Multiaddr.Empty, (m, c) => m.Encapsulate(c.ToString()));
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces().Where(n => n.OperationalStatus == OperationalStatus.Up))
+        {
+            foreach (var unicast in nic.GetIPProperties().UnicastAddresses.Where(u => u.Address.AddressFamily == family))
+                yield return Multiaddr.FromIPEndPoint(new IPEndPoint(unicast.Address, endPoint.Port), address.Components[1].Protocol.Name).Encapsulate(rest);
+        }
+    }
+
+    private void HandleTerminated(Terminated terminated)
+    {
+        var actor = terminated.ActorRef;
+        if (_connectionActors.Remove(actor, out var id) && _connections.Remove(id, out var info))
+        {
+            Context.System.EventStream.Publish(new Swarm.Disconnected(info));
+            if (ConnectionsTo(info.RemotePeer).Count == 0)
+            {
+                _history[info.RemotePeer] = Connectedness.CanConnect;
+                _peerstore.Tell(new PeerstoreProtocol.UpdateTtl(info.RemotePeer, PeerstoreProtocol.Ttl.RecentlyConnected));
+            }
+        }
+        else if (_listeners.Remove(actor, out var listener))
+        {
+            if (listener.Bound is not null)
+                Context.System.EventStream.Publish(new Swarm.ListenClosed(_local, listener.Bound));
+            if (_listenerClosers.Remove(actor, out var closers))
+            {
+                foreach (var closer in closers)
+                    closer.Tell(new Swarm.ListenerClosed(listener.Bound ?? listener.Requested));
+            }
+            HandleBindFailed(new ListenerActor.BindFailed(listener.Requested, new TransportException($"the listener on {listener.Requested} stopped")));
+        }
+        else
+        {
+            var dial = _dials.FirstOrDefault(d => d.Value.Actor.Equals(actor));
+            if (dial.Value.Actor is not null)
+            {
+                // A dial actor that stopped without reporting: nobody may be left waiting.
+                _dials.Remove(dial.Key);
+                foreach (var waiter in dial.Value.Waiters)
+                    Fail(dial.Key, waiter, new DialException(dial.Key, "the dial stopped"));
+            }
+        }
+    }
+}

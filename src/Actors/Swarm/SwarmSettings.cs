@@ -1,0 +1,33 @@
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Transport;
+
+namespace Libp2p.Actors.Swarm;
+
+/// <summary>What a Swarm is made of; immutable, overridden with <c>with { … }</c>.</summary>
+/// <param name="Identity">The node's identity key.</param>
+public sealed record SwarmSettings(PrivateKey Identity)
+{
+    /// <summary>The transports, tried in order for each address (default TCP, then memory).</summary>
+    public IReadOnlyList<ITransport> Transports { get; init; } = [TcpTransport.Instance, MemoryTransport.Instance];
+
+    /// <summary>The muxers offered, in order of preference (default yamux, then mplex).</summary>
+    public IReadOnlyList<MuxerFactory> Muxers { get; init; } = MuxerFactory.Defaults;
+
+    /// <summary>Limits of each connection stage, the upgrade timeout among them.</summary>
+    public ConnectionStageSettings Connection { get; init; } = ConnectionStageSettings.Default;
+
+    /// <summary>How many addresses of one peer are dialed at once.</summary>
+    public int DialParallelism { get; init; } = 4;
+
+    /// <summary>The first backoff after a failed dial; it doubles per failure, as go-libp2p's (5 s base).</summary>
+    public TimeSpan BackoffBase { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest backoff (go-libp2p: 5 minutes).</summary>
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The clock, injectable so backoff is testable without waiting.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection);
+}
