@@ -27,7 +27,8 @@ public sealed class ConnectionActor : ReceiveActor
     private sealed record OutboundFailed(Exception Reason, IActorRef Requester);
     private sealed record ConnectionEnded(Exception? Error);
 
-    private ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer)
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer)
     {
         _connection = connection;
         _info = info;

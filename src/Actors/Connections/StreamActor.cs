@@ -31,7 +31,8 @@ public sealed class StreamActor : ReceiveActor
     private sealed record HandlerCompleted(Exception? Error);
     private sealed record Ended(Exception? Error);
 
-    private StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer)
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer)
     {
         _muxed = muxed;
         _id = id;

@@ -23,7 +23,8 @@ public sealed class PeerstoreActor : ReceiveActor
         public Dictionary<string, object> Metadata { get; } = new(StringComparer.Ordinal);
     }
 
-    private PeerstoreActor(TimeProvider clock)
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public PeerstoreActor(TimeProvider clock)
     {
         _clock = clock;
         Receive<Peerstore.AddAddresses>(a =>

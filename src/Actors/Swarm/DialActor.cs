@@ -37,7 +37,8 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     private sealed record AttemptFailed(Multiaddr Address, Exception Error);
     private sealed record TimedOut;
 
-    private DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore, IMaterializer materializer)
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore, IMaterializer materializer)
     {
         _peer = peer;
         _settings = settings;
@@ -122,7 +123,9 @@ public sealed class DialActor : ReceiveActor, IWithTimers
                 _running[address] = dial;
                 dial.Connection.Upgraded.ContinueWith(t => t.IsCompletedSuccessfully && dial.Transport.IsCompletedSuccessfully
                         ? (object)new AttemptUpgraded(address, t.Result, dial.Transport.Result)
-                        : new AttemptFailed(address, t.Exception?.GetBaseException() ?? new TimeoutException("cancelled")), TaskScheduler.Default)
+                        // The transport's own error says more than the connection it never became.
+                        : new AttemptFailed(address, dial.Transport.Exception?.GetBaseException() ?? t.Exception?.GetBaseException() ?? new TimeoutException("cancelled")),
+                        TaskScheduler.Default)
                     .PipeTo(Self);
             }
             catch (TransportException e)

@@ -26,7 +26,8 @@ public sealed class ListenerActor : ReceiveActor
 
     private sealed record Listening(TransportListener Listener);
 
-    private ListenerActor(Multiaddr requested, ITransport transport, UpgradeSettings upgrade, IMaterializer materializer)
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public ListenerActor(Multiaddr requested, ITransport transport, UpgradeSettings upgrade, IMaterializer materializer)
     {
         _requested = requested;
         Receive<Listening>(l =>

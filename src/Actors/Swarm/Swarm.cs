@@ -91,6 +91,16 @@ public static class Swarm
     /// <summary>The connections.</summary>
     public sealed record ConnsAre(IReadOnlyList<ConnectionInfo> Connections);
 
+    /// <summary>Asks for the Swarm's peerstore (the seed's <c>Dialer.Peerstore()</c>); answered with <see cref="PeerstoreIs"/>.</summary>
+    public sealed record GetPeerstore
+    {
+        /// <summary>The message.</summary>
+        public static GetPeerstore Instance { get; } = new();
+    }
+
+    /// <summary>The peerstore actor: tell it addresses to make peers dialable.</summary>
+    public sealed record PeerstoreIs(Akka.Actor.IActorRef Peerstore);
+
     /// <summary>Closes listeners, then connections and their streams; answered with <see cref="Closed"/> once all are gone.</summary>
     public sealed record Close
     {

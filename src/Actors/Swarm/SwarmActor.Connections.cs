@@ -158,6 +158,11 @@ public sealed partial class SwarmActor
         Receive<Swarm.OpenStream>(o => Sender.Tell(new Swarm.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
         Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre([.. _connections.Values])));
         Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre([])));
+        Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
+        Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
+        Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
+        Receive<Swarm.Listen>(l => Sender.Tell(new Swarm.ListenFailed(l.Addresses.FirstOrDefault() ?? Multiaddr.Empty, new TransportException("the network is closed"))));
+        // Everything else is for a network that is gone; the messages above answer what can be answered.
         ReceiveAny(_ => { });
     }
 

@@ -54,7 +54,8 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private sealed record InboundUpgraded(MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade);
     private sealed record CloseTimedOut;
 
-    private SwarmActor(SwarmSettings settings, IActorRef? peerstore)
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public SwarmActor(SwarmSettings settings, IActorRef? peerstore)
     {
         _settings = settings;
         _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
@@ -115,6 +116,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
         Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre(_connections.Values.Select(c => c.RemotePeer).Distinct().ToArray())));
         Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre(g.Peer is null ? [.. _connections.Values] : ConnectionsTo(g.Peer))));
+        Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
         Receive<Swarm.Close>(_ => StartClosing(Sender));
         Receive<Terminated>(HandleTerminated);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
+using Akka.Streams;
 using Akka.Streams.Dsl;
 using Libp2p.Protocols.Multiformats;
 
@@ -44,8 +45,7 @@ public sealed class TcpTransport : ITransport
     {
         if (!address.TryGetIPEndPoint(out var endPoint) || endPoint is null || !IsTcp(address))
             throw new TransportException($"tcp: cannot listen on {address}: not an /ip4 or /ip6 address with /tcp");
-        return system.TcpStream()
-            .Bind(endPoint.Address.ToString(), endPoint.Port, backlog: 512, halfClose: false)
+        return Source.FromGraph(BindStage(system, endPoint))
             .Select(incoming => new InboundConnection(
                 new TransportConnection(ToMultiaddr(incoming.LocalAddress), ToMultiaddr(incoming.RemoteAddress)),
                 incoming.Flow))
@@ -54,6 +54,22 @@ public sealed class TcpTransport : ITransport
                     ? new TransportListener(ToMultiaddr(t.Result.LocalAddress), t.Result.Unbind)
                     : throw new TransportException($"tcp: listen on {address} failed: {t.Exception?.GetBaseException().Message ?? "cancelled"}", t.Exception?.GetBaseException()!),
                 TaskScheduler.Default));
+    }
+
+    /// <summary>
+    /// <c>TcpExt.Bind</c> takes a host name and resolves it, and .NET refuses to resolve 0.0.0.0
+    /// and ::, so "listen on every interface" would be impossible. The stage it wraps takes the
+    /// endpoint as it is, but is internal: it is made here by reflection (Akka.Streams is pinned,
+    /// and a test binds 0.0.0.0 so a change would show). Other addresses use the public API.
+    /// </summary>
+    private static IGraph<SourceShape<Akka.Streams.Dsl.Tcp.IncomingConnection>, Task<Akka.Streams.Dsl.Tcp.ServerBinding>> BindStage(ActorSystem system, IPEndPoint endPoint)
+    {
+        if (!endPoint.Address.Equals(IPAddress.Any) && !endPoint.Address.Equals(IPAddress.IPv6Any))
+            return system.TcpStream().Bind(endPoint.Address.ToString(), endPoint.Port, backlog: 512, halfClose: false);
+        var stage = typeof(Akka.Streams.Dsl.TcpExt).Assembly.GetType("Akka.Streams.Implementation.IO.ConnectionSourceStage", throwOnError: true)!;
+        return (IGraph<SourceShape<Akka.Streams.Dsl.Tcp.IncomingConnection>, Task<Akka.Streams.Dsl.Tcp.ServerBinding>>)Activator.CreateInstance(
+            stage, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, null,
+            [system.Tcp(), endPoint, 512, null, false, null, TimeSpan.FromSeconds(3)], null)!;
     }
 
     private static bool IsTcp(Multiaddr address) => address.Components.Count == 2 && address.Components[1].Protocol.Name == "tcp";

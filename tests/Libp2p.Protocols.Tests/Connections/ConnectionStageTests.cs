@@ -224,3 +224,29 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         Assert.True(rtt > TimeSpan.Zero);
     }
 }
+
+public sealed class ConnectionAfterResetTests : ConnectionTestKit
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_reset_stream_must_leave_the_connection_usable(bool listenerResets)
+    {
+        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0");
+        var first = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        await using var io = first.AsStream(Materializer);
+        await io.WriteAsync("x"u8.ToArray());
+        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+        await using var remoteIo = remote.AsStream(Materializer);
+        var one = new byte[1];
+        await remoteIo.ReadExactlyAsync(one).AsTask().WaitAsync(Patience);
+        await remoteIo.WriteAsync("y"u8.ToArray());
+
+        (listenerResets ? remote : first).Reset();
+        await Assert.ThrowsAnyAsync<Exception>(() => first.Completion.WaitAsync(Patience));
+        await Assert.ThrowsAnyAsync<Exception>(() => remote.Completion.WaitAsync(Patience));
+
+        ServeEcho(pair.Listener);
+        Assert.Equal("again"u8.ToArray(), await EchoAsync(pair.Dialer, "again"u8.ToArray()));
+    }
+}

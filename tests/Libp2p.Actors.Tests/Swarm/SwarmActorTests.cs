@@ -1,0 +1,277 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Libp2p.Actors.Connections;
+using Libp2p.Actors.Network;
+using Libp2p.Actors.Swarm;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Actors.Tests.Swarm;
+
+public sealed class SwarmActorTests : SwarmTestKit
+{
+    [Fact]
+    public async Task A_dial_must_connect_both_sides_and_publish_Connected_on_each()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Connected));
+        var a = StartHost();
+        var b = StartHost();
+
+        var dialed = Dial(b, a);
+
+        Assert.Equal(a.Peer, dialed.Connection.RemotePeer);
+        Assert.Equal(Direction.Outbound, dialed.Connection.Stat.Direction);
+        var seen = new[] { events.ExpectMsg<SwarmProtocol.Connected>(Patience), events.ExpectMsg<SwarmProtocol.Connected>(Patience) };
+        Assert.Contains(seen, e => e.Connection.LocalPeer == b.Peer && e.Connection.RemotePeer == a.Peer);
+        Assert.Contains(seen, e => e.Connection.LocalPeer == a.Peer && e.Connection.RemotePeer == b.Peer && e.Connection.Stat.Direction == Direction.Inbound);
+        Assert.Equal(Connectedness.Connected, ConnectednessOf(b, a.Peer));
+        Assert.Equal([a.Peer], (await b.Swarm.Ask<SwarmProtocol.PeersAre>(SwarmProtocol.GetPeers.Instance, Patience)).Peers);
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task Concurrent_dials_must_share_one_connection()
+    {
+        var a = StartHost();
+        var b = StartHost();
+
+        var dials = Enumerable.Range(0, 10)
+            .Select(_ => b.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, a.Addresses), Patience))
+            .ToArray();
+        var all = await Task.WhenAll(dials);
+
+        Assert.Single(all.Select(d => d.Connection.Id).Distinct());
+        Assert.Single(Conns(b, a.Peer));
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task A_live_connection_must_be_reused()
+    {
+        var a = StartHost();
+        var b = StartHost();
+        var first = Dial(b, a);
+        var second = (await b.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default.WithNoDial("reuse only")), Patience));
+        Assert.Equal(first.Connection.Id, second.Connection.Id);
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task Dialing_oneself_must_be_refused()
+    {
+        var a = StartHost();
+        var reply = (await a.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, a.Addresses), Patience));
+        Assert.Contains("dial to self attempted", reply.Reason.Message, StringComparison.Ordinal);
+        CloseAll(a);
+    }
+
+    [Fact]
+    public async Task NoDial_without_a_connection_must_fail_with_ErrNoConn()
+    {
+        var a = StartHost();
+        var b = StartHost();
+        var reply = (await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default.WithNoDial("test"), a.Addresses), Patience));
+        var error = Assert.IsType<NoConnectionException>(reply.Reason);
+        Assert.Equal($"no usable connection to peer {a.Peer}: test", error.Message);
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task A_peer_without_addresses_must_fail_with_ErrNoRemoteAddrs()
+    {
+        var a = StartHost(listen: "");
+        var b = StartHost();
+        var reply = (await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default), Patience));
+        Assert.IsType<NoRemoteAddressesException>(reply.Reason);
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task A_dial_must_time_out_and_say_so()
+    {
+        // A memory listener that accepts and never speaks.
+        var silent = MemoryTransportSilentListener();
+        var b = StartHost();
+        using var other = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        var peer = PeerId.FromPublicKey(other.PublicKey);
+
+        var reply = (await b.Swarm.Ask<SwarmProtocol.DialFailed>(
+            new SwarmProtocol.Dial(peer, DialOptions.Default.WithTimeout(TimeSpan.FromMilliseconds(500)), [silent]), Patience));
+
+        Assert.Contains("timed out after 0.5 s", reply.Reason.Message, StringComparison.Ordinal);
+        Assert.Equal(Connectedness.CannotConnect, ConnectednessOf(b, peer));
+        CloseAll(b);
+    }
+
+    private Multiaddr MemoryTransportSilentListener()
+    {
+        var materializer = Akka.Streams.ActorMaterializer.Create(Sys);
+        var bound = Protocols.Transport.MemoryTransport.Instance.Listen(Sys, Multiaddr.Parse("/memory/0"))
+            .To(Akka.Streams.Dsl.Sink.ForEach<Protocols.Transport.InboundConnection>(c =>
+                Akka.Streams.Dsl.Source.Never<Akka.IO.ByteString>().Via(c.Flow).RunWith(Akka.Streams.Dsl.Sink.Ignore<Akka.IO.ByteString>(), materializer)))
+            .Run(materializer);
+        return bound.Result.Address;
+    }
+
+    [Fact]
+    public async Task A_failed_dial_must_back_off_until_the_clock_moves_on()
+    {
+        var clock = new ManualClock();
+        var b = StartHost(configure: s => s with { Clock = clock, BackoffBase = TimeSpan.FromSeconds(5) });
+        using var other = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        var peer = PeerId.FromPublicKey(other.PublicKey);
+        Multiaddr nowhere = Multiaddr.Parse("/memory/1234567");
+
+        var first = (await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(peer, DialOptions.Default, [nowhere]), Patience));
+        var second = (await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(peer, DialOptions.Default, [nowhere]), Patience));
+        clock.Advance(TimeSpan.FromSeconds(6));
+        var third = (await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(peer, DialOptions.Default, [nowhere]), Patience));
+
+        var attempt = Assert.IsType<DialException>(first.Reason);
+        Assert.Contains("/memory/1234567: ", attempt.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing listens there", attempt.Message, StringComparison.Ordinal);
+        Assert.Contains("dial backoff: 1 failed dial(s)", second.Reason.Message, StringComparison.Ordinal);
+        Assert.Contains("all addresses failed", third.Reason.Message, StringComparison.Ordinal);
+        CloseAll(b);
+    }
+
+    [Theory]
+    [InlineData("/ip4/127.0.0.1/tcp/0")]
+    [InlineData("/memory/0")]
+    public async Task Streams_must_open_both_ways_and_echo(string listen)
+    {
+        var a = StartHost(listen);
+        var b = StartHost(listen);
+        SetHandler(a, "/echo/1.0.0", Echo);
+        SetHandler(b, "/echo/1.0.0", Echo);
+        var data = RandomBytes(300_000);
+
+        var fromB = await OpenAsync(b, a, "/echo/1.0.0");
+        Assert.Equal(data, await EchoThroughAsync(fromB, data));
+        Assert.Equal("/echo/1.0.0", fromB.Protocol);
+        Assert.Equal(Direction.Outbound, fromB.Stat.Direction);
+
+        // The connection is shared: A opens its stream back over it.
+        var fromA = await OpenAsync(a, b, "/echo/1.0.0");
+        Assert.Equal(data, await EchoThroughAsync(fromA, data));
+        Assert.True(fromB.Connection.Id.Value > 0);
+        Assert.Single(Conns(a, b.Peer));
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task An_actor_handler_must_get_each_stream()
+    {
+        var a = StartHost();
+        var b = StartHost();
+        SetHandler(a, "/echo/1.0.0", StreamHandler.From(Props.Create(() => new EchoActor())));
+
+        var stream = await OpenAsync(b, a, "/echo/1.0.0");
+
+        Assert.Equal("actor"u8.ToArray(), await EchoThroughAsync(stream, "actor"u8.ToArray()));
+        CloseAll(a, b);
+    }
+
+    private sealed class EchoActor : ReceiveActor
+    {
+        public EchoActor() => ReceiveAsync<StreamAccepted>(async accepted =>
+        {
+            await accepted.Stream.Stream.CopyToAsync(accepted.Stream.Stream);
+            Context.Stop(Self);
+        });
+    }
+
+    [Fact]
+    public async Task A_throwing_handler_must_reset_its_stream_and_nothing_else()
+    {
+        var a = StartHost();
+        var b = StartHost();
+        SetHandler(a, "/boom/1.0.0", StreamHandler.From(_ => throw new InvalidOperationException("boom")));
+        SetHandler(a, "/echo/1.0.0", Echo);
+
+        var doomed = await OpenAsync(b, a, "/boom/1.0.0");
+        await Assert.ThrowsAnyAsync<Exception>(() => doomed.Completion.WaitAsync(Patience));
+
+        var fine = await OpenAsync(b, a, "/echo/1.0.0");
+        Assert.Equal("still here"u8.ToArray(), await EchoThroughAsync(fine, "still here"u8.ToArray()));
+        Assert.Single(Conns(b, a.Peer));
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task An_unsupported_protocol_must_fail_the_stream_not_the_connection()
+    {
+        var a = StartHost();
+        var b = StartHost();
+        SetHandler(a, "/echo/1.0.0", Echo);
+        Dial(b, a);
+
+        var error = await Assert.ThrowsAsync<Protocols.Multistream.MultistreamException>(() => OpenAsync(b, a, "/nope/1.0.0"));
+
+        Assert.Equal(Protocols.Multistream.MultistreamFailure.NoneSupported, error.Reason);
+        Assert.Single(Conns(b, a.Peer));
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task ClosePeer_must_disconnect_both_sides_once_and_leave_CanConnect()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Disconnected));
+        var a = StartHost();
+        var b = StartHost();
+        var connection = Dial(b, a).Connection;
+
+        await b.Swarm.Ask<SwarmProtocol.PeerClosed>(new SwarmProtocol.ClosePeer(a.Peer), Patience);
+
+        var gone = new[] { events.ExpectMsg<SwarmProtocol.Disconnected>(Patience), events.ExpectMsg<SwarmProtocol.Disconnected>(Patience) };
+        Assert.Contains(gone, d => d.Connection.Id == connection.Id && d.Connection.LocalPeer == b.Peer);
+        events.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(Connectedness.CanConnect, ConnectednessOf(b, a.Peer));
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task Close_must_close_listeners_then_connections_and_leave_nothing()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.ListenClosed));
+        Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Disconnected));
+        var a = StartHost();
+        var b = StartHost();
+        Dial(b, a);
+
+        await a.Swarm.Ask<SwarmProtocol.Closed>(SwarmProtocol.Close.Instance, Patience);
+
+        // A's own events, in order: its listener closes before its connection goes.
+        var ofA = new List<object>();
+        while (ofA.Count < 2)
+        {
+            var e = events.ExpectMsg<object>(Patience);
+            if (e is SwarmProtocol.ListenClosed { LocalPeer: var l } && l == a.Peer || e is SwarmProtocol.Disconnected { Connection.LocalPeer: var d } && d == a.Peer)
+                ofA.Add(e);
+        }
+        Assert.IsType<SwarmProtocol.ListenClosed>(ofA[0]);
+        Assert.IsType<SwarmProtocol.Disconnected>(ofA[1]);
+        Assert.Empty(Conns(a));
+        Assert.Empty((await a.Swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(), Patience)).Addresses);
+        var children = await Sys.ActorSelection(a.Swarm.Path / "conn-*").Ask<ActorIdentity>(new Identify(1), Patience);
+        Assert.Null(children.Subject);
+        CloseAll(b);
+    }
+
+    [Fact]
+    public async Task Listen_addresses_must_report_the_bound_port_and_expand_any_address()
+    {
+        var a = StartHost("/ip4/0.0.0.0/tcp/0");
+        var bound = (await a.Swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(), Patience)).Addresses;
+        var expanded = (await a.Swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), Patience)).Addresses;
+        var port = Assert.Single(bound).ValueFor("tcp");
+        Assert.NotEqual("0", port);
+        Assert.Contains(expanded, e => e.ToString() == $"/ip4/127.0.0.1/tcp/{port}");
+        CloseAll(a);
+    }
+}
