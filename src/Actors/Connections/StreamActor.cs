@@ -102,7 +102,13 @@ public sealed class StreamActor : ReceiveActor
             _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer, f.Reason));
             Context.Stop(Self);
         });
-        Receive<Ended>(e => End(e.Error));
+        Receive<Ended>(e =>
+        {
+            // The stream can die (a reset, the connection) before the negotiation notices: answer anyway.
+            _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer,
+                e.Error ?? new StreamResetException($"stream {_id} closed during protocol negotiation")));
+            End(e.Error);
+        });
     }
 
     private void Open()

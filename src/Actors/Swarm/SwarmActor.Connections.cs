@@ -129,12 +129,22 @@ public sealed partial class SwarmActor
             Context.Stop(dial.Actor);
         }
         _dials.Clear();
-        foreach (var connection in _connections.Values)
-            connection.Actor.Tell(Conn.Close.Instance);
         // A connection whose remote never answers the goodbye is cut after a grace period.
         Timers.StartSingleTimer("close", new CloseTimedOut(), TimeSpan.FromSeconds(5));
         Become(() => Closing(closers));
         CheckClosed(closers);
+    }
+
+    private bool _connectionsClosing;
+
+    /// <summary>Connections are asked to close only once no listener is left, so nothing new arrives meanwhile.</summary>
+    private void CloseConnectionsWhenListenersAreGone()
+    {
+        if (_connectionsClosing || _listeners.Count > 0)
+            return;
+        _connectionsClosing = true;
+        foreach (var connection in _connections.Values)
+            connection.Actor.Tell(Conn.Close.Instance);
     }
 
     private void Closing(List<IActorRef> closers)
@@ -158,6 +168,11 @@ public sealed partial class SwarmActor
         Receive<Swarm.OpenStream>(o => Sender.Tell(new Swarm.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
         Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre([.. _connections.Values])));
         Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre([])));
+        // Connections that finish upgrading while closing are not adopted: they are closed at once.
+        Receive<ListenerActor.Accepted>(a => a.Connection.Close());
+        Receive<InboundUpgraded>(u => u.Connection.Close());
+        Receive<Status.Failure>(_ => { });
+        Receive<DialActor.Succeeded>(d => d.Connection.Close());
         Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
         Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
         Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
@@ -168,6 +183,7 @@ public sealed partial class SwarmActor
 
     private void CheckClosed(List<IActorRef> closers)
     {
+        CloseConnectionsWhenListenersAreGone();
         if (_listeners.Count > 0 || _connectionActors.Count > 0)
             return;
         Timers.Cancel("close");
