@@ -85,6 +85,7 @@ public sealed partial class SwarmActor
         Context.Watch(actor);
         _connections[id] = info;
         _connectionActors[actor] = id;
+        _handles[id] = connection;
         _history.Remove(upgrade.RemotePeer);
         _peerstore.Tell(new PeerstoreProtocol.AddAddresses(upgrade.RemotePeer, [addresses.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(upgrade.RemotePeer, upgrade.RemotePublicKey));

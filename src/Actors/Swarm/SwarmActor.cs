@@ -26,7 +26,8 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private readonly SwarmSettings _settings;
     private readonly PeerId _local;
     private readonly IActorRef _peerstore;
-    private readonly IMaterializer _materializer;
+    private readonly ActorMaterializer _materializer;
+    private readonly Dictionary<ConnectionId, MuxedConnection> _handles = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<ConnectionId, ConnectionInfo> _connections = new();
     private readonly Dictionary<IActorRef, ConnectionId> _connectionActors = new();
@@ -59,7 +60,10 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     {
         _settings = settings;
         _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
-        _materializer = Context.Materializer();
+        // Not a child of the Swarm: if the Swarm is stopped abruptly its connection actors abort
+        // their graphs on the way out, and the graphs must still be alive to hear it and reset
+        // their sockets. The Swarm shuts the materializer down once they are gone.
+        _materializer = ActorMaterializer.Create(Context.System, namePrefix: $"libp2p-{Self.Path.Name}");
         _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock), "peerstore");
         Active();
     }
@@ -70,6 +74,14 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        // Abrupt stops included: every connection is told to abort, on a graph that is still alive.
+        foreach (var connection in _handles.Values)
+            connection.Abort(new ConnectionClosedException("the swarm stopped"));
+    }
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
@@ -199,6 +211,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         var actor = terminated.ActorRef;
         if (_connectionActors.Remove(actor, out var id) && _connections.Remove(id, out var info))
         {
+            _handles.Remove(id);
             Context.System.EventStream.Publish(new Swarm.Disconnected(info));
             if (ConnectionsTo(info.RemotePeer).Count == 0)
             {
