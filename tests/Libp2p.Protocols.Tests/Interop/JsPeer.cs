@@ -34,20 +34,34 @@ public sealed class JsPeer : IAsyncDisposable
         throw new DirectoryNotFoundException("tests/interop/js not found above the test binaries");
     }
 
-    /// <summary>Runs <c>npm ci</c> once per test run when the installed packages are missing.</summary>
+    /// <summary>
+    /// Runs <c>npm ci</c> when the pinned packages are not installed. Test projects run in
+    /// parallel processes, so a machine-wide named mutex keeps two installs from writing at once.
+    /// </summary>
     public static async Task EnsureInstalledAsync()
     {
         await InstallLock.WaitAsync();
         try
         {
-            if (_installed || File.Exists(Path.Combine(Folder, "node_modules", "libp2p", "package.json")))
-            {
-                _installed = true;
+            if (_installed)
                 return;
-            }
-            var (exit, output) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], TimeSpan.FromMinutes(5));
-            if (exit != 0)
-                throw new InvalidOperationException($"npm ci failed ({exit}): {string.Join('\n', output)}");
+            await Task.Run(() =>
+            {
+                using var mutex = new Mutex(false, "libp2p-akka-interop-npm-ci");
+                mutex.WaitOne(TimeSpan.FromMinutes(10));
+                try
+                {
+                    if (File.Exists(Path.Combine(Folder, "node_modules", "libp2p", "package.json")))
+                        return;
+                    var (exit, output) = RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], TimeSpan.FromMinutes(5)).GetAwaiter().GetResult();
+                    if (exit != 0)
+                        throw new InvalidOperationException($"npm ci failed ({exit}): {string.Join('\n', output)}");
+                }
+                finally
+                {
+                    mutex.ReleaseMutex();
+                }
+            });
             _installed = true;
         }
         finally
