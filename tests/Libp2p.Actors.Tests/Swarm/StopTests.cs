@@ -25,4 +25,25 @@ public sealed class StopTests : SwarmTestKit
         Assert.Single(Conns(c, b.Peer));
         CloseAll(b, c);
     }
+
+    [Fact]
+    public void A_connection_whose_actor_fails_must_close_and_leave_no_state()
+    {
+        var a = StartHost();
+        var b = StartHost();
+        var connection = Dial(b, a).Connection;
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Disconnected));
+
+        connection.Actor.Tell(Akka.Actor.Kill.Instance, Akka.Actor.ActorRefs.NoSender);
+
+        // Both ends see it go: ours because the actor died, theirs because the socket was reset.
+        var gone = new[] { events.ExpectMsg<SwarmProtocol.Disconnected>(Patience), events.ExpectMsg<SwarmProtocol.Disconnected>(Patience) };
+        Assert.Contains(gone, d => d.Connection.Id == connection.Id && d.Connection.LocalPeer == b.Peer);
+        Assert.Contains(gone, d => d.Connection.LocalPeer == a.Peer);
+        Assert.Empty(Conns(b));
+        Assert.Empty(Conns(a));
+        Assert.Equal(Network.Connectedness.CanConnect, ConnectednessOf(b, a.Peer));
+        CloseAll(a, b);
+    }
 }
