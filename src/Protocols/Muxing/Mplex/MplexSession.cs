@@ -49,8 +49,7 @@ public sealed class MplexSession : IMuxerSession
     private readonly Dictionary<long, MplexStream> _streams = new();
     private readonly FrameQueue _output = new();
     private readonly byte[] _header = new byte[2 * Varint.MaxLength];
-    private byte[] _input = [];
-    private int _inputLength;
+    private readonly PartialInput _input = new();
     private ulong _nextId;
     private int _inboundStreams;
 
@@ -88,18 +87,7 @@ public sealed class MplexSession : IMuxerSession
             return;
         try
         {
-            if (_inputLength == 0)
-            {
-                var used = Parse(input, events);
-                Keep(input[used..]);
-            }
-            else
-            {
-                Keep(input);
-                var used = Parse(_input.AsSpan(0, _inputLength), events);
-                _input.AsSpan(used, _inputLength - used).CopyTo(_input);
-                _inputLength -= used;
-            }
+            _input.Receive(input, Parse, events);
         }
         catch (FormatException e)
         {
@@ -299,20 +287,10 @@ public sealed class MplexSession : IMuxerSession
         _output.Enqueue(_header.AsSpan(0, used), payload);
     }
 
-    private void Keep(ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.IsEmpty)
-            return;
-        if (_input.Length < _inputLength + bytes.Length)
-            Array.Resize(ref _input, Math.Max(_inputLength + bytes.Length, Math.Max(64 * 1024, _input.Length * 2)));
-        bytes.CopyTo(_input.AsSpan(_inputLength));
-        _inputLength += bytes.Length;
-    }
-
     private void Fail(string reason, ICollection<MuxerEvent> events)
     {
         IsClosed = true;
-        _inputLength = 0;
+        _input.Clear();
         events.Add(new MuxerEvent.SessionFailed(new MuxerException(reason)));
     }
 

@@ -20,8 +20,7 @@ public sealed class YamuxSession : IMuxerSession
     private readonly Dictionary<uint, YamuxStream> _streams = new();
     private readonly FrameQueue _output = new();
     private readonly byte[] _header = new byte[YamuxFrameHeader.Size];
-    private byte[] _input = [];
-    private int _inputLength;
+    private readonly PartialInput _input = new();
     private uint _nextStreamId;
     private uint _pingId;
     private uint? _pingOutstanding;
@@ -76,18 +75,7 @@ public sealed class YamuxSession : IMuxerSession
             return;
         try
         {
-            if (_inputLength == 0)
-            {
-                var used = Parse(input, events);
-                Keep(input[used..]);
-            }
-            else
-            {
-                Keep(input);
-                var used = Parse(_input.AsSpan(0, _inputLength), events);
-                _input.AsSpan(used, _inputLength - used).CopyTo(_input);
-                _inputLength -= used;
-            }
+            _input.Receive(input, Parse, events);
         }
         catch (FormatException e)
         {
@@ -347,23 +335,13 @@ public sealed class YamuxSession : IMuxerSession
         _output.Enqueue(_header, []);
     }
 
-    private void Keep(ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.IsEmpty)
-            return;
-        if (_input.Length < _inputLength + bytes.Length)
-            Array.Resize(ref _input, Math.Max(_inputLength + bytes.Length, Math.Max(64 * 1024, _input.Length * 2)));
-        bytes.CopyTo(_input.AsSpan(_inputLength));
-        _inputLength += bytes.Length;
-    }
-
     private void Fail(string reason, ICollection<MuxerEvent> events)
     {
         // As go-yamux: tell the remote it broke the protocol, then stop.
         Enqueue(YamuxFrameType.GoAway, YamuxFlags.None, 0, YamuxGoAway.ProtocolError);
         _localGoAway = true;
         IsClosed = true;
-        _inputLength = 0;
+        _input.Clear();
         events.Add(new MuxerEvent.SessionFailed(new MuxerException(reason)));
     }
 
