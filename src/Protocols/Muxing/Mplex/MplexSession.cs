@@ -29,7 +29,7 @@ public sealed record MplexOptions
 /// the same number can name one stream this side opened and another the remote opened, so the
 /// session's <c>long</c> stream IDs are <c>2n</c> for ours and <c>2n + 1</c> for theirs.
 /// </summary>
-public sealed class MplexSession : IMuxerSession
+public sealed class MplexSession : MuxerSessionBase
 {
     /// <summary>The protocol ID.</summary>
     public const string ProtocolId = "/mplex/6.7.0";
@@ -47,9 +47,7 @@ public sealed class MplexSession : IMuxerSession
 
     private readonly MplexOptions _options;
     private readonly Dictionary<long, MplexStream> _streams = new();
-    private readonly FrameQueue _output = new();
     private readonly byte[] _header = new byte[2 * Varint.MaxLength];
-    private readonly PartialInput _input = new();
     private ulong _nextId;
     private int _inboundStreams;
 
@@ -57,46 +55,10 @@ public sealed class MplexSession : IMuxerSession
     public MplexSession(MplexOptions? options = null) => _options = options ?? MplexOptions.Default;
 
     /// <inheritdoc />
-    public string Protocol => ProtocolId;
+    public override string Protocol => ProtocolId;
 
     /// <inheritdoc />
-    public bool IsClosed { get; private set; }
-
-    /// <inheritdoc />
-    public bool HasOutput => !_output.IsEmpty;
-
-    /// <inheritdoc />
-    public void DrainOutput(IBufferWriter<byte> output) => _output.DrainTo(output);
-
-    /// <inheritdoc />
-    public int PeekFrameLength() => _output.PeekLength();
-
-    /// <inheritdoc />
-    public bool TryDequeueFrame(IBufferWriter<byte> output) => _output.TryDequeue(output);
-
-    /// <inheritdoc />
-    public ReadOnlySpan<byte> PeekFrame() => _output.Peek();
-
-    /// <inheritdoc />
-    public void DropFrame() => _output.Drop();
-
-    /// <inheritdoc />
-    public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
-    {
-        if (IsClosed)
-            return;
-        try
-        {
-            _input.Receive(input, Parse, events);
-        }
-        catch (FormatException e)
-        {
-            Fail(e.Message, events);
-        }
-    }
-
-    /// <inheritdoc />
-    public long OpenStream()
+    public override long OpenStream()
     {
         if (IsClosed)
             throw new MuxerException("mplex: the session is closed");
@@ -108,11 +70,11 @@ public sealed class MplexSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public int SendCapacity(long streamId) =>
+    public override int SendCapacity(long streamId) =>
         _streams.TryGetValue(streamId, out var s) && !s.LocalClosed ? int.MaxValue : 0;
 
     /// <inheritdoc />
-    public int Send(long streamId, ReadOnlySpan<byte> data)
+    public override int Send(long streamId, ReadOnlySpan<byte> data)
     {
         if (IsClosed || !_streams.TryGetValue(streamId, out var stream))
             return 0;
@@ -132,14 +94,14 @@ public sealed class MplexSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void Consumed(long streamId, int bytes)
+    public override void Consumed(long streamId, int bytes)
     {
         if (_streams.TryGetValue(streamId, out var stream))
             stream.Unread -= bytes;
     }
 
     /// <inheritdoc />
-    public void CloseWrite(long streamId)
+    public override void CloseWrite(long streamId)
     {
         if (IsClosed || !_streams.TryGetValue(streamId, out var stream) || stream.LocalClosed)
             return;
@@ -149,7 +111,7 @@ public sealed class MplexSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void CloseRead(long streamId)
+    public override void CloseRead(long streamId)
     {
         if (_streams.TryGetValue(streamId, out var stream))
         {
@@ -159,7 +121,7 @@ public sealed class MplexSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void Reset(long streamId)
+    public override void Reset(long streamId)
     {
         if (IsClosed || !_streams.Remove(streamId, out var stream))
             return;
@@ -169,10 +131,10 @@ public sealed class MplexSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public bool Ping() => false;
+    public override bool Ping() => false;
 
     /// <inheritdoc />
-    public void Close()
+    public override void Close()
     {
         if (IsClosed)
             return;
@@ -182,7 +144,7 @@ public sealed class MplexSession : IMuxerSession
         IsClosed = true;
     }
 
-    private int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events)
+    private protected override int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events)
     {
         var offset = 0;
         while (!IsClosed)
@@ -284,13 +246,12 @@ public sealed class MplexSession : IMuxerSession
     {
         var used = Varint.Write(number << 3 | (byte)flag, _header);
         used += Varint.Write((ulong)payload.Length, _header.AsSpan(used));
-        _output.Enqueue(_header.AsSpan(0, used), payload);
+        Output.Enqueue(_header.AsSpan(0, used), payload);
     }
 
-    private void Fail(string reason, ICollection<MuxerEvent> events)
+    private protected override void Fail(string reason, ICollection<MuxerEvent> events)
     {
         IsClosed = true;
-        _input.Clear();
         events.Add(new MuxerEvent.SessionFailed(new MuxerException(reason)));
     }
 

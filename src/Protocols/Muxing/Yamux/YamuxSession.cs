@@ -10,7 +10,7 @@ namespace Libp2p.Protocols.Muxing.Yamux;
 /// auto-tuning that doubles a stream's window (up to <see cref="YamuxOptions.MaxStreamWindow"/>)
 /// when it is drained within a few round trips.
 /// </summary>
-public sealed class YamuxSession : IMuxerSession
+public sealed class YamuxSession : MuxerSessionBase
 {
     /// <summary>The protocol ID.</summary>
     public const string ProtocolId = "/yamux/1.0.0";
@@ -18,9 +18,7 @@ public sealed class YamuxSession : IMuxerSession
     private readonly YamuxOptions _options;
     private readonly bool _isClient;
     private readonly Dictionary<uint, YamuxStream> _streams = new();
-    private readonly FrameQueue _output = new();
     private readonly byte[] _header = new byte[YamuxFrameHeader.Size];
-    private readonly PartialInput _input = new();
     private uint _nextStreamId;
     private uint _pingId;
     private uint? _pingOutstanding;
@@ -39,10 +37,7 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public string Protocol => ProtocolId;
-
-    /// <inheritdoc />
-    public bool IsClosed { get; private set; }
+    public override string Protocol => ProtocolId;
 
     /// <summary>The last measured round trip, or zero before the first ping was answered.</summary>
     public TimeSpan RoundTrip => Stopwatch.GetElapsedTime(0, _rtt);
@@ -51,40 +46,7 @@ public sealed class YamuxSession : IMuxerSession
     public int StreamCount => _streams.Count;
 
     /// <inheritdoc />
-    public bool HasOutput => !_output.IsEmpty;
-
-    /// <inheritdoc />
-    public void DrainOutput(IBufferWriter<byte> output) => _output.DrainTo(output);
-
-    /// <inheritdoc />
-    public int PeekFrameLength() => _output.PeekLength();
-
-    /// <inheritdoc />
-    public bool TryDequeueFrame(IBufferWriter<byte> output) => _output.TryDequeue(output);
-
-    /// <inheritdoc />
-    public ReadOnlySpan<byte> PeekFrame() => _output.Peek();
-
-    /// <inheritdoc />
-    public void DropFrame() => _output.Drop();
-
-    /// <inheritdoc />
-    public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
-    {
-        if (IsClosed)
-            return;
-        try
-        {
-            _input.Receive(input, Parse, events);
-        }
-        catch (FormatException e)
-        {
-            Fail(e.Message, events);
-        }
-    }
-
-    /// <inheritdoc />
-    public long OpenStream()
+    public override long OpenStream()
     {
         if (IsClosed || _localGoAway)
             throw new MuxerException("yamux: the session is closed");
@@ -102,11 +64,11 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public int SendCapacity(long streamId) =>
+    public override int SendCapacity(long streamId) =>
         _streams.TryGetValue((uint)streamId, out var s) && !s.LocalClosed ? (int)Math.Min(s.SendWindow, int.MaxValue) : 0;
 
     /// <inheritdoc />
-    public int Send(long streamId, ReadOnlySpan<byte> data)
+    public override int Send(long streamId, ReadOnlySpan<byte> data)
     {
         if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream))
             return 0;
@@ -118,7 +80,7 @@ public sealed class YamuxSession : IMuxerSession
         {
             var part = Math.Min(total - sent, _options.MaxFramePayload);
             new YamuxFrameHeader(YamuxFrameType.Data, YamuxFlags.None, stream.Id, (uint)part).Write(_header);
-            _output.Enqueue(_header, data.Slice(sent, part));
+            Output.Enqueue(_header, data.Slice(sent, part));
             sent += part;
         }
         stream.SendWindow -= (uint)total;
@@ -126,7 +88,7 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void Consumed(long streamId, int bytes)
+    public override void Consumed(long streamId, int bytes)
     {
         if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream))
             return;
@@ -135,7 +97,7 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void CloseWrite(long streamId)
+    public override void CloseWrite(long streamId)
     {
         if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream) || stream.LocalClosed)
             return;
@@ -145,7 +107,7 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void CloseRead(long streamId)
+    public override void CloseRead(long streamId)
     {
         if (IsClosed || !_streams.TryGetValue((uint)streamId, out var stream))
             return;
@@ -157,7 +119,7 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void Reset(long streamId)
+    public override void Reset(long streamId)
     {
         if (IsClosed || !_streams.Remove((uint)streamId, out var stream))
             return;
@@ -166,7 +128,7 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public bool Ping()
+    public override bool Ping()
     {
         if (IsClosed || _pingOutstanding is not null)
             return false;
@@ -177,7 +139,7 @@ public sealed class YamuxSession : IMuxerSession
     }
 
     /// <inheritdoc />
-    public void Close()
+    public override void Close()
     {
         if (IsClosed)
             return;
@@ -187,7 +149,7 @@ public sealed class YamuxSession : IMuxerSession
         IsClosed = true;
     }
 
-    private int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events)
+    private protected override int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events)
     {
         var offset = 0;
         while (!IsClosed && data.Length - offset >= YamuxFrameHeader.Size)
@@ -332,16 +294,15 @@ public sealed class YamuxSession : IMuxerSession
     private void Enqueue(YamuxFrameType type, YamuxFlags flags, uint streamId, uint length)
     {
         new YamuxFrameHeader(type, flags, streamId, length).Write(_header);
-        _output.Enqueue(_header, []);
+        Output.Enqueue(_header, []);
     }
 
-    private void Fail(string reason, ICollection<MuxerEvent> events)
+    private protected override void Fail(string reason, ICollection<MuxerEvent> events)
     {
         // As go-yamux: tell the remote it broke the protocol, then stop.
         Enqueue(YamuxFrameType.GoAway, YamuxFlags.None, 0, YamuxGoAway.ProtocolError);
         _localGoAway = true;
         IsClosed = true;
-        _input.Clear();
         events.Add(new MuxerEvent.SessionFailed(new MuxerException(reason)));
     }
 

@@ -1,0 +1,87 @@
+using System.Buffers;
+
+namespace Libp2p.Protocols.Muxing;
+
+/// <summary>
+/// What yamux and mplex sessions share: the queue of whole outbound frames, the buffer of a
+/// partly received frame, and turning a malformed frame into a failed session.
+/// </summary>
+public abstract class MuxerSessionBase : IMuxerSession
+{
+    private readonly PartialInput _input = new();
+
+    private protected FrameQueue Output { get; } = new();
+
+    /// <inheritdoc />
+    public abstract string Protocol { get; }
+
+    /// <inheritdoc />
+    public bool IsClosed { get; private protected set; }
+
+    /// <inheritdoc />
+    public bool HasOutput => !Output.IsEmpty;
+
+    /// <inheritdoc />
+    public void DrainOutput(IBufferWriter<byte> output) => Output.DrainTo(output);
+
+    /// <inheritdoc />
+    public int PeekFrameLength() => Output.PeekLength();
+
+    /// <inheritdoc />
+    public bool TryDequeueFrame(IBufferWriter<byte> output) => Output.TryDequeue(output);
+
+    /// <inheritdoc />
+    public ReadOnlySpan<byte> PeekFrame() => Output.Peek();
+
+    /// <inheritdoc />
+    public void DropFrame() => Output.Drop();
+
+    /// <inheritdoc />
+    public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
+    {
+        if (IsClosed)
+            return;
+        try
+        {
+            _input.Receive(input, Parse, events);
+        }
+        catch (FormatException e)
+        {
+            _input.Clear();
+            Fail(e.Message, events);
+        }
+    }
+
+    /// <summary>Handles every whole frame at the start of <paramref name="data"/>; returns the bytes used. Throws <see cref="FormatException"/> on a violation.</summary>
+    private protected abstract int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events);
+
+    /// <summary>Ends the session after a violation: tells the remote where the protocol can, and reports <see cref="MuxerEvent.SessionFailed"/>.</summary>
+    private protected abstract void Fail(string reason, ICollection<MuxerEvent> events);
+
+    /// <inheritdoc />
+    public abstract long OpenStream();
+
+    /// <inheritdoc />
+    public abstract int SendCapacity(long streamId);
+
+    /// <inheritdoc />
+    public abstract int Send(long streamId, ReadOnlySpan<byte> data);
+
+    /// <inheritdoc />
+    public abstract void Consumed(long streamId, int bytes);
+
+    /// <inheritdoc />
+    public abstract void CloseWrite(long streamId);
+
+    /// <inheritdoc />
+    public abstract void CloseRead(long streamId);
+
+    /// <inheritdoc />
+    public abstract void Reset(long streamId);
+
+    /// <inheritdoc />
+    public abstract bool Ping();
+
+    /// <inheritdoc />
+    public abstract void Close();
+}
