@@ -48,11 +48,31 @@ public sealed class DialException : Exception
             : $"failed to dial {peer}: {reason}: " + string.Join("; ", attempts.Select(a => $"{a.Address}: {a.Error.Message}"));
 }
 
-/// <summary>The resource manager refused a reservation (the seed's <c>ErrResourceLimitExceeded</c>); it may succeed later.</summary>
-public class ResourceLimitExceededException(string message) : Exception(message)
+/// <summary>
+/// The resource manager refused a reservation (the seed's <c>ErrResourceLimitExceeded</c>); it may
+/// succeed later. Unlike go-libp2p's, it says exactly why: which scope, which resource, how much
+/// was asked, how much is in use and what the limit is.
+/// </summary>
+public sealed class ResourceLimitExceededException(string scope, string resource, long asked, long current, long limit, string? detail)
+    : Exception($"resource limit exceeded: {scope}: {resource}: asked {asked}, in use {current}, limit {limit}" + (detail is null ? "" : $" ({detail})"))
 {
     /// <summary>Always true: the condition is temporary, as the seed's error says.</summary>
     public bool Temporary => true;
+
+    /// <summary>The refusing scope's path in the DAG, e.g. <c>peer:12D3…</c> or <c>system</c>.</summary>
+    public string Scope { get; } = scope;
+
+    /// <summary>The resource, e.g. <c>memory</c> or <c>inbound streams</c>.</summary>
+    public string Resource { get; } = resource;
+
+    /// <summary>How much was asked.</summary>
+    public long Asked { get; } = asked;
+
+    /// <summary>How much the scope had in use.</summary>
+    public long Current { get; } = current;
+
+    /// <summary>The scope's limit.</summary>
+    public long Limit { get; } = limit;
 }
 
 /// <summary>The resource scope was already closed (the seed's <c>ErrResourceScopeClosed</c>).</summary>

@@ -1,0 +1,80 @@
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Peer;
+
+namespace Libp2p.Actors.Resources;
+
+/// <summary>
+/// A connection's scope (the seed's <c>ConnManagementScope</c>): it counts against the transient
+/// scope until <see cref="SetPeer"/>, then against its peer's scope.
+/// </summary>
+public sealed class ConnectionManagementScope : ResourceScopeSpan
+{
+    internal ConnectionManagementScope(ResourceManager manager, ScopeNode node, ScopeNode[] above) : base(manager, node, above) { }
+
+    /// <summary>The peer's scope once <see cref="SetPeer"/> was called (the seed's <c>PeerScope</c>).</summary>
+    public ResourceScope? PeerScope { get; private set; }
+
+    /// <summary>Moves the connection from the transient scope to <paramref name="peer"/>'s (the seed's <c>SetPeer</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">The peer's scope cannot take the connection; it stays transient.</exception>
+    public void SetPeer(PeerId peer)
+    {
+        if (PeerScope is not null)
+            throw new InvalidOperationException($"{Name} already belongs to {PeerScope.Name}");
+        var scope = Manager.Peer(peer);
+        Move(Manager.TransientNode, scope.Node);
+        Node.Path = $"{scope.Name}/{Node.Path[(Node.Path.LastIndexOf('/') + 1)..]}";
+        PeerScope = scope;
+    }
+
+    internal void Open(Usage usage) => Reserve(usage, ReservationPriority.Always);
+}
+
+/// <summary>
+/// A stream's scope (the seed's <c>StreamManagementScope</c>): it counts against its peer and the
+/// transient scope until <see cref="SetProtocol"/> moves it to its protocol's scope; a service, once
+/// set, is charged too.
+/// </summary>
+public sealed class StreamManagementScope : ResourceScopeSpan
+{
+    internal StreamManagementScope(ResourceManager manager, ScopeNode node, ScopeNode[] above, ResourceScope peer) : base(manager, node, above) =>
+        PeerScope = peer;
+
+    /// <summary>The peer's scope (the seed's <c>PeerScope</c>).</summary>
+    public ResourceScope PeerScope { get; }
+
+    /// <summary>The protocol's scope once set (the seed's <c>ProtocolScope</c>).</summary>
+    public ResourceScope? ProtocolScope { get; private set; }
+
+    /// <summary>The service's scope once set (the seed's <c>ServiceScope</c>).</summary>
+    public ResourceScope? ServiceScope { get; private set; }
+
+    /// <summary>Moves the stream from the transient scope to <paramref name="protocol"/>'s (the seed's <c>SetProtocol</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">The protocol's scope cannot take the stream.</exception>
+    public void SetProtocol(string protocol)
+    {
+        if (ProtocolScope is not null)
+            throw new InvalidOperationException($"{Name} already speaks {ProtocolScope.Name}");
+        var scope = Manager.Protocol(protocol);
+        Move(Manager.TransientNode, scope.Node);
+        ProtocolScope = scope;
+    }
+
+    /// <summary>Also charges <paramref name="service"/>'s scope (the seed's <c>SetService</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">The service's scope cannot take the stream.</exception>
+    public void SetService(string service)
+    {
+        if (ServiceScope is not null)
+            throw new InvalidOperationException($"{Name} already belongs to {ServiceScope.Name}");
+        var scope = Manager.Service(service);
+        Move(null, scope.Node);
+        ServiceScope = scope;
+    }
+
+    internal void Open(Usage usage) => Reserve(usage, ReservationPriority.Always);
+}
+
+/// <summary>A named scope of the DAG root: system, transient, a service, a protocol or a peer.</summary>
+public sealed class NamedScope : ResourceScope
+{
+    internal NamedScope(ResourceManager manager, ScopeNode node, ScopeNode[] above) : base(manager, node, above) { }
+}

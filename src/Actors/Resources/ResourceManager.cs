@@ -1,0 +1,199 @@
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Peer;
+
+namespace Libp2p.Actors.Resources;
+
+/// <summary>Limits for every kind of scope, with specific ones for named services, protocols and peers.</summary>
+public sealed record ResourceLimits
+{
+    /// <summary>Everything of this node.</summary>
+    public ScopeLimit System { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Connections and streams not yet attached to a peer or protocol.</summary>
+    public ScopeLimit Transient { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Any service without its own limit.</summary>
+    public ScopeLimit ServiceDefault { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Any protocol without its own limit.</summary>
+    public ScopeLimit ProtocolDefault { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Any peer without its own limit.</summary>
+    public ScopeLimit PeerDefault { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Each connection.</summary>
+    public ScopeLimit Connection { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Each stream.</summary>
+    public ScopeLimit Stream { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Limits of named services.</summary>
+    public IReadOnlyDictionary<string, ScopeLimit> Services { get; init; } = new Dictionary<string, ScopeLimit>();
+
+    /// <summary>Limits of named protocols.</summary>
+    public IReadOnlyDictionary<string, ScopeLimit> Protocols { get; init; } = new Dictionary<string, ScopeLimit>();
+
+    /// <summary>Limits of named peers.</summary>
+    public IReadOnlyDictionary<PeerId, ScopeLimit> Peers { get; init; } = new Dictionary<PeerId, ScopeLimit>();
+}
+
+/// <summary>One scope's figures in a <see cref="ResourceManager.Snapshot"/>.</summary>
+public sealed record ScopeSnapshot(string Scope, ScopeStat Usage, ScopeLimit Limit);
+
+/// <summary>
+/// The seed's <c>ResourceManager</c>: a DAG of scopes (system, transient, services, protocols,
+/// peers, then connections, streams and spans) in which every reservation is all or nothing and
+/// every refusal says which scope, resource, amount, use and limit. Named scopes are made on
+/// demand and dropped when nothing references them and nothing is in use.
+/// </summary>
+public sealed class ResourceManager
+{
+    private readonly ResourceLimits _limits;
+    private readonly object _structure = new();
+    private readonly Dictionary<string, NamedScope> _named = new(StringComparer.Ordinal);
+    private long _nextId;
+
+    /// <summary>A resource manager with <paramref name="limits"/> (unlimited when null).</summary>
+    public ResourceManager(ResourceLimits? limits = null)
+    {
+        _limits = limits ?? new ResourceLimits();
+        // The system scope gets the highest ID so it is always locked last: every chain ends there.
+        SystemNode = new ScopeNode(long.MaxValue, "system", _limits.System);
+        TransientNode = new ScopeNode(long.MaxValue - 1, "transient", _limits.Transient);
+        System = new NamedScope(this, SystemNode, []);
+        Transient = new NamedScope(this, TransientNode, [SystemNode]);
+    }
+
+    /// <summary>The system scope, which every other scope charges.</summary>
+    public NamedScope System { get; }
+
+    /// <summary>The transient scope, for what is not yet attached to a peer or protocol.</summary>
+    public NamedScope Transient { get; }
+
+    internal ScopeNode SystemNode { get; }
+
+    internal ScopeNode TransientNode { get; }
+
+    /// <summary>Opens a connection's scope, counted against the transient scope (the seed's <c>OpenConnection</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">A scope refused the connection; nothing stays reserved.</exception>
+    public ConnectionManagementScope OpenConnection(Direction direction, bool useFileDescriptor)
+    {
+        var scope = new ConnectionManagementScope(this, NewNode($"transient/conn-{NextId()}", _limits.Connection), [TransientNode, SystemNode]);
+        try
+        {
+            scope.Open(new Usage(0, 0, 0, direction == Direction.Inbound ? 1 : 0, direction == Direction.Outbound ? 1 : 0, useFileDescriptor ? 1 : 0));
+        }
+        catch
+        {
+            scope.Done();
+            throw;
+        }
+        return scope;
+    }
+
+    /// <summary>Opens a stream's scope, counted against the peer and the transient scope (the seed's <c>OpenStream</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">A scope refused the stream; nothing stays reserved.</exception>
+    public StreamManagementScope OpenStream(PeerId peer, Direction direction)
+    {
+        var peerScope = Peer(peer);
+        var scope = new StreamManagementScope(this, NewNode($"{peerScope.Name}/stream-{NextId()}", _limits.Stream), [peerScope.Node, TransientNode, SystemNode], peerScope);
+        try
+        {
+            scope.Open(new Usage(0, direction == Direction.Inbound ? 1 : 0, direction == Direction.Outbound ? 1 : 0, 0, 0, 0));
+        }
+        catch
+        {
+            scope.Done();
+            throw;
+        }
+        return scope;
+    }
+
+    /// <summary>Looks at the system scope (the seed's <c>ViewSystem</c>).</summary>
+    public T ViewSystem<T>(Func<ResourceScope, T> view) => view(System);
+
+    /// <summary>Looks at the transient scope (the seed's <c>ViewTransient</c>).</summary>
+    public T ViewTransient<T>(Func<ResourceScope, T> view) => view(Transient);
+
+    /// <summary>Looks at a service's scope (the seed's <c>ViewService</c>).</summary>
+    public T ViewService<T>(string service, Func<ResourceScope, T> view) => WithNamed(Service(service), view);
+
+    /// <summary>Looks at a protocol's scope (the seed's <c>ViewProtocol</c>).</summary>
+    public T ViewProtocol<T>(string protocol, Func<ResourceScope, T> view) => WithNamed(Protocol(protocol), view);
+
+    /// <summary>Looks at a peer's scope (the seed's <c>ViewPeer</c>).</summary>
+    public T ViewPeer<T>(PeerId peer, Func<ResourceScope, T> view) => WithNamed(Peer(peer), view);
+
+    /// <summary>Every named scope's usage and limit, system first: what a denial should be read against.</summary>
+    public IReadOnlyList<ScopeSnapshot> Snapshot()
+    {
+        lock (_structure)
+        {
+            return [
+                new ScopeSnapshot(System.Name, System.Stat(), SystemNode.Limit),
+                new ScopeSnapshot(Transient.Name, Transient.Stat(), TransientNode.Limit),
+                .. _named.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ScopeSnapshot(s.Name, s.Stat(), s.Node.Limit)),
+            ];
+        }
+    }
+
+    internal NamedScope Service(string name) => Named($"service:{name}", _limits.Services.GetValueOrDefault(name) ?? _limits.ServiceDefault);
+
+    internal NamedScope Protocol(string id) => Named($"protocol:{id}", _limits.Protocols.GetValueOrDefault(id) ?? _limits.ProtocolDefault);
+
+    internal NamedScope Peer(PeerId peer) => Named($"peer:{peer}", _limits.Peers.GetValueOrDefault(peer) ?? _limits.PeerDefault);
+
+    internal ScopeNode NewNode(string path, ScopeLimit limit) => new(NextId(), path, limit);
+
+    /// <summary>The scopes a reservation in <paramref name="node"/> touches, in lock order.</summary>
+    internal static ScopeNode[] Chain(ScopeNode node, ScopeNode[] above)
+    {
+        var chain = new ScopeNode[above.Length + 1];
+        chain[0] = node;
+        above.CopyTo(chain, 1);
+        Array.Sort(chain, static (a, b) => a.Id.CompareTo(b.Id));
+        return chain;
+    }
+
+    internal void Retain(ScopeNode node)
+    {
+        lock (_structure)
+            node.References++;
+    }
+
+    internal void Unretain(ScopeNode node)
+    {
+        lock (_structure)
+        {
+            if (--node.References > 0 || node == SystemNode || node == TransientNode || !node.Usage.IsZero)
+                return;
+            // Idle and empty: the named scope goes, and is made afresh if needed again.
+            _named.Remove(node.Path);
+        }
+    }
+
+    private NamedScope Named(string path, ScopeLimit limit)
+    {
+        lock (_structure)
+        {
+            if (!_named.TryGetValue(path, out var scope))
+                _named[path] = scope = new NamedScope(this, new ScopeNode(Interlocked.Increment(ref _nextId) + (1L << 40), path, limit), [SystemNode]);
+            return scope;
+        }
+    }
+
+    private T WithNamed<T>(NamedScope scope, Func<ResourceScope, T> view)
+    {
+        Retain(scope.Node);
+        try
+        {
+            return view(scope);
+        }
+        finally
+        {
+            Unretain(scope.Node);
+        }
+    }
+
+    private long NextId() => Interlocked.Increment(ref _nextId);
+}

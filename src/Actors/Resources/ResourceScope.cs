@@ -1,0 +1,128 @@
+using Libp2p.Actors.Network;
+
+namespace Libp2p.Actors.Resources;
+
+/// <summary>
+/// A resource scope (the seed's <c>ResourceScope</c>): reserving in it charges it and every scope
+/// above it in the DAG, all or nothing.
+/// </summary>
+public class ResourceScope
+{
+    private protected ResourceScope(ResourceManager manager, ScopeNode node, ScopeNode[] above)
+    {
+        Manager = manager;
+        Node = node;
+        Above = above;
+    }
+
+    private protected ResourceManager Manager { get; }
+
+    internal ScopeNode Node { get; }
+
+    /// <summary>The scopes this one charges besides itself, in DAG order.</summary>
+    private protected ScopeNode[] Above { get; set; }
+
+    /// <summary>The scope's path in the DAG, e.g. <c>system</c>, <c>peer:12D3…</c>, <c>peer:12D3…/conn-4</c>.</summary>
+    public string Name => Node.Path;
+
+    /// <summary>Reserves memory here and above, if every scope's priority rule allows it (the seed's <c>ReserveMemory</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">A scope refused; the exception names it.</exception>
+    /// <exception cref="ResourceScopeClosedException">This scope was closed.</exception>
+    public void ReserveMemory(int size, byte priority)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        Reserve(new Usage(size, 0, 0, 0, 0, 0), priority);
+    }
+
+    /// <summary>Gives back memory reserved with <see cref="ReserveMemory"/> (the seed's <c>ReleaseMemory</c>).</summary>
+    public void ReleaseMemory(int size) => Release(new Usage(size, 0, 0, 0, 0, 0));
+
+    /// <summary>The scope's usage (the seed's <c>Stat</c>).</summary>
+    public ScopeStat Stat() => Node.Usage.ToStat();
+
+    /// <summary>A span under this scope: what it reserves is released by its <see cref="ResourceScopeSpan.Done"/> (the seed's <c>BeginSpan</c>).</summary>
+    public ResourceScopeSpan BeginSpan()
+    {
+        if (Node.Closed)
+            throw new ResourceScopeClosedException(Node.Path);
+        return new ResourceScopeSpan(Manager, Manager.NewNode($"{Node.Path}/span", ScopeLimit.Unlimited), [Node, .. Above]);
+    }
+
+    private protected virtual void Reserve(Usage usage, byte priority)
+    {
+        if (ScopeNode.TryReserve(ResourceManager.Chain(Node, Above), usage, priority) is { } refusal)
+            throw refusal;
+    }
+
+    private protected virtual void Release(Usage usage) => ScopeNode.Release(ResourceManager.Chain(Node, Above), usage);
+}
+
+/// <summary>
+/// A scope with an end (the seed's <c>ResourceScopeSpan</c>): <see cref="Done"/> gives back
+/// everything reserved in it, and nothing can be reserved in it afterwards.
+/// </summary>
+public class ResourceScopeSpan : ResourceScope, IDisposable
+{
+    private Usage _held;
+
+    internal ResourceScopeSpan(ResourceManager manager, ScopeNode node, ScopeNode[] above) : base(manager, node, above)
+    {
+        foreach (var scope in above)
+            Manager.Retain(scope);
+    }
+
+    /// <summary>Releases everything the span still holds, and closes it (the seed's <c>Done</c>).</summary>
+    public void Done()
+    {
+        Usage held;
+        lock (Node)
+        {
+            if (Node.Closed)
+                return;
+            Node.Closed = true;
+            held = _held;
+            _held = Usage.Zero;
+        }
+        ScopeNode.Release(ResourceManager.Chain(Node, Above), held);
+        foreach (var scope in Above)
+            Manager.Unretain(scope);
+    }
+
+    /// <summary>The same as <see cref="Done"/>.</summary>
+    public void Dispose()
+    {
+        Done();
+        GC.SuppressFinalize(this);
+    }
+
+    private protected override void Reserve(Usage usage, byte priority)
+    {
+        base.Reserve(usage, priority);
+        lock (Node)
+            _held += usage;
+    }
+
+    private protected override void Release(Usage usage)
+    {
+        lock (Node)
+            _held -= usage;
+        base.Release(usage);
+    }
+
+    /// <summary>Moves what the span holds from <paramref name="from"/> to <paramref name="to"/>, all or nothing.</summary>
+    private protected void Move(ScopeNode? from, ScopeNode to)
+    {
+        Usage held;
+        lock (Node)
+            held = _held;
+        // Charged first, released second: for a moment it counts twice, never zero times.
+        if (ScopeNode.TryReserve([to], held, ReservationPriority.Always) is { } refusal)
+            throw refusal;
+        if (from is not null)
+            ScopeNode.Release([from], held);
+        Manager.Retain(to);
+        Above = [.. Above.Where(a => a != from), to];
+        if (from is not null)
+            Manager.Unretain(from);
+    }
+}
