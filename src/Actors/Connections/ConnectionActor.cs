@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
 
@@ -16,6 +17,8 @@ public sealed class ConnectionActor : ReceiveActor
 {
     private readonly MuxedConnection _connection;
     private readonly IMaterializer _materializer;
+    private readonly ResourceManager _resources;
+    private readonly ConnectionManagementScope _scope;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, StreamHandle?> _streams = new();
     private ConnectionInfo _info;
@@ -28,14 +31,22 @@ public sealed class ConnectionActor : ReceiveActor
     private sealed record ConnectionEnded(Exception? Error);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer)
+    public ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer, ResourceManager resources, ConnectionManagementScope scope)
     {
         _connection = connection;
         _info = info;
         _handlers = handlers;
         _materializer = materializer;
+        _resources = resources;
+        _scope = scope;
 
-        Receive<InboundStream>(s => Spawn(StreamActor.Inbound(s.Stream, NextId(), _info, _handlers, _materializer)));
+        Receive<InboundStream>(s =>
+        {
+            if (OpenScope(Direction.Inbound) is { } streamScope)
+                Spawn(StreamActor.Inbound(s.Stream, NextId(), _info, _handlers, _materializer, streamScope));
+            else
+                s.Stream.Reset(); // refused cleanly: the remote sees a reset, nothing stays reserved
+        });
         Receive<Conn.NewStream>(n =>
         {
             var requester = Sender;
@@ -44,7 +55,19 @@ public sealed class ConnectionActor : ReceiveActor
                 success: s => new OutboundStream(s, n.Protocols, requester),
                 failure: e => new OutboundFailed(e, requester));
         });
-        Receive<OutboundStream>(o => Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer)));
+        Receive<OutboundStream>(o =>
+        {
+            try
+            {
+                var streamScope = _resources.OpenStream(_info.RemotePeer, Direction.Outbound);
+                Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer, streamScope));
+            }
+            catch (ResourceLimitExceededException e)
+            {
+                o.Stream.Reset();
+                o.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, e));
+            }
+        });
         Receive<OutboundFailed>(f => f.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, f.Reason)));
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.GetStats>(_ => Sender.Tell(new Conn.StatsAre(_info.Stat, _streams.Count)));
@@ -61,8 +84,9 @@ public sealed class ConnectionActor : ReceiveActor
     }
 
     /// <summary>The actor of an upgraded connection.</summary>
-    public static Props Props(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(connection, info, handlers, materializer));
+    public static Props Props(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer,
+        ResourceManager resources, ConnectionManagementScope scope) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(connection, info, handlers, materializer, resources, scope));
 
     /// <summary>A <see cref="StreamActor"/> tells its parent the stream it negotiated.</summary>
     internal sealed record StreamNegotiated(StreamHandle Stream);
@@ -93,6 +117,21 @@ public sealed class ConnectionActor : ReceiveActor
         // The actor owns the socket: when it stops for any reason, so does the connection.
         if (!_connection.Completion.IsCompleted)
             _connection.Abort(new ConnectionClosedException($"{_info} was closed by its actor stopping"));
+        // Whatever the reason it ends, the connection's resources go back.
+        _scope.Done();
+    }
+
+    private StreamManagementScope? OpenScope(Direction direction)
+    {
+        try
+        {
+            return _resources.OpenStream(_info.RemotePeer, direction);
+        }
+        catch (ResourceLimitExceededException e)
+        {
+            _log.Info("refused an inbound stream of {0}: {1}", _info, e.Message);
+            return null;
+        }
     }
 
     private StreamId NextId() => new(_info.Id, ++_nextStream);

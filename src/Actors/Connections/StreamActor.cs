@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multistream;
 using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
@@ -22,6 +23,7 @@ public sealed class StreamActor : ReceiveActor
     private readonly IReadOnlyList<string>? _protocols;
     private readonly IActorRef? _requester;
     private readonly MuxedStreamAdapter _io;
+    private readonly StreamManagementScope _scope;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private StreamHandle? _handle;
     private bool _ended;
@@ -32,8 +34,9 @@ public sealed class StreamActor : ReceiveActor
     private sealed record Ended(Exception? Error);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer)
+    public StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer, StreamManagementScope scope)
     {
+        _scope = scope;
         _muxed = muxed;
         _id = id;
         _connection = connection;
@@ -45,12 +48,12 @@ public sealed class StreamActor : ReceiveActor
     }
 
     /// <summary>An inbound stream, served by the handler of the protocol it negotiates.</summary>
-    public static Props Inbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable handlers, IMaterializer materializer) =>
-        Props.Create(() => new StreamActor(muxed, id, connection, handlers, null, null, materializer));
+    public static Props Inbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable handlers, IMaterializer materializer, StreamManagementScope scope) =>
+        Props.Create(() => new StreamActor(muxed, id, connection, handlers, null, null, materializer, scope));
 
     /// <summary>An outbound stream, handed to <paramref name="requester"/> once it negotiated one of <paramref name="protocols"/>.</summary>
-    public static Props Outbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, IReadOnlyList<string> protocols, IActorRef requester, IMaterializer materializer) =>
-        Props.Create(() => new StreamActor(muxed, id, connection, null, protocols, requester, materializer));
+    public static Props Outbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, IReadOnlyList<string> protocols, IActorRef requester, IMaterializer materializer, StreamManagementScope scope) =>
+        Props.Create(() => new StreamActor(muxed, id, connection, null, protocols, requester, materializer, scope));
 
     /// <summary>The stream, once negotiated.</summary>
     public StreamHandle? Handle => _handle;
@@ -81,12 +84,25 @@ public sealed class StreamActor : ReceiveActor
         // Whatever stopped us, the remote must not be left with a half-open stream.
         if (!_ended)
             _muxed.Reset();
+        _scope.Done();
     }
 
     private void Negotiating()
     {
         Receive<Negotiated>(n =>
         {
+            try
+            {
+                // The stream leaves the transient scope for its protocol's, which may be full.
+                _scope.SetProtocol(n.Protocol);
+            }
+            catch (ResourceLimitExceededException e)
+            {
+                _log.Info("refused stream {0} of {1}: {2}", _id, n.Protocol, e.Message);
+                _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer, e));
+                Context.Stop(Self);
+                return;
+            }
             var direction = _handlers is not null ? Direction.Inbound : Direction.Outbound;
             _handle = new StreamHandle(_id, n.Protocol, _connection,
                 new Stats(direction, DateTimeOffset.UtcNow, _connection.Stat.Transient, new Dictionary<string, object>()), _muxed, _io);

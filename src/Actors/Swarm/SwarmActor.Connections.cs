@@ -1,6 +1,8 @@
 using Akka.Actor;
+using Akka.Event;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
@@ -12,6 +14,8 @@ namespace Libp2p.Actors.Swarm;
 /// <summary>The Swarm's dialing, connection table and closing.</summary>
 public sealed partial class SwarmActor
 {
+    private Exception? _lastRefusal;
+
     private void RequestConnection(PeerId peer, DialOptions options, IReadOnlyList<Multiaddr>? addresses, Pending pending)
     {
         if (peer == _local)
@@ -57,7 +61,12 @@ public sealed partial class SwarmActor
         if (_dials.Remove(succeeded.Peer, out var dial))
         {
             foreach (var waiter in dial.Waiters)
-                Satisfy(waiter, info);
+            {
+                if (info is null)
+                    Fail(succeeded.Peer, waiter, _lastRefusal!);
+                else
+                    Satisfy(waiter, info);
+            }
         }
     }
 
@@ -75,12 +84,26 @@ public sealed partial class SwarmActor
         }
     }
 
-    private ConnectionInfo AddConnection(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction)
+    private ConnectionInfo? AddConnection(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction, ConnectionManagementScope? scope = null)
     {
+        try
+        {
+            scope ??= _settings.Resources.OpenConnection(direction, useFileDescriptor: true);
+            scope.SetPeer(upgrade.RemotePeer);
+        }
+        catch (ResourceLimitExceededException e)
+        {
+            // Refused: the connection is cut and nothing stays reserved; a dialer learns why.
+            _log.Info("refused a connection with {0}: {1}", upgrade.RemotePeer, e.Message);
+            scope?.Done();
+            connection.Abort(e);
+            _lastRefusal = e;
+            return null;
+        }
         var id = new ConnectionId(++_nextConnection);
         var info = new ConnectionInfo(id, _local, upgrade.RemotePeer, upgrade.RemotePublicKey, addresses.LocalAddress, addresses.RemoteAddress,
             upgrade.Security, upgrade.Muxer, new Stats(direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), ActorRefs.Nobody);
-        var actor = Context.ActorOf(ConnectionActor.Props(connection, info, _handlers, _materializer), $"conn-{id}");
+        var actor = Context.ActorOf(ConnectionActor.Props(connection, info, _handlers, _materializer, _settings.Resources, scope), $"conn-{id}");
         info = info with { Actor = actor };
         Context.Watch(actor);
         _connections[id] = info;
@@ -171,8 +194,12 @@ public sealed partial class SwarmActor
         Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre([])));
         // Connections that finish upgrading while closing are not adopted: they are closed at once.
         Receive<ListenerActor.Accepted>(a => a.Connection.Close());
-        Receive<InboundUpgraded>(u => u.Connection.Close());
-        Receive<Status.Failure>(_ => { });
+        Receive<InboundUpgraded>(u =>
+        {
+            u.Scope.Done();
+            u.Connection.Close();
+        });
+        Receive<InboundFailed>(f => f.Scope.Done());
         Receive<DialActor.Succeeded>(d => d.Connection.Close());
         Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
         Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));

@@ -7,6 +7,7 @@ using Akka.Streams;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Peerstore;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
@@ -52,7 +53,8 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         public bool Failed { get; set; }
     }
 
-    private sealed record InboundUpgraded(MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade);
+    private sealed record InboundUpgraded(MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade, ConnectionManagementScope Scope);
+    private sealed record InboundFailed(Exception Reason, ConnectionManagementScope Scope);
     private sealed record CloseTimedOut;
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
@@ -110,9 +112,27 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         });
         Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
         Receive<ListenerActor.Accepted>(a =>
-            a.Connection.Upgraded.PipeTo(Self, success: u => new InboundUpgraded(a.Connection, a.Addresses, u), failure: e => new Status.Failure(e)));
-        Receive<InboundUpgraded>(u => AddConnection(u.Connection, u.Addresses, u.Upgrade, Direction.Inbound));
-        Receive<Status.Failure>(f => _log.Info("an inbound connection failed its upgrade: {0}", f.Cause.Message));
+        {
+            // Counted (against the transient scope) from the moment it is accepted, before the handshake.
+            ConnectionManagementScope scope;
+            try
+            {
+                scope = _settings.Resources.OpenConnection(Direction.Inbound, useFileDescriptor: true);
+            }
+            catch (ResourceLimitExceededException e)
+            {
+                _log.Info("refused an inbound connection from {0}: {1}", a.Addresses.RemoteAddress, e.Message);
+                a.Connection.Abort(e);
+                return;
+            }
+            a.Connection.Upgraded.PipeTo(Self, success: u => new InboundUpgraded(a.Connection, a.Addresses, u, scope), failure: e => new InboundFailed(e, scope));
+        });
+        Receive<InboundUpgraded>(u => AddConnection(u.Connection, u.Addresses, u.Upgrade, Direction.Inbound, u.Scope));
+        Receive<InboundFailed>(f =>
+        {
+            f.Scope.Done();
+            _log.Info("an inbound connection failed its upgrade: {0}", f.Reason.Message);
+        });
         Receive<Swarm.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null)));
         Receive<Swarm.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols)));
         Receive<DialActor.Succeeded>(HandleDialSucceeded);

@@ -1,3 +1,4 @@
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Transport;
@@ -25,6 +26,9 @@ public sealed record SwarmSettings(PrivateKey Identity)
 
     /// <summary>The longest backoff (go-libp2p: 5 minutes).</summary>
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Accounts every connection and stream (the seed's <c>ResourceManager</c>); unlimited unless given limits.</summary>
+    public ResourceManager Resources { get; init; } = new();
 
     /// <summary>The clock, injectable so backoff is testable without waiting.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
