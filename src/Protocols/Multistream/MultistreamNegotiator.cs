@@ -1,218 +1,162 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace Libp2p.Protocols.Multistream;
 
-/// <summary>Where a negotiation stands.</summary>
-public enum NegotiationState
-{
-    /// <summary>Waiting for the remote.</summary>
-    Negotiating,
-
-    /// <summary>A protocol was agreed: <see cref="MultistreamNegotiator.Protocol"/>.</summary>
-    Done,
-
-    /// <summary>No agreement: <see cref="MultistreamNegotiator.Error"/> says why.</summary>
-    Failed,
-}
-
-/// <summary>Why a negotiation failed.</summary>
-public enum MultistreamFailure
-{
-    /// <summary>The remote broke the framing or sent something out of turn.</summary>
-    ProtocolViolation,
-
-    /// <summary>The remote does not speak multistream-select 1.0.</summary>
-    WrongHeader,
-
-    /// <summary>The remote supports none of the protocols proposed.</summary>
-    NoneSupported,
-
-    /// <summary>The initiator proposed more times than the responder allows.</summary>
-    TooManyAttempts,
-}
-
-/// <summary>A multistream-select negotiation failed; <see cref="Reason"/> tells the kind.</summary>
-public sealed class MultistreamException(MultistreamFailure reason, string message, Exception? inner = null) : Exception(message, inner)
-{
-    /// <summary>The kind of failure.</summary>
-    public MultistreamFailure Reason { get; } = reason;
-}
-
 /// <summary>
-/// One side of a multistream-select 1.0 negotiation as a sans-IO state machine. It takes the
-/// remote's bytes in any split, writes its own messages to an <see cref="IBufferWriter{T}"/>, and
-/// stops consuming at the exact end of the last negotiation message, so whatever the remote
-/// pipelined after it (application data) stays with the caller.
+/// One side of a multistream-select 1.0 negotiation as a sans-IO state machine, for a graph stage
+/// (which may not block) as much as for async code. The caller moves the bytes:
+/// <list type="number">
+/// <item><see cref="Start"/> writes what this side says unprompted (the initiator's header and first proposal).</item>
+/// <item><see cref="Receive"/> takes the remote's bytes, split anywhere, and writes the answers into the
+/// <see cref="IBufferWriter{T}"/> given; the caller sends whatever was written, in order.</item>
+/// <item>When <see cref="State"/> becomes <see cref="NegotiationState.Done"/>, <see cref="Protocol"/> is agreed and
+/// the bytes of the last input after the returned count are the application's: the remote may pipeline its
+/// first data right behind its last negotiation message. On <see cref="NegotiationState.Failed"/>,
+/// <see cref="Error"/> says why; the caller closes or resets the stream.</item>
+/// </list>
+/// Nothing here blocks, spawns or throws for anything the remote sends. The two sides are
+/// <see cref="MultistreamInitiator"/> (the dialer, who proposes) and <see cref="MultistreamResponder"/>
+/// (the listener, who answers).
 /// </summary>
-/// <remarks>
-/// The initiator sends its header and first proposal at once without waiting for the remote
-/// header: js-libp2p listeners speak only after reading the dialer's header, so a dialer that
-/// waited would deadlock. The responder answers the header only after reading the remote's.
-/// </remarks>
-public sealed class MultistreamNegotiator
+public abstract class MultistreamNegotiator
 {
-    /// <summary>Proposals a responder answers before giving up on the initiator (rust-libp2p allows no fewer).</summary>
+    /// <summary>
+    /// The default cap on proposals: a responder fails the negotiation past this many (<c>ls</c>
+    /// included) and an initiator stops after this many refusals. go-, rust- and js-libp2p set no cap,
+    /// but real dialers propose a handful at most (two security protocols, two muxers, a few versions
+    /// of an application protocol); 32 leaves room for that while bounding the work one stream can ask for.
+    /// </summary>
     public const int DefaultMaxAttempts = 32;
 
-    private readonly IReadOnlyList<string>? _proposals;
-    private readonly Func<string, bool>? _supports;
-    private readonly Func<IEnumerable<string>>? _list;
-    private readonly int _maxAttempts;
-    private byte[] _pending = [];
-    private bool _headerSeen;
-    private int _next;
-    private int _attempts;
+    // The longest frame: a 2-byte length (MaxLength needs no more) and the message.
+    private const int MaxFrame = 2 + MultistreamMessage.MaxLength;
 
-    private MultistreamNegotiator(IReadOnlyList<string>? proposals, Func<string, bool>? supports, Func<IEnumerable<string>>? list, int maxAttempts)
+    // A message split across inputs is gathered here, rented only when a split happens.
+    private byte[]? _pending;
+    private int _pendingCount;
+
+    private protected MultistreamNegotiator()
     {
-        _proposals = proposals;
-        _supports = supports;
-        _list = list;
-        _maxAttempts = maxAttempts;
     }
 
-    /// <summary>The side that proposes <paramref name="protocols"/>, in order of preference.</summary>
-    public static MultistreamNegotiator Initiator(IReadOnlyList<string> protocols)
-    {
-        ArgumentNullException.ThrowIfNull(protocols);
-        if (protocols.Count == 0)
-            throw new ArgumentException("propose at least one protocol", nameof(protocols));
-        foreach (var protocol in protocols)
-            MultistreamMessage.Validate(protocol);
-        return new MultistreamNegotiator(protocols, null, null, 0);
-    }
+    /// <summary>A <see cref="MultistreamInitiator"/> proposing <paramref name="protocols"/> in order of preference.</summary>
+    public static MultistreamInitiator Initiator(IReadOnlyList<string> protocols) => new(protocols);
 
-    /// <summary>The side that accepts the first proposal in <paramref name="supported"/>.</summary>
-    public static MultistreamNegotiator Responder(IReadOnlyCollection<string> supported, int maxAttempts = DefaultMaxAttempts)
-    {
-        ArgumentNullException.ThrowIfNull(supported);
-        return new MultistreamNegotiator(null, supported.Contains, () => supported, maxAttempts);
-    }
-
-    /// <summary>The side that accepts a proposal when <paramref name="supports"/> says so; <paramref name="list"/> answers <c>ls</c>.</summary>
-    public static MultistreamNegotiator Responder(Func<string, bool> supports, Func<IEnumerable<string>> list, int maxAttempts = DefaultMaxAttempts) =>
-        new(null, supports ?? throw new ArgumentNullException(nameof(supports)), list ?? throw new ArgumentNullException(nameof(list)), maxAttempts);
+    /// <summary>A <see cref="MultistreamResponder"/> accepting the first proposal found in <paramref name="supported"/>.</summary>
+    public static MultistreamResponder Responder(IReadOnlyCollection<string> supported, int maxAttempts = DefaultMaxAttempts) =>
+        new(supported, maxAttempts);
 
     /// <summary>Whether this is the proposing side.</summary>
-    public bool IsInitiator => _proposals is not null;
+    public abstract bool IsInitiator { get; }
 
     /// <summary>The negotiation's state.</summary>
     public NegotiationState State { get; private set; }
 
-    /// <summary>The agreed protocol once <see cref="State"/> is <see cref="NegotiationState.Done"/>.</summary>
+    /// <summary>The agreed protocol once <see cref="State"/> is <see cref="NegotiationState.Done"/>; null before.</summary>
     public string? Protocol { get; private set; }
 
-    /// <summary>Why it failed, once <see cref="State"/> is <see cref="NegotiationState.Failed"/>.</summary>
+    /// <summary>Why it failed, once <see cref="State"/> is <see cref="NegotiationState.Failed"/>; null otherwise.</summary>
     public MultistreamException? Error { get; private set; }
 
-    /// <summary>Writes what this side says first: the initiator's header and first proposal; nothing for a responder.</summary>
-    public void Start(IBufferWriter<byte> output)
-    {
-        if (!IsInitiator)
-            return;
-        MultistreamMessage.Write(output, MultistreamMessage.Header);
-        MultistreamMessage.Write(output, _proposals![0]);
-    }
+    /// <summary>Writes what this side says before hearing anything. Call it once, before <see cref="Receive"/>.</summary>
+    public abstract void Start(IBufferWriter<byte> output);
 
     /// <summary>
-    /// Feeds the remote's bytes and writes the answers. Returns how many bytes of
-    /// <paramref name="input"/> belong to the negotiation; once <see cref="State"/> is Done, the rest
-    /// is application data. Never throws for bad input: it fails the negotiation instead.
+    /// Feeds the remote's bytes and writes this side's answers to <paramref name="output"/>.
+    /// Never throws for bad input: it fails the negotiation instead.
     /// </summary>
+    /// <returns>
+    /// How many bytes of <paramref name="input"/> the negotiation took. Once <see cref="State"/> is
+    /// <see cref="NegotiationState.Done"/>, <c>input[returned..]</c> is application data (it can only
+    /// lie in the input of the call that finished, since a message held back from an earlier call is
+    /// completed by this one). While negotiating and after a failure all of it is taken. A finished
+    /// negotiation takes nothing.
+    /// </returns>
     public int Receive(ReadOnlySpan<byte> input, IBufferWriter<byte> output)
     {
+        ArgumentNullException.ThrowIfNull(output);
         if (State != NegotiationState.Negotiating)
             return 0;
-        // Partial messages are kept across calls; this call's bytes are appended for parsing.
-        var buffered = _pending.Length;
-        ReadOnlySpan<byte> data = buffered == 0 ? input : [.. _pending, .. input];
+        EnsureStarted();
         var offset = 0;
-        try
+        if (_pendingCount > 0)
         {
-            while (State == NegotiationState.Negotiating)
+            var take = Math.Min(input.Length, _pending!.Length - _pendingCount);
+            input[..take].CopyTo(_pending.AsSpan(_pendingCount));
+            var status = MultistreamMessage.TryReadFrame(_pending.AsSpan(0, _pendingCount + take), MultistreamMessage.MaxLength, out var message, out var used, out var error);
+            if (status == OperationStatus.NeedMoreData)
             {
-                if (MultistreamMessage.TryRead(data[offset..], out var message, out var used) != OperationStatus.Done)
-                    break;
-                offset += used;
-                Handle(message, output);
+                // The buffer holds a whole frame, so running short means all of the input went in.
+                Debug.Assert(take == input.Length, "a frame fits the pending buffer");
+                _pendingCount += take;
+                return input.Length;
             }
+            if (status == OperationStatus.InvalidData)
+                return FailFraming(error!, input.Length);
+            // The held-back bytes were only the start of this message, so it ends inside this input.
+            offset = used - _pendingCount;
+            _pendingCount = 0;
+            Handle(message, output);
         }
-        catch (FormatException e)
+        while (State == NegotiationState.Negotiating)
         {
-            Fail(MultistreamFailure.ProtocolViolation, e.Message, e);
-            _pending = [];
-            return input.Length;
-        }
-        if (State == NegotiationState.Negotiating)
-        {
-            _pending = data[offset..].ToArray();
-            return input.Length;
-        }
-        _pending = [];
-        return Math.Max(0, offset - buffered);
-    }
-
-    private void Handle(string message, IBufferWriter<byte> output)
-    {
-        if (!_headerSeen)
-        {
-            if (message != MultistreamMessage.Header)
+            var rest = input[offset..];
+            var status = MultistreamMessage.TryReadFrame(rest, MultistreamMessage.MaxLength, out var message, out var used, out var error);
+            if (status == OperationStatus.NeedMoreData)
             {
-                Fail(MultistreamFailure.WrongHeader, $"multistream: the remote sent '{message}' instead of the header {MultistreamMessage.Header}");
-                return;
+                Stash(rest);
+                return input.Length;
             }
-            _headerSeen = true;
-            if (!IsInitiator)
-                MultistreamMessage.Write(output, MultistreamMessage.Header);
-            return;
+            if (status == OperationStatus.InvalidData)
+                return FailFraming(error!, input.Length);
+            offset += used;
+            Handle(message, output);
         }
-        if (IsInitiator)
-            HandleAnswer(message, output);
-        else
-            HandleProposal(message, output);
+        ReleasePending();
+        return State == NegotiationState.Done ? offset : input.Length;
     }
 
-    private void HandleAnswer(string message, IBufferWriter<byte> output)
+    /// <summary>Throws when <see cref="Receive"/> comes before a <see cref="Start"/> this side needs.</summary>
+    private protected virtual void EnsureStarted()
     {
-        var proposed = _proposals![_next];
-        if (message == proposed)
-        {
-            Protocol = proposed;
-            State = NegotiationState.Done;
-        }
-        else if (message == MultistreamMessage.NotAvailable)
-        {
-            if (++_next == _proposals.Count)
-                Fail(MultistreamFailure.NoneSupported, $"multistream: the remote supports none of {string.Join(", ", _proposals)}");
-            else
-                MultistreamMessage.Write(output, _proposals[_next]);
-        }
-        else
-            Fail(MultistreamFailure.ProtocolViolation, $"multistream: proposed '{proposed}', the remote answered '{message}'");
     }
 
-    private void HandleProposal(string message, IBufferWriter<byte> output)
+    /// <summary>Acts on one whole message (newline dropped). <paramref name="message"/> is only valid during the call.</summary>
+    private protected abstract void Handle(ReadOnlySpan<byte> message, IBufferWriter<byte> output);
+
+    private protected void Succeed(string protocol)
     {
-        if (++_attempts > _maxAttempts)
-        {
-            Fail(MultistreamFailure.TooManyAttempts, $"multistream: the remote made more than {_maxAttempts} proposals");
-            return;
-        }
-        if (message == MultistreamMessage.List)
-            MultistreamMessage.WriteList(output, _list!());
-        else if (message != MultistreamMessage.NotAvailable && _supports!(message))
-        {
-            MultistreamMessage.Write(output, message);
-            Protocol = message;
-            State = NegotiationState.Done;
-        }
-        else
-            MultistreamMessage.Write(output, MultistreamMessage.NotAvailable);
+        Protocol = protocol;
+        State = NegotiationState.Done;
     }
 
-    private void Fail(MultistreamFailure reason, string message, Exception? inner = null)
+    private protected void Fail(MultistreamFailure reason, string message)
     {
-        Error = new MultistreamException(reason, message, inner);
+        Error = new MultistreamException(reason, message);
         State = NegotiationState.Failed;
+    }
+
+    private int FailFraming(string error, int taken)
+    {
+        Fail(MultistreamFailure.ProtocolViolation, error);
+        ReleasePending();
+        return taken;
+    }
+
+    private void Stash(ReadOnlySpan<byte> partial)
+    {
+        _pending ??= ArrayPool<byte>.Shared.Rent(MaxFrame);
+        partial.CopyTo(_pending);
+        _pendingCount = partial.Length;
+    }
+
+    private void ReleasePending()
+    {
+        if (_pending is null)
+            return;
+        ArrayPool<byte>.Shared.Return(_pending);
+        _pending = null;
+        _pendingCount = 0;
     }
 }
