@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Libp2p.Actors.Network;
 using Libp2p.Protocols.Peer;
 
@@ -46,8 +47,11 @@ public sealed record ScopeSnapshot(string Scope, ScopeStat Usage, ScopeLimit Lim
 /// every refusal says which scope, resource, amount, use and limit. Named scopes are made on
 /// demand and dropped when nothing references them and nothing is in use.
 /// </summary>
-public sealed class ResourceManager
+public sealed class ResourceManager : IDisposable
 {
+    /// <summary>The meter name under which scope usage and limits are published.</summary>
+    public const string MeterName = "Libp2p.ResourceManager";
+
     private readonly ResourceLimits _limits;
     private readonly object _structure = new();
     private readonly Dictionary<string, NamedScope> _named = new(StringComparer.Ordinal);
@@ -62,7 +66,21 @@ public sealed class ResourceManager
         TransientNode = new ScopeNode(long.MaxValue - 1, "transient", _limits.Transient);
         System = new NamedScope(this, SystemNode, []);
         Transient = new NamedScope(this, TransientNode, [SystemNode]);
+        // The same figures as Snapshot(), for OpenTelemetry or Prometheus exporters to pick up.
+        _meter = new Meter(MeterName);
+        _meter.CreateObservableGauge("libp2p.rcmgr.memory", () => Measure(s => s.Usage.Memory), "By", "Memory reserved in each scope");
+        _meter.CreateObservableGauge("libp2p.rcmgr.streams", () => Measure(s => s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound), "{stream}", "Streams counted in each scope");
+        _meter.CreateObservableGauge("libp2p.rcmgr.connections", () => Measure(s => s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound), "{connection}", "Connections counted in each scope");
+        _meter.CreateObservableGauge("libp2p.rcmgr.fd", () => Measure(s => s.Usage.NumFD), "{fd}", "File descriptors counted in each scope");
     }
+
+    private readonly Meter _meter;
+
+    /// <summary>Stops publishing metrics.</summary>
+    public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> Measure(Func<ScopeSnapshot, long> value) =>
+        Snapshot().Select(s => new Measurement<long>(value(s), new KeyValuePair<string, object?>("scope", s.Scope)));
 
     /// <summary>The system scope, which every other scope charges.</summary>
     public NamedScope System { get; }

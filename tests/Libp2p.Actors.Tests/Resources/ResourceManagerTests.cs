@@ -203,6 +203,67 @@ public sealed class ResourceManagerTests
         Assert.All(manager.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
     }
 
+    [Fact]
+    public void Usage_must_be_published_as_metrics_per_scope()
+    {
+        using var manager = new ResourceManager();
+        manager.System.ReserveMemory(4096, ReservationPriority.Always);
+        var seen = new Dictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ResourceManager.MeterName && instrument.Name == "libp2p.rcmgr.memory")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                seen[(string)tag.Value!] = value;
+        });
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(4096, seen["system"]);
+        Assert.Equal(0, seen["transient"]);
+    }
+
+    [Fact]
+    public void Scaled_defaults_must_grow_with_memory_as_go_libp2p_does()
+    {
+        var small = ResourceLimitDefaults.Scaled(memory: 128L << 20, fileDescriptors: 1000);
+        var large = ResourceLimitDefaults.Scaled(memory: (128L << 20) + (4L << 30), fileDescriptors: 1000);
+
+        Assert.Equal(128L << 20, small.System.Memory);
+        Assert.Equal(64, small.System.ConnsInbound);
+        Assert.Equal(256 + 1000, small.System.FD);
+        Assert.Equal((128L << 20) + 4 * (1L << 30), large.System.Memory);
+        Assert.Equal(64 + 4 * 64, large.System.ConnsInbound);
+        Assert.Equal(8, large.PeerDefault.ConnsInbound);
+    }
+
+    [Fact]
+    public void Limits_must_be_read_from_HOCON_over_the_defaults()
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("""
+            akka.libp2p.resource-manager {
+              system { memory = 256MiB, conns-inbound = 10 }
+              protocol-default { streams-inbound = 7 }
+              protocols { "/echo/1.0.0" { streams-inbound = 3 } }
+            }
+            """);
+        var fallback = ResourceLimitDefaults.Scaled(memory: 1L << 30, fileDescriptors: 1000);
+
+        var limits = ResourceLimitDefaults.FromConfig(config, fallback);
+
+        Assert.Equal(256L << 20, limits.System.Memory);
+        Assert.Equal(10, limits.System.ConnsInbound);
+        Assert.Equal(fallback.System.ConnsOutbound, limits.System.ConnsOutbound);
+        Assert.Equal(7, limits.ProtocolDefault.StreamsInbound);
+        Assert.Equal(3, limits.Protocols["/echo/1.0.0"].StreamsInbound);
+        Assert.Equal(fallback.Transient, limits.Transient);
+    }
+
     private static void InterlockedMax(ref long target, long value)
     {
         var current = Interlocked.Read(ref target);

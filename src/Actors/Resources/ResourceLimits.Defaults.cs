@@ -1,0 +1,121 @@
+using Akka.Configuration;
+using Libp2p.Protocols.Peer;
+
+namespace Libp2p.Actors.Resources;
+
+/// <summary>Limits scaled to the machine, and limits read from HOCON.</summary>
+public static class ResourceLimitDefaults
+{
+    private const long MiB = 1 << 20;
+    private const double GiB = 1 << 30;
+
+    /// <summary>
+    /// go-libp2p's default scaling limits: a base for each scope kind plus an increase per GiB of the
+    /// memory given to libp2p and per file descriptor. As go's <c>AutoScale</c>, libp2p gets an eighth
+    /// of the machine's memory and half of the process's file descriptor limit.
+    /// </summary>
+    public static ResourceLimits Scaled(long? memory = null, int? fileDescriptors = null)
+    {
+        var mem = memory ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8;
+        var fds = fileDescriptors ?? FileDescriptorLimit() / 2;
+        var gib = Math.Max(0, (mem - 128 * MiB) / GiB);
+        ScopeLimit Scale(int connsIn, int connsOut, int conns, int streamsIn, int streamsOut, int streams, long memoryBase, double fdFraction, int fdBase,
+            int connsInUp, int connsOutUp, int connsUp, int streamsInUp, int streamsOutUp, int streamsUp, long memoryUp) => new()
+        {
+            ConnsInbound = connsIn + (int)(connsInUp * gib),
+            ConnsOutbound = connsOut + (int)(connsOutUp * gib),
+            Conns = conns + (int)(connsUp * gib),
+            StreamsInbound = streamsIn + (int)(streamsInUp * gib),
+            StreamsOutbound = streamsOut + (int)(streamsOutUp * gib),
+            Streams = streams + (int)(streamsUp * gib),
+            Memory = memoryBase + (long)(memoryUp * gib),
+            FD = fdBase + (int)(fdFraction * fds),
+        };
+        return new ResourceLimits
+        {
+            System = Scale(64, 128, 128, 1024, 2048, 2048, 128 * MiB, 1.0, 256, 64, 128, 128, 1024, 2048, 2048, 1024 * MiB),
+            Transient = Scale(32, 64, 64, 128, 256, 256, 32 * MiB, 0.25, 64, 16, 32, 32, 128, 256, 256, 128 * MiB),
+            ServiceDefault = Scale(int.MaxValue / 2, int.MaxValue / 2, int.MaxValue / 2, 1024, 4096, 4096, 64 * MiB, 0, int.MaxValue / 2, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
+            ProtocolDefault = Scale(int.MaxValue / 2, int.MaxValue / 2, int.MaxValue / 2, 512, 2048, 2048, 64 * MiB, 0, int.MaxValue / 2, 0, 0, 0, 256, 512, 512, 164 * MiB),
+            PeerDefault = Scale(8, 8, 8, 256, 512, 512, 64 * MiB, 1.0 / 64, 4, 0, 0, 0, 128, 256, 256, 128 * MiB),
+            Connection = new ScopeLimit { ConnsInbound = 1, ConnsOutbound = 1, Conns = 1, FD = 1, Memory = 32 * MiB },
+            Stream = new ScopeLimit { StreamsInbound = 1, StreamsOutbound = 1, Streams = 1, Memory = 16 * MiB },
+        };
+    }
+
+    /// <summary>
+    /// Reads <c>akka.libp2p.resource-manager</c>: blocks <c>system</c>, <c>transient</c>,
+    /// <c>service-default</c>, <c>protocol-default</c>, <c>peer-default</c>, <c>connection</c>,
+    /// <c>stream</c>, and <c>services</c>, <c>protocols</c>, <c>peers</c> keyed by name, each with
+    /// any of <c>memory</c> (a size such as <c>256MiB</c>), <c>streams</c>, <c>streams-inbound</c>,
+    /// <c>streams-outbound</c>, <c>conns</c>, <c>conns-inbound</c>, <c>conns-outbound</c>, <c>fd</c>.
+    /// What is not set keeps the value of <paramref name="fallback"/> (the scaled defaults).
+    /// </summary>
+    public static ResourceLimits FromConfig(Config config, ResourceLimits? fallback = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var limits = fallback ?? Scaled();
+        var section = config.GetConfig("akka.libp2p.resource-manager");
+        if (section is null || section.IsEmpty)
+            return limits;
+        ScopeLimit Read(string path, ScopeLimit current) => section.HasPath(path) ? Apply(section.GetConfig(path), current) : current;
+        return limits with
+        {
+            System = Read("system", limits.System),
+            Transient = Read("transient", limits.Transient),
+            ServiceDefault = Read("service-default", limits.ServiceDefault),
+            ProtocolDefault = Read("protocol-default", limits.ProtocolDefault),
+            PeerDefault = Read("peer-default", limits.PeerDefault),
+            Connection = Read("connection", limits.Connection),
+            Stream = Read("stream", limits.Stream),
+            Services = Named(section, "services", limits.ServiceDefault, name => name),
+            Protocols = Named(section, "protocols", limits.ProtocolDefault, name => name),
+            Peers = Named(section, "peers", limits.PeerDefault, PeerId.Parse),
+        };
+    }
+
+    private static Dictionary<TKey, ScopeLimit> Named<TKey>(Config section, string path, ScopeLimit defaults, Func<string, TKey> key) where TKey : notnull
+    {
+        var named = new Dictionary<TKey, ScopeLimit>();
+        if (!section.HasPath(path))
+            return named;
+        // Names such as /echo/1.0.0 hold dots, so they are read as the object's keys, not as paths.
+        foreach (var (name, value) in section.GetConfig(path).Root.GetObject().Items)
+            named[key(name)] = Apply(new Config(new Akka.Configuration.Hocon.HoconRoot(value)), defaults);
+        return named;
+    }
+
+    private static ScopeLimit Apply(Config block, ScopeLimit current) => current with
+    {
+        Memory = block.HasPath("memory") ? block.GetByteSize("memory") ?? current.Memory : current.Memory,
+        Streams = block.GetInt("streams", current.Streams),
+        StreamsInbound = block.GetInt("streams-inbound", current.StreamsInbound),
+        StreamsOutbound = block.GetInt("streams-outbound", current.StreamsOutbound),
+        Conns = block.GetInt("conns", current.Conns),
+        ConnsInbound = block.GetInt("conns-inbound", current.ConnsInbound),
+        ConnsOutbound = block.GetInt("conns-outbound", current.ConnsOutbound),
+        FD = block.GetInt("fd", current.FD),
+    };
+
+    /// <summary>The process's soft limit on open files (Linux /proc), or 1024 when unknown.</summary>
+    private static int FileDescriptorLimit()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/limits"))
+            {
+                if (!line.StartsWith("Max open files", StringComparison.Ordinal))
+                    continue;
+                var soft = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+                return int.TryParse(soft, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 1024;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return 1024;
+    }
+}
