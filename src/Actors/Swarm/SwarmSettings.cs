@@ -33,5 +33,6 @@ public sealed record SwarmSettings(PrivateKey Identity)
     /// <summary>The clock, injectable so backoff is testable without waiting.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
-    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection);
+    // Window growth is charged to the system scope: a connection's own scope exists only once it is upgraded.
+    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection, new ScopeMemoryAccount(Resources.System));
 }

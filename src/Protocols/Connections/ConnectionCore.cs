@@ -11,14 +11,15 @@ namespace Libp2p.Protocols.Connections;
 
 /// <summary>A stream muxer this node offers: its protocol ID and how to start a session of it.</summary>
 /// <param name="Protocol">The multistream-select protocol ID.</param>
-/// <param name="Create">Makes a session; the argument is true on the side that dialed.</param>
-public sealed record MuxerFactory(string Protocol, Func<bool, IMuxerSession> Create)
+/// <param name="Create">Makes a session: the first argument is true on the side that dialed, the second is where to reserve optional memory.</param>
+public sealed record MuxerFactory(string Protocol, Func<bool, IMemoryAccount?, IMuxerSession> Create)
 {
     /// <summary>yamux with go-libp2p's settings.</summary>
-    public static MuxerFactory Yamux { get; } = new(YamuxSession.ProtocolId, dialer => new YamuxSession(dialer));
+    public static MuxerFactory Yamux { get; } = new(YamuxSession.ProtocolId,
+        (dialer, memory) => new YamuxSession(dialer, memory is null ? null : YamuxOptions.Default with { Memory = memory }));
 
     /// <summary>mplex with js-libp2p's limits.</summary>
-    public static MuxerFactory Mplex { get; } = new(MplexSession.ProtocolId, _ => new MplexSession());
+    public static MuxerFactory Mplex { get; } = new(MplexSession.ProtocolId, (_, _) => new MplexSession());
 
     /// <summary>The default preference: yamux, then mplex.</summary>
     public static IReadOnlyList<MuxerFactory> Defaults { get; } = [Yamux, Mplex];
@@ -41,6 +42,7 @@ public sealed class ConnectionCore : IConnectionCore
     private readonly PrivateKey _identity;
     private readonly PeerId? _expectedRemote;
     private readonly IReadOnlyList<MuxerFactory> _muxers;
+    private readonly IMemoryAccount? _memory;
     private readonly ArrayBufferWriter<byte> _raw = new(1024);
     private readonly ArrayBufferWriter<byte> _plainIn = new(64 * 1024);
     private readonly ArrayBufferWriter<byte> _plainOut = new(64 * 1024);
@@ -55,8 +57,10 @@ public sealed class ConnectionCore : IConnectionCore
     /// <param name="identity">This node's identity key.</param>
     /// <param name="expectedRemote">The peer the dialer means to reach, if known.</param>
     /// <param name="muxers">The muxers offered, in order of preference.</param>
-    public ConnectionCore(bool dialer, PrivateKey identity, PeerId? expectedRemote = null, IReadOnlyList<MuxerFactory>? muxers = null)
+    /// <param name="memory">Where the muxer reserves optional memory (window growth).</param>
+    public ConnectionCore(bool dialer, PrivateKey identity, PeerId? expectedRemote = null, IReadOnlyList<MuxerFactory>? muxers = null, IMemoryAccount? memory = null)
     {
+        _memory = memory;
         _dialer = dialer;
         _identity = identity;
         _expectedRemote = expectedRemote;
@@ -158,7 +162,7 @@ public sealed class ConnectionCore : IConnectionCore
             if (_negotiation.State != NegotiationState.Done)
                 return;
             var factory = _muxers.First(m => m.Protocol == _negotiation.Protocol);
-            _muxer = factory.Create(_dialer);
+            _muxer = factory.Create(_dialer, _memory);
             _phase = Phase.Muxed;
             Upgrade = new ConnectionUpgrade(_session.RemotePeer, _session.RemoteKey, NoiseHandshake.ProtocolId, factory.Protocol);
             plain = plain[used..];
@@ -246,6 +250,15 @@ public sealed class ConnectionCore : IConnectionCore
             _muxer.Close();
         else
             _phase = Phase.Failed;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _phase = Phase.Failed;
+        _muxer?.Dispose();
+        _handshake?.Dispose();
+        _session?.Transport.Dispose();
     }
 
     private IMuxerSession Muxer => _muxer ?? throw new MuxerException("the connection is not upgraded yet");

@@ -91,6 +91,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         public override void PostStop()
         {
+            _core.Dispose();
             _handle.SetClosed(_failure);
             var closed = _handle.Closed();
             foreach (var state in _streams.Values)

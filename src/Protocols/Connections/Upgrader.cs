@@ -13,7 +13,8 @@ namespace Libp2p.Protocols.Connections;
 /// <param name="Identity">The node's identity key.</param>
 /// <param name="Muxers">The muxers offered, in order of preference (default yamux, then mplex).</param>
 /// <param name="Stage">Limits of each connection stage, the upgrade timeout among them.</param>
-public sealed record UpgradeSettings(PrivateKey Identity, IReadOnlyList<MuxerFactory>? Muxers = null, ConnectionStageSettings? Stage = null);
+/// <param name="Memory">Where muxers reserve optional memory, such as window growth.</param>
+public sealed record UpgradeSettings(PrivateKey Identity, IReadOnlyList<MuxerFactory>? Muxers = null, ConnectionStageSettings? Stage = null, Muxing.IMemoryAccount? Memory = null);
 
 /// <summary>A connection that is being (or has been) upgraded.</summary>
 /// <param name="Transport">Completes with both ends' addresses once the transport connected.</param>
@@ -32,7 +33,7 @@ public static class Upgrader
         UpgradeSettings settings, PeerId? expectedRemote = null, TimeSpan? connectTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var stage = new ConnectionStage(() => new ConnectionCore(true, settings.Identity, expectedRemote, settings.Muxers), settings.Stage);
+        var stage = new ConnectionStage(() => new ConnectionCore(true, settings.Identity, expectedRemote, settings.Muxers, settings.Memory), settings.Stage);
         var (connected, connection) = transport.Dial(system, address, connectTimeout ?? TimeSpan.FromSeconds(10))
             .JoinMaterialized(Flow.FromGraph(stage), Keep.Both)
             .Run(materializer);
@@ -46,7 +47,7 @@ public static class Upgrader
     {
         ArgumentNullException.ThrowIfNull(inbound);
         ArgumentNullException.ThrowIfNull(settings);
-        var stage = new ConnectionStage(() => new ConnectionCore(false, settings.Identity, null, settings.Muxers), settings.Stage);
+        var stage = new ConnectionStage(() => new ConnectionCore(false, settings.Identity, null, settings.Muxers, settings.Memory), settings.Stage);
         return inbound.Flow.JoinMaterialized(Flow.FromGraph(stage), Keep.Right).Run(materializer);
     }
 

@@ -12,9 +12,10 @@ namespace Libp2p.Protocols.Muxing;
 /// Flow control is explicit: inbound data is reported as <see cref="MuxerEvent.Data"/>, and the
 /// receive window is only granted back to the remote when the owner calls <see cref="Consumed"/>,
 /// that is when the local reader has actually pulled the bytes. A slow reader therefore slows the
-/// remote writer instead of filling memory. Not thread-safe: one owner drives it.
+/// remote writer instead of filling memory. Not thread-safe: one owner drives it, and disposes it
+/// when the connection is gone, which gives back whatever it reserved.
 /// </remarks>
-public interface IMuxerSession
+public interface IMuxerSession : IDisposable
 {
     /// <summary>The protocol ID negotiated for this muxer, e.g. <c>/yamux/1.0.0</c>.</summary>
     string Protocol { get; }

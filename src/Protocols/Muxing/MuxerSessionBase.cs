@@ -84,4 +84,15 @@ public abstract class MuxerSessionBase : IMuxerSession
 
     /// <inheritdoc />
     public abstract void Close();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        IsClosed = true;
+        ReleaseResources();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Gives back what the session reserved; called once the connection is gone.</summary>
+    private protected virtual void ReleaseResources() { }
 }

@@ -166,6 +166,45 @@ public sealed class YamuxTests
         Assert.Equal(512 * 1024, pair.Client.SendCapacity(id));
     }
 
+    private sealed class Account(long available) : IMemoryAccount
+    {
+        public long Reserved { get; private set; }
+
+        public bool TryReserve(long bytes)
+        {
+            if (Reserved + bytes > available)
+                return false;
+            Reserved += bytes;
+            return true;
+        }
+
+        public void Release(long bytes) => Reserved -= bytes;
+    }
+
+    [Theory]
+    [InlineData(1024 * 1024, 512 * 1024)]
+    [InlineData(0, 256 * 1024)]
+    public void Window_growth_must_reserve_memory_and_keep_the_window_when_refused(long available, int expectedWindow)
+    {
+        long now = 0;
+        var account = new Account(available);
+        var pair = new MuxerPair(new YamuxSession(true, new YamuxOptions { Clock = () => now }), new YamuxSession(false, new YamuxOptions { Clock = () => now, Memory = account }));
+        pair.Server.Ping();
+        now += 1000;
+        pair.Pump();
+        var id = pair.Client.OpenStream();
+        pair.Pump();
+        pair.Client.Send(id, new byte[256 * 1024]);
+        pair.Pump();
+        pair.Server.Consumed(id, 256 * 1024);
+        pair.Pump();
+
+        Assert.Equal(expectedWindow, pair.Client.SendCapacity(id));
+        Assert.Equal(expectedWindow - 256 * 1024, account.Reserved);
+        pair.Server.Reset(id);
+        Assert.Equal(0, account.Reserved);
+    }
+
     [Property(MaxTest = 500)]
     public bool Random_bytes_must_end_in_events_or_a_session_failure(byte[] bytes, bool client)
     {

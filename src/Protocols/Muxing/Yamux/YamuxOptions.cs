@@ -23,6 +23,9 @@ public sealed record YamuxOptions
     /// </summary>
     public int MaxFramePayload { get; init; } = 65_507;
 
+    /// <summary>Where window growth is reserved; when it refuses, the window stays as it is. Null: grow freely.</summary>
+    public IMemoryAccount? Memory { get; init; }
+
     /// <summary>A monotonic clock in <see cref="Stopwatch"/> ticks, for window auto-tuning; injectable for tests.</summary>
     public Func<long> Clock { get; init; } = Stopwatch.GetTimestamp;
 }

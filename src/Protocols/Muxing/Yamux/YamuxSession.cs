@@ -268,8 +268,12 @@ public sealed class YamuxSession : MuxerSessionBase
         if (_rtt > 0 && now - stream.EpochStart < _rtt * 4 && stream.ReceiveWindow < _options.MaxStreamWindow)
         {
             var grown = (uint)Math.Min((ulong)stream.ReceiveWindow * 2, _options.MaxStreamWindow);
-            delta += grown - stream.ReceiveWindow;
-            stream.ReceiveWindow = grown;
+            // As go-yamux: the growth is memory reserved at low priority; refused, the window stays.
+            if (_options.Memory?.TryReserve(grown - stream.ReceiveWindow) != false)
+            {
+                delta += grown - stream.ReceiveWindow;
+                stream.ReceiveWindow = grown;
+            }
         }
         stream.EpochStart = now;
         stream.ReceiveOutstanding += delta;
@@ -285,8 +289,17 @@ public sealed class YamuxSession : MuxerSessionBase
         events?.Add(new MuxerEvent.StreamClosed(stream.Id));
     }
 
+    private protected override void ReleaseResources()
+    {
+        foreach (var stream in _streams.Values)
+            Forgotten(stream);
+        _streams.Clear();
+    }
+
     private void Forgotten(YamuxStream stream)
     {
+        if (stream.ReceiveWindow > YamuxOptions.InitialStreamWindow)
+            _options.Memory?.Release(stream.ReceiveWindow - YamuxOptions.InitialStreamWindow);
         if (stream.Inbound)
             _inboundStreams--;
     }
