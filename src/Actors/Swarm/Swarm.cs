@@ -101,6 +101,16 @@ public static class Swarm
     /// <summary>The peerstore actor: tell it addresses to make peers dialable.</summary>
     public sealed record PeerstoreIs(Akka.Actor.IActorRef Peerstore);
 
+    /// <summary>Asks for every scope's usage and limit at once; answered with <see cref="ResourceSnapshotIs"/>.</summary>
+    public sealed record GetResourceSnapshot
+    {
+        /// <summary>The message.</summary>
+        public static GetResourceSnapshot Instance { get; } = new();
+    }
+
+    /// <summary>The resource scopes, system first, each with its usage and limit.</summary>
+    public sealed record ResourceSnapshotIs(IReadOnlyList<Resources.ScopeSnapshot> Scopes);
+
     /// <summary>Closes listeners, then connections and their streams; answered with <see cref="Closed"/> once all are gone.</summary>
     public sealed record Close
     {

@@ -204,6 +204,7 @@ public sealed partial class SwarmActor
         Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
         Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
         Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
+        Receive<Swarm.GetResourceSnapshot>(_ => Sender.Tell(new Swarm.ResourceSnapshotIs(_settings.Resources.Snapshot())));
         Receive<Swarm.Listen>(l => Sender.Tell(new Swarm.ListenFailed(l.Addresses.FirstOrDefault() ?? Multiaddr.Empty, new TransportException("the network is closed"))));
         // Everything else is for a network that is gone; the messages above answer what can be answered.
         ReceiveAny(_ => { });

@@ -56,6 +56,8 @@ public sealed class ResourceManagerSwarmTests : SwarmTestKit
         }
         Assert.Equal(limit, served);
 
+        var during = await server.Swarm.Ask<Libp2p.Actors.Swarm.Swarm.ResourceSnapshotIs>(Libp2p.Actors.Swarm.Swarm.GetResourceSnapshot.Instance, Patience);
+        Assert.Contains(during.Scopes, s => s.Scope == "system" && s.Usage.NumConnsInbound == 1);
         CloseAll(client, server);
         Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
     }
