@@ -64,6 +64,15 @@ if (withJs)
     var jsSetup = await runner.JsConnectionSetupAsync(connections);
     Line($"js-libp2p to js-libp2p, same scenario: p50 {jsSetup.P50:F2} ms, p99 {jsSetup.P99:F2} ms; ours / js p50 = {setup.P50 / jsSetup.P50:F2}");
 }
+Line("");
+var one = ResourceScenarios.Latency(1);
+var many = ResourceScenarios.Latency(Environment.ProcessorCount);
+Line($"Resource manager, reserve through a stream's whole DAG: one reserver p50 {one.P50Micros:F2} µs, p99 {one.P99Micros:F2} µs, {one.PerSecond / 1e6:F1} M reservation steps/s; " +
+     $"{Environment.ProcessorCount} reservers p50 {many.P50Micros:F2} µs, p99 {many.P99Micros:F2} µs, {many.PerSecond / 1e6:F1} M steps/s");
+var limited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
+var unlimited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: false);
+var limited2 = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
+Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, unlimited {unlimited:F0} MiB/s, cost {(1 - (limited + limited2) / 2 / unlimited):P0}");
 var output = Path.Combine("artifacts", "bench");
 Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "scenarios.md"), report.ToString());
