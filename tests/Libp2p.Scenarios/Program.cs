@@ -72,7 +72,7 @@ Line($"Resource manager, reserve through a stream's whole DAG: one reserver p50 
 var limited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
 var unlimited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: false);
 var limited2 = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
-Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, unlimited {unlimited:F0} MiB/s, cost {(1 - (limited + limited2) / 2 / unlimited):P0}");
+Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, null resource manager {unlimited:F0} MiB/s, cost {(1 - (limited + limited2) / 2 / unlimited):P0}");
 var output = Path.Combine("artifacts", "bench");
 Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "scenarios.md"), report.ToString());

@@ -46,7 +46,7 @@ internal static class ResourceScenarios
     {
         using var serverKey = PrivateKey.Generate(KeyType.Ed25519);
         using var clientKey = PrivateKey.Generate(KeyType.Ed25519);
-        ResourceManager Manager() => withLimits ? new ResourceManager(ResourceLimitDefaults.Scaled()) : new ResourceManager();
+        ResourceManager Manager() => withLimits ? new ResourceManager(ResourceLimitDefaults.Scaled()) : ResourceManager.Null();
         var server = new NetworkClient(system.ActorOf(SwarmActor.Props(new SwarmSettings(serverKey) { Resources = Manager() })), PeerId.FromPublicKey(serverKey.PublicKey));
         var client = new NetworkClient(system.ActorOf(SwarmActor.Props(new SwarmSettings(clientKey) { Resources = Manager() })), PeerId.FromPublicKey(clientKey.PublicKey));
         var bound = await server.ListenAsync([Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")]);

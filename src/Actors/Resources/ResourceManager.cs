@@ -58,8 +58,11 @@ public sealed class ResourceManager : IDisposable
     private long _nextId;
 
     /// <summary>A resource manager with <paramref name="limits"/> (unlimited when null).</summary>
-    public ResourceManager(ResourceLimits? limits = null)
+    public ResourceManager(ResourceLimits? limits = null) : this(limits, counting: true) { }
+
+    private ResourceManager(ResourceLimits? limits, bool counting)
     {
+        Counting = counting;
         _limits = limits ?? new ResourceLimits();
         // The system scope gets the highest ID so it is always locked last: every chain ends there.
         SystemNode = new ScopeNode(long.MaxValue, "system", _limits.System);
@@ -81,6 +84,15 @@ public sealed class ResourceManager : IDisposable
 
     private IEnumerable<Measurement<long>> Measure(Func<ScopeSnapshot, long> value) =>
         Snapshot().Select(s => new Measurement<long>(value(s), new KeyValuePair<string, object?>("scope", s.Scope)));
+
+    /// <summary>
+    /// A manager that accounts nothing and refuses nothing (the seed's <c>NullResourceManager</c>):
+    /// for tests, and to measure what accounting costs.
+    /// </summary>
+    public static ResourceManager Null() => new(null, counting: false);
+
+    /// <summary>False for <see cref="Null"/>: reservations pass without being counted.</summary>
+    public bool Counting { get; }
 
     /// <summary>The system scope, which every other scope charges.</summary>
     public NamedScope System { get; }

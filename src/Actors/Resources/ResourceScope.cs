@@ -50,11 +50,21 @@ public class ResourceScope
 
     private protected virtual void Reserve(Usage usage, byte priority)
     {
+        if (!Manager.Counting)
+        {
+            if (Node.Closed)
+                throw new ResourceScopeClosedException(Node.Path);
+            return;
+        }
         if (ScopeNode.TryReserve(ResourceManager.Chain(Node, Above), usage, priority) is { } refusal)
             throw refusal;
     }
 
-    private protected virtual void Release(Usage usage) => ScopeNode.Release(ResourceManager.Chain(Node, Above), usage);
+    private protected virtual void Release(Usage usage)
+    {
+        if (Manager.Counting)
+            ScopeNode.Release(ResourceManager.Chain(Node, Above), usage);
+    }
 }
 
 /// <summary>
@@ -83,7 +93,8 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
             held = _held;
             _held = Usage.Zero;
         }
-        ScopeNode.Release(ResourceManager.Chain(Node, Above), held);
+        if (Manager.Counting)
+            ScopeNode.Release(ResourceManager.Chain(Node, Above), held);
         foreach (var scope in Above)
             Manager.Unretain(scope);
     }
@@ -116,10 +127,13 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
         lock (Node)
             held = _held;
         // Charged first, released second: for a moment it counts twice, never zero times.
-        if (ScopeNode.TryReserve([to], held, ReservationPriority.Always) is { } refusal)
-            throw refusal;
-        if (from is not null)
-            ScopeNode.Release([from], held);
+        if (Manager.Counting)
+        {
+            if (ScopeNode.TryReserve([to], held, ReservationPriority.Always) is { } refusal)
+                throw refusal;
+            if (from is not null)
+                ScopeNode.Release([from], held);
+        }
         Manager.Retain(to);
         Above = [.. Above.Where(a => a != from), to];
         if (from is not null)

@@ -264,6 +264,18 @@ public sealed class ResourceManagerTests
         Assert.Equal(fallback.Transient, limits.Transient);
     }
 
+    [Fact]
+    public void The_null_manager_must_count_and_refuse_nothing_but_still_close_scopes()
+    {
+        var manager = ResourceManager.Null();
+        var stream = manager.OpenStream(NewPeer(), Direction.Inbound);
+        stream.ReserveMemory(int.MaxValue, ReservationPriority.Low);
+        stream.SetProtocol("/x/1.0.0");
+        Assert.All(manager.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        stream.Done();
+        Assert.Throws<ResourceScopeClosedException>(() => stream.ReserveMemory(1, ReservationPriority.Always));
+    }
+
     private static void InterlockedMax(ref long target, long value)
     {
         var current = Interlocked.Read(ref target);
