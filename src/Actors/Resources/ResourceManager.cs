@@ -79,6 +79,9 @@ public sealed class ResourceManager : IDisposable
 
     private readonly Meter _meter;
 
+    /// <summary>This manager's meter: several managers (several nodes) in one process publish separately.</summary>
+    internal Meter Meter => _meter;
+
     /// <summary>Stops publishing metrics.</summary>
     public void Dispose() => _meter.Dispose();
 

@@ -212,7 +212,8 @@ public sealed class ResourceManagerTests
         using var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == ResourceManager.MeterName && instrument.Name == "libp2p.rcmgr.memory")
+            // Other tests run managers of their own meanwhile: listen to this one's meter only.
+            if (instrument.Meter == manager.Meter && instrument.Name == "libp2p.rcmgr.memory")
                 l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
