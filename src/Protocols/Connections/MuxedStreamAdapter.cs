@@ -79,19 +79,21 @@ public sealed class MuxedStreamAdapter : Stream
     }
 
     /// <inheritdoc />
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        buffer.IsEmpty ? ValueTask.CompletedTask : WriteAsync(ByteString.FromBytes(buffer.ToArray()), cancellationToken);
+
+    /// <summary>Writes bytes the caller hands over (they are not copied again).</summary>
+    private async ValueTask WriteAsync(ByteString bytes, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_writeClosed, this);
-        if (buffer.IsEmpty)
-            return;
         if (_pendingWrite is not null)
         {
             // The write that passed its deadline must land before this one.
             await WithDeadline(_pendingWrite, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
             _pendingWrite = null;
         }
-        // The queue keeps the element after we return: it must own its bytes.
-        _pendingWrite = _writes.OfferAsync(ByteString.FromBytes(buffer.ToArray()));
+        // The queue keeps the element after we return: it owns its bytes (copied by the public overload).
+        _pendingWrite = _writes.OfferAsync(bytes);
         var result = await WithDeadline(_pendingWrite, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
         _pendingWrite = null;
         switch (result)
@@ -159,7 +161,8 @@ public sealed class MuxedStreamAdapter : Stream
         Flow.Create<ByteString>()
             .SelectAsync(1, async bytes =>
             {
-                await WriteAsync(bytes.ToReadOnlySpan().ToArray()).ConfigureAwait(false);
+                if (!bytes.IsEmpty)
+                    await WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
                 return NotUsed.Instance;
             })
             .WatchTermination((_, done) =>
