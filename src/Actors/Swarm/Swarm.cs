@@ -63,6 +63,16 @@ public static class Swarm
     /// <summary>The handler table changed.</summary>
     public sealed record HandlerSet(string Protocol);
 
+    /// <summary>Asks which protocols have a handler; answered with <see cref="ProtocolsAre"/>.</summary>
+    public sealed record GetProtocols
+    {
+        /// <summary>The message.</summary>
+        public static GetProtocols Instance { get; } = new();
+    }
+
+    /// <summary>The protocols served, in ordinal order (what identify advertises).</summary>
+    public sealed record ProtocolsAre(IReadOnlyList<string> Protocols);
+
     /// <summary>Closes every connection to the peer; answered with <see cref="PeerClosed"/>.</summary>
     public sealed record ClosePeer(PeerId Peer);
 
@@ -133,6 +143,9 @@ public static class Swarm
 
     /// <summary>Event: the network listens on an address (the seed's <c>Notifiee.Listen</c>).</summary>
     public sealed record ListenStarted(PeerId LocalPeer, Multiaddr Address);
+
+    /// <summary>Event: a handler was set or removed; <see cref="Protocols"/> is the new set (identify pushes it to peers).</summary>
+    public sealed record ProtocolsChanged(PeerId LocalPeer, IReadOnlyList<string> Protocols);
 
     /// <summary>Event: the network stopped listening on an address (the seed's <c>Notifiee.ListenClose</c>).</summary>
     public sealed record ListenClosed(PeerId LocalPeer, Multiaddr Address);

@@ -138,7 +138,10 @@ public sealed partial class SwarmActor
         foreach (var connection in _connections.Values)
             connection.Actor.Tell(new Conn.HandlersChanged(_handlers));
         Sender.Tell(new Swarm.HandlerSet(protocol));
+        Context.System.EventStream.Publish(new Swarm.ProtocolsChanged(_local, Protocols()));
     }
+
+    private string[] Protocols() => [.. _handlers.Handlers.Keys.Order(StringComparer.Ordinal)];
 
     /// <summary>Listeners go first, then dials, then connections; the reply waits until no child is left.</summary>
     private void StartClosing(IActorRef requester)

@@ -148,6 +148,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
         Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre(_connections.Values.Select(c => c.RemotePeer).Distinct().ToArray())));
         Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre(g.Peer is null ? [.. _connections.Values] : ConnectionsTo(g.Peer))));
+        Receive<Swarm.GetProtocols>(_ => Sender.Tell(new Swarm.ProtocolsAre(Protocols())));
         Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
         Receive<Swarm.GetResourceSnapshot>(_ => Sender.Tell(new Swarm.ResourceSnapshotIs(_settings.Resources.Snapshot())));
         Receive<Swarm.Close>(_ => StartClosing(Sender));

@@ -1,0 +1,66 @@
+using Akka.Actor;
+using Akka.Event;
+using Libp2p.Actors.Connections;
+using Libp2p.Actors.Peerstore;
+using Libp2p.Actors.Swarm;
+using Libp2p.Host.Services;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Host;
+
+/// <summary>
+/// The root of one node's actors (<c>/user/libp2p</c> for the default host): it makes the
+/// peerstore, the Swarm and the identify service, registers the standard protocols, and is the
+/// node's front door: every <see cref="SwarmProtocol"/> command sent to it is forwarded to the
+/// Swarm with the sender kept, so the reply goes straight back to whoever asked; identify
+/// commands go to the identify service. If the Swarm dies the host stops with it.
+/// </summary>
+public sealed class HostActor : ReceiveActor
+{
+    private readonly IActorRef _swarm;
+    private readonly IActorRef _identify;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public HostActor(HostSettings settings)
+    {
+        var peerstore = Context.ActorOf(PeerstoreActor.Props(settings.Swarm.Clock), "peerstore");
+        _swarm = Context.ActorOf(SwarmActor.Props(settings.Swarm, peerstore), "swarm");
+        Context.Watch(_swarm);
+        _identify = Context.ActorOf(IdentifyActor.Props(settings, _swarm, peerstore), "identify");
+
+        // Told before any Listen can reach the Swarm (they come through this actor, later), so no
+        // inbound stream ever finds a standard protocol missing.
+        var swarm = _swarm;
+        Register(IdentifyService.ProtocolId, stream => IdentifyService.ServeAsync(stream, settings, swarm));
+        Register(IdentifyService.PushProtocolId, stream => IdentifyService.ReceivePushAsync(stream, _identify));
+        if (settings.Ping)
+            Register(PingService.ProtocolId, PingService.ServeAsync);
+        if (settings.Echo)
+            Register(EchoService.ProtocolId, EchoService.ServeAsync);
+        if (settings.Perf)
+            Register(PerfService.ProtocolId, PerfService.ServeAsync);
+
+        Receive<SwarmProtocol.HandlerSet>(_ => { });
+        Receive<IdentifyService.IdentifyPeer>(m => _identify.Forward(m));
+        Receive<Terminated>(t => t.ActorRef.Equals(_swarm), _ =>
+        {
+            _log.Warning("the swarm stopped; the host stops with it");
+            Context.Stop(Self);
+        });
+        ReceiveAny(m => _swarm.Forward(m));
+    }
+
+    /// <summary>The root actor of a host with <paramref name="settings"/>.</summary>
+    public static Props Props(HostSettings settings) => Akka.Actor.Props.Create(() => new HostActor(settings));
+
+    /// <summary>The Swarm stops its children when it fails; it is not restarted with a fresh table behind the apps' backs.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _log.Error(e, "a part of the host failed and is stopped");
+        return Directive.Stop;
+    });
+
+    private void Register(string protocol, Func<StreamHandle, Task> handler) =>
+        _swarm.Tell(new SwarmProtocol.SetStreamHandler(protocol, StreamHandler.From(handler)));
+}

@@ -1,0 +1,135 @@
+using Akka.Configuration;
+using Libp2p.Actors.Resources;
+using Libp2p.Actors.Swarm;
+using Libp2p.Host.Identity;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Noise;
+
+namespace Libp2p.Host;
+
+/// <summary>
+/// Everything a <see cref="Libp2pHost"/> is made of; immutable, read from HOCON
+/// (<see cref="FromConfig"/>) or built in code and changed with <c>with { … }</c>.
+/// </summary>
+/// <param name="Identity">The node's private key; its public key is the peer ID.</param>
+public sealed record HostSettings(PrivateKey Identity)
+{
+    /// <summary>The HOCON path every key lives under.</summary>
+    public const string ConfigPath = "akka.libp2p";
+
+    /// <summary>Addresses to listen on at start (default: every IPv4 interface, a free TCP port).</summary>
+    public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [Multiaddr.Parse("/ip4/0.0.0.0/tcp/0")];
+
+    /// <summary>The Swarm underneath: muxers, dial and connection limits, resource manager.</summary>
+    public SwarmSettings Swarm { get; init; } = new(Identity);
+
+    /// <summary>How long a dial the host starts may take (the seed's <c>DialPeerTimeout</c>).</summary>
+    public TimeSpan DialTimeout { get; init; } = Libp2p.Actors.Network.NetworkLimits.DialPeerTimeout;
+
+    /// <summary>Sent in identify as <c>protocolVersion</c>.</summary>
+    public string ProtocolVersion { get; init; } = "ipfs/0.1.0";
+
+    /// <summary>Sent in identify as <c>agentVersion</c>.</summary>
+    public string AgentVersion { get; init; } = DefaultAgentVersion;
+
+    /// <summary>Whether identify pushes changes of our addresses and protocols to connected peers.</summary>
+    public bool IdentifyPush { get; init; } = true;
+
+    /// <summary>Serve <c>/ipfs/ping/1.0.0</c>.</summary>
+    public bool Ping { get; init; } = true;
+
+    /// <summary>Serve <c>/echo/1.0.0</c>.</summary>
+    public bool Echo { get; init; } = true;
+
+    /// <summary>Serve <c>/perf/1.0.0</c>.</summary>
+    public bool Perf { get; init; } = true;
+
+    /// <summary><c>libp2p-dotnet/</c> and this assembly's version.</summary>
+    public static string DefaultAgentVersion { get; } =
+        $"libp2p-dotnet/{typeof(HostSettings).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}";
+
+    /// <summary>The reference configuration: every key with its default (the embedded <c>reference.conf</c>).</summary>
+    public static Config ReferenceConfig { get; } = LoadReference();
+
+    /// <summary>
+    /// Reads <c>akka.libp2p</c> from <paramref name="config"/>, falling back to
+    /// <see cref="ReferenceConfig"/> for what it leaves out. The identity is loaded (or created)
+    /// from <c>identity.key-file</c>, or generated when that is empty.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A value is malformed or names something unknown.</exception>
+    public static HostSettings FromConfig(Config config, PrivateKey? identity = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var root = config.WithFallback(ReferenceConfig);
+        var section = root.GetConfig(ConfigPath);
+        identity ??= LoadIdentity(section.GetConfig("identity"));
+        var muxers = section.GetStringList("muxers").Select(Muxer).ToArray();
+        var security = section.GetStringList("security");
+        if (security.Count == 0 || security.Any(s => s != NoiseHandshake.ProtocolId))
+            throw new ConfigurationException($"{ConfigPath}.security: only {NoiseHandshake.ProtocolId} is supported, not [{string.Join(", ", security)}]");
+        var swarm = new SwarmSettings(identity)
+        {
+            Muxers = muxers,
+            DialParallelism = Positive(section, "dial.parallelism"),
+            BackoffBase = section.GetTimeSpan("dial.backoff-base"),
+            BackoffMax = section.GetTimeSpan("dial.backoff-max"),
+            Connection = new ConnectionStageSettings(
+                section.GetTimeSpan("connection.upgrade-timeout"),
+                Positive(section, "connection.inbound-stream-backlog"),
+                section.GetTimeSpan("connection.keep-alive-interval")),
+            Resources = new ResourceManager(ResourceLimitDefaults.FromConfig(root)),
+        };
+        var agent = section.GetString("identify.agent-version");
+        return new HostSettings(identity)
+        {
+            ListenAddresses = section.GetStringList("listen").Select(a => Address(a)).ToArray(),
+            Swarm = swarm,
+            DialTimeout = section.GetTimeSpan("dial.timeout"),
+            ProtocolVersion = section.GetString("identify.protocol-version"),
+            AgentVersion = string.IsNullOrEmpty(agent) ? DefaultAgentVersion : agent,
+            IdentifyPush = section.GetBoolean("identify.push"),
+            Ping = section.GetBoolean("services.ping"),
+            Echo = section.GetBoolean("services.echo"),
+            Perf = section.GetBoolean("services.perf"),
+        };
+    }
+
+    private static PrivateKey LoadIdentity(Config identity)
+    {
+        var type = identity.GetString("type") switch
+        {
+            "ed25519" => KeyType.Ed25519,
+            "secp256k1" => KeyType.Secp256k1,
+            "ecdsa" => KeyType.ECDSA,
+            "rsa" => KeyType.RSA,
+            var other => throw new ConfigurationException($"{ConfigPath}.identity.type: '{other}' is not one of ed25519, secp256k1, ecdsa, rsa"),
+        };
+        var file = identity.GetString("key-file");
+        return string.IsNullOrEmpty(file) ? PrivateKey.Generate(type) : IdentityKeyFile.LoadOrCreate(file, type).Key;
+    }
+
+    private static MuxerFactory Muxer(string protocol) =>
+        MuxerFactory.Defaults.FirstOrDefault(m => m.Protocol == protocol)
+        ?? throw new ConfigurationException($"{ConfigPath}.muxers: '{protocol}' is not one of {string.Join(", ", MuxerFactory.Defaults.Select(m => m.Protocol))}");
+
+    private static Multiaddr Address(string text) =>
+        Multiaddr.TryParse(text, out var address)
+            ? address
+            : throw new ConfigurationException($"{ConfigPath}.listen: '{text}' is not a multiaddr");
+
+    private static int Positive(Config section, string path)
+    {
+        var value = section.GetInt(path);
+        return value > 0 ? value : throw new ConfigurationException($"{ConfigPath}.{path} must be positive, not {value}");
+    }
+
+    private static Config LoadReference()
+    {
+        using var stream = typeof(HostSettings).Assembly.GetManifestResourceStream("Libp2p.Host.reference.conf")
+            ?? throw new InvalidOperationException("the embedded reference.conf is missing");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}

@@ -1,0 +1,211 @@
+using Akka.Actor;
+using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
+using Libp2p.Host.Services;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Host;
+
+/// <summary>
+/// A libp2p node in an actor system: its actors (a <see cref="HostActor"/> with the Swarm,
+/// peerstore and identify service under it), the standard protocols, and an async API over them.
+/// <see cref="Get"/> gives the system's default node, configured by <c>akka.libp2p</c>;
+/// <see cref="StartAsync"/> starts more nodes, each under its own name.
+/// </summary>
+public sealed class Libp2pHost : IExtension
+{
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal Libp2pHost(ActorSystem system, HostSettings settings, string name)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(settings);
+        Settings = settings;
+        PeerId = PeerId.FromPublicKey(settings.Identity.PublicKey);
+        Actor = system.ActorOf(HostActor.Props(settings), name);
+        Network = new NetworkClient(Actor, PeerId);
+        Started = Network.ListenAsync(settings.ListenAddresses);
+        WatchForStop(system, Actor);
+        // Connections close in order (streams, then sockets) before the system tears actors down.
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, $"libp2p-stop-{name}", async () =>
+        {
+            await StopAsync().ConfigureAwait(false);
+            return Akka.Done.Instance;
+        });
+    }
+
+    /// <summary>
+    /// The system's default node, made on first use from <c>akka.libp2p</c> in the system's
+    /// configuration (with <see cref="HostSettings.ReferenceConfig"/> for what it leaves out) and
+    /// a <see cref="Libp2pSetup"/> if the system was created with one. It starts listening at once;
+    /// await <see cref="Started"/> for the bound addresses.
+    /// </summary>
+    public static Libp2pHost Get(ActorSystem system) => system.WithExtension<Libp2pHost, Libp2pHostProvider>();
+
+    /// <summary>Starts a node under <c>/user/<paramref name="name"/></c> and waits until it listens.</summary>
+    public static async Task<Libp2pHost> StartAsync(ActorSystem system, HostSettings settings, string name = "libp2p", CancellationToken cancellationToken = default)
+    {
+        var host = new Libp2pHost(system, settings, name);
+        await host.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return host;
+    }
+
+    /// <summary>What the node is made of.</summary>
+    public HostSettings Settings { get; }
+
+    /// <summary>This node's peer ID.</summary>
+    public PeerId PeerId { get; }
+
+    /// <summary>The node's root actor; it takes every <see cref="SwarmProtocol"/> command and <see cref="IdentifyService.IdentifyPeer"/>.</summary>
+    public IActorRef Actor { get; }
+
+    /// <summary>The seed's <c>Network</c> as async methods.</summary>
+    public NetworkClient Network { get; }
+
+    /// <summary>Completes with the bound addresses once every configured address listens; faults when one cannot.</summary>
+    public Task<IReadOnlyList<Multiaddr>> Started { get; }
+
+    /// <summary>Completes when the node's actors are gone, by <see cref="StopAsync"/> or otherwise.</summary>
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>The addresses others can dial, each ending in <c>/p2p/</c> and this node's peer ID (wildcards expanded).</summary>
+    public async Task<IReadOnlyList<Multiaddr>> AddressesAsync(CancellationToken cancellationToken = default)
+    {
+        var suffix = Multiaddr.Parse($"/p2p/{PeerId}");
+        var addresses = await Network.InterfaceListenAddressesAsync(cancellationToken).ConfigureAwait(false);
+        return [.. addresses.Select(a => a.Encapsulate(suffix))];
+    }
+
+    /// <summary>Dials the peer named by the <c>/p2p/</c> part of <paramref name="address"/> at the rest of it.</summary>
+    /// <exception cref="ArgumentException">The address has no <c>/p2p/</c> part.</exception>
+    public async Task<ConnectionInfo> ConnectAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    {
+        var (peer, transport) = Split(address);
+        return await Network.DialPeerAsync(peer, Dialing, [transport], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Pings a peer <paramref name="count"/> times on one stream and returns the round-trip times.</summary>
+    public async Task<IReadOnlyList<TimeSpan>> PingAsync(PeerId peer, int count = 1, CancellationToken cancellationToken = default)
+    {
+        var stream = await Network.NewStreamAsync(peer, [PingService.ProtocolId], Dialing, cancellationToken).ConfigureAwait(false);
+        var times = new List<TimeSpan>(count);
+        await foreach (var rtt in PingService.RunAsync(stream, count, cancellationToken).ConfigureAwait(false))
+            times.Add(rtt);
+        return times;
+    }
+
+    /// <summary>Sends <paramref name="payload"/> to a peer's echo service and checks it comes back; returns the round-trip time.</summary>
+    public async Task<TimeSpan> EchoAsync(PeerId peer, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        var stream = await Network.NewStreamAsync(peer, [EchoService.ProtocolId], Dialing, cancellationToken).ConfigureAwait(false);
+        return await EchoService.RunAsync(stream, payload, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Measures throughput to and from a peer with <c>/perf/1.0.0</c>.</summary>
+    public async Task<PerfResult> PerfAsync(PeerId peer, long upload, long download, IProgress<PerfProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var stream = await Network.NewStreamAsync(peer, [PerfService.ProtocolId], Dialing, cancellationToken).ConfigureAwait(false);
+        return await PerfService.RunAsync(stream, upload, download, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What the peer told us in identify: the last answer, or the next one if it is still coming (dials when not connected).</summary>
+    public async Task<IdentifyResult> IdentifyAsync(PeerId peer, CancellationToken cancellationToken = default)
+    {
+        await Network.DialPeerAsync(peer, Dialing, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var reply = await Actor.Ask(new IdentifyService.IdentifyPeer(peer), Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+        return reply switch
+        {
+            IdentifyService.PeerIdentified identified => identified.Result,
+            IdentifyService.IdentifyFailed failed => throw failed.Reason,
+            _ => throw new InvalidOperationException($"unexpected reply {reply}"),
+        };
+    }
+
+    /// <summary>Every resource scope's usage and limit, system first.</summary>
+    public async Task<IReadOnlyList<ScopeSnapshot>> ResourceSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = await Actor.Ask<SwarmProtocol.ResourceSnapshotIs>(SwarmProtocol.GetResourceSnapshot.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+        return reply.Scopes;
+    }
+
+    /// <summary>Closes listeners, connections and streams in order, then stops the node's actors.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (_stopped.Task.IsCompleted)
+            return;
+        try
+        {
+            await Network.CloseAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            // The host is already gone (it stops with its Swarm): nothing left to close.
+        }
+        Actor.Tell(PoisonPill.Instance);
+        await Stopped.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Splits <c>/ip4/…/tcp/…/p2p/Qm…</c> into the peer and the address to dial it at.</summary>
+    /// <exception cref="ArgumentException">There is no <c>/p2p/</c> part, or it is not a peer ID.</exception>
+    public static (PeerId Peer, Multiaddr Address) Split(Multiaddr address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var text = address.PeerIdText ?? throw new ArgumentException($"{address} does not end in /p2p/<peer id>, so the peer to expect is unknown", nameof(address));
+        return (PeerId.Parse(text), address.Decapsulate("p2p"));
+    }
+
+    private DialOptions Dialing => DialOptions.Default.WithTimeout(Settings.DialTimeout);
+
+    private void WatchForStop(ActorSystem system, IActorRef actor)
+    {
+        // A tiny watcher, so Stopped completes however the host goes (stop, failure, system shutdown).
+        system.ActorOf(Props.Create(() => new StopWatcher(actor, _stopped)));
+    }
+
+    private sealed class StopWatcher : ReceiveActor
+    {
+        private readonly TaskCompletionSource _stopped;
+
+        public StopWatcher(IActorRef watched, TaskCompletionSource stopped)
+        {
+            _stopped = stopped;
+            Context.Watch(watched);
+            Receive<Terminated>(_ =>
+            {
+                stopped.TrySetResult();
+                Context.Stop(Self);
+            });
+        }
+
+        protected override void PostStop() => _stopped.TrySetResult();
+    }
+}
+
+/// <summary>Makes the system's default <see cref="Libp2pHost"/> (<see cref="Libp2pHost.Get"/>).</summary>
+public sealed class Libp2pHostProvider : ExtensionIdProvider<Libp2pHost>
+{
+    /// <inheritdoc />
+    public override Libp2pHost CreateExtension(ExtendedActorSystem system)
+    {
+        var setup = system.Settings.Setup.Get<Libp2pSetup>();
+        var settings = setup.HasValue && setup.Value.Settings is { } given
+            ? given
+            : HostSettings.FromConfig(system.Settings.Config, setup.HasValue ? setup.Value.Identity : null);
+        return new Libp2pHost(system, settings, "libp2p");
+    }
+}
+
+/// <summary>
+/// What code hands the default host that HOCON cannot carry: an identity key already in memory,
+/// or whole <see cref="HostSettings"/>. Pass it in the <c>ActorSystemSetup</c>.
+/// </summary>
+public sealed class Libp2pSetup : Akka.Actor.Setup.Setup
+{
+    /// <summary>Settings to use instead of <c>akka.libp2p</c>.</summary>
+    public HostSettings? Settings { get; init; }
+
+    /// <summary>The identity to use with the settings read from <c>akka.libp2p</c>.</summary>
+    public Protocols.Crypto.PrivateKey? Identity { get; init; }
+}

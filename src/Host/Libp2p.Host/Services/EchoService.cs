@@ -1,0 +1,64 @@
+using Libp2p.Actors.Connections;
+
+namespace Libp2p.Host.Services;
+
+/// <summary>
+/// The echo protocol (<c>/echo/1.0.0</c>), as the libp2p examples and interop tests use it: the
+/// listener writes back every byte it reads and closes its side when the dialer closes its own.
+/// </summary>
+public static class EchoService
+{
+    /// <summary>The protocol ID.</summary>
+    public const string ProtocolId = "/echo/1.0.0";
+
+    private const int BufferSize = 64 * 1024;
+
+    /// <summary>Serves one inbound stream: copies what it reads to what it writes, then half-closes.</summary>
+    public static async Task ServeAsync(StreamHandle stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        await stream.Stream.CopyToAsync(stream.Stream, BufferSize).ConfigureAwait(false);
+        stream.CloseWrite();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="payload"/> and closes the write side while reading what comes back,
+    /// then checks it is the same bytes.
+    /// </summary>
+    /// <returns>The time from the first byte written to the last byte read.</returns>
+    /// <exception cref="InvalidDataException">Other bytes, or another number of them, came back.</exception>
+    public static async Task<TimeSpan> RunAsync(StreamHandle stream, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var io = stream.Stream;
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Read while writing: the echo flows back as it is written, and windows are finite.
+        var reading = ReadBackAsync(io, payload, cancellationToken);
+        for (var offset = 0; offset < payload.Length; offset += BufferSize)
+            await io.WriteAsync(payload.Slice(offset, Math.Min(BufferSize, payload.Length - offset)), cancellationToken).ConfigureAwait(false);
+        stream.CloseWrite();
+        await reading.ConfigureAwait(false);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        stream.Close();
+        return elapsed;
+    }
+
+    private static async Task ReadBackAsync(Stream io, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[BufferSize];
+        var got = 0;
+        while (true)
+        {
+            var read = await io.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+                break;
+            if (got + read > expected.Length)
+                throw new InvalidDataException($"echo: more than the {expected.Length} bytes sent came back");
+            if (!expected.Span.Slice(got, read).SequenceEqual(buffer.AsSpan(0, read)))
+                throw new InvalidDataException($"echo: the bytes that came back differ from those sent, at offset {got} or after");
+            got += read;
+        }
+        if (got != expected.Length)
+            throw new InvalidDataException($"echo: {got} of the {expected.Length} bytes sent came back");
+    }
+}

@@ -1,0 +1,226 @@
+using Akka.Actor;
+using Akka.Event;
+using Libp2p.Actors.Connections;
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Identify;
+using Libp2p.Protocols.Peer;
+using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Host.Services;
+
+/// <summary>
+/// The identify service of one node: identifies every peer as soon as a connection to it opens,
+/// records what it said in the peerstore, publishes <see cref="IdentifyService.PeerIdentified"/>, answers
+/// <see cref="IdentifyService.IdentifyPeer"/>, applies pushes from peers, and pushes our own changes
+/// (addresses, protocols) to every connected peer.
+/// </summary>
+public sealed class IdentifyActor : ReceiveActor
+{
+    private readonly HostSettings _settings;
+    private readonly IActorRef _swarm;
+    private readonly IActorRef _peerstore;
+    private readonly PeerId _local;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<PeerId, int> _connections = new();
+    private readonly Dictionary<PeerId, IdentifyResult> _results = new();
+    private readonly Dictionary<PeerId, List<IActorRef>> _waiters = new();
+    private readonly HashSet<PeerId> _running = new();
+
+    /// <summary>An identify push arrived on a connection.</summary>
+    internal sealed record PushReceived(ConnectionInfo Connection, IdentifyMessage Message);
+
+    private sealed record Answered(PeerId Peer, IdentifyMessage Message);
+    private sealed record Unanswered(PeerId Peer, Exception Reason);
+
+    /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
+    public IdentifyActor(HostSettings settings, IActorRef swarm, IActorRef peerstore)
+    {
+        _settings = settings;
+        _swarm = swarm;
+        _peerstore = peerstore;
+        _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
+
+        Receive<SwarmProtocol.Connected>(c => c.Connection.LocalPeer == _local, c =>
+        {
+            var peer = c.Connection.RemotePeer;
+            var count = _connections.GetValueOrDefault(peer) + 1;
+            _connections[peer] = count;
+            if (count == 1)
+                Start(peer);
+        });
+        Receive<SwarmProtocol.Disconnected>(d => d.Connection.LocalPeer == _local, d =>
+        {
+            var peer = d.Connection.RemotePeer;
+            if (!_connections.TryGetValue(peer, out var count) || count > 1)
+            {
+                _connections[peer] = count - 1;
+                return;
+            }
+            _connections.Remove(peer);
+            _results.Remove(peer);
+            Fail(peer, new NoConnectionException(peer, "it disconnected before it was identified"));
+        });
+        Receive<IdentifyService.IdentifyPeer>(i =>
+        {
+            if (_results.TryGetValue(i.Peer, out var known))
+            {
+                Sender.Tell(new IdentifyService.PeerIdentified(_local, known));
+                return;
+            }
+            if (!_waiters.TryGetValue(i.Peer, out var waiters))
+                _waiters[i.Peer] = waiters = [];
+            waiters.Add(Sender);
+            Start(i.Peer);
+        });
+        Receive<Answered>(a =>
+        {
+            _running.Remove(a.Peer);
+            Apply(a.Peer, a.Message, push: false);
+        });
+        Receive<Unanswered>(u =>
+        {
+            _running.Remove(u.Peer);
+            _log.Info("identify of {0} failed: {1}", u.Peer, u.Reason.Message);
+            Fail(u.Peer, u.Reason);
+        });
+        Receive<PushReceived>(p =>
+        {
+            var peer = p.Connection.RemotePeer;
+            // A push may carry only what changed: what it leaves out keeps its last value.
+            var message = _results.TryGetValue(peer, out var known) ? Merge(known, p.Message) : p.Message;
+            Apply(peer, message, push: true);
+        });
+        Receive<SwarmProtocol.ListenStarted>(l => l.LocalPeer == _local, _ => Push());
+        Receive<SwarmProtocol.ListenClosed>(l => l.LocalPeer == _local, _ => Push());
+        Receive<SwarmProtocol.ProtocolsChanged>(p => p.LocalPeer == _local, _ => Push());
+    }
+
+    /// <summary>The identify service of a node with <paramref name="settings"/>.</summary>
+    public static Props Props(HostSettings settings, IActorRef swarm, IActorRef peerstore) =>
+        Akka.Actor.Props.Create(() => new IdentifyActor(settings, swarm, peerstore));
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        var events = Context.System.EventStream;
+        events.Subscribe(Self, typeof(SwarmProtocol.Connected));
+        events.Subscribe(Self, typeof(SwarmProtocol.Disconnected));
+        events.Subscribe(Self, typeof(SwarmProtocol.ListenStarted));
+        events.Subscribe(Self, typeof(SwarmProtocol.ListenClosed));
+        events.Subscribe(Self, typeof(SwarmProtocol.ProtocolsChanged));
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        foreach (var peer in _waiters.Keys.ToArray())
+            Fail(peer, new InvalidOperationException("the identify service stopped"));
+    }
+
+    private void Start(PeerId peer)
+    {
+        if (!_running.Add(peer))
+            return;
+        var swarm = _swarm;
+        RequestAsync(swarm, peer).PipeTo(Self, success: m => new Answered(peer, m), failure: e => new Unanswered(peer, e));
+    }
+
+    private static async Task<IdentifyMessage> RequestAsync(IActorRef swarm, PeerId peer)
+    {
+        var reply = await swarm.Ask(new SwarmProtocol.OpenStream(peer, [IdentifyService.ProtocolId], DialOptions.Default.WithNoDial("identify")), IdentifyService.Timeout).ConfigureAwait(false);
+        var stream = reply switch
+        {
+            SwarmProtocol.StreamOpened opened => opened.Stream,
+            SwarmProtocol.OpenStreamFailed failed => throw failed.Reason,
+            _ => throw new InvalidOperationException($"unexpected reply {reply}"),
+        };
+        try
+        {
+            stream.CloseWrite();
+            return await IdentifyService.ReadAsync(stream).ConfigureAwait(false);
+        }
+        finally
+        {
+            stream.Close();
+        }
+    }
+
+    private void Apply(PeerId peer, IdentifyMessage message, bool push)
+    {
+        IdentifyResult result;
+        try
+        {
+            result = IdentifyService.Verify(peer, message);
+        }
+        catch (FormatException e)
+        {
+            _log.Warning("identify of {0} is invalid: {1}", peer, e.Message);
+            Fail(peer, e);
+            return;
+        }
+        _results[peer] = result;
+        var ttl = _connections.ContainsKey(peer) ? PeerstoreProtocol.Ttl.Connected : PeerstoreProtocol.Ttl.RecentlyConnected;
+        if (result.ListenAddresses.Count > 0)
+            _peerstore.Tell(new PeerstoreProtocol.AddAddresses(peer, result.ListenAddresses, ttl));
+        if (result.PublicKey is { } key)
+            _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(peer, key));
+        _peerstore.Tell(new PeerstoreProtocol.SetProtocols(peer, result.Protocols));
+        if (result.AgentVersion is { } agent)
+            _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.AgentVersionKey, agent));
+        if (result.ProtocolVersion is { } version)
+            _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.ProtocolVersionKey, version));
+        var identified = new IdentifyService.PeerIdentified(_local, result, push);
+        if (_waiters.Remove(peer, out var waiters))
+            foreach (var waiter in waiters)
+                waiter.Tell(identified);
+        Context.System.EventStream.Publish(identified);
+    }
+
+    private static IdentifyMessage Merge(IdentifyResult known, IdentifyMessage update) =>
+        new IdentifyMessage
+        {
+            ProtocolVersion = known.ProtocolVersion,
+            AgentVersion = known.AgentVersion,
+            PublicKey = known.PublicKey,
+            ListenAddrs = known.ListenAddresses,
+            ObservedAddr = known.ObservedAddress,
+            Protocols = known.Protocols,
+        }.Merge(update);
+
+    private void Fail(PeerId peer, Exception reason)
+    {
+        if (_waiters.Remove(peer, out var waiters))
+            foreach (var waiter in waiters)
+                waiter.Tell(new IdentifyService.IdentifyFailed(peer, reason));
+    }
+
+    private void Push()
+    {
+        if (!_settings.IdentifyPush || _connections.Count == 0)
+            return;
+        var (settings, swarm, log) = (_settings, _swarm, _log);
+        foreach (var peer in _connections.Keys)
+            PushAsync(settings, swarm, peer).ContinueWith(
+                t => log.Debug("identify push to {0} failed: {1}", peer, t.Exception?.GetBaseException().Message),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    private static async Task PushAsync(HostSettings settings, IActorRef swarm, PeerId peer)
+    {
+        var reply = await swarm.Ask(new SwarmProtocol.OpenStream(peer, [IdentifyService.PushProtocolId], DialOptions.Default.WithNoDial("identify push")), IdentifyService.Timeout).ConfigureAwait(false);
+        if (reply is not SwarmProtocol.StreamOpened opened)
+            throw (reply as SwarmProtocol.OpenStreamFailed)?.Reason ?? new InvalidOperationException($"unexpected reply {reply}");
+        var stream = opened.Stream;
+        try
+        {
+            var message = await IdentifyService.BuildAsync(settings, swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
+            await IdentifyService.WriteAsync(stream, message).ConfigureAwait(false);
+        }
+        finally
+        {
+            stream.Close();
+        }
+    }
+}

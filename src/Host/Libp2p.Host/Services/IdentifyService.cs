@@ -1,0 +1,174 @@
+using System.Buffers;
+using Akka.Actor;
+using Libp2p.Actors.Connections;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Identify;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Records;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Host.Services;
+
+/// <summary>What a peer said about itself in identify, checked against its peer ID.</summary>
+/// <param name="Peer">The peer.</param>
+/// <param name="PublicKey">Its public key, when it sent one (it always matches <paramref name="Peer"/>).</param>
+/// <param name="ProtocolVersion">Its <c>protocolVersion</c>.</param>
+/// <param name="AgentVersion">Its <c>agentVersion</c>, such as <c>js-libp2p/3.3.11</c>.</param>
+/// <param name="ListenAddresses">Where it listens; from its signed peer record when it sent a valid one.</param>
+/// <param name="Protocols">The protocols it serves.</param>
+/// <param name="ObservedAddress">Our address as the peer sees it.</param>
+/// <param name="Certified">Whether <paramref name="ListenAddresses"/> came from a signed peer record.</param>
+public sealed record IdentifyResult(
+    PeerId Peer,
+    PublicKey? PublicKey,
+    string? ProtocolVersion,
+    string? AgentVersion,
+    IReadOnlyList<Multiaddr> ListenAddresses,
+    IReadOnlyList<string> Protocols,
+    Multiaddr? ObservedAddress,
+    bool Certified);
+
+/// <summary>
+/// The identify protocols (<c>/ipfs/id/1.0.0</c> and <c>/ipfs/id/push/1.0.0</c>, the libp2p
+/// identify spec): the messages of the <see cref="IdentifyActor"/>, and the stream side of both.
+/// </summary>
+public static class IdentifyService
+{
+    /// <summary>The protocol ID of identify.</summary>
+    public const string ProtocolId = IdentifyMessage.ProtocolId;
+
+    /// <summary>The protocol ID of identify push.</summary>
+    public const string PushProtocolId = IdentifyMessage.PushProtocolId;
+
+    /// <summary>go-libp2p splits a large identify into parts and reads at most this many; so do we.</summary>
+    public const int MaxMessages = 10;
+
+    /// <summary>How long one identify exchange may take.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The metadata keys identify fills in the peerstore (go-libp2p's names).</summary>
+    public const string AgentVersionKey = "AgentVersion";
+
+    /// <summary>The peerstore metadata key of the protocol version.</summary>
+    public const string ProtocolVersionKey = "ProtocolVersion";
+
+    /// <summary>Asks what a connected peer told us; answered with <see cref="PeerIdentified"/> or <see cref="IdentifyFailed"/>.</summary>
+    public sealed record IdentifyPeer(PeerId Peer);
+
+    /// <summary>Event (and reply): a peer was identified, or pushed an update.</summary>
+    /// <param name="LocalPeer">The node that identified it.</param>
+    /// <param name="Result">What the peer said.</param>
+    /// <param name="Push">Whether this came from an identify push.</param>
+    public sealed record PeerIdentified(PeerId LocalPeer, IdentifyResult Result, bool Push = false);
+
+    /// <summary>Identify of a peer failed: it did not answer, or answered something invalid.</summary>
+    public sealed record IdentifyFailed(PeerId Peer, Exception Reason);
+
+    /// <summary>Answers one identify request: our message, then end of stream.</summary>
+    internal static async Task ServeAsync(StreamHandle stream, HostSettings settings, IActorRef swarm)
+    {
+        var message = await BuildAsync(settings, swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
+        await WriteAsync(stream, message).ConfigureAwait(false);
+        stream.CloseWrite();
+    }
+
+    /// <summary>Reads one identify push and hands it to the identify service.</summary>
+    internal static async Task ReceivePushAsync(StreamHandle stream, IActorRef identify)
+    {
+        var message = await ReadAsync(stream).ConfigureAwait(false);
+        identify.Tell(new IdentifyActor.PushReceived(stream.Connection, message));
+    }
+
+    /// <summary>Our identify message as the peer at <paramref name="observed"/> should see it.</summary>
+    internal static async Task<IdentifyMessage> BuildAsync(HostSettings settings, IActorRef swarm, Multiaddr? observed)
+    {
+        var addresses = (await swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), Timeout).ConfigureAwait(false)).Addresses;
+        var protocols = (await swarm.Ask<SwarmProtocol.ProtocolsAre>(SwarmProtocol.GetProtocols.Instance, Timeout).ConfigureAwait(false)).Protocols;
+        var local = PeerId.FromPublicKey(settings.Identity.PublicKey);
+        // The record's sequence must grow with each new address set: wall-clock milliseconds do, as in go-libp2p.
+        var record = new PeerRecord(local, PeerRecord.NextSequence(), addresses);
+        return new IdentifyMessage
+        {
+            ProtocolVersion = settings.ProtocolVersion,
+            AgentVersion = settings.AgentVersion,
+            PublicKey = settings.Identity.PublicKey,
+            ListenAddrs = addresses,
+            ObservedAddr = observed,
+            Protocols = protocols,
+            SignedPeerRecord = record.Seal(settings.Identity),
+        };
+    }
+
+    /// <summary>Writes one length-prefixed message.</summary>
+    internal static async Task WriteAsync(StreamHandle stream, IdentifyMessage message)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        message.WriteDelimited(buffer);
+        await stream.Stream.WriteAsync(buffer.WrittenMemory).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads every message until the peer closes its side, merged in order (a split identify arrives in parts).</summary>
+    /// <exception cref="FormatException">A message is malformed, too large, or there are too many.</exception>
+    internal static async Task<IdentifyMessage> ReadAsync(StreamHandle stream)
+    {
+        var io = stream.Stream;
+        io.ReadTimeout = (int)Timeout.TotalMilliseconds;
+        var pending = new ArrayBufferWriter<byte>();
+        IdentifyMessage? merged = null;
+        var count = 0;
+        var chunk = new byte[4096];
+        while (true)
+        {
+            var read = await io.ReadAsync(chunk).ConfigureAwait(false);
+            if (read == 0)
+                break;
+            pending.Write(chunk.AsSpan(0, read));
+            var consumedTotal = 0;
+            while (IdentifyMessage.TryReadDelimited(pending.WrittenSpan[consumedTotal..], IdentifyMessage.DefaultMaxMessageSize, out var message, out var consumed))
+            {
+                if (++count > MaxMessages)
+                    throw new FormatException($"identify: more than {MaxMessages} messages on one stream");
+                merged = merged is null ? message : merged.Merge(message!);
+                consumedTotal += consumed;
+            }
+            if (consumedTotal > 0)
+            {
+                var rest = pending.WrittenSpan[consumedTotal..].ToArray();
+                pending.Clear();
+                pending.Write(rest);
+            }
+        }
+        if (pending.WrittenCount > 0)
+            throw new FormatException($"identify: the stream ended inside a message ({pending.WrittenCount} bytes left over)");
+        return merged ?? throw new FormatException("identify: the stream ended before any message");
+    }
+
+    /// <summary>Checks a message against the peer it came from and turns it into a result.</summary>
+    /// <exception cref="FormatException">The public key is not the peer's.</exception>
+    internal static IdentifyResult Verify(PeerId peer, IdentifyMessage message)
+    {
+        if (message.PublicKey is { } key && PeerId.FromPublicKey(key) != peer)
+            throw new FormatException($"identify: {peer} sent the public key of {PeerId.FromPublicKey(key)}");
+        var addresses = message.ListenAddrs;
+        var certified = false;
+        if (message.SignedPeerRecord is { } envelope)
+        {
+            try
+            {
+                var (record, _) = PeerRecord.FromEnvelope(envelope.Span);
+                if (record.Peer == peer)
+                {
+                    addresses = record.Addresses;
+                    certified = true;
+                }
+            }
+            catch (Exception e) when (e is FormatException or InvalidSignatureException)
+            {
+                // An invalid record is ignored, as go-libp2p does: the plain addresses still stand.
+            }
+        }
+        return new IdentifyResult(peer, message.PublicKey, message.ProtocolVersion, message.AgentVersion,
+            addresses, message.Protocols, message.ObservedAddr, certified);
+    }
+}

@@ -1,0 +1,77 @@
+using Akka.Configuration;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Multiformats;
+
+namespace Libp2p.Host.Tests;
+
+public sealed class HostSettingsTests
+{
+    [Fact]
+    public void The_reference_config_gives_the_documented_defaults()
+    {
+        var settings = HostSettings.FromConfig(Config.Empty);
+        Assert.Equal([Multiaddr.Parse("/ip4/0.0.0.0/tcp/0")], settings.ListenAddresses);
+        Assert.Equal(["/yamux/1.0.0", "/mplex/6.7.0"], settings.Swarm.Muxers.Select(m => m.Protocol));
+        Assert.Equal(TimeSpan.FromSeconds(60), settings.DialTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(15), settings.Swarm.Connection.UpgradeTimeout);
+        Assert.Equal("ipfs/0.1.0", settings.ProtocolVersion);
+        Assert.StartsWith("libp2p-dotnet/", settings.AgentVersion, StringComparison.Ordinal);
+        Assert.True(settings.Ping && settings.Echo && settings.Perf && settings.IdentifyPush);
+        Assert.Equal(KeyType.Ed25519, settings.Identity.Type);
+    }
+
+    [Fact]
+    public void Hocon_overrides_listen_addresses_muxers_services_and_resource_limits()
+    {
+        var config = ConfigurationFactory.ParseString("""
+            akka.libp2p {
+              listen = ["/ip4/127.0.0.1/tcp/4001", "/ip6/::1/tcp/0"]
+              muxers = ["/mplex/6.7.0"]
+              dial.timeout = 5s
+              identify.agent-version = "my-app/1.0"
+              services.perf = off
+              resource-manager.system.streams-inbound = 7
+            }
+            """);
+        var settings = HostSettings.FromConfig(config);
+        Assert.Equal([Multiaddr.Parse("/ip4/127.0.0.1/tcp/4001"), Multiaddr.Parse("/ip6/::1/tcp/0")], settings.ListenAddresses);
+        Assert.Equal(["/mplex/6.7.0"], settings.Swarm.Muxers.Select(m => m.Protocol));
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.DialTimeout);
+        Assert.Equal("my-app/1.0", settings.AgentVersion);
+        Assert.False(settings.Perf);
+        Assert.Equal(7, settings.Swarm.Resources.Snapshot()[0].Limit.StreamsInbound);
+    }
+
+    [Fact]
+    public void A_key_file_is_created_once_and_loaded_after()
+    {
+        var folder = Directory.CreateTempSubdirectory("p2p-settings-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "node.key");
+            var config = ConfigurationFactory.ParseString($"akka.libp2p.identity {{ key-file = \"{path}\", type = secp256k1 }}");
+            var first = HostSettings.FromConfig(config);
+            var second = HostSettings.FromConfig(config);
+            Assert.Equal(KeyType.Secp256k1, first.Identity.Type);
+            Assert.Equal(first.Identity.PublicKey.ToProtobuf(), second.Identity.PublicKey.ToProtobuf());
+            if (!OperatingSystem.IsWindows())
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("akka.libp2p.listen = [\"/ip4/1.2.3\"]", "akka.libp2p.listen: '/ip4/1.2.3' is not a multiaddr")]
+    [InlineData("akka.libp2p.muxers = [\"/spdy/3.1.0\"]", "akka.libp2p.muxers: '/spdy/3.1.0' is not one of /yamux/1.0.0, /mplex/6.7.0")]
+    [InlineData("akka.libp2p.security = [\"/tls/1.0.0\"]", "akka.libp2p.security: only /noise is supported, not [/tls/1.0.0]")]
+    [InlineData("akka.libp2p.identity.type = dsa", "akka.libp2p.identity.type: 'dsa' is not one of ed25519, secp256k1, ecdsa, rsa")]
+    [InlineData("akka.libp2p.dial.parallelism = 0", "akka.libp2p.dial.parallelism must be positive, not 0")]
+    public void A_bad_value_is_named_in_the_error(string hocon, string message)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString(hocon)));
+        Assert.Equal(message, error.Message);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using Libp2p.Actors.Connections;
+using Libp2p.Host.Services;
+using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Host.Tests.Services;
+
+public sealed class HostServicesTests : HostTestKit
+{
+    [Fact]
+    public async Task Two_hosts_identify_each_other_and_feed_their_peerstores()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync(s => s with { AgentVersion = "b-agent/2.0" });
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(IdentifyService.PeerIdentified));
+
+        await a.ConnectAsync(await AddressOfAsync(b));
+        var fromA = await a.IdentifyAsync(b.PeerId).WaitAsync(Patience);
+        var fromB = await b.IdentifyAsync(a.PeerId).WaitAsync(Patience);
+
+        Assert.Equal("b-agent/2.0", fromA.AgentVersion);
+        Assert.Equal("ipfs/0.1.0", fromA.ProtocolVersion);
+        Assert.Equal(b.Settings.Identity.PublicKey.ToProtobuf(), fromA.PublicKey!.ToProtobuf());
+        Assert.Equal([EchoService.ProtocolId, IdentifyService.ProtocolId, IdentifyService.PushProtocolId, PingService.ProtocolId, PerfService.ProtocolId], fromA.Protocols);
+        Assert.True(fromA.Certified);
+        Assert.Equal(await b.Network.ListenAddressesAsync(), fromA.ListenAddresses);
+        Assert.Equal(a.PeerId, fromB.Peer);
+        Assert.NotNull(fromB.ObservedAddress);
+
+        // Each side publishes its identification once, as connections open.
+        var seen = new[] { events.ExpectMsg<IdentifyService.PeerIdentified>(Patience), events.ExpectMsg<IdentifyService.PeerIdentified>(Patience) };
+        Assert.Contains(seen, e => e.LocalPeer == a.PeerId && e.Result.Peer == b.PeerId);
+        Assert.Contains(seen, e => e.LocalPeer == b.PeerId && e.Result.Peer == a.PeerId);
+
+        var peerstore = (await a.Actor.Ask<SwarmProtocol.PeerstoreIs>(SwarmProtocol.GetPeerstore.Instance, Patience)).Peerstore;
+        var protocols = await peerstore.Ask<PeerstoreProtocol.ProtocolsAre>(new PeerstoreProtocol.GetProtocols(b.PeerId), Patience);
+        Assert.Contains(PingService.ProtocolId, protocols.Protocols);
+        var agent = await peerstore.Ask<PeerstoreProtocol.MetadataIs>(new PeerstoreProtocol.GetMetadata(b.PeerId, IdentifyService.AgentVersionKey), Patience);
+        Assert.Equal("b-agent/2.0", agent.Value);
+        var addresses = await peerstore.Ask<PeerstoreProtocol.AddressesAre>(new PeerstoreProtocol.GetAddresses(b.PeerId), Patience);
+        Assert.Contains((await b.Network.ListenAddressesAsync())[0], addresses.Addresses);
+    }
+
+    [Fact]
+    public async Task A_new_protocol_is_pushed_to_connected_peers()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync();
+        await a.ConnectAsync(await AddressOfAsync(b));
+        await a.IdentifyAsync(b.PeerId).WaitAsync(Patience);
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(IdentifyService.PeerIdentified));
+
+        await b.Network.SetStreamHandlerAsync("/chat/1.0.0", _ => Task.CompletedTask);
+
+        var pushed = events.FishForMessage<IdentifyService.PeerIdentified>(e => e.Push && e.LocalPeer == a.PeerId, Patience);
+        Assert.Contains("/chat/1.0.0", pushed.Result.Protocols);
+        Assert.Contains("/chat/1.0.0", (await a.IdentifyAsync(b.PeerId)).Protocols);
+    }
+
+    [Fact]
+    public async Task Ping_measures_round_trips_on_one_stream()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync();
+        await a.ConnectAsync(await AddressOfAsync(b));
+        var times = await a.PingAsync(b.PeerId, 5).WaitAsync(Patience);
+        Assert.Equal(5, times.Count);
+        Assert.All(times, t => Assert.True(t > TimeSpan.Zero && t < Patience));
+    }
+
+    [Fact]
+    public async Task Echo_returns_a_megabyte_unchanged()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync();
+        await a.ConnectAsync(await AddressOfAsync(b));
+        var payload = RandomNumberGenerator.GetBytes(1024 * 1024);
+        var elapsed = await a.EchoAsync(b.PeerId, payload).WaitAsync(Patience);
+        Assert.True(elapsed > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Perf_moves_the_bytes_asked_for_each_way()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync();
+        await a.ConnectAsync(await AddressOfAsync(b));
+        var reports = new List<PerfProgress>();
+        var result = await a.PerfAsync(b.PeerId, 8 << 20, 16 << 20, new SynchronousProgress(reports)).WaitAsync(Patience);
+        Assert.Equal(8 << 20, result.Uploaded);
+        Assert.Equal(16 << 20, result.Downloaded);
+        Assert.True(result.UploadBitsPerSecond > 0 && result.DownloadBitsPerSecond > 0);
+        Assert.NotEmpty(reports);
+        Assert.True(reports[^1].Downloaded > 0);
+    }
+
+    [Fact]
+    public async Task A_ping_that_comes_back_changed_is_an_error()
+    {
+        var a = await StartAsync(s => s with { Ping = false });
+        var b = await StartAsync();
+        // A broken ping server: answers each 32 bytes with zeros.
+        await a.Network.SetStreamHandlerAsync(PingService.ProtocolId, async stream =>
+        {
+            var buffer = new byte[PingService.PayloadSize];
+            while (await stream.Stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false) == buffer.Length)
+                await stream.Stream.WriteAsync(new byte[PingService.PayloadSize]);
+        });
+        await b.ConnectAsync(await AddressOfAsync(a));
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => b.PingAsync(a.PeerId, 1).WaitAsync(Patience));
+        Assert.Equal("ping: the peer answered with other bytes than it was sent", error.Message);
+    }
+
+    [Fact]
+    public async Task Stop_closes_every_connection_and_leaves_no_resource_in_use()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync();
+        var disconnected = CreateTestProbe();
+        Sys.EventStream.Subscribe(disconnected.Ref, typeof(SwarmProtocol.Disconnected));
+        await a.ConnectAsync(await AddressOfAsync(b));
+        await a.PingAsync(b.PeerId, 1);
+
+        await b.StopAsync().WaitAsync(Patience);
+
+        Assert.True(b.Stopped.IsCompleted);
+        disconnected.FishForMessage<SwarmProtocol.Disconnected>(d => d.Connection.LocalPeer == a.PeerId, Patience);
+        await AwaitAssertAsync(async () =>
+            Assert.All(await a.ResourceSnapshotAsync(), s => Assert.Equal(0, s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound + s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound)), Patience);
+    }
+
+    private sealed class SynchronousProgress(List<PerfProgress> reports) : IProgress<PerfProgress>
+    {
+        public void Report(PerfProgress value)
+        {
+            lock (reports)
+                reports.Add(value);
+        }
+    }
+}
