@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Libp2p.Host.Services;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Tests.Interop;
+
+namespace Libp2p.Host.Tests.Interop;
+
+/// <summary>
+/// The host's standard protocols against js-libp2p 3, both directions: identify (each side sees
+/// the other's protocols and listen addresses), ping, echo of 1 MiB and perf of 64 MiB each way.
+/// </summary>
+[Trait("Category", "Interop")]
+public sealed class HostJsInteropTests : HostTestKit
+{
+    private const int EchoBytes = 1024 * 1024;
+    private const long PerfBytes = 64L * 1024 * 1024;
+
+    [Theory]
+    [InlineData("yamux")]
+    [InlineData("mplex")]
+    public async Task Js_dials_us_identifies_pings_echoes_and_runs_perf(string muxer)
+    {
+        var us = await StartAsync();
+        var address = (await AddressOfAsync(us)).ToString();
+        var identified = CreateTestProbe();
+        Sys.EventStream.Subscribe(identified.Ref, typeof(IdentifyService.PeerIdentified));
+
+        var identify = await DialFromJsAsync(address, muxer, "identify");
+        using var json = JsonDocument.Parse(identify["IDENTIFY ".Length..]);
+        var protocols = json.RootElement.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()).ToArray();
+        Assert.Contains(PingService.ProtocolId, protocols);
+        Assert.Contains(EchoService.ProtocolId, protocols);
+        Assert.Contains(PerfService.ProtocolId, protocols);
+        Assert.Contains(IdentifyService.PushProtocolId, protocols);
+        var listen = json.RootElement.GetProperty("listenAddrs").EnumerateArray().Select(a => Multiaddr.Parse(a.GetString()!)).ToArray();
+        Assert.Contains((await us.Network.ListenAddressesAsync())[0], listen);
+        Assert.StartsWith("libp2p-dotnet/", json.RootElement.GetProperty("agentVersion").GetString(), StringComparison.Ordinal);
+        // And we identified js in turn, as soon as it connected.
+        var jsSide = identified.FishForMessage<IdentifyService.PeerIdentified>(e => e.LocalPeer == us.PeerId, Patience);
+        Assert.Contains(PingService.ProtocolId, jsSide.Result.Protocols);
+        Assert.StartsWith("js-libp2p/", jsSide.Result.AgentVersion, StringComparison.Ordinal);
+
+        Assert.StartsWith("PING ", await DialFromJsAsync(address, muxer, "ping", "--count", "3"), StringComparison.Ordinal);
+        Assert.StartsWith($"ECHO {EchoBytes} ok", await DialFromJsAsync(address, muxer, "echo", "--bytes", $"{EchoBytes}"), StringComparison.Ordinal);
+        Assert.StartsWith($"PERF upload {PerfBytes} ", await DialFromJsAsync(address, muxer, "perf", "--upload", $"{PerfBytes}", "--download", $"{PerfBytes}"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("yamux")]
+    [InlineData("mplex")]
+    public async Task We_dial_js_identify_ping_echo_and_run_perf(string muxer)
+    {
+        var us = await StartAsync();
+        await using var js = await JsPeer.ListenAsync(muxer);
+        var jsAddress = Multiaddr.Parse(js.Address);
+        var (peer, transport) = Libp2pHost.Split(jsAddress);
+        await us.ConnectAsync(jsAddress).WaitAsync(Patience);
+
+        var identify = await us.IdentifyAsync(peer).WaitAsync(Patience);
+        Assert.Contains(PingService.ProtocolId, identify.Protocols);
+        Assert.Contains(EchoService.ProtocolId, identify.Protocols);
+        Assert.Contains(transport, identify.ListenAddresses);
+        Assert.StartsWith("js-libp2p/", identify.AgentVersion, StringComparison.Ordinal);
+        Assert.Equal(peer, identify.Peer);
+
+        var times = await us.PingAsync(peer, 3).WaitAsync(Patience);
+        Assert.Equal(3, times.Count);
+
+        await us.EchoAsync(peer, RandomNumberGenerator.GetBytes(EchoBytes)).WaitAsync(Patience);
+
+        var perf = await us.PerfAsync(peer, PerfBytes, PerfBytes).WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.Equal(PerfBytes, perf.Uploaded);
+        Assert.Equal(PerfBytes, perf.Downloaded);
+    }
+
+    private static async Task<string> DialFromJsAsync(string address, string muxer, params string[] action)
+    {
+        var (exit, output) = await JsPeer.DialAsync(address, muxer, action);
+        Assert.True(exit == 0, string.Join('\n', output));
+        var prefix = action[0].ToUpperInvariant() + " ";
+        return output.Last(l => l.StartsWith(prefix, StringComparison.Ordinal));
+    }
+}
