@@ -69,12 +69,16 @@ public sealed partial record IdentifyMessage
     /// <summary>
     /// Field 8: a <see cref="SignedEnvelope"/> holding a <see cref="PeerRecord"/>, still encoded; open
     /// it with <see cref="PeerRecord.FromEnvelope"/>. When it verifies, its addresses win over
-    /// <see cref="ListenAddrs"/> (identify spec).
+    /// <see cref="ListenAddrs"/> (identify spec). Copied on the way in.
     /// </summary>
+    /// <remarks>
+    /// Empty counts as absent: no envelope is empty, and C# turns a null <c>byte[]</c> assigned here
+    /// into an empty memory, not into null, so treating both alike spares callers that trap.
+    /// </remarks>
     public ReadOnlyMemory<byte>? SignedPeerRecord
     {
-        get => _signedPeerRecord;
-        init => _signedPeerRecord = value?.ToArray();
+        get => _signedPeerRecord is null ? (ReadOnlyMemory<byte>?)null : _signedPeerRecord;
+        init => _signedPeerRecord = value is { IsEmpty: false } record ? record.ToArray() : null;
     }
 
     /// <summary>
@@ -89,6 +93,7 @@ public sealed partial record IdentifyMessage
     {
         ArgumentNullException.ThrowIfNull(newer);
         var newAddresses = newer._listenAddrs.Length > 0;
+        var record = newer._signedPeerRecord ?? (newAddresses ? null : _signedPeerRecord);
         return new IdentifyMessage
         {
             ProtocolVersion = newer.ProtocolVersion ?? ProtocolVersion,
@@ -97,7 +102,7 @@ public sealed partial record IdentifyMessage
             ListenAddrs = newAddresses ? newer._listenAddrs : _listenAddrs,
             ObservedAddr = newer.ObservedAddr ?? ObservedAddr,
             Protocols = newer._protocols.Length > 0 ? newer._protocols : _protocols,
-            SignedPeerRecord = newer._signedPeerRecord ?? (newAddresses ? null : _signedPeerRecord),
+            SignedPeerRecord = record ?? ReadOnlyMemory<byte>.Empty,
         };
     }
 
@@ -148,7 +153,7 @@ public sealed partial record IdentifyMessage
     /// <summary>The encoded message, without the length prefix.</summary>
     public byte[] ToBytes()
     {
-        var output = new ArrayBufferWriter<byte>(GetEncodedLength());
+        var output = new ArrayBufferWriter<byte>(Math.Max(1, GetEncodedLength()));
         WriteTo(output);
         return output.WrittenSpan.ToArray();
     }
@@ -211,7 +216,7 @@ public sealed partial record IdentifyMessage
             ListenAddrs = listenAddrs,
             ObservedAddr = observedAddr,
             Protocols = protocols,
-            SignedPeerRecord = signedPeerRecord,
+            SignedPeerRecord = signedPeerRecord ?? ReadOnlyMemory<byte>.Empty,
         };
     }
 

@@ -24,12 +24,14 @@ internal ref struct ProtobufReader
     private readonly ReadOnlySpan<byte> _bytes;
     private readonly string _what;
     private int _offset;
+    private int _fieldStart;
 
     public ProtobufReader(ReadOnlySpan<byte> bytes, string what)
     {
         _bytes = bytes;
         _what = what;
         _offset = 0;
+        _fieldStart = 0;
     }
 
     /// <summary>Reads the next field key; false at the end of the input.</summary>
@@ -39,10 +41,10 @@ internal ref struct ProtobufReader
         wire = 0;
         if (_offset >= _bytes.Length)
             return false;
-        var at = _offset;
+        _fieldStart = _offset;
         var key = ReadRawVarint("a field key");
         if (key >> 3 is 0 or > MaxFieldNumber)
-            throw new FormatException($"{_what}: invalid field number {key >> 3} at byte {at}");
+            throw new FormatException($"{_what}: invalid field number {key >> 3} at byte {_fieldStart}");
         field = (int)(key >> 3);
         wire = (int)(key & 7);
         return true;
@@ -79,7 +81,7 @@ internal ref struct ProtobufReader
             case 1 or 5:
                 var size = wire == 1 ? 8 : 4;
                 if (_bytes.Length - _offset < size)
-                    throw new FormatException($"{_what}: unknown field {field} needs {size} bytes at byte {_offset}, only {_bytes.Length - _offset} left");
+                    throw new FormatException($"{_what}: unknown field {field} at byte {_fieldStart} needs {size} bytes, only {_bytes.Length - _offset} left");
                 _offset += size;
                 break;
             case 3 or 4:
@@ -98,11 +100,10 @@ internal ref struct ProtobufReader
 
     private ReadOnlySpan<byte> ReadLengthDelimited(int field, string name)
     {
-        var at = _offset;
         var length = ReadRawVarint($"the length of field {field} ({name})");
         var left = _bytes.Length - _offset;
         if (length > (ulong)left)
-            throw new FormatException($"{_what}: field {field} ({name}) at byte {at} says {length} bytes, only {left} left");
+            throw new FormatException($"{_what}: field {field} ({name}) at byte {_fieldStart} says {length} bytes, only {left} left");
         var value = _bytes.Slice(_offset, (int)length);
         _offset += (int)length;
         return value;
