@@ -44,6 +44,8 @@ var akka = (await runner.AkkaTcpAsync(bytes, upload: true), await runner.AkkaTcp
 Line($"| bare Akka.Streams TCP | {akka.Item1:F0} | {akka.Item2:F0} |");
 var ours = (await runner.Libp2pAsync(bytes, upload: true), await runner.Libp2pAsync(bytes, upload: false));
 Line($"| ours: TCP + Noise + yamux | {ours.Item1:F0} | {ours.Item2:F0} |");
+var hostPerf = await runner.HostPerfAsync(bytes);
+Line($"| ours: two hosts, /perf/1.0.0 service (Stream adapter) | {hostPerf.Up:F0} | {hostPerf.Down:F0} |");
 (double Up, double Down)? js = null, jsToJs = null;
 if (withJs)
 {
@@ -55,7 +57,7 @@ if (withJs)
 Line("");
 Line($"Ratios: ours / bare Akka.Streams TCP = {ours.Item1 / akka.Item1:P0} up, {ours.Item2 / akka.Item2:P0} down; " +
      $"ours / Socket = {ours.Item1 / socket.Item1:P0} up, {ours.Item2 / socket.Item2:P0} down" +
-     (jsToJs is { } j ? $"; ours / js-to-js = {ours.Item1 / j.Up:F2}x up, {ours.Item2 / j.Down:F2}x down" : ""));
+     (jsToJs is { } j ? $"; ours / js-to-js = {ours.Item1 / j.Up:F2}x up, {ours.Item2 / j.Down:F2}x down; host perf / js-to-js = {hostPerf.Up / j.Up:F2}x up, {hostPerf.Down / j.Down:F2}x down" : ""));
 Line("");
 var setup = await runner.ConnectionSetupAsync(connections);
 Line($"Connection set-up (TCP + Noise + yamux + a 1-byte round trip), {connections} sequential: p50 {setup.P50:F2} ms, p99 {setup.P99:F2} ms");

@@ -147,6 +147,20 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return (up, exit == 0 ? MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "upload"))) : double.NaN);
     }
 
+    /// <summary>Two whole hosts (Swarm, actors, resource manager) running the /perf/1.0.0 service: what an app gets.</summary>
+    public async Task<(double Up, double Down)> HostPerfAsync(long bytes)
+    {
+        Libp2p.Host.HostSettings Settings(PrivateKey key) => new(key) { ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] };
+        var server = await Libp2p.Host.Libp2pHost.StartAsync(system, Settings(_listenerKey), "perf-server");
+        var client = await Libp2p.Host.Libp2pHost.StartAsync(system, Settings(_dialerKey) with { ListenAddresses = [] }, "perf-client");
+        await client.ConnectAsync((await server.AddressesAsync())[0]);
+        var up = await client.PerfAsync(server.PeerId, bytes, 0);
+        var down = await client.PerfAsync(server.PeerId, 0, bytes);
+        await client.StopAsync();
+        await server.StopAsync();
+        return (MiBps(bytes, up.UploadTime), MiBps(bytes, down.DownloadTime));
+    }
+
     public async Task<(double Up, double Down)> JsToJsAsync(long bytes)
     {
         await using var js = await JsPeer.ListenAsync("yamux");
