@@ -1,27 +1,62 @@
 using Libp2p.Actors.Network;
+using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 
 namespace Libp2p.Actors.Resources;
 
 /// <summary>
 /// A connection's scope (the seed's <c>ConnManagementScope</c>): it counts against the transient
-/// scope until <see cref="SetPeer"/>, then against its peer's scope.
+/// scope until <see cref="SetPeer"/>, then against its peer's scope. An allow-listed connection
+/// counts against the allow-listed transient and system scopes instead.
 /// </summary>
 public sealed class ConnectionManagementScope : ResourceScopeSpan
 {
-    internal ConnectionManagementScope(ResourceManager manager, ScopeNode node, ScopeNode[] above) : base(manager, node, above) { }
+    private readonly Multiaddr? _endpoint;
+
+    internal ConnectionManagementScope(ResourceManager manager, ScopeNode node, ScopeNode[] above, Multiaddr? endpoint, bool allowlisted) : base(manager, node, above)
+    {
+        _endpoint = endpoint;
+        Allowlisted = allowlisted;
+    }
 
     /// <summary>The peer's scope once <see cref="SetPeer"/> was called (the seed's <c>PeerScope</c>).</summary>
     public ResourceScope? PeerScope { get; private set; }
 
+    /// <summary>Whether the connection is counted in the allow-listed scopes rather than the ordinary ones.</summary>
+    public bool Allowlisted { get; private set; }
+
     /// <summary>Moves the connection from the transient scope to <paramref name="peer"/>'s (the seed's <c>SetPeer</c>).</summary>
-    /// <exception cref="ResourceLimitExceededException">The peer's scope cannot take the connection; it stays transient.</exception>
+    /// <exception cref="ResourceLimitExceededException">
+    /// The peer's scope cannot take the connection, or it was allow-listed for other peers only and the
+    /// ordinary scopes cannot take it; it stays where it was.
+    /// </exception>
     public void SetPeer(PeerId peer)
     {
         if (PeerScope is not null)
             throw new InvalidOperationException($"{Name} already belongs to {PeerScope.Name}");
+        var transient = Manager.TransientNode;
+        if (Allowlisted)
+        {
+            transient = Manager.AllowlistedTransientNode;
+            if (!Manager.Allowlist.AllowedPeerAndMultiaddr(peer, _endpoint!))
+            {
+                // As go-libp2p: a connection that was only almost allow-listed (its address is, for
+                // another peer) must not evade the ordinary scopes, so it goes back to them or is refused.
+                try
+                {
+                    Move([Manager.AllowlistedTransientNode, Manager.AllowlistedSystemNode], [Manager.TransientNode, Manager.SystemNode]);
+                }
+                catch (ResourceLimitExceededException e)
+                {
+                    throw ResourceManager.Explained(e, $"{_endpoint} is allow-listed only for other peers than {peer}");
+                }
+                Allowlisted = false;
+                transient = Manager.TransientNode;
+                Node.Path = $"transient/{Node.Path[(Node.Path.LastIndexOf('/') + 1)..]}";
+            }
+        }
         var scope = Manager.Peer(peer);
-        Move(Manager.TransientNode, scope.Node);
+        Move([transient], [scope.Node]);
         Node.Path = $"{scope.Name}/{Node.Path[(Node.Path.LastIndexOf('/') + 1)..]}";
         PeerScope = scope;
     }
@@ -55,7 +90,7 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         if (ProtocolScope is not null)
             throw new InvalidOperationException($"{Name} already speaks {ProtocolScope.Name}");
         var scope = Manager.Protocol(protocol);
-        Move(Manager.TransientNode, scope.Node);
+        Move([Manager.TransientNode], [scope.Node]);
         ProtocolScope = scope;
     }
 
@@ -66,7 +101,7 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         if (ServiceScope is not null)
             throw new InvalidOperationException($"{Name} already belongs to {ServiceScope.Name}");
         var scope = Manager.Service(service);
-        Move(null, scope.Node);
+        Move([], [scope.Node]);
         ServiceScope = scope;
     }
 

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 
 namespace Libp2p.Actors.Resources;
@@ -31,10 +32,16 @@ public static class ResourceLimitDefaults
             Memory = memoryBase + (long)(memoryUp * gib),
             FD = fdBase + (int)(fdFraction * fds),
         };
+        var system = Scale(64, 128, 128, 1024, 2048, 2048, 128 * MiB, 1.0, 256, 64, 128, 128, 1024, 2048, 2048, 1024 * MiB);
+        var transient = Scale(32, 64, 64, 128, 256, 256, 32 * MiB, 0.25, 64, 16, 32, 32, 128, 256, 256, 128 * MiB);
         return new ResourceLimits
         {
-            System = Scale(64, 128, 128, 1024, 2048, 2048, 128 * MiB, 1.0, 256, 64, 128, 128, 1024, 2048, 2048, 1024 * MiB),
-            Transient = Scale(32, 64, 64, 128, 256, 256, 32 * MiB, 0.25, 64, 16, 32, 32, 128, 256, 256, 128 * MiB),
+            System = system,
+            Transient = transient,
+            // go-libp2p gives the allow-listed pair the same scaling as the ordinary pair: as much
+            // again, reserved for the allow-listed, so the others cannot use it up.
+            AllowlistedSystem = system,
+            AllowlistedTransient = transient,
             ServiceDefault = Scale(int.MaxValue / 2, int.MaxValue / 2, int.MaxValue / 2, 1024, 4096, 4096, 64 * MiB, 0, int.MaxValue / 2, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
             ProtocolDefault = Scale(int.MaxValue / 2, int.MaxValue / 2, int.MaxValue / 2, 512, 2048, 2048, 64 * MiB, 0, int.MaxValue / 2, 0, 0, 0, 256, 512, 512, 164 * MiB),
             PeerDefault = Scale(8, 8, 8, 256, 512, 512, 64 * MiB, 1.0 / 64, 4, 0, 0, 0, 128, 256, 256, 128 * MiB),
@@ -48,7 +55,9 @@ public static class ResourceLimitDefaults
     /// <c>service-default</c>, <c>protocol-default</c>, <c>peer-default</c>, <c>connection</c>,
     /// <c>stream</c>, and <c>services</c>, <c>protocols</c>, <c>peers</c> keyed by name, each with
     /// any of <c>memory</c> (a size such as <c>256MiB</c>), <c>streams</c>, <c>streams-inbound</c>,
-    /// <c>streams-outbound</c>, <c>conns</c>, <c>conns-inbound</c>, <c>conns-outbound</c>, <c>fd</c>.
+    /// <c>streams-outbound</c>, <c>conns</c>, <c>conns-inbound</c>, <c>conns-outbound</c>, <c>fd</c>;
+    /// and <c>allowlist { addresses = [...], system { … }, transient { … } }</c> for the allow-list
+    /// and its scopes' limits.
     /// What is not set keeps the value of <paramref name="fallback"/> (the scaled defaults).
     /// </summary>
     public static ResourceLimits FromConfig(Config config, ResourceLimits? fallback = null)
@@ -71,6 +80,11 @@ public static class ResourceLimitDefaults
             Services = Named(section, "services", limits.ServiceDefault, name => name),
             Protocols = Named(section, "protocols", limits.ProtocolDefault, name => name),
             Peers = Named(section, "peers", limits.PeerDefault, PeerId.Parse),
+            AllowlistedSystem = Read("allowlist.system", limits.AllowlistedSystem),
+            AllowlistedTransient = Read("allowlist.transient", limits.AllowlistedTransient),
+            Allowlist = section.HasPath("allowlist.addresses")
+                ? section.GetStringList("allowlist.addresses").Select(Multiaddr.Parse).ToArray()
+                : limits.Allowlist,
         };
     }
 

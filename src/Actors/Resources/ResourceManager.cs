@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Libp2p.Actors.Network;
+using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 
 namespace Libp2p.Actors.Resources;
@@ -12,6 +13,19 @@ public sealed record ResourceLimits
 
     /// <summary>Connections and streams not yet attached to a peer or protocol.</summary>
     public ScopeLimit Transient { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Everything of allow-listed connections, kept apart from <see cref="System"/> so a flood of others cannot starve them.</summary>
+    public ScopeLimit AllowlistedSystem { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>Allow-listed connections not yet attached to a peer.</summary>
+    public ScopeLimit AllowlistedTransient { get; init; } = ScopeLimit.Unlimited;
+
+    /// <summary>
+    /// The allow-list (go-libp2p's <c>WithAllowlistedMultiaddrs</c>): addresses such as
+    /// <c>/ip4/1.2.3.4</c> or networks such as <c>/ip4/1.2.3.0/ipcidr/24</c>, optionally with
+    /// <c>/p2p/&lt;id&gt;</c>, whose connections use the allow-listed scopes when the ordinary ones refuse.
+    /// </summary>
+    public IReadOnlyList<Multiaddr> Allowlist { get; init; } = [];
 
     /// <summary>Any service without its own limit.</summary>
     public ScopeLimit ServiceDefault { get; init; } = ScopeLimit.Unlimited;
@@ -67,8 +81,13 @@ public sealed class ResourceManager : IDisposable
         // The system scope gets the highest ID so it is always locked last: every chain ends there.
         SystemNode = new ScopeNode(long.MaxValue, "system", _limits.System);
         TransientNode = new ScopeNode(long.MaxValue - 1, "transient", _limits.Transient);
+        AllowlistedSystemNode = new ScopeNode(long.MaxValue - 2, "allowlisted-system", _limits.AllowlistedSystem);
+        AllowlistedTransientNode = new ScopeNode(long.MaxValue - 3, "allowlisted-transient", _limits.AllowlistedTransient);
         System = new NamedScope(this, SystemNode, []);
         Transient = new NamedScope(this, TransientNode, [SystemNode]);
+        AllowlistedSystem = new NamedScope(this, AllowlistedSystemNode, []);
+        AllowlistedTransient = new NamedScope(this, AllowlistedTransientNode, [AllowlistedSystemNode]);
+        Allowlist = new Allowlist(_limits.Allowlist);
         // The same figures as Snapshot(), for OpenTelemetry or Prometheus exporters to pick up.
         _meter = new Meter(MeterName);
         _meter.CreateObservableGauge("libp2p.rcmgr.memory", () => Measure(s => s.Usage.Memory), "By", "Memory reserved in each scope");
@@ -103,18 +122,66 @@ public sealed class ResourceManager : IDisposable
     /// <summary>The transient scope, for what is not yet attached to a peer or protocol.</summary>
     public NamedScope Transient { get; }
 
+    /// <summary>The system scope of allow-listed connections (go-libp2p's <c>allowlistedSystem</c>).</summary>
+    public NamedScope AllowlistedSystem { get; }
+
+    /// <summary>The transient scope of allow-listed connections (go-libp2p's <c>allowlistedTransient</c>).</summary>
+    public NamedScope AllowlistedTransient { get; }
+
+    /// <summary>The addresses whose connections may use the allow-listed scopes; entries may be added at run time.</summary>
+    public Allowlist Allowlist { get; }
+
     internal ScopeNode SystemNode { get; }
 
     internal ScopeNode TransientNode { get; }
 
-    /// <summary>Opens a connection's scope, counted against the transient scope (the seed's <c>OpenConnection</c>).</summary>
+    internal ScopeNode AllowlistedSystemNode { get; }
+
+    internal ScopeNode AllowlistedTransientNode { get; }
+
+    /// <summary>Opens a connection's scope, counted against the transient scope (the seed's <c>OpenConnection</c>), for an endpoint not known.</summary>
     /// <exception cref="ResourceLimitExceededException">A scope refused the connection; nothing stays reserved.</exception>
-    public ConnectionManagementScope OpenConnection(Direction direction, bool useFileDescriptor)
+    public ConnectionManagementScope OpenConnection(Direction direction, bool useFileDescriptor) => OpenConnection(direction, useFileDescriptor, null);
+
+    /// <summary>
+    /// Opens a connection's scope for the remote <paramref name="endpoint"/> (the seed's
+    /// <c>OpenConnection</c>): counted against the transient and system scopes, or, when those
+    /// refuse and the endpoint is allow-listed, against the allow-listed ones instead.
+    /// </summary>
+    /// <exception cref="ResourceLimitExceededException">A scope refused the connection; nothing stays reserved.</exception>
+    public ConnectionManagementScope OpenConnection(Direction direction, bool useFileDescriptor, Multiaddr? endpoint)
     {
-        var scope = new ConnectionManagementScope(this, NewNode($"transient/conn-{NextId()}", _limits.Connection), [TransientNode, SystemNode]);
+        var usage = new Usage(0, 0, 0, direction == Direction.Inbound ? 1 : 0, direction == Direction.Outbound ? 1 : 0, useFileDescriptor ? 1 : 0);
+        var id = NextId();
+        ResourceLimitExceededException refusal;
         try
         {
-            scope.Open(new Usage(0, 0, 0, direction == Direction.Inbound ? 1 : 0, direction == Direction.Outbound ? 1 : 0, useFileDescriptor ? 1 : 0));
+            return Open(new ConnectionManagementScope(this, NewNode($"transient/conn-{id}", _limits.Connection), [TransientNode, SystemNode], endpoint, allowlisted: false), usage);
+        }
+        catch (ResourceLimitExceededException e)
+        {
+            refusal = e;
+        }
+        if (endpoint is null || Allowlist.IsEmpty)
+            throw refusal;
+        // As go-libp2p: the ordinary scopes first, the allow-listed ones only for what they refused.
+        if (!Allowlist.Allowed(endpoint))
+            throw Explained(refusal, $"{endpoint} is not allow-listed");
+        try
+        {
+            return Open(new ConnectionManagementScope(this, NewNode($"allowlisted-transient/conn-{id}", _limits.Connection), [AllowlistedTransientNode, AllowlistedSystemNode], endpoint, allowlisted: true), usage);
+        }
+        catch (ResourceLimitExceededException e)
+        {
+            throw Explained(e, $"{endpoint} is allow-listed, and {refusal.Scope} had refused its {refusal.Resource} too");
+        }
+    }
+
+    private static ConnectionManagementScope Open(ConnectionManagementScope scope, Usage usage)
+    {
+        try
+        {
+            scope.Open(usage);
         }
         catch
         {
@@ -123,6 +190,9 @@ public sealed class ResourceManager : IDisposable
         }
         return scope;
     }
+
+    internal static ResourceLimitExceededException Explained(ResourceLimitExceededException e, string detail) =>
+        new(e.Scope, e.Resource, e.Asked, e.Current, e.Limit, detail);
 
     /// <summary>Opens a stream's scope, counted against the peer and the transient scope (the seed's <c>OpenStream</c>).</summary>
     /// <exception cref="ResourceLimitExceededException">A scope refused the stream; nothing stays reserved.</exception>
@@ -157,7 +227,7 @@ public sealed class ResourceManager : IDisposable
     /// <summary>Looks at a peer's scope (the seed's <c>ViewPeer</c>).</summary>
     public T ViewPeer<T>(PeerId peer, Func<ResourceScope, T> view) => WithNamed(Peer(peer), view);
 
-    /// <summary>Every named scope's usage and limit, system first: what a denial should be read against.</summary>
+    /// <summary>Every named scope's usage and limit, system first, then transient and the allow-listed pair: what a denial should be read against.</summary>
     public IReadOnlyList<ScopeSnapshot> Snapshot()
     {
         lock (_structure)
@@ -165,6 +235,8 @@ public sealed class ResourceManager : IDisposable
             return [
                 new ScopeSnapshot(System.Name, System.Stat(), SystemNode.Limit),
                 new ScopeSnapshot(Transient.Name, Transient.Stat(), TransientNode.Limit),
+                new ScopeSnapshot(AllowlistedSystem.Name, AllowlistedSystem.Stat(), AllowlistedSystemNode.Limit),
+                new ScopeSnapshot(AllowlistedTransient.Name, AllowlistedTransient.Stat(), AllowlistedTransientNode.Limit),
                 .. _named.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ScopeSnapshot(s.Name, s.Stat(), s.Node.Limit)),
             ];
         }
@@ -198,7 +270,8 @@ public sealed class ResourceManager : IDisposable
     {
         lock (_structure)
         {
-            if (--node.References > 0 || node == SystemNode || node == TransientNode || !node.Usage.IsZero)
+            // The four fixed scopes hold the highest IDs and always stay.
+            if (--node.References > 0 || node.Id >= AllowlistedTransientNode.Id || !node.Usage.IsZero)
                 return;
             // Idle and empty: the named scope goes, and is made afresh if needed again.
             _named.Remove(node.Path);

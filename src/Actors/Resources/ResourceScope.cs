@@ -73,6 +73,10 @@ public class ResourceScope
 /// </summary>
 public class ResourceScopeSpan : ResourceScope, IDisposable
 {
+    // Serializes this span's reservations, releases, moves and Done: a muxer reserves window growth
+    // on its stage's thread while the actor that owns the scope moves or closes it. Taken before any
+    // node's lock and never while one is held, so the global node order is kept.
+    private readonly object _gate = new();
     private Usage _held;
 
     internal ResourceScopeSpan(ResourceManager manager, ScopeNode node, ScopeNode[] above) : base(manager, node, above)
@@ -84,18 +88,21 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
     /// <summary>Releases everything the span still holds, and closes it (the seed's <c>Done</c>).</summary>
     public void Done()
     {
-        Usage held;
-        lock (Node)
+        ScopeNode[] above;
+        lock (_gate)
         {
-            if (Node.Closed)
-                return;
-            Node.Closed = true;
-            held = _held;
+            lock (Node)
+            {
+                if (Node.Closed)
+                    return;
+                Node.Closed = true;
+            }
+            if (Manager.Counting)
+                ScopeNode.Release(ResourceManager.Chain(Node, Above), _held);
             _held = Usage.Zero;
+            above = Above;
         }
-        if (Manager.Counting)
-            ScopeNode.Release(ResourceManager.Chain(Node, Above), held);
-        foreach (var scope in Above)
+        foreach (var scope in above)
             Manager.Unretain(scope);
     }
 
@@ -108,35 +115,47 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
 
     private protected override void Reserve(Usage usage, byte priority)
     {
-        base.Reserve(usage, priority);
-        lock (Node)
+        lock (_gate)
+        {
+            base.Reserve(usage, priority);
             _held += usage;
+        }
     }
 
     private protected override void Release(Usage usage)
     {
-        lock (Node)
+        lock (_gate)
+        {
+            // After Done everything was given back already; a late release (a muxer closing after
+            // its connection's actor stopped) must not count it twice.
+            if (Node.Closed)
+                return;
             _held -= usage;
-        base.Release(usage);
+            base.Release(usage);
+        }
     }
 
-    /// <summary>Moves what the span holds from <paramref name="from"/> to <paramref name="to"/>, all or nothing.</summary>
-    private protected void Move(ScopeNode? from, ScopeNode to)
+    /// <summary>Moves what the span holds from the scopes <paramref name="from"/> to the scopes <paramref name="to"/>, all or nothing.</summary>
+    private protected void Move(ScopeNode[] from, ScopeNode[] to)
     {
-        Usage held;
-        lock (Node)
-            held = _held;
-        // Charged first, released second: for a moment it counts twice, never zero times.
-        if (Manager.Counting)
+        lock (_gate)
         {
-            if (ScopeNode.TryReserve([to], held, ReservationPriority.Always) is { } refusal)
-                throw refusal;
-            if (from is not null)
-                ScopeNode.Release([from], held);
+            if (Node.Closed)
+                throw new ResourceScopeClosedException(Node.Path);
+            // Charged first, released second: for a moment it counts twice, never zero times.
+            if (Manager.Counting)
+            {
+                var chain = (ScopeNode[])to.Clone();
+                Array.Sort(chain, static (a, b) => a.Id.CompareTo(b.Id));
+                if (ScopeNode.TryReserve(chain, _held, ReservationPriority.Always) is { } refusal)
+                    throw refusal;
+                ScopeNode.Release(from, _held);
+            }
+            foreach (var scope in to)
+                Manager.Retain(scope);
+            Above = [.. Above.Where(a => !from.Contains(a)), .. to];
         }
-        Manager.Retain(to);
-        Above = [.. Above.Where(a => a != from), to];
-        if (from is not null)
-            Manager.Unretain(from);
+        foreach (var scope in from)
+            Manager.Unretain(scope);
     }
 }

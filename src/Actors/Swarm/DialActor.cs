@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Streams;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
@@ -21,13 +22,13 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     private readonly IMaterializer _materializer;
     private readonly List<(Multiaddr Address, ITransport Transport)> _queue = [];
     private readonly List<(Multiaddr Address, Exception Error)> _failures = [];
-    private readonly Dictionary<Multiaddr, UpgradingConnection> _running = new();
+    private readonly Dictionary<Multiaddr, (UpgradingConnection Dial, ConnectionManagementScope Scope)> _running = new();
     private readonly TimeSpan _timeout;
     private readonly IActorRef _peerstore;
     private bool _done;
 
-    /// <summary>A connection to the peer is up.</summary>
-    public sealed record Succeeded(PeerId Peer, MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade);
+    /// <summary>A connection to the peer is up; the receiver owns its scope.</summary>
+    public sealed record Succeeded(PeerId Peer, MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade, ConnectionManagementScope Scope);
 
     /// <summary>Every address failed, or time ran out; the reason names each address.</summary>
     public sealed record Failed(PeerId Peer, Exception Reason);
@@ -64,17 +65,18 @@ public sealed class DialActor : ReceiveActor, IWithTimers
                 return;
             var winner = _running[u.Address];
             _running.Remove(u.Address);
-            Context.Parent.Tell(new Succeeded(peer, winner.Connection, u.Addresses, u.Upgrade));
+            Context.Parent.Tell(new Succeeded(peer, winner.Dial.Connection, u.Addresses, u.Upgrade, winner.Scope));
             Finish(null);
         });
         Receive<AttemptFailed>(f =>
         {
             if (_done)
                 return;
-            _running.Remove(f.Address);
+            if (_running.Remove(f.Address, out var attempt))
+                attempt.Scope.Done();
             _failures.Add((f.Address, f.Error));
             if (_queue.Count == 0 && _running.Count == 0)
-                Finish(new DialException(peer, "all addresses failed", _failures));
+                Finish(AllFailed());
             else
                 Launch();
         });
@@ -117,10 +119,21 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         {
             var (address, transport) = _queue[0];
             _queue.RemoveAt(0);
+            // Counted before dialing, as go-libp2p does, so the muxer's window growth is charged to the connection's own scope.
+            ConnectionManagementScope scope;
             try
             {
-                var dial = Upgrader.Dial(Context.System, _materializer, transport, address, _settings.Upgrade, _peer);
-                _running[address] = dial;
+                scope = _settings.Resources.OpenConnection(Direction.Outbound, useFileDescriptor: true, address);
+            }
+            catch (ResourceLimitExceededException e)
+            {
+                _failures.Add((address, e));
+                continue;
+            }
+            try
+            {
+                var dial = Upgrader.Dial(Context.System, _materializer, transport, address, _settings.Upgrade with { Memory = new ScopeMemoryAccount(scope) }, _peer);
+                _running[address] = (dial, scope);
                 dial.Connection.Upgraded.ContinueWith(t => t.IsCompletedSuccessfully && dial.Transport.IsCompletedSuccessfully
                         ? (object)new AttemptUpgraded(address, t.Result, dial.Transport.Result)
                         // The transport's own error says more than the connection it never became.
@@ -130,12 +143,19 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             }
             catch (TransportException e)
             {
+                scope.Done();
                 _failures.Add((address, e));
             }
         }
         if (_running.Count == 0 && _queue.Count == 0 && !_done)
-            Finish(new DialException(_peer, "all addresses failed", _failures));
+            Finish(AllFailed());
     }
+
+    /// <summary>When the resource manager refused every address, its refusal is the explanation the dialer gets.</summary>
+    private Exception AllFailed() =>
+        _failures.Count > 0 && _failures.TrueForAll(f => f.Error is ResourceLimitExceededException)
+            ? _failures[0].Error
+            : new DialException(_peer, "all addresses failed", _failures);
 
     private void Finish(Exception? error)
     {
@@ -151,7 +171,10 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         // Losers of the race, and attempts cut off by the timeout, are aborted.
-        foreach (var attempt in _running.Values)
-            attempt.Connection.Abort(new DialException(_peer, "another address won, or the dial ended"));
+        foreach (var (dial, scope) in _running.Values)
+        {
+            dial.Connection.Abort(new DialException(_peer, "another address won, or the dial ended"));
+            scope.Done();
+        }
     }
 }

@@ -57,7 +57,7 @@ public sealed partial class SwarmActor
     private void HandleDialSucceeded(DialActor.Succeeded succeeded)
     {
         _backoff.Remove(succeeded.Peer);
-        var info = AddConnection(succeeded.Connection, succeeded.Addresses, succeeded.Upgrade, Direction.Outbound);
+        var info = AddConnection(succeeded.Connection, succeeded.Addresses, succeeded.Upgrade, Direction.Outbound, succeeded.Scope);
         if (_dials.Remove(succeeded.Peer, out var dial))
         {
             foreach (var waiter in dial.Waiters)
@@ -84,18 +84,17 @@ public sealed partial class SwarmActor
         }
     }
 
-    private ConnectionInfo? AddConnection(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction, ConnectionManagementScope? scope = null)
+    private ConnectionInfo? AddConnection(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction, ConnectionManagementScope scope)
     {
         try
         {
-            scope ??= _settings.Resources.OpenConnection(direction, useFileDescriptor: true);
             scope.SetPeer(upgrade.RemotePeer);
         }
         catch (ResourceLimitExceededException e)
         {
             // Refused: the connection is cut and nothing stays reserved; a dialer learns why.
             _log.Info("refused a connection with {0}: {1}", upgrade.RemotePeer, e.Message);
-            scope?.Done();
+            scope.Done();
             connection.Abort(e);
             _lastRefusal = e;
             return null;
@@ -196,14 +195,22 @@ public sealed partial class SwarmActor
         Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre([.. _connections.Values])));
         Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre([])));
         // Connections that finish upgrading while closing are not adopted: they are closed at once.
-        Receive<ListenerActor.Accepted>(a => a.Connection.Close());
+        Receive<ListenerActor.Accepted>(a =>
+        {
+            a.Scope.Done();
+            a.Connection.Close();
+        });
         Receive<InboundUpgraded>(u =>
         {
             u.Scope.Done();
             u.Connection.Close();
         });
         Receive<InboundFailed>(f => f.Scope.Done());
-        Receive<DialActor.Succeeded>(d => d.Connection.Close());
+        Receive<DialActor.Succeeded>(d =>
+        {
+            d.Scope.Done();
+            d.Connection.Close();
+        });
         Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
         Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
         Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));

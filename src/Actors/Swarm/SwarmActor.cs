@@ -111,22 +111,10 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             Context.Stop(listener);
         });
         Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
+        // Counted (against the transient scope) by the listener from the moment it was accepted, before the handshake.
         Receive<ListenerActor.Accepted>(a =>
-        {
-            // Counted (against the transient scope) from the moment it is accepted, before the handshake.
-            ConnectionManagementScope scope;
-            try
-            {
-                scope = _settings.Resources.OpenConnection(Direction.Inbound, useFileDescriptor: true);
-            }
-            catch (ResourceLimitExceededException e)
-            {
-                _log.Info("refused an inbound connection from {0}: {1}", a.Addresses.RemoteAddress, e.Message);
-                a.Connection.Abort(e);
-                return;
-            }
-            a.Connection.Upgraded.PipeTo(Self, success: u => new InboundUpgraded(a.Connection, a.Addresses, u, scope), failure: e => new InboundFailed(e, scope));
-        });
+            a.Connection.Upgraded.PipeTo(Self, success: u => new InboundUpgraded(a.Connection, a.Addresses, u, a.Scope), failure: e => new InboundFailed(e, a.Scope)));
+        Receive<ListenerActor.Refused>(r => _log.Info("refused an inbound connection from {0}: {1}", r.Addresses.RemoteAddress, r.Reason.Message));
         Receive<InboundUpgraded>(u => AddConnection(u.Connection, u.Addresses, u.Upgrade, Direction.Inbound, u.Scope));
         Receive<InboundFailed>(f =>
         {
@@ -166,7 +154,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
                 Sender.Tell(new Swarm.ListenFailed(address, new TransportException($"no transport can listen on {address}")));
                 return;
             }
-            var listener = Context.ActorOf(ListenerActor.Props(address, transport, _settings.Upgrade, _materializer), $"listener-{++_nextListener}");
+            var listener = Context.ActorOf(ListenerActor.Props(address, transport, _settings.Upgrade, _settings.Resources, _materializer), $"listener-{++_nextListener}");
             Context.Watch(listener);
             _listeners[listener] = (address, null);
             request.Waiting.Add(listener);

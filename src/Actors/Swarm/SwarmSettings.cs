@@ -33,6 +33,7 @@ public sealed record SwarmSettings(PrivateKey Identity)
     /// <summary>The clock, injectable so backoff is testable without waiting.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
-    // Window growth is charged to the system scope: a connection's own scope exists only once it is upgraded.
-    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection, new ScopeMemoryAccount(Resources.System));
+    // Without a memory account: the listener and the dial give each connection one over its own
+    // scope (opened before the upgrade), so window growth counts against that connection.
+    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection);
 }

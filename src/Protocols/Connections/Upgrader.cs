@@ -57,8 +57,22 @@ public static class Upgrader
         UpgradeSettings settings, Action<MuxedConnection, TransportConnection> accepted)
     {
         ArgumentNullException.ThrowIfNull(accepted);
+        return Listen(system, materializer, transport, address, inbound => accepted(Accept(materializer, inbound, settings), inbound.Addresses));
+    }
+
+    /// <summary>
+    /// Listens on <paramref name="address"/> and hands every inbound connection, not yet upgraded, to
+    /// <paramref name="accepted"/>, which upgrades it with <see cref="Accept"/> and settings of its
+    /// own: per connection, e.g. a memory account over the connection's resource scope.
+    /// </summary>
+    /// <returns>The bound listener.</returns>
+    public static Task<TransportListener> Listen(ActorSystem system, IMaterializer materializer, ITransport transport, Multiaddr address,
+        Action<InboundConnection> accepted)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(accepted);
         return transport.Listen(system, address)
-            .To(Sink.ForEach<InboundConnection>(inbound => accepted(Accept(materializer, inbound, settings), inbound.Addresses)))
+            .To(Sink.ForEach(accepted))
             .Run(materializer);
     }
 }

@@ -1,0 +1,112 @@
+using Akka.Actor;
+using Libp2p.Actors.Resources;
+using Libp2p.Actors.Tests.Swarm;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Muxing.Yamux;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Actors.Tests.Resources;
+
+public sealed class WindowGrowthSwarmTests : SwarmTestKit
+{
+    private const int Transfer = 8 << 20;
+
+    /// <summary>
+    /// yamux whose clock ticks once per reading: every window is drained within one measured round
+    /// trip, so it grows on every grant however fast the in-memory transport is. The memory account
+    /// is the one the runtime hands in for the connection.
+    /// </summary>
+    private static MuxerFactory EagerYamux { get; } = new(YamuxSession.ProtocolId, (dialer, memory) =>
+    {
+        long ticks = 0;
+        return new YamuxSession(dialer, YamuxOptions.Default with { Memory = memory, Clock = () => Interlocked.Increment(ref ticks) });
+    });
+
+    private Host StartEagerHost(ResourceManager resources) =>
+        StartHost("/memory/0", s => s with { Resources = resources, Muxers = [EagerYamux] });
+
+    private static async Task<byte[]> ReadExactlyAsync(Connections.StreamHandle stream, int length)
+    {
+        var buffer = new byte[length];
+        var read = 0;
+        while (read < length)
+        {
+            var n = await stream.Stream.ReadAsync(buffer.AsMemory(read));
+            if (n == 0)
+                break;
+            read += n;
+        }
+        return buffer[..read];
+    }
+
+    private static ScopeStat StatOf(ResourceManager resources, string scope) =>
+        resources.Snapshot().SingleOrDefault(s => s.Scope == scope)?.Usage ?? ScopeStat.Zero;
+
+    private async Task CloseAsync(params Host[] hosts)
+    {
+        foreach (var host in hosts)
+            await host.Swarm.Ask<SwarmProtocol.Closed>(SwarmProtocol.Close.Instance, Patience);
+    }
+
+    [Fact]
+    public async Task Window_growth_must_be_charged_to_each_connections_scope_while_it_is_open()
+    {
+        var serverResources = new ResourceManager();
+        var clientResources = new ResourceManager();
+        var server = StartEagerHost(serverResources);
+        var client = StartEagerHost(clientResources);
+        SetHandler(server, "/echo/1.0.0", Echo);
+        var stream = await OpenAsync(client, server, "/echo/1.0.0");
+        var data = RandomBytes(Transfer);
+
+        // Both directions carry 8 MiB: the server's inbound connection and the client's outbound one grow.
+        var reading = ReadExactlyAsync(stream, data.Length);
+        await stream.Stream.WriteAsync(data);
+        Assert.Equal(data, await reading.WaitAsync(Patience));
+
+        // The stream is still open at both ends, so its grown windows are still reserved.
+        foreach (var (resources, remote) in new[] { (serverResources, client), (clientResources, server) })
+        {
+            var peer = StatOf(resources, $"peer:{remote.Peer}");
+            Assert.True(peer.Memory > 0, "the window grew and its memory counts against the connection's peer");
+            Assert.Equal(0, peer.Memory % (256 * 1024));
+            // Charged only through the connection scope: transient has none, system just the same.
+            Assert.Equal(peer.Memory, StatOf(resources, "system").Memory);
+            Assert.Equal(0, StatOf(resources, "transient").Memory);
+        }
+        stream.CloseWrite();
+        Assert.Empty(await ReadExactlyAsync(stream, 1).WaitAsync(Patience));
+        await CloseAsync(client, server);
+    }
+
+    [Fact]
+    public async Task Every_scope_must_be_back_to_zero_after_a_connection_with_a_grown_window_closes()
+    {
+        var serverResources = new ResourceManager();
+        var clientResources = new ResourceManager();
+        var server = StartEagerHost(serverResources);
+        var client = StartEagerHost(clientResources);
+        var received = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The handler keeps its stream open after reading everything, so the connection closes with the window grown.
+        SetHandler(server, "/sink/1.0.0", Connections.StreamHandler.From(async s =>
+        {
+            var buffer = new byte[64 * 1024];
+            long total = 0;
+            while (total < Transfer && await s.Stream.ReadAsync(buffer) is var n && n > 0)
+                total += n;
+            received.SetResult(total);
+            await letGo.Task;
+        }));
+        var stream = await OpenAsync(client, server, "/sink/1.0.0");
+        await stream.Stream.WriteAsync(RandomBytes(Transfer));
+        Assert.Equal(Transfer, await received.Task.WaitAsync(Patience));
+        Assert.True(StatOf(serverResources, $"peer:{client.Peer}").Memory > 0);
+
+        await CloseAsync(client, server);
+        letGo.SetResult();
+
+        Assert.All(serverResources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        Assert.All(clientResources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+    }
+}
