@@ -100,11 +100,22 @@ public static class IdentifyService
         };
     }
 
-    /// <summary>Writes one length-prefixed message.</summary>
+    /// <summary>
+    /// Writes the message length-prefixed; one too large for a reader's 8 KiB limit goes as two, the
+    /// signed record apart from the rest, as go-libp2p does (readers merge the parts).
+    /// </summary>
     internal static async Task WriteAsync(StreamHandle stream, IdentifyMessage message)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        message.WriteDelimited(buffer);
+        if (message.GetEncodedLength() <= IdentifyMessage.DefaultMaxMessageSize || message.SignedPeerRecord is not { } record)
+        {
+            message.WriteDelimited(buffer);
+        }
+        else
+        {
+            (message with { SignedPeerRecord = null }).WriteDelimited(buffer);
+            new IdentifyMessage { SignedPeerRecord = record }.WriteDelimited(buffer);
+        }
         await stream.Stream.WriteAsync(buffer.WrittenMemory).ConfigureAwait(false);
     }
 

@@ -1,0 +1,83 @@
+using System.Buffers;
+using Libp2p.Host.Services;
+using Libp2p.Protocols.Identify;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Records;
+
+namespace Libp2p.Host.Tests.Services;
+
+public sealed class IdentifyWireTests : HostTestKit
+{
+    [Fact]
+    public async Task A_message_over_8_KiB_goes_as_two_parts_that_merge_back_into_it()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync();
+        // 7.5 KiB of protocols: under the limit alone, over it with the signed record.
+        var protocols = Enumerable.Range(0, 152).Select(i => $"/a/rather/long/protocol/name/for/testing/{i:D4}/1.0.0").ToArray();
+        var record = new PeerRecord(b.PeerId, PeerRecord.NextSequence(), await b.Network.ListenAddressesAsync()).Seal(b.Settings.Identity);
+        var big = new IdentifyMessage { AgentVersion = "big", Protocols = protocols, SignedPeerRecord = record, PublicKey = b.Settings.Identity.PublicKey };
+        Assert.True(big.GetEncodedLength() > IdentifyMessage.DefaultMaxMessageSize);
+        Assert.True((big with { SignedPeerRecord = null }).GetEncodedLength() <= IdentifyMessage.DefaultMaxMessageSize);
+        await b.Network.SetStreamHandlerAsync("/test/identify-wire", async stream =>
+        {
+            await IdentifyService.WriteAsync(stream, big);
+            stream.CloseWrite();
+        });
+        await a.ConnectAsync(await AddressOfAsync(b));
+
+        var raw = await a.Network.NewStreamAsync(b.PeerId, ["/test/identify-wire"]);
+        var bytes = new MemoryStream();
+        await raw.Stream.CopyToAsync(bytes).WaitAsync(Patience);
+        var wire = bytes.ToArray();
+        Assert.True(IdentifyMessage.TryReadDelimited(wire, out var first, out var used));
+        Assert.True(IdentifyMessage.TryReadDelimited(wire.AsSpan(used), out var second, out var rest));
+        Assert.Equal(wire.Length, used + rest);
+        Assert.Null(first.SignedPeerRecord);
+        Assert.Empty(second.Protocols);
+
+        var merged = await IdentifyService.ReadAsync(await a.Network.NewStreamAsync(b.PeerId, ["/test/identify-wire"])).WaitAsync(Patience);
+        Assert.Equal(big, merged);
+        var result = IdentifyService.Verify(b.PeerId, merged);
+        Assert.True(result.Certified);
+    }
+
+    [Fact]
+    public async Task Garbage_on_identify_push_resets_that_stream_and_nothing_else()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync();
+        await a.ConnectAsync(await AddressOfAsync(b));
+        var push = await a.Network.NewStreamAsync(b.PeerId, [IdentifyService.PushProtocolId]);
+        // A length prefix promising 100 KiB: over the 8 KiB limit.
+        await push.Stream.WriteAsync(new byte[] { 0x80, 0x80, 0x06, 1, 2, 3 });
+        push.CloseWrite();
+        await Assert.ThrowsAnyAsync<Exception>(() => push.Completion.WaitAsync(Patience));
+
+        // The connection and the services on it still work.
+        Assert.Single(await a.PingAsync(b.PeerId, 1).WaitAsync(Patience));
+        Assert.Equal(b.PeerId, (await a.IdentifyAsync(b.PeerId).WaitAsync(Patience)).Peer);
+    }
+
+    [Fact]
+    public void A_public_key_that_is_not_the_peers_is_refused()
+    {
+        using var other = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        using var mine = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        var peer = PeerId.FromPublicKey(mine.PublicKey);
+        var error = Assert.Throws<FormatException>(() => IdentifyService.Verify(peer, new IdentifyMessage { PublicKey = other.PublicKey }));
+        Assert.Equal($"identify: {peer} sent the public key of {PeerId.FromPublicKey(other.PublicKey)}", error.Message);
+    }
+
+    [Fact]
+    public void A_signed_record_of_another_peer_is_ignored_and_the_plain_addresses_stand()
+    {
+        using var other = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        using var mine = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        var plain = Protocols.Multiformats.Multiaddr.Parse("/ip4/10.0.0.1/tcp/4001");
+        var foreign = new PeerRecord(PeerId.FromPublicKey(other.PublicKey), 1, [Protocols.Multiformats.Multiaddr.Parse("/ip4/6.6.6.6/tcp/1")]).Seal(other);
+        var result = IdentifyService.Verify(PeerId.FromPublicKey(mine.PublicKey), new IdentifyMessage { ListenAddrs = [plain], SignedPeerRecord = foreign });
+        Assert.False(result.Certified);
+        Assert.Equal([plain], result.ListenAddresses);
+    }
+}
