@@ -69,6 +69,7 @@ public sealed class ResourceManager : IDisposable
     private readonly ResourceLimits _limits;
     private readonly object _structure = new();
     private readonly Dictionary<string, NamedScope> _named = new(StringComparer.Ordinal);
+    private readonly List<IScopeObserver> _observers = [];
     private long _nextId;
 
     /// <summary>A resource manager with <paramref name="limits"/> (unlimited when null).</summary>
@@ -242,6 +243,27 @@ public sealed class ResourceManager : IDisposable
         }
     }
 
+    /// <summary>
+    /// Returns every named scope there is now and, until <see cref="Detach"/>, tells
+    /// <paramref name="observer"/> of each one made or reclaimed after, in the order it happens
+    /// (calls are made under the manager's structure lock, so they must not block: a Tell is right).
+    /// </summary>
+    internal IReadOnlyList<NamedScope> Attach(IScopeObserver observer)
+    {
+        lock (_structure)
+        {
+            _observers.Add(observer);
+            return [System, Transient, AllowlistedSystem, AllowlistedTransient, .. _named.Values];
+        }
+    }
+
+    /// <summary>Stops telling <paramref name="observer"/>.</summary>
+    internal void Detach(IScopeObserver observer)
+    {
+        lock (_structure)
+            _observers.Remove(observer);
+    }
+
     internal NamedScope Service(string name) => Named($"service:{name}", _limits.Services.GetValueOrDefault(name) ?? _limits.ServiceDefault);
 
     internal NamedScope Protocol(string id) => Named($"protocol:{id}", _limits.Protocols.GetValueOrDefault(id) ?? _limits.ProtocolDefault);
@@ -274,7 +296,9 @@ public sealed class ResourceManager : IDisposable
             if (--node.References > 0 || node.Id >= AllowlistedTransientNode.Id || !node.Usage.IsZero)
                 return;
             // Idle and empty: the named scope goes, and is made afresh if needed again.
-            _named.Remove(node.Path);
+            if (_named.Remove(node.Path))
+                foreach (var observer in _observers)
+                    observer.Closed(node.Path);
         }
     }
 
@@ -283,7 +307,11 @@ public sealed class ResourceManager : IDisposable
         lock (_structure)
         {
             if (!_named.TryGetValue(path, out var scope))
+            {
                 _named[path] = scope = new NamedScope(this, new ScopeNode(Interlocked.Increment(ref _nextId) + (1L << 40), path, limit), [SystemNode]);
+                foreach (var observer in _observers)
+                    observer.Opened(scope);
+            }
             return scope;
         }
     }

@@ -67,6 +67,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         // their sockets. The Swarm shuts the materializer down once they are gone.
         _materializer = ActorMaterializer.Create(Context.System, namePrefix: $"libp2p-{Self.Path.Name}");
         _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock), "peerstore");
+        Context.ActorOf(ResourceManagerActor.Props(settings.Resources), "rcmgr");
         Active();
     }
 
