@@ -63,6 +63,7 @@ public sealed class HostJsInteropTests : HostTestKit
         Assert.Contains(transport, identify.ListenAddresses);
         Assert.StartsWith("js-libp2p/", identify.AgentVersion, StringComparison.Ordinal);
         Assert.Equal(peer, identify.Peer);
+        Assert.True(identify.Certified, "js-libp2p sends a signed peer record, which must verify");
 
         var times = await us.PingAsync(peer, 3).WaitAsync(Patience);
         Assert.Equal(3, times.Count);
