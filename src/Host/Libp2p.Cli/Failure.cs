@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Akka.Streams;
 using Libp2p.Actors.Network;
 using Libp2p.Protocols.Noise;
 
@@ -20,6 +21,9 @@ internal static class Failure
                 _ => Commands.Node.OneLine(socket.Message),
             };
         }
+        // Akka.IO reports a failed connect without the socket error: refused and unreachable look alike.
+        if (Find<StreamTcpException>(error) is { } tcp && tcp.Message.StartsWith("Connection failed", StringComparison.Ordinal))
+            return "connection refused or host unreachable: nothing accepted the TCP connection";
         if (Find<NoiseException>(error) is { } noise && noise.Message.Contains("but the remote is", StringComparison.Ordinal))
             return $"peer ID mismatch: {Commands.Node.OneLine(noise.Message)}";
         if (error is DialException { Attempts.Count: > 0 } dial)

@@ -13,13 +13,15 @@ internal static class Node
 {
     /// <summary>
     /// Akka logs to standard output, which is the tool's output: silence it, so every line there is
-    /// one the tool wrote. A <c>--config</c> file may turn logging back on.
+    /// one the tool wrote (a <c>--config</c> file may turn logging back on). Akka would also answer
+    /// SIGTERM itself by shutting the system down under the command; the command handles it instead.
     /// </summary>
     private static readonly Config Quiet = ConfigurationFactory.ParseString("""
         akka.loglevel = OFF
         akka.stdout-loglevel = OFF
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         """);
 
     /// <summary>An actor system for the tool, with <paramref name="config"/> over the quiet defaults.</summary>
