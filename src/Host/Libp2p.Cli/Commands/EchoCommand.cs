@@ -14,7 +14,7 @@ internal static class EchoCommand
         line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
+        return await Node.DialAsync(address, timeout, async (host, peer) =>
         {
             var payload = RandomNumberGenerator.GetBytes((int)bytes);
             TimeSpan elapsed;

@@ -11,7 +11,7 @@ internal static class IdentifyCommand
         line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
+        return await Node.DialAsync(address, timeout, async (host, peer) =>
         {
             IdentifyResult result;
             try

@@ -122,7 +122,7 @@ internal static class Node
     /// Starts a dialing node, connects it to <paramref name="address"/>, runs <paramref name="work"/>,
     /// then stops the node and the system whatever happened.
     /// </summary>
-    public static async Task<int> DialAsync(CommandLine line, Multiaddr address, TimeSpan timeout, Func<Libp2pHost, PeerId, Task<int>> work)
+    public static async Task<int> DialAsync(Multiaddr address, TimeSpan timeout, Func<Libp2pHost, PeerId, Task<int>> work)
     {
         var system = CreateSystem("p2p");
         try

@@ -16,7 +16,7 @@ internal static class PerfCommand
         line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
+        return await Node.DialAsync(address, timeout, async (host, peer) =>
         {
             var bar = Output.IsTerminal(error) ? new ProgressBar(error, upload + download) : null;
             PerfResult result;

@@ -12,7 +12,7 @@ internal static class PingCommand
         line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
+        return await Node.DialAsync(address, timeout, async (host, peer) =>
         {
             IReadOnlyList<TimeSpan> times;
             try
