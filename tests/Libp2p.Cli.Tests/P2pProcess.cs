@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 
 namespace Libp2p.Cli.Tests;
 
@@ -11,6 +12,20 @@ internal static class P2pProcess
 
     public static async Task<Result> RunAsync(params string[] args)
     {
+        using var process = Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("p2p did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return new Result(process.ExitCode, Lines(await output), Lines(await error));
+    }
+
+    /// <summary>Starts a long-running command (<c>listen</c>, <c>top</c>) whose lines are read as they come.</summary>
+    public static Running Start(params string[] args) =>
+        new(Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("p2p did not start"));
+
+    private static ProcessStartInfo StartInfo(string[] args)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -20,14 +35,82 @@ internal static class P2pProcess
         start.ArgumentList.Add(ToolPath);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("p2p did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Result(process.ExitCode, Lines(await output), Lines(await error));
+        return start;
     }
 
     private static string[] Lines(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>A running <c>p2p</c>: its output lines as they arrive, and a SIGTERM to end it.</summary>
+    public sealed class Running : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+        private readonly List<string> _seen = [];
+        private readonly Task _reading;
+        private readonly Task<string> _error;
+
+        public Running(Process process)
+        {
+            _process = process;
+            _error = process.StandardError.ReadToEndAsync();
+            _reading = Task.Run(async () =>
+            {
+                while (await process.StandardOutput.ReadLineAsync() is { } line)
+                    _lines.Writer.TryWrite(line.Trim());
+                _lines.Writer.TryComplete();
+            });
+        }
+
+        public int Id => _process.Id;
+
+        /// <summary>Every line read so far.</summary>
+        public IReadOnlyList<string> Seen => _seen;
+
+        /// <summary>Waits for the next line that matches; fails if the process ends or time runs out first.</summary>
+        public async Task<string> LineAsync(Func<string, bool> match, TimeSpan? within = null)
+        {
+            using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(30));
+            try
+            {
+                while (await _lines.Reader.WaitToReadAsync(timeout.Token))
+                {
+                    while (_lines.Reader.TryRead(out var line))
+                    {
+                        _seen.Add(line);
+                        if (match(line))
+                            return line;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"no matching line; seen: {string.Join(" | ", _seen)}");
+            }
+            throw new InvalidOperationException($"p2p ended without a matching line; seen: {string.Join(" | ", _seen)}; error: {await _error}");
+        }
+
+        /// <summary>Sends SIGTERM, as a service manager would, and waits for the exit.</summary>
+        public async Task<Result> TerminateAsync()
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(timeout.Token);
+            await _reading;
+            while (_lines.Reader.TryRead(out var line))
+                _seen.Add(line);
+            return new Result(_process.ExitCode, [.. _seen], Lines(await _error));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            _process.Dispose();
+        }
+    }
 }

@@ -134,10 +134,12 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             {
                 var dial = Upgrader.Dial(Context.System, _materializer, transport, address, _settings.Upgrade with { Memory = new ScopeMemoryAccount(scope) }, _peer);
                 _running[address] = (dial, scope);
-                dial.Connection.Upgraded.ContinueWith(t => t.IsCompletedSuccessfully && dial.Transport.IsCompletedSuccessfully
-                        ? (object)new AttemptUpgraded(address, t.Result, dial.Transport.Result)
+                // Both settle: a refused connect closes the stage before the transport's task faults,
+                // and only the transport's error says "connection refused".
+                Task.WhenAll(dial.Connection.Upgraded, dial.Transport).ContinueWith(_ => dial.Connection.Upgraded.IsCompletedSuccessfully && dial.Transport.IsCompletedSuccessfully
+                        ? (object)new AttemptUpgraded(address, dial.Connection.Upgraded.Result, dial.Transport.Result)
                         // The transport's own error says more than the connection it never became.
-                        : new AttemptFailed(address, dial.Transport.Exception?.GetBaseException() ?? t.Exception?.GetBaseException() ?? new TimeoutException("cancelled")),
+                        : new AttemptFailed(address, dial.Transport.Exception?.GetBaseException() ?? dial.Connection.Upgraded.Exception?.GetBaseException() ?? new TimeoutException("cancelled")),
                         TaskScheduler.Default)
                     .PipeTo(Self);
             }

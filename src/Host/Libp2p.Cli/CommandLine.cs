@@ -82,6 +82,26 @@ internal sealed class CommandLine
             : throw new UsageException($"--{name} takes a whole number, not '{text}'");
     }
 
+    /// <summary>A byte count: a whole number, optionally with a binary unit (<c>64KiB</c>, <c>8MiB</c>, <c>1GiB</c>).</summary>
+    public long SizeOption(string name, long fallback)
+    {
+        var text = Option(name);
+        if (text is null)
+            return fallback;
+        var digits = text.TrimEnd("KMGiBkmgib".ToCharArray());
+        var unit = text[digits.Length..].ToLowerInvariant() switch
+        {
+            "" or "b" => 1L,
+            "k" or "kib" => 1L << 10,
+            "m" or "mib" => 1L << 20,
+            "g" or "gib" => 1L << 30,
+            _ => 0,
+        };
+        if (unit == 0 || !long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value > long.MaxValue / unit)
+            throw new UsageException($"--{name} takes a number of bytes such as 1048576 or 1MiB, not '{text}'");
+        return value * unit;
+    }
+
     /// <summary>Fails on options the command never asked for, so a typo is not silently ignored.</summary>
     public void RejectUnknownOptions()
     {

@@ -40,6 +40,8 @@ public sealed class HostActor : ReceiveActor
             Register(EchoService.ProtocolId, EchoService.ServeAsync);
         if (settings.Perf)
             Register(PerfService.ProtocolId, PerfService.ServeAsync);
+        if (settings.Resources)
+            Register(ResourcesService.ProtocolId, stream => ResourcesService.ServeAsync(stream, swarm));
 
         Receive<SwarmProtocol.HandlerSet>(_ => { });
         Receive<IdentifyService.IdentifyPeer>(m => _identify.Forward(m));

@@ -46,6 +46,9 @@ public sealed record HostSettings(PrivateKey Identity)
     /// <summary>Serve <c>/perf/1.0.0</c>.</summary>
     public bool Perf { get; init; } = true;
 
+    /// <summary>Serve <c>/libp2p-dotnet/resources/1.0.0</c> (our resource scopes to any peer that asks); off by default.</summary>
+    public bool Resources { get; init; }
+
     /// <summary><c>libp2p-dotnet/</c> and this assembly's version.</summary>
     public static string DefaultAgentVersion { get; } =
         $"libp2p-dotnet/{typeof(HostSettings).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}";
@@ -93,6 +96,7 @@ public sealed record HostSettings(PrivateKey Identity)
             Ping = section.GetBoolean("services.ping"),
             Echo = section.GetBoolean("services.echo"),
             Perf = section.GetBoolean("services.perf"),
+            Resources = section.GetBoolean("services.resources"),
         };
     }
 

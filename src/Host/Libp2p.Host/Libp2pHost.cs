@@ -130,6 +130,13 @@ public sealed class Libp2pHost : IExtension
         return reply.Scopes;
     }
 
+    /// <summary>A peer's resource scopes, read with <c>/libp2p-dotnet/resources/1.0.0</c> (the peer must serve it).</summary>
+    public async Task<IReadOnlyList<ScopeSnapshot>> RemoteResourceSnapshotAsync(PeerId peer, CancellationToken cancellationToken = default)
+    {
+        var stream = await Network.NewStreamAsync(peer, [ResourcesService.ProtocolId], Dialing, cancellationToken).ConfigureAwait(false);
+        return await ResourcesService.RunAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Closes listeners, connections and streams in order, then stops the node's actors.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,51 @@
+using Libp2p.Host.Services;
+
+namespace Libp2p.Cli.Commands;
+
+/// <summary><c>p2p identify MULTIADDR [--timeout SECONDS]</c>: what the peer says about itself in <c>/ipfs/id/1.0.0</c>.</summary>
+internal static class IdentifyCommand
+{
+    public static async Task<int> RunAsync(CommandLine line, TextWriter output)
+    {
+        var timeout = Node.Timeout(line);
+        line.RejectUnknownOptions();
+        var (address, _) = Node.ParseTarget(line);
+
+        return await Node.DialAsync(address, timeout, async (host, peer) =>
+        {
+            IdentifyResult result;
+            try
+            {
+                result = await host.IdentifyAsync(peer).WaitAsync(timeout).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                throw new CommandFailedException($"identify {peer}: {Failure.Describe(e)}", e);
+            }
+            if (line.Json)
+            {
+                Output.Json(output, new Dictionary<string, object?>
+                {
+                    ["event"] = "identify",
+                    ["peer"] = result.Peer.ToString(),
+                    ["agentVersion"] = result.AgentVersion,
+                    ["protocolVersion"] = result.ProtocolVersion,
+                    ["protocols"] = result.Protocols,
+                    ["listenAddresses"] = result.ListenAddresses.Select(a => a.ToString()).ToArray(),
+                    ["observedAddress"] = result.ObservedAddress?.ToString(),
+                    ["certified"] = result.Certified,
+                });
+                return 0;
+            }
+            output.WriteLine($"peer id: {result.Peer}");
+            output.WriteLine($"agent version: {result.AgentVersion ?? "(none)"}");
+            output.WriteLine($"protocol version: {result.ProtocolVersion ?? "(none)"}");
+            output.WriteLine($"protocols: {string.Join(' ', result.Protocols)}");
+            output.WriteLine($"listen addresses{(result.Certified ? " (signed peer record)" : "")}:");
+            foreach (var listen in result.ListenAddresses)
+                output.WriteLine($"  {listen}");
+            output.WriteLine($"observed address: {result.ObservedAddress?.ToString() ?? "(none)"}");
+            return 0;
+        }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,56 @@
+using Libp2p.Host;
+
+namespace Libp2p.Cli.Commands;
+
+/// <summary>
+/// <c>p2p listen [--listen MULTIADDR…] [--key FILE] [--config FILE] [--serve-resources]</c>: a node
+/// serving identify, ping, echo and perf until Ctrl-C or SIGTERM.
+/// </summary>
+internal static class ListenCommand
+{
+    public static async Task<int> RunAsync(CommandLine line, TextWriter output, CancellationToken cancellationToken)
+    {
+        var config = Node.ReadConfig(line);
+        var settings = Node.ListenerSettings(line, config);
+        if (line.Flag("serve-resources"))
+            settings = settings with { Resources = true };
+        line.RejectUnknownOptions();
+        if (line.Positional.Count > 0)
+            throw new UsageException($"'listen' takes no arguments, got '{line.Positional[0]}'; use --listen MULTIADDR");
+
+        using var stop = new StopSignal(cancellationToken);
+        var system = Node.CreateSystem("p2p", config);
+        try
+        {
+            var host = await StartAsync(system, settings).ConfigureAwait(false);
+            NodeEvents.Subscribe(system, host, line, output);
+            await NodeEvents.PrintAddressesAsync(host, line, output).ConfigureAwait(false);
+            var ended = await Task.WhenAny(stop.Task, host.Stopped).ConfigureAwait(false);
+            if (ended == host.Stopped)
+                throw new CommandFailedException("the node stopped by itself");
+            await host.StopAsync().ConfigureAwait(false);
+            if (line.Json)
+                Output.Json(output, new Dictionary<string, object?> { ["event"] = "stopped", ["signal"] = await stop.Task.ConfigureAwait(false) });
+            else
+                output.WriteLine($"STOPPED on {await stop.Task.ConfigureAwait(false)}");
+            return 0;
+        }
+        finally
+        {
+            await system.Terminate().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts the node, turning a listener that cannot bind into a one-line failure.</summary>
+    public static async Task<Libp2pHost> StartAsync(Akka.Actor.ActorSystem system, HostSettings settings)
+    {
+        try
+        {
+            return await Libp2pHost.StartAsync(system, settings, "libp2p").ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not CommandFailedException)
+        {
+            throw new CommandFailedException($"cannot listen on {string.Join(", ", settings.ListenAddresses)}: {Failure.Describe(e)}", e);
+        }
+    }
+}

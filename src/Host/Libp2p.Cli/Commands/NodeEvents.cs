@@ -1,0 +1,110 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Libp2p.Host;
+using Libp2p.Host.Services;
+using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+
+namespace Libp2p.Cli.Commands;
+
+/// <summary>Prints a node's events as they happen: one line each, plain or JSON.</summary>
+internal static class NodeEvents
+{
+    /// <summary>Prints the <c>LISTEN</c> line of each dialable address.</summary>
+    public static async Task PrintAddressesAsync(Libp2pHost host, CommandLine line, TextWriter output)
+    {
+        foreach (var address in await host.AddressesAsync().ConfigureAwait(false))
+        {
+            if (line.Json)
+                Output.Json(output, new Dictionary<string, object?> { ["event"] = "listen", ["peer"] = host.PeerId.ToString(), ["address"] = address.ToString() });
+            else
+                output.WriteLine($"LISTEN {address}");
+        }
+    }
+
+    /// <summary>Subscribes to <paramref name="host"/>'s connection and identify events; the actor stops with the system.</summary>
+    public static void Subscribe(ActorSystem system, Libp2pHost host, CommandLine line, TextWriter output)
+    {
+        var json = line.Json;
+        var relay = system.ActorOf(Props.Create(() => new Relay(message => Print(host, json, output, message))), "events");
+        foreach (var type in new[] { typeof(SwarmProtocol.Connected), typeof(SwarmProtocol.Disconnected), typeof(IdentifyService.PeerIdentified) })
+            system.EventStream.Subscribe(relay, type);
+    }
+
+    private static void Print(Libp2pHost host, bool json, TextWriter output, object message)
+    {
+        switch (message)
+        {
+            case SwarmProtocol.Connected { Connection: var c } when c.LocalPeer == host.PeerId:
+                Write(json, output, "connected", $"CONNECTED {c.RemotePeer} {c.RemoteAddress} {c.Stat.Direction.ToString().ToLowerInvariant()}", new()
+                {
+                    ["peer"] = c.RemotePeer.ToString(), ["address"] = c.RemoteAddress.ToString(), ["direction"] = c.Stat.Direction.ToString().ToLowerInvariant(),
+                });
+                break;
+            case SwarmProtocol.Disconnected { Connection: var c } when c.LocalPeer == host.PeerId:
+                Write(json, output, "disconnected", $"DISCONNECTED {c.RemotePeer} {c.RemoteAddress}", new()
+                {
+                    ["peer"] = c.RemotePeer.ToString(), ["address"] = c.RemoteAddress.ToString(),
+                });
+                break;
+            case IdentifyService.PeerIdentified identified when identified.LocalPeer == host.PeerId:
+                var r = identified.Result;
+                Write(json, output, "identified", $"IDENTIFIED {r.Peer} agent={r.AgentVersion ?? "-"} protocols={string.Join(',', r.Protocols)}{(identified.Push ? " (push)" : "")}", new()
+                {
+                    ["peer"] = r.Peer.ToString(), ["agentVersion"] = r.AgentVersion, ["protocolVersion"] = r.ProtocolVersion,
+                    ["protocols"] = r.Protocols, ["push"] = identified.Push,
+                });
+                break;
+        }
+    }
+
+    private static void Write(bool json, TextWriter output, string name, string plain, Dictionary<string, object?> fields) =>
+        Output.Event(output, json, name, plain, fields);
+
+    private sealed class Relay : ReceiveActor
+    {
+        public Relay(Action<object> handle) => ReceiveAny(handle);
+    }
+}
+
+/// <summary>Completes when the user asks the process to stop: Ctrl-C or SIGTERM.</summary>
+internal sealed class StopSignal : IDisposable
+{
+    private readonly TaskCompletionSource<string> _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly PosixSignalRegistration? _term;
+    private readonly CancellationTokenRegistration _token;
+
+    public StopSignal(CancellationToken cancellationToken)
+    {
+        Console.CancelKeyPress += OnCancelKeyPress;
+        try
+        {
+            // Cancelling the default keeps the process alive until the node has closed its connections.
+            _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                _stop.TrySetResult("SIGTERM");
+            });
+        }
+        catch (PlatformNotSupportedException)
+        {
+            _term = null;
+        }
+        _token = cancellationToken.Register(() => _stop.TrySetResult("cancelled"));
+    }
+
+    /// <summary>Completes with the signal's name.</summary>
+    public Task<string> Task => _stop.Task;
+
+    public void Dispose()
+    {
+        Console.CancelKeyPress -= OnCancelKeyPress;
+        _term?.Dispose();
+        _token.Dispose();
+    }
+
+    private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
+    {
+        e.Cancel = true;
+        _stop.TrySetResult("SIGINT");
+    }
+}
