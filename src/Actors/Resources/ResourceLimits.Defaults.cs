@@ -8,6 +8,7 @@ namespace Libp2p.Actors.Resources;
 public static class ResourceLimitDefaults
 {
     private const long MiB = 1 << 20;
+    private const int Unlimited = int.MaxValue / 2;
     private const double GiB = 1 << 30;
 
     /// <summary>
@@ -23,15 +24,17 @@ public static class ResourceLimitDefaults
         ScopeLimit Scale(int connsIn, int connsOut, int conns, int streamsIn, int streamsOut, int streams, long memoryBase, double fdFraction, int fdBase,
             int connsInUp, int connsOutUp, int connsUp, int streamsInUp, int streamsOutUp, int streamsUp, long memoryUp) => new()
         {
-            ConnsInbound = connsIn + (int)(connsInUp * gib),
-            ConnsOutbound = connsOut + (int)(connsOutUp * gib),
-            Conns = conns + (int)(connsUp * gib),
-            StreamsInbound = streamsIn + (int)(streamsInUp * gib),
-            StreamsOutbound = streamsOut + (int)(streamsOutUp * gib),
-            Streams = streams + (int)(streamsUp * gib),
+            ConnsInbound = Grow(connsIn, connsInUp),
+            ConnsOutbound = Grow(connsOut, connsOutUp),
+            Conns = Grow(conns, connsUp),
+            StreamsInbound = Grow(streamsIn, streamsInUp),
+            StreamsOutbound = Grow(streamsOut, streamsOutUp),
+            Streams = Grow(streams, streamsUp),
             Memory = memoryBase + (long)(memoryUp * gib),
-            FD = fdBase + (int)(fdFraction * fds),
+            FD = fdBase >= Unlimited ? int.MaxValue : fdBase + (int)(fdFraction * fds),
         };
+        // go's "unlimited" base (half of int.MaxValue, so that scaling cannot overflow) stays unlimited.
+        int Grow(int value, int perGiB) => value >= Unlimited ? int.MaxValue : value + (int)(perGiB * gib);
         var system = Scale(64, 128, 128, 1024, 2048, 2048, 128 * MiB, 1.0, 256, 64, 128, 128, 1024, 2048, 2048, 1024 * MiB);
         var transient = Scale(32, 64, 64, 128, 256, 256, 32 * MiB, 0.25, 64, 16, 32, 32, 128, 256, 256, 128 * MiB);
         return new ResourceLimits
@@ -42,8 +45,8 @@ public static class ResourceLimitDefaults
             // again, reserved for the allow-listed, so the others cannot use it up.
             AllowlistedSystem = system,
             AllowlistedTransient = transient,
-            ServiceDefault = Scale(int.MaxValue / 2, int.MaxValue / 2, int.MaxValue / 2, 1024, 4096, 4096, 64 * MiB, 0, int.MaxValue / 2, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
-            ProtocolDefault = Scale(int.MaxValue / 2, int.MaxValue / 2, int.MaxValue / 2, 512, 2048, 2048, 64 * MiB, 0, int.MaxValue / 2, 0, 0, 0, 256, 512, 512, 164 * MiB),
+            ServiceDefault = Scale(Unlimited, Unlimited, Unlimited, 1024, 4096, 4096, 64 * MiB, 0, Unlimited, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
+            ProtocolDefault = Scale(Unlimited, Unlimited, Unlimited, 512, 2048, 2048, 64 * MiB, 0, Unlimited, 0, 0, 0, 256, 512, 512, 164 * MiB),
             PeerDefault = Scale(8, 8, 8, 256, 512, 512, 64 * MiB, 1.0 / 64, 4, 0, 0, 0, 128, 256, 256, 128 * MiB),
             Connection = new ScopeLimit { ConnsInbound = 1, ConnsOutbound = 1, Conns = 1, FD = 1, Memory = 32 * MiB },
             Stream = new ScopeLimit { StreamsInbound = 1, StreamsOutbound = 1, Streams = 1, Memory = 16 * MiB },

@@ -241,6 +241,9 @@ public sealed class ResourceManagerTests
         Assert.Equal((128L << 20) + 4 * (1L << 30), large.System.Memory);
         Assert.Equal(64 + 4 * 64, large.System.ConnsInbound);
         Assert.Equal(8, large.PeerDefault.ConnsInbound);
+        // What go leaves unlimited stays unlimited, however much memory there is.
+        Assert.Equal(int.MaxValue, large.ProtocolDefault.Conns);
+        Assert.Equal(int.MaxValue, large.ServiceDefault.FD);
     }
 
     [Fact]
