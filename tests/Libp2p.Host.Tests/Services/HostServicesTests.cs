@@ -40,6 +40,12 @@ public sealed class HostServicesTests : HostTestKit
         Assert.Contains(PingService.ProtocolId, protocols.Protocols);
         var agent = await peerstore.Ask<PeerstoreProtocol.MetadataIs>(new PeerstoreProtocol.GetMetadata(b.PeerId, IdentifyService.AgentVersionKey), Patience);
         Assert.Equal("b-agent/2.0", agent.Value);
+        var observed = await peerstore.Ask<PeerstoreProtocol.MetadataIs>(new PeerstoreProtocol.GetMetadata(b.PeerId, IdentifyService.ObservedAddressKey), Patience);
+        Assert.Equal(fromA.ObservedAddress, observed.Value);
+        var record = await peerstore.Ask<PeerstoreProtocol.MetadataIs>(new PeerstoreProtocol.GetMetadata(b.PeerId, IdentifyService.SignedPeerRecordKey), Patience);
+        var (signed, signer) = Libp2p.Protocols.Records.PeerRecord.FromEnvelope((byte[])record.Value!);
+        Assert.Equal(b.PeerId, signed.Peer);
+        Assert.Equal(b.Settings.Identity.PublicKey.ToProtobuf(), signer.ToProtobuf());
         var addresses = await peerstore.Ask<PeerstoreProtocol.AddressesAre>(new PeerstoreProtocol.GetAddresses(b.PeerId), Patience);
         Assert.Contains((await b.Network.ListenAddressesAsync())[0], addresses.Addresses);
     }

@@ -17,7 +17,8 @@ public static class EchoService
     public static async Task ServeAsync(StreamHandle stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        await stream.Stream.CopyToAsync(stream.Stream, BufferSize).ConfigureAwait(false);
+        var io = ServiceTimeouts.WithIdleTimeout(stream);
+        await io.CopyToAsync(io, BufferSize).ConfigureAwait(false);
         stream.CloseWrite();
     }
 

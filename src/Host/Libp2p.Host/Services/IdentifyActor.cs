@@ -171,6 +171,10 @@ public sealed class IdentifyActor : ReceiveActor
             _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.AgentVersionKey, agent));
         if (result.ProtocolVersion is { } version)
             _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.ProtocolVersionKey, version));
+        if (result.ObservedAddress is { } observed)
+            _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.ObservedAddressKey, observed));
+        if (result.SignedPeerRecord is { } record)
+            _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.SignedPeerRecordKey, record.ToArray()));
         var identified = new IdentifyService.PeerIdentified(_local, result, push);
         if (_waiters.Remove(peer, out var waiters))
             foreach (var waiter in waiters)

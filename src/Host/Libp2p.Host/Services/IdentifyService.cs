@@ -19,6 +19,7 @@ namespace Libp2p.Host.Services;
 /// <param name="Protocols">The protocols it serves.</param>
 /// <param name="ObservedAddress">Our address as the peer sees it.</param>
 /// <param name="Certified">Whether <paramref name="ListenAddresses"/> came from a signed peer record.</param>
+/// <param name="SignedPeerRecord">That record's envelope as received, when it verified: to hand on to others as proof.</param>
 public sealed record IdentifyResult(
     PeerId Peer,
     PublicKey? PublicKey,
@@ -27,7 +28,8 @@ public sealed record IdentifyResult(
     IReadOnlyList<Multiaddr> ListenAddresses,
     IReadOnlyList<string> Protocols,
     Multiaddr? ObservedAddress,
-    bool Certified);
+    bool Certified,
+    ReadOnlyMemory<byte>? SignedPeerRecord = null);
 
 /// <summary>
 /// The identify protocols (<c>/ipfs/id/1.0.0</c> and <c>/ipfs/id/push/1.0.0</c>, the libp2p
@@ -52,6 +54,12 @@ public static class IdentifyService
 
     /// <summary>The peerstore metadata key of the protocol version.</summary>
     public const string ProtocolVersionKey = "ProtocolVersion";
+
+    /// <summary>The peerstore metadata key of our address as the peer last saw it (a <see cref="Multiaddr"/>).</summary>
+    public const string ObservedAddressKey = "ObservedAddress";
+
+    /// <summary>The peerstore metadata key of the peer's verified signed peer record (the envelope's bytes), as go's certified address book keeps it.</summary>
+    public const string SignedPeerRecordKey = "SignedPeerRecord";
 
     /// <summary>Asks what a connected peer told us; answered with <see cref="PeerIdentified"/> or <see cref="IdentifyFailed"/>.</summary>
     public sealed record IdentifyPeer(PeerId Peer);
@@ -163,6 +171,7 @@ public static class IdentifyService
             throw new FormatException($"identify: {peer} sent the public key of {PeerId.FromPublicKey(key)}");
         var addresses = message.ListenAddrs;
         var certified = false;
+        ReadOnlyMemory<byte>? proof = null;
         if (message.SignedPeerRecord is { } envelope)
         {
             try
@@ -172,6 +181,7 @@ public static class IdentifyService
                 {
                     addresses = record.Addresses;
                     certified = true;
+                    proof = envelope;
                 }
             }
             catch (Exception e) when (e is FormatException or InvalidSignatureException)
@@ -180,6 +190,6 @@ public static class IdentifyService
             }
         }
         return new IdentifyResult(peer, message.PublicKey, message.ProtocolVersion, message.AgentVersion,
-            addresses, message.Protocols, message.ObservedAddr, certified);
+            addresses, message.Protocols, message.ObservedAddr, certified, proof);
     }
 }

@@ -43,7 +43,7 @@ public static class PerfService
     public static async Task ServeAsync(StreamHandle stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var io = stream.Stream;
+        var io = ServiceTimeouts.WithIdleTimeout(stream);
         var header = new byte[8];
         var read = await io.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false).ConfigureAwait(false);
         if (read < header.Length)

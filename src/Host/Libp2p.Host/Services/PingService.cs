@@ -18,15 +18,14 @@ public static class PingService
     public const int PayloadSize = 32;
 
     /// <summary>How long the listener waits for the next ping before it gives the stream up (go-libp2p: 60 s).</summary>
-    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan IdleTimeout = ServiceTimeouts.Idle;
 
     /// <summary>Serves one inbound ping stream: echoes each payload until the dialer closes its side.</summary>
     /// <exception cref="InvalidDataException">The stream ended inside a payload.</exception>
     public static async Task ServeAsync(StreamHandle stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var io = stream.Stream;
-        io.ReadTimeout = (int)IdleTimeout.TotalMilliseconds;
+        var io = ServiceTimeouts.WithIdleTimeout(stream);
         var payload = new byte[PayloadSize];
         while (await ReadPayloadAsync(io, payload, CancellationToken.None).ConfigureAwait(false))
             await io.WriteAsync(payload).ConfigureAwait(false);
