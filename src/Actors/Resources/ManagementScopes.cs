@@ -56,7 +56,14 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
             }
         }
         var scope = Manager.Peer(peer);
-        Move([transient], [scope.Node]);
+        try
+        {
+            Move([transient], [scope.Node]);
+        }
+        finally
+        {
+            Manager.Unretain(scope.Node); // the lookup's reference: Move took its own
+        }
         Node.Path = $"{scope.Name}/{Node.Path[(Node.Path.LastIndexOf('/') + 1)..]}";
         PeerScope = scope;
     }
@@ -90,7 +97,14 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         if (ProtocolScope is not null)
             throw new InvalidOperationException($"{Name} already speaks {ProtocolScope.Name}");
         var scope = Manager.Protocol(protocol);
-        Move([Manager.TransientNode], [scope.Node]);
+        try
+        {
+            Move([Manager.TransientNode], [scope.Node]);
+        }
+        finally
+        {
+            Manager.Unretain(scope.Node);
+        }
         ProtocolScope = scope;
     }
 
@@ -101,7 +115,14 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         if (ServiceScope is not null)
             throw new InvalidOperationException($"{Name} already belongs to {ServiceScope.Name}");
         var scope = Manager.Service(service);
-        Move([], [scope.Node]);
+        try
+        {
+            Move([], [scope.Node]);
+        }
+        finally
+        {
+            Manager.Unretain(scope.Node);
+        }
         ServiceScope = scope;
     }
 

@@ -200,7 +200,15 @@ public sealed class ResourceManager : IDisposable
     public StreamManagementScope OpenStream(PeerId peer, Direction direction)
     {
         var peerScope = Peer(peer);
-        var scope = new StreamManagementScope(this, NewNode($"{peerScope.Name}/stream-{NextId()}", _limits.Stream), [peerScope.Node, TransientNode, SystemNode], peerScope);
+        StreamManagementScope scope;
+        try
+        {
+            scope = new StreamManagementScope(this, NewNode($"{peerScope.Name}/stream-{NextId()}", _limits.Stream), [peerScope.Node, TransientNode, SystemNode], peerScope);
+        }
+        finally
+        {
+            Unretain(peerScope.Node); // the stream's scope holds its own reference now
+        }
         try
         {
             scope.Open(new Usage(0, direction == Direction.Inbound ? 1 : 0, direction == Direction.Outbound ? 1 : 0, 0, 0, 0));
@@ -296,7 +304,7 @@ public sealed class ResourceManager : IDisposable
             if (--node.References > 0 || node.Id >= AllowlistedTransientNode.Id || !node.Usage.IsZero)
                 return;
             // Idle and empty: the named scope goes, and is made afresh if needed again.
-            if (_named.Remove(node.Path))
+            if (_named.TryGetValue(node.Path, out var current) && current.Node == node && _named.Remove(node.Path))
                 foreach (var observer in _observers)
                     observer.Closed(node.Path);
         }
@@ -312,13 +320,16 @@ public sealed class ResourceManager : IDisposable
                 foreach (var observer in _observers)
                     observer.Opened(scope);
             }
+            // Handed out retained, under the same lock that reclaims: a scope looked up cannot be
+            // reclaimed before its caller retains it for good (then the caller drops this reference).
+            scope.Node.References++;
             return scope;
         }
     }
 
+    /// <summary>Runs <paramref name="view"/> on a scope <see cref="Named"/> handed out retained, and lets it go after.</summary>
     private T WithNamed<T>(NamedScope scope, Func<ResourceScope, T> view)
     {
-        Retain(scope.Node);
         try
         {
             return view(scope);

@@ -286,4 +286,40 @@ public sealed class ResourceManagerTests
         while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
             current = seen;
     }
+
+    [Fact]
+    public async Task Scopes_reclaimed_while_others_look_them_up_must_never_split_into_two()
+    {
+        // Streams come and go on one peer and protocol from two threads: each end may reclaim the
+        // named scopes while the other is about to use them. A split would count streams in a scope
+        // the limit no longer sees, so the protocol's limit must hold at every step.
+        const int limit = 2;
+        var manager = new ResourceManager(new ResourceLimits { ProtocolDefault = new ScopeLimit { StreamsInbound = limit } });
+        var peer = NewPeer();
+        var overLimit = 0;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < 50_000; i++)
+            {
+                var stream = manager.OpenStream(peer, Direction.Inbound);
+                try
+                {
+                    stream.SetProtocol("/race/1.0.0");
+                    if (!ReferenceEquals(manager.ViewProtocol("/race/1.0.0", s => s), stream.ProtocolScope)
+                        || !ReferenceEquals(manager.ViewPeer(peer, s => s), stream.PeerScope))
+                        Interlocked.Increment(ref overLimit); // our stream is counted in a scope the manager no longer knows
+                }
+                catch (ResourceLimitExceededException)
+                {
+                }
+                finally
+                {
+                    stream.Done();
+                }
+            }
+        })));
+        Assert.Equal(0, overLimit);
+        Assert.Equal(4, manager.Snapshot().Count);
+        Assert.All(manager.Snapshot(), s => Assert.Equal(new ScopeStat(0, 0, 0, 0, 0, 0), s.Usage));
+    }
 }
