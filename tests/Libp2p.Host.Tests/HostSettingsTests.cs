@@ -69,9 +69,13 @@ public sealed class HostSettingsTests
     [InlineData("akka.libp2p.security = [\"/tls/1.0.0\"]", "akka.libp2p.security: only /noise is supported, not [/tls/1.0.0]")]
     [InlineData("akka.libp2p.identity.type = dsa", "akka.libp2p.identity.type: 'dsa' is not one of ed25519, secp256k1, ecdsa, rsa")]
     [InlineData("akka.libp2p.dial.parallelism = 0", "akka.libp2p.dial.parallelism must be positive, not 0")]
-    public void A_bad_value_is_named_in_the_error(string hocon, string message)
+    [InlineData("akka.libp2p.resource-manager.allowlist.addresses = [\"/ip4/1.2.3\"]", null)]
+    public void A_bad_value_is_named_in_the_error(string hocon, string? message)
     {
         var error = Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString(hocon)));
-        Assert.Equal(message, error.Message);
+        if (message is null)
+            Assert.StartsWith("akka.libp2p.resource-manager: ", error.Message, StringComparison.Ordinal);
+        else
+            Assert.Equal(message, error.Message);
     }
 }

@@ -143,8 +143,10 @@ public sealed class DialActor : ReceiveActor, IWithTimers
                         TaskScheduler.Default)
                     .PipeTo(Self);
             }
-            catch (TransportException e)
+            catch (Exception e)
             {
+                // Whatever stopped the dial from starting (a transport error, a materializer already
+                // shut down), the scope opened for it is given back.
                 scope.Done();
                 _failures.Add((address, e));
             }

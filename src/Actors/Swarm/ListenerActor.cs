@@ -79,7 +79,17 @@ public sealed class ListenerActor : ReceiveActor
             swarm.Tell(new Refused(inbound.Addresses, e));
             return;
         }
-        var connection = Upgrader.Accept(materializer, inbound, upgrade with { Memory = new ScopeMemoryAccount(scope) });
+        MuxedConnection connection;
+        try
+        {
+            connection = Upgrader.Accept(materializer, inbound, upgrade with { Memory = new ScopeMemoryAccount(scope) });
+        }
+        catch
+        {
+            // The connection never started (the materializer is shutting down): its scope goes back.
+            scope.Done();
+            throw;
+        }
         swarm.Tell(new Accepted(connection, inbound.Addresses, scope));
     }
 

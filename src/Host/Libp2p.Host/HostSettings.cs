@@ -82,7 +82,7 @@ public sealed record HostSettings(PrivateKey Identity)
                 section.GetTimeSpan("connection.upgrade-timeout"),
                 Positive(section, "connection.inbound-stream-backlog"),
                 section.GetTimeSpan("connection.keep-alive-interval")),
-            Resources = new ResourceManager(ResourceLimitDefaults.FromConfig(root)),
+            Resources = new ResourceManager(Limits(root)),
         };
         var agent = section.GetString("identify.agent-version");
         return new HostSettings(identity)
@@ -98,6 +98,19 @@ public sealed record HostSettings(PrivateKey Identity)
             Perf = section.GetBoolean("services.perf"),
             Resources = section.GetBoolean("services.resources"),
         };
+    }
+
+    private static ResourceLimits Limits(Config root)
+    {
+        try
+        {
+            return ResourceLimitDefaults.FromConfig(root);
+        }
+        catch (FormatException e)
+        {
+            // A bad allow-list address or peer ID: reported as configuration, like every other bad value.
+            throw new ConfigurationException($"{ConfigPath}.resource-manager: {e.Message}", e);
+        }
     }
 
     private static PrivateKey LoadIdentity(Config identity)

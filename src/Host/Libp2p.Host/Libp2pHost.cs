@@ -48,7 +48,16 @@ public sealed class Libp2pHost : IExtension
     public static async Task<Libp2pHost> StartAsync(ActorSystem system, HostSettings settings, string name = "libp2p", CancellationToken cancellationToken = default)
     {
         var host = new Libp2pHost(system, settings, name);
-        await host.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await host.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Nothing half-started stays behind: the name is free for another try.
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
         return host;
     }
 

@@ -6,7 +6,7 @@ namespace Libp2p.Protocols.Identify;
 
 // The framing identify uses on its stream: an unsigned varint length, then the message. A stream
 // may carry more than one frame: go sends its signed peer record in a second frame when the
-// message would exceed 2 KiB; the receiver merges them (Merge does that).
+// message would exceed 2 KiB (its legacyIDSize; we do the same); the receiver merges them (Merge does that).
 public sealed partial record IdentifyMessage
 {
     /// <summary>Writes the varint length prefix, then the message.</summary>

@@ -110,8 +110,10 @@ public sealed class HostServicesTests : HostTestKit
         var a = await StartAsync(s => s with { Ping = false });
         var b = await StartAsync();
         // A broken ping server: answers each 32 bytes with zeros.
+        var served = new TaskCompletionSource<StreamHandle>();
         await a.Network.SetStreamHandlerAsync(PingService.ProtocolId, async stream =>
         {
+            served.TrySetResult(stream);
             var buffer = new byte[PingService.PayloadSize];
             while (await stream.Stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false) == buffer.Length)
                 await stream.Stream.WriteAsync(new byte[PingService.PayloadSize]);
@@ -119,6 +121,9 @@ public sealed class HostServicesTests : HostTestKit
         await b.ConnectAsync(await AddressOfAsync(a));
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => b.PingAsync(a.PeerId, 1).WaitAsync(Patience));
         Assert.Equal("ping: the peer answered with other bytes than it was sent", error.Message);
+        // The failed client resets its stream: the server sees it at once, nothing waits for a timeout.
+        var server = await served.Task.WaitAsync(Patience);
+        await Assert.ThrowsAnyAsync<Exception>(() => server.Completion.WaitAsync(Patience));
     }
 
     [Fact]
@@ -137,6 +142,33 @@ public sealed class HostServicesTests : HostTestKit
         disconnected.FishForMessage<SwarmProtocol.Disconnected>(d => d.Connection.LocalPeer == a.PeerId, Patience);
         await AwaitAssertAsync(async () =>
             Assert.All(await a.ResourceSnapshotAsync(), s => Assert.Equal(0, s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound + s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound)), Patience);
+    }
+
+    [Fact]
+    public async Task A_host_that_cannot_bind_is_stopped_and_its_name_can_be_used_again()
+    {
+        var a = await StartAsync();
+        var taken = (await a.Network.ListenAddressesAsync())[0];
+        var settings = Settings(s => s with { ListenAddresses = [taken] });
+        await Assert.ThrowsAnyAsync<Exception>(() => Libp2pHost.StartAsync(Sys, settings, "retry").WaitAsync(Patience));
+        var again = await Libp2pHost.StartAsync(Sys, Settings(), "retry").WaitAsync(Patience);
+        Assert.NotEmpty(await again.Network.ListenAddressesAsync());
+    }
+
+    [Fact]
+    public void Our_peer_record_is_sealed_once_per_address_set()
+    {
+        using var key = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        var cache = new SignedRecordCache(key);
+        var one = Protocols.Multiformats.Multiaddr.Parse("/ip4/127.0.0.1/tcp/4001");
+        var two = Protocols.Multiformats.Multiaddr.Parse("/ip4/127.0.0.1/tcp/4002");
+        var first = cache.For([one]);
+        Assert.Same(first, cache.For([one]));
+        var second = cache.For([one, two]);
+        var (older, _) = Protocols.Records.PeerRecord.FromEnvelope(first);
+        var (newer, _) = Protocols.Records.PeerRecord.FromEnvelope(second);
+        Assert.True(newer.Sequence > older.Sequence);
+        Assert.Equal([one, two], newer.Addresses);
     }
 
     private sealed class SynchronousProgress(List<PerfProgress> reports) : IProgress<PerfProgress>

@@ -26,6 +26,7 @@ public sealed class IdentifyActor : ReceiveActor
     private readonly Dictionary<PeerId, IdentifyResult> _results = new();
     private readonly Dictionary<PeerId, List<IActorRef>> _waiters = new();
     private readonly HashSet<PeerId> _running = new();
+    private readonly HashSet<PeerId> _retried = new();
 
     /// <summary>An identify push arrived on a connection.</summary>
     internal sealed record PushReceived(ConnectionInfo Connection, IdentifyMessage Message);
@@ -52,7 +53,9 @@ public sealed class IdentifyActor : ReceiveActor
         Receive<SwarmProtocol.Disconnected>(d => d.Connection.LocalPeer == _local, d =>
         {
             var peer = d.Connection.RemotePeer;
-            if (!_connections.TryGetValue(peer, out var count) || count > 1)
+            if (!_connections.TryGetValue(peer, out var count))
+                return;
+            if (count > 1)
             {
                 _connections[peer] = count - 1;
                 return;
@@ -76,11 +79,19 @@ public sealed class IdentifyActor : ReceiveActor
         Receive<Answered>(a =>
         {
             _running.Remove(a.Peer);
+            _retried.Remove(a.Peer);
             Apply(a.Peer, a.Message, push: false);
         });
         Receive<Unanswered>(u =>
         {
             _running.Remove(u.Peer);
+            // The connection asked on may have died while another one to the peer opened: ask again, once.
+            if (_connections.ContainsKey(u.Peer) && !_results.ContainsKey(u.Peer) && _retried.Add(u.Peer))
+            {
+                Start(u.Peer);
+                return;
+            }
+            _retried.Remove(u.Peer);
             _log.Info("identify of {0} failed: {1}", u.Peer, u.Reason.Message);
             Fail(u.Peer, u.Reason);
         });
@@ -139,11 +150,14 @@ public sealed class IdentifyActor : ReceiveActor
         try
         {
             stream.CloseWrite();
-            return await IdentifyService.ReadAsync(stream).ConfigureAwait(false);
-        }
-        finally
-        {
+            var message = await IdentifyService.ReadAsync(stream).ConfigureAwait(false);
             stream.Close();
+            return message;
+        }
+        catch
+        {
+            stream.Reset();
+            throw;
         }
     }
 
@@ -191,6 +205,7 @@ public sealed class IdentifyActor : ReceiveActor
             ListenAddrs = known.ListenAddresses,
             ObservedAddr = known.ObservedAddress,
             Protocols = known.Protocols,
+            SignedPeerRecord = known.SignedPeerRecord,
         }.Merge(update);
 
     private void Fail(PeerId peer, Exception reason)
@@ -220,11 +235,14 @@ public sealed class IdentifyActor : ReceiveActor
         try
         {
             var message = await IdentifyService.BuildAsync(settings, swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
+            ServiceStreams.WithIdleTimeout(stream);
             await IdentifyService.WriteAsync(stream, message).ConfigureAwait(false);
-        }
-        finally
-        {
             stream.Close();
+        }
+        catch
+        {
+            stream.Reset();
+            throw;
         }
     }
 }

@@ -46,7 +46,7 @@ public static class IdentifyService
     /// <summary>go-libp2p splits a large identify into parts and reads at most this many; so do we.</summary>
     public const int MaxMessages = 10;
 
-    /// <summary>How long one identify exchange may take.</summary>
+    /// <summary>How long one identify exchange may take, from opening the stream to the last byte.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     /// <summary>The metadata keys identify fills in the peerstore (go-libp2p's names).</summary>
@@ -73,10 +73,14 @@ public static class IdentifyService
     /// <summary>Identify of a peer failed: it did not answer, or answered something invalid.</summary>
     public sealed record IdentifyFailed(PeerId Peer, Exception Reason);
 
+    // One sealed record per identity and address set, however many nodes or requests share it.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PrivateKey, SignedRecordCache> SealedRecords = new();
+
     /// <summary>Answers one identify request: our message, then end of stream.</summary>
     internal static async Task ServeAsync(StreamHandle stream, HostSettings settings, IActorRef swarm)
     {
         var message = await BuildAsync(settings, swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
+        ServiceStreams.WithIdleTimeout(stream);
         await WriteAsync(stream, message).ConfigureAwait(false);
         stream.CloseWrite();
     }
@@ -93,9 +97,6 @@ public static class IdentifyService
     {
         var addresses = (await swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), Timeout).ConfigureAwait(false)).Addresses;
         var protocols = (await swarm.Ask<SwarmProtocol.ProtocolsAre>(SwarmProtocol.GetProtocols.Instance, Timeout).ConfigureAwait(false)).Protocols;
-        var local = PeerId.FromPublicKey(settings.Identity.PublicKey);
-        // The record's sequence must grow with each new address set: wall-clock milliseconds do, as in go-libp2p.
-        var record = new PeerRecord(local, PeerRecord.NextSequence(), addresses);
         return new IdentifyMessage
         {
             ProtocolVersion = settings.ProtocolVersion,
@@ -104,18 +105,21 @@ public static class IdentifyService
             ListenAddrs = addresses,
             ObservedAddr = observed,
             Protocols = protocols,
-            SignedPeerRecord = record.Seal(settings.Identity),
+            SignedPeerRecord = SealedRecords.GetValue(settings.Identity, key => new SignedRecordCache(key)).For(addresses),
         };
     }
 
+    /// <summary>go-libp2p's <c>legacyIDSize</c>: a message larger than this goes in two parts, for readers with an old 2 KiB limit.</summary>
+    internal const int LegacyMessageSize = 2048;
+
     /// <summary>
-    /// Writes the message length-prefixed; one too large for a reader's 8 KiB limit goes as two, the
+    /// Writes the message length-prefixed; one over <see cref="LegacyMessageSize"/> goes as two, the
     /// signed record apart from the rest, as go-libp2p does (readers merge the parts).
     /// </summary>
     internal static async Task WriteAsync(StreamHandle stream, IdentifyMessage message)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        if (message.GetEncodedLength() <= IdentifyMessage.DefaultMaxMessageSize || message.SignedPeerRecord is not { } record)
+        if (message.GetEncodedLength() <= LegacyMessageSize || message.SignedPeerRecord is not { } record)
         {
             message.WriteDelimited(buffer);
         }
@@ -132,14 +136,27 @@ public static class IdentifyService
     internal static async Task<IdentifyMessage> ReadAsync(StreamHandle stream)
     {
         var io = stream.Stream;
-        io.ReadTimeout = (int)Timeout.TotalMilliseconds;
+        // One deadline for the whole exchange: a peer dripping a byte a minute must not hold it open.
+        using var deadline = new CancellationTokenSource(Timeout);
+        try
+        {
+            return await ReadAllAsync(io, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException($"identify: no complete answer within {Timeout.TotalSeconds:F0} s");
+        }
+    }
+
+    private static async Task<IdentifyMessage> ReadAllAsync(Stream io, CancellationToken cancellationToken)
+    {
         var pending = new ArrayBufferWriter<byte>();
         IdentifyMessage? merged = null;
         var count = 0;
         var chunk = new byte[4096];
         while (true)
         {
-            var read = await io.ReadAsync(chunk).ConfigureAwait(false);
+            var read = await io.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
             if (read == 0)
                 break;
             pending.Write(chunk.AsSpan(0, read));
@@ -191,5 +208,31 @@ public static class IdentifyService
         }
         return new IdentifyResult(peer, message.PublicKey, message.ProtocolVersion, message.AgentVersion,
             addresses, message.Protocols, message.ObservedAddr, certified, proof);
+    }
+}
+
+/// <summary>
+/// Our signed peer record, sealed once per address set: identify answers any peer, and a signature
+/// per request would let any peer make us sign on demand (an RSA signature costs about 0.3 ms).
+/// </summary>
+internal sealed class SignedRecordCache(PrivateKey identity)
+{
+    private readonly object _gate = new();
+    private Multiaddr[] _addresses = [];
+    private byte[]? _sealed;
+
+    /// <summary>The envelope for <paramref name="addresses"/>; a new one, with a greater sequence number, when they changed.</summary>
+    public byte[] For(IReadOnlyList<Multiaddr> addresses)
+    {
+        lock (_gate)
+        {
+            if (_sealed is null || !_addresses.SequenceEqual(addresses))
+            {
+                // The sequence grows with each new address set: wall-clock nanoseconds do, as in go-libp2p.
+                _sealed = new PeerRecord(PeerId.FromPublicKey(identity.PublicKey), PeerRecord.NextSequence(), addresses).Seal(identity);
+                _addresses = [.. addresses];
+            }
+            return _sealed;
+        }
     }
 }

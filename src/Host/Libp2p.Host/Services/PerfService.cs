@@ -43,7 +43,7 @@ public static class PerfService
     public static async Task ServeAsync(StreamHandle stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var io = ServiceTimeouts.WithIdleTimeout(stream);
+        var io = ServiceStreams.WithIdleTimeout(stream);
         var header = new byte[8];
         var read = await io.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false).ConfigureAwait(false);
         if (read < header.Length)
@@ -58,27 +58,28 @@ public static class PerfService
 
     /// <summary>Runs one perf exchange on <paramref name="stream"/>: uploads, then downloads.</summary>
     /// <exception cref="InvalidDataException">The server sent another number of bytes than asked for.</exception>
-    public static async Task<PerfResult> RunAsync(StreamHandle stream, long upload, long download, IProgress<PerfProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static Task<PerfResult> RunAsync(StreamHandle stream, long upload, long download, IProgress<PerfProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegative(upload);
         ArgumentOutOfRangeException.ThrowIfNegative(download);
-        var io = stream.Stream;
-        var header = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(header, (ulong)download);
-        var start = Stopwatch.GetTimestamp();
-        await io.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-        var uploaded = new Progress(progress);
-        await SendAsync(io, upload, uploaded, cancellationToken).ConfigureAwait(false);
-        stream.CloseWrite();
-        var uploadTime = Stopwatch.GetElapsedTime(start);
-        var downloadStart = Stopwatch.GetTimestamp();
-        var downloaded = await DrainAsync(io, uploaded, cancellationToken).ConfigureAwait(false);
-        var downloadTime = Stopwatch.GetElapsedTime(downloadStart);
-        stream.Close();
-        if (downloaded != download)
-            throw new InvalidDataException($"perf: the server sent {downloaded} bytes, {download} were asked for");
-        return new PerfResult(upload, uploadTime, downloaded, downloadTime);
+        return ServiceStreams.ClientAsync(stream, async io =>
+        {
+            var header = new byte[8];
+            BinaryPrimitives.WriteUInt64BigEndian(header, (ulong)download);
+            var start = Stopwatch.GetTimestamp();
+            await io.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            var uploaded = new Progress(progress);
+            await SendAsync(io, upload, uploaded, cancellationToken).ConfigureAwait(false);
+            stream.CloseWrite();
+            var uploadTime = Stopwatch.GetElapsedTime(start);
+            var downloadStart = Stopwatch.GetTimestamp();
+            var downloaded = await DrainAsync(io, uploaded, cancellationToken).ConfigureAwait(false);
+            var downloadTime = Stopwatch.GetElapsedTime(downloadStart);
+            stream.Close();
+            if (downloaded != download)
+                throw new InvalidDataException($"perf: the server sent {downloaded} bytes, {download} were asked for");
+            return new PerfResult(upload, uploadTime, downloaded, downloadTime);
+        });
     }
 
     private static async Task SendAsync(Stream io, long count, Progress? progress, CancellationToken cancellationToken)

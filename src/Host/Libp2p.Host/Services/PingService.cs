@@ -18,14 +18,14 @@ public static class PingService
     public const int PayloadSize = 32;
 
     /// <summary>How long the listener waits for the next ping before it gives the stream up (go-libp2p: 60 s).</summary>
-    public static readonly TimeSpan IdleTimeout = ServiceTimeouts.Idle;
+    public static readonly TimeSpan IdleTimeout = ServiceStreams.Idle;
 
     /// <summary>Serves one inbound ping stream: echoes each payload until the dialer closes its side.</summary>
     /// <exception cref="InvalidDataException">The stream ended inside a payload.</exception>
     public static async Task ServeAsync(StreamHandle stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var io = ServiceTimeouts.WithIdleTimeout(stream);
+        var io = ServiceStreams.WithIdleTimeout(stream);
         var payload = new byte[PayloadSize];
         while (await ReadPayloadAsync(io, payload, CancellationToken.None).ConfigureAwait(false))
             await io.WriteAsync(payload).ConfigureAwait(false);
@@ -38,22 +38,34 @@ public static class PingService
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var io = stream.Stream;
+        var io = ServiceStreams.WithIdleTimeout(stream);
         var sent = new byte[PayloadSize];
         var received = new byte[PayloadSize];
-        for (var i = 0; i < count; i++)
+        var finished = false;
+        try
         {
-            RandomNumberGenerator.Fill(sent);
-            var start = Stopwatch.GetTimestamp();
-            await io.WriteAsync(sent, cancellationToken).ConfigureAwait(false);
-            if (!await ReadPayloadAsync(io, received, cancellationToken).ConfigureAwait(false))
-                throw new InvalidDataException("ping: the peer closed the stream instead of answering");
-            var rtt = Stopwatch.GetElapsedTime(start);
-            if (!sent.AsSpan().SequenceEqual(received))
-                throw new InvalidDataException("ping: the peer answered with other bytes than it was sent");
-            yield return rtt;
+            for (var i = 0; i < count; i++)
+            {
+                RandomNumberGenerator.Fill(sent);
+                var start = Stopwatch.GetTimestamp();
+                await io.WriteAsync(sent, cancellationToken).ConfigureAwait(false);
+                if (!await ReadPayloadAsync(io, received, cancellationToken).ConfigureAwait(false))
+                    throw new InvalidDataException("ping: the peer closed the stream instead of answering");
+                var rtt = Stopwatch.GetElapsedTime(start);
+                if (!sent.AsSpan().SequenceEqual(received))
+                    throw new InvalidDataException("ping: the peer answered with other bytes than it was sent");
+                yield return rtt;
+            }
+            finished = true;
         }
-        stream.Close();
+        finally
+        {
+            // A failure, or a caller that stopped enumerating early, ends the stream at once.
+            if (finished)
+                stream.Close();
+            else
+                stream.Reset();
+        }
     }
 
     /// <summary>Reads one payload; false when the stream ended cleanly before it.</summary>

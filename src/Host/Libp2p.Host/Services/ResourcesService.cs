@@ -33,26 +33,25 @@ public static class ResourcesService
         var message = new byte[Varint.GetLength((ulong)json.Length) + json.Length];
         var prefix = Varint.Write((ulong)json.Length, message);
         json.CopyTo(message.AsSpan(prefix));
-        await stream.Stream.WriteAsync(message).ConfigureAwait(false);
+        await ServiceStreams.WithIdleTimeout(stream).WriteAsync(message).ConfigureAwait(false);
         stream.CloseWrite();
     }
 
     /// <summary>Reads the peer's snapshot from a stream opened with <see cref="ProtocolId"/>, then closes it.</summary>
     /// <exception cref="InvalidDataException">The answer is truncated, too large or not a snapshot.</exception>
-    public static async Task<IReadOnlyList<ScopeSnapshot>> RunAsync(StreamHandle stream, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        var io = stream.Stream;
-        // Nothing to send: closing our side tells the server the request is complete.
-        stream.CloseWrite();
-        var length = await ReadLengthAsync(io, cancellationToken).ConfigureAwait(false);
-        var json = new byte[length];
-        var read = await io.ReadAtLeastAsync(json, json.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        if (read < json.Length)
-            throw new InvalidDataException($"resources: the stream ended after {read} of {json.Length} bytes");
-        stream.Close();
-        return Decode(json);
-    }
+    public static Task<IReadOnlyList<ScopeSnapshot>> RunAsync(StreamHandle stream, CancellationToken cancellationToken = default) =>
+        ServiceStreams.ClientAsync(stream, async io =>
+        {
+            // Nothing to send: closing our side tells the server the request is complete.
+            stream.CloseWrite();
+            var length = await ReadLengthAsync(io, cancellationToken).ConfigureAwait(false);
+            var json = new byte[length];
+            var read = await io.ReadAtLeastAsync(json, json.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (read < json.Length)
+                throw new InvalidDataException($"resources: the stream ended after {read} of {json.Length} bytes");
+            stream.Close();
+            return Decode(json);
+        });
 
     /// <summary>
     /// The JSON form: <c>{"scopes":[{"scope","usage":{…},"limit":{…}}]}</c> with camelCase names;
