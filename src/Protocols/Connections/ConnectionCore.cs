@@ -241,6 +241,12 @@ public sealed class ConnectionCore : IConnectionCore
     public void Reset(long streamId) => _muxer?.Reset(streamId);
 
     /// <inheritdoc />
+    public bool InputPaused => _muxer?.InputPaused == true;
+
+    /// <inheritdoc />
+    public void ShedLaggards(ICollection<MuxerEvent> events) => _muxer?.ShedLaggards(events);
+
+    /// <inheritdoc />
     public bool Ping() => _muxer?.Ping() ?? false;
 
     /// <inheritdoc />

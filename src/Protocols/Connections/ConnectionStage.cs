@@ -12,6 +12,9 @@ namespace Libp2p.Protocols.Connections;
 /// <param name="KeepAliveInterval">How often an idle connection is pinged (muxers with a ping); a ping still unanswered at the next tick closes the connection.</param>
 public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int InboundStreamBacklog, TimeSpan KeepAliveInterval)
 {
+    /// <summary>How long the connection stops reading for a stream reader that is behind (mplex) before that stream is reset (go-mplex: 5 s).</summary>
+    public TimeSpan LaggardGrace { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>15 s for the upgrade (go-libp2p's default), 256 streams of backlog (go-yamux's accept backlog), a ping every 30 s (go-yamux).</summary>
     public static ConnectionStageSettings Default { get; } = new(TimeSpan.FromSeconds(15), 256, TimeSpan.FromSeconds(30));
 }
@@ -54,6 +57,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
     {
         private const string UpgradeTimer = "upgrade-timeout";
         private const string KeepAliveTimer = "keep-alive";
+        private const string LaggardTimer = "laggard-grace";
         private const int MaxPush = 60 * 1024;
 
         private readonly ConnectionStage _stage;
@@ -108,6 +112,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         protected override void OnTimer(object timerKey)
         {
+            if (LaggardTimer.Equals(timerKey))
+            {
+                _core.ShedLaggards(_events);
+                HandleEvents();
+                PullOrPause();
+                AfterWork();
+                return;
+            }
             if (UpgradeTimer.Equals(timerKey))
             {
                 if (!_upgraded)
@@ -139,9 +151,27 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             var bytes = Grab(_stage._in);
             _core.Receive(bytes.ToReadOnlySpan(), _events);
             HandleEvents();
-            if (!_core.IsClosed)
-                Pull(_stage._in);
+            PullOrPause();
             AfterWork();
+        }
+
+        /// <summary>
+        /// Reads on, unless a stream's reader is behind on a muxer without flow control: then the
+        /// socket waits (TCP slows the remote) until the reader catches up or the grace runs out.
+        /// </summary>
+        private void PullOrPause()
+        {
+            if (_core.IsClosed || IsClosed(_stage._in) || HasBeenPulled(_stage._in))
+                return;
+            if (!_core.InputPaused)
+            {
+                CancelTimer(LaggardTimer);
+                Pull(_stage._in);
+            }
+            else if (!IsTimerActive(LaggardTimer))
+            {
+                ScheduleOnce(LaggardTimer, _stage._settings.LaggardGrace);
+            }
         }
 
         private void OnUpstreamFinish()
@@ -162,6 +192,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void AfterWork()
         {
+            // A reader that caught up (or a stream that went) may let a paused input resume.
+            PullOrPause();
             if (!_upgraded && _core.Upgrade is { } upgrade)
             {
                 _upgraded = true;

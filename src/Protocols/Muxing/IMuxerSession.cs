@@ -54,6 +54,17 @@ public interface IMuxerSession : IDisposable
     void Reset(long streamId);
 
     /// <summary>
+    /// Whether the session wants no more input for now: a stream's reader is behind and the muxer
+    /// has no flow control to slow the remote (mplex). The caller stops reading the connection until
+    /// this clears (as readers catch up, <see cref="Consumed"/>), or calls <see cref="ShedLaggards"/>
+    /// after a grace period, as go-mplex does.
+    /// </summary>
+    bool InputPaused { get; }
+
+    /// <summary>Resets every stream whose reader is still behind, so input can resume.</summary>
+    void ShedLaggards(ICollection<MuxerEvent> events);
+
+    /// <summary>
     /// Sends a liveness probe where the muxer has one; returns false if it has none or one is
     /// still unanswered. The answer arrives as <see cref="MuxerEvent.PingAnswered"/>.
     /// </summary>

@@ -80,6 +80,12 @@ public abstract class MuxerSessionBase : IMuxerSession
     public abstract void Reset(long streamId);
 
     /// <inheritdoc />
+    public virtual bool InputPaused => false;
+
+    /// <inheritdoc />
+    public virtual void ShedLaggards(ICollection<MuxerEvent> events) { }
+
+    /// <inheritdoc />
     public abstract bool Ping();
 
     /// <inheritdoc />

@@ -155,6 +155,40 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_slow_mplex_reader_must_pause_the_connection_and_lose_nothing()
+    {
+        // mplex has no flow control: a reader behind by more than 4 MiB pauses the socket, and
+        // catches up well within the grace, so 16 MiB read at 16 MiB/s arrive whole.
+        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Mplex]);
+        var local = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        var data = RandomBytes(16 * 1024 * 1024);
+        Source.From(Chunks(data, 64 * 1024)).RunWith(local.Sink, Materializer);
+        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+        var received = await remote.Source
+            .Throttle(256, TimeSpan.FromSeconds(1), 16, ThrottleMode.Shaping)
+            .RunAggregate(ByteString.Empty, (all, next) => all.Concat(next), Materializer)
+            .WaitAsync(Patience);
+        Assert.Equal(data, received.ToArray());
+    }
+
+    [Fact]
+    public async Task An_mplex_reader_that_stays_behind_past_the_grace_must_lose_its_stream_and_no_other()
+    {
+        var stage = ConnectionStageSettings.Default with { LaggardGrace = TimeSpan.FromMilliseconds(300) };
+        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Mplex], listenerStage: stage);
+        var stalled = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        Source.From(Chunks(RandomBytes(8 * 1024 * 1024), 64 * 1024)).RunWith(stalled.Sink, Materializer);
+        var neverRead = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+
+        // The stream that is never read is reset once the grace runs out...
+        await Assert.ThrowsAsync<StreamResetException>(() => neverRead.Completion.WaitAsync(Patience));
+        // ...and the connection reads on: another stream still echoes.
+        ServeEcho(pair.Listener);
+        var data = RandomBytes(256 * 1024);
+        Assert.Equal(data, await EchoAsync(pair.Dialer, data));
+    }
+
+    [Fact]
     public async Task Dialing_the_wrong_peer_must_fail_with_both_peer_IDs()
     {
         var bound = await Upgrader.Listen(Sys, Materializer, MemoryTransport.Instance, Multiaddr.Parse("/memory/0"),

@@ -25,11 +25,11 @@ public abstract class ConnectionTestKit : Akka.TestKit.Xunit2.TestKit
 
     protected sealed record Pair(MuxedConnection Dialer, MuxedConnection Listener, TransportListener Bound);
 
-    protected async Task<Pair> ConnectAsync(ITransport transport, string listenOn, IReadOnlyList<MuxerFactory>? muxers = null, IReadOnlyList<MuxerFactory>? listenerMuxers = null)
+    protected async Task<Pair> ConnectAsync(ITransport transport, string listenOn, IReadOnlyList<MuxerFactory>? muxers = null, IReadOnlyList<MuxerFactory>? listenerMuxers = null, ConnectionStageSettings? listenerStage = null)
     {
         var accepted = Channel.CreateUnbounded<MuxedConnection>();
         var bound = await Upgrader.Listen(Sys, Materializer, transport, Multiaddr.Parse(listenOn),
-            new UpgradeSettings(ListenerKey, listenerMuxers ?? muxers), (connection, _) => accepted.Writer.TryWrite(connection)).WaitAsync(Patience);
+            new UpgradeSettings(ListenerKey, listenerMuxers ?? muxers, listenerStage), (connection, _) => accepted.Writer.TryWrite(connection)).WaitAsync(Patience);
         var dial = Upgrader.Dial(Sys, Materializer, transport, bound.Address, new UpgradeSettings(DialerKey, muxers), PeerId.FromPublicKey(ListenerKey.PublicKey));
         var listener = await accepted.Reader.ReadAsync().AsTask().WaitAsync(Patience);
         await dial.Connection.Upgraded.WaitAsync(Patience);

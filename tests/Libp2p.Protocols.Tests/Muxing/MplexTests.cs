@@ -59,15 +59,44 @@ public sealed class MplexTests
     }
 
     [Fact]
-    public void A_reader_that_falls_behind_must_lose_its_stream()
+    public void A_reader_that_falls_behind_must_pause_the_input_until_it_catches_up()
     {
         var pair = new MuxerPair(new MplexSession(), new MplexSession(new MplexOptions { MaxStreamBuffer = 100_000 }));
         var id = pair.Client.OpenStream();
         pair.Client.Send(id, new byte[150_000]);
         pair.Pump();
+        Assert.Empty(pair.ServerEvents.OfType<MuxerEvent.StreamReset>());
+        Assert.True(pair.Server.InputPaused);
+        var stream = pair.ServerEvents.OfType<MuxerEvent.StreamOpened>().Single().StreamId;
+        pair.Server.Consumed(stream, 60_000);
+        Assert.False(pair.Server.InputPaused);
+    }
+
+    [Fact]
+    public void A_reader_still_behind_when_the_grace_ends_must_lose_its_stream()
+    {
+        var pair = new MuxerPair(new MplexSession(), new MplexSession(new MplexOptions { MaxStreamBuffer = 100_000 }));
+        var id = pair.Client.OpenStream();
+        pair.Client.Send(id, new byte[150_000]);
+        pair.Pump();
+        pair.Server.ShedLaggards(pair.ServerEvents);
         var reset = Assert.Single(pair.ServerEvents.OfType<MuxerEvent.StreamReset>());
-        Assert.Contains("fell more than 100000 bytes behind", reset.Reason, StringComparison.Ordinal);
+        Assert.Contains("stayed more than 100000 bytes behind", reset.Reason, StringComparison.Ordinal);
+        Assert.False(pair.Server.InputPaused);
+        pair.Pump();
         Assert.Contains(pair.ClientEvents, e => e is MuxerEvent.StreamReset);
+    }
+
+    [Fact]
+    public void A_reader_twice_the_bound_behind_must_lose_its_stream_at_once()
+    {
+        var pair = new MuxerPair(new MplexSession(), new MplexSession(new MplexOptions { MaxStreamBuffer = 100_000 }));
+        var id = pair.Client.OpenStream();
+        pair.Client.Send(id, new byte[250_000]);
+        pair.Pump();
+        var reset = Assert.Single(pair.ServerEvents.OfType<MuxerEvent.StreamReset>());
+        Assert.Contains("fell more than 200000 bytes behind", reset.Reason, StringComparison.Ordinal);
+        Assert.False(pair.Server.InputPaused);
     }
 
     [Theory]

@@ -14,8 +14,14 @@ public sealed record MplexOptions
     /// <summary>The largest message accepted (the spec's 1 MiB).</summary>
     public int MaxMessageSize { get; init; } = 1024 * 1024;
 
-    /// <summary>Unread bytes a stream may hold before it is reset (mplex has no flow control; js uses 4 MiB).</summary>
+    /// <summary>
+    /// Unread bytes a stream may hold (js uses 4 MiB). mplex has no flow control: past this the
+    /// session pauses its input (<see cref="IMuxerSession.InputPaused"/>) so the reader can catch up,
+    /// and a reader still behind after a grace period (the connection stage's <c>LaggardGrace</c>) loses its stream, as go-mplex does.
+    /// A stream more than twice this far behind is reset at once.
+    /// </summary>
     public int MaxStreamBuffer { get; init; } = 4 * 1024 * 1024;
+
 
     /// <summary>Streams open at once that the remote opened; more are reset (js: 1024).</summary>
     public int MaxIncomingStreams { get; init; } = 1024;
@@ -47,6 +53,7 @@ public sealed class MplexSession : MuxerSessionBase
 
     private readonly MplexOptions _options;
     private readonly Dictionary<long, MplexStream> _streams = new();
+    private readonly HashSet<long> _laggards = [];
     private readonly byte[] _header = new byte[2 * Varint.MaxLength];
     private ulong _nextId;
     private int _inboundStreams;
@@ -96,8 +103,25 @@ public sealed class MplexSession : MuxerSessionBase
     /// <inheritdoc />
     public override void Consumed(long streamId, int bytes)
     {
-        if (_streams.TryGetValue(streamId, out var stream))
-            stream.Unread -= bytes;
+        if (!_streams.TryGetValue(streamId, out var stream))
+            return;
+        stream.Unread -= bytes;
+        if (stream.Unread <= _options.MaxStreamBuffer)
+            _laggards.Remove(streamId);
+    }
+
+    /// <inheritdoc />
+    public override bool InputPaused => _laggards.Count > 0;
+
+    /// <inheritdoc />
+    public override void ShedLaggards(ICollection<MuxerEvent> events)
+    {
+        foreach (var id in _laggards.ToArray())
+        {
+            Reset(id);
+            events.Add(new MuxerEvent.StreamReset(id, $"the reader stayed more than {_options.MaxStreamBuffer} bytes behind"));
+        }
+        _laggards.Clear();
     }
 
     /// <inheritdoc />
@@ -117,12 +141,14 @@ public sealed class MplexSession : MuxerSessionBase
         {
             stream.ReadClosed = true;
             stream.Unread = 0;
+            _laggards.Remove(streamId);
         }
     }
 
     /// <inheritdoc />
     public override void Reset(long streamId)
     {
+        _laggards.Remove(streamId);
         if (IsClosed || !_streams.Remove(streamId, out var stream))
             return;
         Enqueue(stream.Number, stream.Initiator ? Flag.ResetInitiator : Flag.ResetReceiver, []);
@@ -204,13 +230,15 @@ public sealed class MplexSession : MuxerSessionBase
                 if (stream.ReadClosed || stream.RemoteClosed || payload.IsEmpty)
                     return;
                 stream.Unread += payload.Length;
-                if (stream.Unread > _options.MaxStreamBuffer)
+                if (stream.Unread > 2L * _options.MaxStreamBuffer)
                 {
-                    // No flow control in mplex: a reader this far behind loses its stream, as the spec says.
+                    // Input pauses at the first bound, so only a caller that kept reading gets here.
                     Reset(id);
-                    events.Add(new MuxerEvent.StreamReset(id, $"the reader fell more than {_options.MaxStreamBuffer} bytes behind"));
+                    events.Add(new MuxerEvent.StreamReset(id, $"the reader fell more than {2L * _options.MaxStreamBuffer} bytes behind"));
                     return;
                 }
+                if (stream.Unread > _options.MaxStreamBuffer)
+                    _laggards.Add(id); // no flow control in mplex: input pauses until the reader catches up
                 events.Add(new MuxerEvent.Data(id, payload.ToArray()));
                 break;
             case Flag.CloseInitiator or Flag.CloseReceiver:
@@ -222,6 +250,7 @@ public sealed class MplexSession : MuxerSessionBase
                 break;
             case Flag.ResetInitiator or Flag.ResetReceiver:
                 _streams.Remove(id);
+                _laggards.Remove(id);
                 if (!stream.Initiator)
                     _inboundStreams--;
                 events.Add(new MuxerEvent.StreamReset(id, "reset by the remote"));
@@ -234,6 +263,7 @@ public sealed class MplexSession : MuxerSessionBase
         if (!stream.LocalClosed || !stream.RemoteClosed)
             return;
         _streams.Remove(id);
+        _laggards.Remove(id);
         if (!stream.Initiator)
             _inboundStreams--;
         events?.Add(new MuxerEvent.StreamClosed(id));
