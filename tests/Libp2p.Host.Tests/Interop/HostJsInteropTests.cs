@@ -75,6 +75,27 @@ public sealed class HostJsInteropTests : HostTestKit
         Assert.Equal(PerfBytes, perf.Downloaded);
     }
 
+    [Fact]
+    public async Task Identify_push_works_both_ways_with_js()
+    {
+        var us = await StartAsync();
+        var identified = CreateTestProbe();
+        Sys.EventStream.Subscribe(identified.Ref, typeof(IdentifyService.PeerIdentified));
+
+        // js connects, then serves /js-push/1.0.0: its push must reach us...
+        var js = DialFromJsAsync((await AddressOfAsync(us)).ToString(), "yamux", "push");
+        var jsPush = identified.FishForMessage<IdentifyService.PeerIdentified>(
+            e => e.LocalPeer == us.PeerId && e.Push && e.Result.Protocols.Contains("/js-push/1.0.0"), Patience);
+
+        // ...and ours, when we serve /dotnet-push/1.0.0, must reach js, which then exits.
+        await us.Network.SetStreamHandlerAsync("/dotnet-push/1.0.0", _ => Task.CompletedTask);
+        var line = await js.WaitAsync(Patience);
+        using var json = JsonDocument.Parse(line["PUSH ".Length..]);
+        Assert.Equal(us.PeerId.ToString(), json.RootElement.GetProperty("peerId").GetString());
+        Assert.Contains("/dotnet-push/1.0.0", json.RootElement.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()));
+        Assert.Contains(PingService.ProtocolId, jsPush.Result.Protocols);
+    }
+
     private static async Task<string> DialFromJsAsync(string address, string muxer, params string[] action)
     {
         var (exit, output) = await JsPeer.DialAsync(address, muxer, action);

@@ -1,7 +1,7 @@
 // The js-libp2p peer of the interop tests. Usage:
 //   node node.mjs listen [--muxer yamux|mplex]
-//   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify
-// Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …) or `ERROR <reason>` and a non-zero exit.
+//   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify | push
+// Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …, PUSH …) or `ERROR <reason>` and a non-zero exit.
 
 // js-libp2p 3 expects Node 22; this machine has Node 20, which lacks Promise.withResolvers.
 // Static imports are hoisted, so libp2p is loaded with dynamic imports after the polyfill.
@@ -19,7 +19,7 @@ const { noise } = await import('@libp2p/noise')
 const { yamux } = await import('@libp2p/yamux')
 const { mplex } = await import('@libp2p/mplex')
 const { ping } = await import('@libp2p/ping')
-const { identify } = await import('@libp2p/identify')
+const { identify, identifyPush } = await import('@libp2p/identify')
 const { multiaddr } = await import('@multiformats/multiaddr')
 
 const args = process.argv.slice(2)
@@ -46,6 +46,7 @@ const node = await createLibp2p({
   connectionManager: { inboundConnectionThreshold: 10_000, maxConnections: 1000, maxIncomingPendingConnections: 1000 },
   services: {
     identify: identify(),
+    identifyPush: identifyPush(),
     ping: ping({ maxInboundStreams: 256, maxOutboundStreams: 256 })
   }
 }).catch(fail)
@@ -177,6 +178,16 @@ if (mode === 'listen') {
       times.sort((a, b) => a - b)
       const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))]
       console.log(`CONNECT ${count} p50 ${at(0.5)} p99 ${at(0.99)}`)
+    } else if (action === 'push') {
+      // Identify push both ways: js serves a new protocol (its push tells the remote), then waits
+      // for the remote's push announcing /dotnet-push/1.0.0.
+      const pushed = new Promise((resolve) => node.addEventListener('peer:identify', (evt) => {
+        if (evt.detail.protocols.includes('/dotnet-push/1.0.0')) resolve(evt.detail)
+      }))
+      await node.dial(target)
+      await node.handle('/js-push/1.0.0', async (stream) => { await stream.close() })
+      const result = await pushed
+      console.log(`PUSH ${JSON.stringify({ peerId: result.peerId.toString(), protocols: result.protocols })}`)
     } else if (action === 'identify') {
       const identified = new Promise((resolve) => node.addEventListener('peer:identify', (evt) => resolve(evt.detail), { once: true }))
       await node.dial(target)
