@@ -31,9 +31,9 @@ public sealed class HostActor : ReceiveActor
 
         // Told before any Listen can reach the Swarm (they come through this actor, later), so no
         // inbound stream ever finds a standard protocol missing.
-        var swarm = _swarm;
+        var (swarm, identify) = (_swarm, _identify);
         Register(IdentifyService.ProtocolId, stream => IdentifyService.ServeAsync(stream, settings, swarm));
-        Register(IdentifyService.PushProtocolId, stream => IdentifyService.ReceivePushAsync(stream, _identify));
+        Register(IdentifyService.PushProtocolId, stream => IdentifyService.ReceivePushAsync(stream, identify));
         if (settings.Ping)
             Register(PingService.ProtocolId, PingService.ServeAsync);
         if (settings.Echo)

@@ -15,8 +15,11 @@ namespace Libp2p.Host.Services;
 /// <see cref="IdentifyService.IdentifyPeer"/>, applies pushes from peers, and pushes our own changes
 /// (addresses, protocols) to every connected peer.
 /// </summary>
-public sealed class IdentifyActor : ReceiveActor
+public sealed class IdentifyActor : ReceiveActor, IWithTimers
 {
+    /// <summary>Changes within this long go out as one push (js-libp2p debounces by 1 s).</summary>
+    private static readonly TimeSpan PushDebounce = TimeSpan.FromMilliseconds(100);
+
     private readonly HostSettings _settings;
     private readonly IActorRef _swarm;
     private readonly IActorRef _peerstore;
@@ -32,6 +35,7 @@ public sealed class IdentifyActor : ReceiveActor
     internal sealed record PushReceived(ConnectionInfo Connection, IdentifyMessage Message);
 
     private sealed record Answered(PeerId Peer, IdentifyMessage Message);
+    private sealed record PushNow;
     private sealed record Unanswered(PeerId Peer, Exception Reason);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
@@ -105,10 +109,15 @@ public sealed class IdentifyActor : ReceiveActor
             var message = _results.TryGetValue(peer, out var known) ? Merge(known, p.Message) : p.Message;
             Apply(peer, message, push: true);
         });
-        Receive<SwarmProtocol.ListenStarted>(l => l.LocalPeer == _local, _ => Push());
-        Receive<SwarmProtocol.ListenClosed>(l => l.LocalPeer == _local, _ => Push());
-        Receive<SwarmProtocol.ProtocolsChanged>(p => p.LocalPeer == _local, _ => Push());
+        // Several changes in a row (handlers set one by one, listeners bound) go out as one push.
+        Receive<SwarmProtocol.ListenStarted>(l => l.LocalPeer == _local, _ => SchedulePush());
+        Receive<SwarmProtocol.ListenClosed>(l => l.LocalPeer == _local, _ => SchedulePush());
+        Receive<SwarmProtocol.ProtocolsChanged>(p => p.LocalPeer == _local, _ => SchedulePush());
+        Receive<PushNow>(_ => Push());
     }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>The identify service of a node with <paramref name="settings"/>.</summary>
     public static Props Props(HostSettings settings, IActorRef swarm, IActorRef peerstore) =>
@@ -216,6 +225,12 @@ public sealed class IdentifyActor : ReceiveActor
         if (_waiters.Remove(peer, out var waiters))
             foreach (var waiter in waiters)
                 waiter.Tell(new IdentifyService.IdentifyFailed(peer, reason));
+    }
+
+    private void SchedulePush()
+    {
+        if (_settings.IdentifyPush && _connections.Count > 0)
+            Timers.StartSingleTimer(nameof(PushNow), new PushNow(), PushDebounce);
     }
 
     private void Push()
