@@ -71,18 +71,22 @@ public static class ResourceLimitDefaults
         if (section is null || section.IsEmpty)
             return limits;
         ScopeLimit Read(string path, ScopeLimit current) => section.HasPath(path) ? Apply(section.GetConfig(path), current) : current;
+        // A named block starts from the kind's default as this same configuration sets it.
+        var serviceDefault = Read("service-default", limits.ServiceDefault);
+        var protocolDefault = Read("protocol-default", limits.ProtocolDefault);
+        var peerDefault = Read("peer-default", limits.PeerDefault);
         return limits with
         {
             System = Read("system", limits.System),
             Transient = Read("transient", limits.Transient),
-            ServiceDefault = Read("service-default", limits.ServiceDefault),
-            ProtocolDefault = Read("protocol-default", limits.ProtocolDefault),
-            PeerDefault = Read("peer-default", limits.PeerDefault),
+            ServiceDefault = serviceDefault,
+            ProtocolDefault = protocolDefault,
+            PeerDefault = peerDefault,
             Connection = Read("connection", limits.Connection),
             Stream = Read("stream", limits.Stream),
-            Services = Named(section, "services", limits.ServiceDefault, name => name),
-            Protocols = Named(section, "protocols", limits.ProtocolDefault, name => name),
-            Peers = Named(section, "peers", limits.PeerDefault, PeerId.Parse),
+            Services = Named(section, "services", serviceDefault, limits.Services, name => name),
+            Protocols = Named(section, "protocols", protocolDefault, limits.Protocols, name => name),
+            Peers = Named(section, "peers", peerDefault, limits.Peers, PeerId.Parse),
             AllowlistedSystem = Read("allowlist.system", limits.AllowlistedSystem),
             AllowlistedTransient = Read("allowlist.transient", limits.AllowlistedTransient),
             Allowlist = section.HasPath("allowlist.addresses")
@@ -91,14 +95,18 @@ public static class ResourceLimitDefaults
         };
     }
 
-    private static Dictionary<TKey, ScopeLimit> Named<TKey>(Config section, string path, ScopeLimit defaults, Func<string, TKey> key) where TKey : notnull
+    /// <summary>The named limits of <paramref name="existing"/> (set in code), with those of the HOCON block over them.</summary>
+    private static Dictionary<TKey, ScopeLimit> Named<TKey>(Config section, string path, ScopeLimit defaults, IReadOnlyDictionary<TKey, ScopeLimit> existing, Func<string, TKey> key) where TKey : notnull
     {
-        var named = new Dictionary<TKey, ScopeLimit>();
+        var named = existing.ToDictionary();
         if (!section.HasPath(path))
             return named;
         // Names such as /echo/1.0.0 hold dots, so they are read as the object's keys, not as paths.
         foreach (var (name, value) in section.GetConfig(path).Root.GetObject().Items)
-            named[key(name)] = Apply(new Config(new Akka.Configuration.Hocon.HoconRoot(value)), defaults);
+        {
+            var id = key(name);
+            named[id] = Apply(new Config(new Akka.Configuration.Hocon.HoconRoot(value)), named.GetValueOrDefault(id) ?? defaults);
+        }
         return named;
     }
 

@@ -269,6 +269,27 @@ public sealed class ResourceManagerTests
     }
 
     [Fact]
+    public void A_named_HOCON_block_must_start_from_the_default_the_same_HOCON_sets_and_keep_the_names_set_in_code()
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("""
+            akka.libp2p.resource-manager {
+              protocol-default { streams-inbound = 7, streams-outbound = 9 }
+              protocols { "/echo/1.0.0" { streams-inbound = 3 } }
+            }
+            """);
+        var fallback = ResourceLimitDefaults.Scaled(memory: 1L << 30, fileDescriptors: 1000) with
+        {
+            Protocols = new Dictionary<string, ScopeLimit> { ["/ping/1.0.0"] = new() { Streams = 2 } },
+        };
+
+        var limits = ResourceLimitDefaults.FromConfig(config, fallback);
+
+        Assert.Equal(3, limits.Protocols["/echo/1.0.0"].StreamsInbound);
+        Assert.Equal(9, limits.Protocols["/echo/1.0.0"].StreamsOutbound);
+        Assert.Equal(2, limits.Protocols["/ping/1.0.0"].Streams);
+    }
+
+    [Fact]
     public void The_null_manager_must_count_and_refuse_nothing_but_still_close_scopes()
     {
         var manager = ResourceManager.Null();
