@@ -80,4 +80,18 @@ public sealed class IdentifyWireTests : HostTestKit
         Assert.False(result.Certified);
         Assert.Equal([plain], result.ListenAddresses);
     }
+
+    [Fact]
+    public void A_record_with_a_lower_sequence_number_than_the_one_held_is_stale()
+    {
+        using var key = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        var peer = PeerId.FromPublicKey(key.PublicKey);
+        var older = Protocols.Multiformats.Multiaddr.Parse("/ip4/10.0.0.1/tcp/1");
+        var newer = Protocols.Multiformats.Multiaddr.Parse("/ip4/10.0.0.2/tcp/2");
+        var held = IdentifyService.Verify(peer, new IdentifyMessage { SignedPeerRecord = new PeerRecord(peer, 5, [newer]).Seal(key) });
+        var stale = IdentifyService.Verify(peer, new IdentifyMessage { SignedPeerRecord = new PeerRecord(peer, 3, [older]).Seal(key) });
+        Assert.True(IdentifyService.IsNewer(held, stale));
+        Assert.False(IdentifyService.IsNewer(stale, held));
+        Assert.False(IdentifyService.IsNewer(held, held));
+    }
 }

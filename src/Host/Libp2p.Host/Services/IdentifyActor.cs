@@ -186,6 +186,12 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
             Fail(peer, e);
             return;
         }
+        if (_results.TryGetValue(peer, out var known) && IdentifyService.IsNewer(known, result))
+        {
+            // RFC 0003: a record with a lower sequence number than one already held is stale;
+            // the addresses it signs are too (messages can cross: an answer overtaken by a push).
+            result = result with { ListenAddresses = known.ListenAddresses, SignedPeerRecord = known.SignedPeerRecord, Certified = true };
+        }
         _results[peer] = result;
         var ttl = _connections.ContainsKey(peer) ? PeerstoreProtocol.Ttl.Connected : PeerstoreProtocol.Ttl.RecentlyConnected;
         if (result.ListenAddresses.Count > 0)

@@ -180,6 +180,11 @@ public static class IdentifyService
         return merged ?? throw new FormatException("identify: the stream ended before any message");
     }
 
+    /// <summary>Whether <paramref name="known"/> holds a signed record with a greater sequence number than <paramref name="incoming"/>'s.</summary>
+    internal static bool IsNewer(IdentifyResult known, IdentifyResult incoming) =>
+        known.SignedPeerRecord is { } held && incoming.SignedPeerRecord is { } fresh
+        && PeerRecord.FromEnvelope(held.Span).Record.Sequence > PeerRecord.FromEnvelope(fresh.Span).Record.Sequence;
+
     /// <summary>Checks a message against the peer it came from and turns it into a result.</summary>
     /// <exception cref="FormatException">The public key is not the peer's.</exception>
     internal static IdentifyResult Verify(PeerId peer, IdentifyMessage message)
