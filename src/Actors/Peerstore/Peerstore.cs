@@ -10,8 +10,12 @@ public static class Peerstore
     /// <summary>How long an address is kept, as go-libp2p's peerstore TTLs.</summary>
     public static class Ttl
     {
-        /// <summary>An address seen on a live connection: kept while connected (go: ConnectedAddrTTL).</summary>
-        public static readonly TimeSpan Connected = TimeSpan.MaxValue;
+        /// <summary>
+        /// An address seen on a live connection: kept while connected (go: ConnectedAddrTTL). One tick
+        /// short of <see cref="Permanent"/>, as in go, so a disconnect can lower these and leave
+        /// permanent addresses alone.
+        /// </summary>
+        public static readonly TimeSpan Connected = TimeSpan.MaxValue - TimeSpan.FromTicks(1);
 
         /// <summary>An address of a peer we were recently connected to (go: RecentlyConnectedAddrTTL, 15 minutes).</summary>
         public static readonly TimeSpan RecentlyConnected = TimeSpan.FromMinutes(15);
@@ -26,8 +30,12 @@ public static class Peerstore
     /// <summary>Adds or refreshes addresses; a longer TTL wins over a shorter one.</summary>
     public sealed record AddAddresses(PeerId Peer, IReadOnlyList<Multiaddr> Addresses, TimeSpan Ttl);
 
-    /// <summary>Sets the TTL of every address of a peer (for example to RecentlyConnected when it disconnects).</summary>
-    public sealed record UpdateTtl(PeerId Peer, TimeSpan Ttl);
+    /// <summary>
+    /// Gives the addresses of a peer that were added with <paramref name="OldTtl"/> the TTL
+    /// <paramref name="Ttl"/> (go's <c>UpdateAddrs</c>; for example Connected to RecentlyConnected
+    /// when the peer disconnects); other addresses keep theirs.
+    /// </summary>
+    public sealed record UpdateTtl(PeerId Peer, TimeSpan OldTtl, TimeSpan Ttl);
 
     /// <summary>Asks for a peer's unexpired addresses; answered with <see cref="AddressesAre"/>.</summary>
     public sealed record GetAddresses(PeerId Peer);

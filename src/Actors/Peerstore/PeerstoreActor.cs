@@ -17,7 +17,7 @@ public sealed class PeerstoreActor : ReceiveActor
 
     private sealed class PeerRecord
     {
-        public Dictionary<Multiaddr, DateTimeOffset> Addresses { get; } = new();
+        public Dictionary<Multiaddr, (DateTimeOffset Expiry, TimeSpan Ttl)> Addresses { get; } = new();
         public PublicKey? Key { get; set; }
         public IReadOnlyList<string> Protocols { get; set; } = [];
         public Dictionary<string, object> Metadata { get; } = new(StringComparer.Ordinal);
@@ -33,8 +33,8 @@ public sealed class PeerstoreActor : ReceiveActor
             var expiry = Expiry(a.Ttl);
             foreach (var address in a.Addresses)
             {
-                if (!record.Addresses.TryGetValue(address, out var current) || current < expiry)
-                    record.Addresses[address] = expiry;
+                if (!record.Addresses.TryGetValue(address, out var current) || current.Expiry < expiry || (current.Expiry == expiry && current.Ttl < a.Ttl))
+                    record.Addresses[address] = (expiry, a.Ttl);
             }
         });
         Receive<Peerstore.UpdateTtl>(u =>
@@ -42,8 +42,11 @@ public sealed class PeerstoreActor : ReceiveActor
             if (!_peers.TryGetValue(u.Peer, out var record))
                 return;
             var expiry = Expiry(u.Ttl);
-            foreach (var address in record.Addresses.Keys.ToArray())
-                record.Addresses[address] = expiry;
+            foreach (var (address, current) in record.Addresses.ToArray())
+            {
+                if (current.Ttl == u.OldTtl)
+                    record.Addresses[address] = (expiry, u.Ttl);
+            }
         });
         Receive<Peerstore.GetAddresses>(g => Sender.Tell(new Peerstore.AddressesAre(g.Peer, Addresses(g.Peer))));
         Receive<Peerstore.AddPublicKey>(k =>
@@ -75,14 +78,14 @@ public sealed class PeerstoreActor : ReceiveActor
     }
 
     private DateTimeOffset Expiry(TimeSpan ttl) =>
-        ttl == TimeSpan.MaxValue || _clock.GetUtcNow() > DateTimeOffset.MaxValue - ttl ? DateTimeOffset.MaxValue : _clock.GetUtcNow() + ttl;
+        ttl >= Peerstore.Ttl.Connected || _clock.GetUtcNow() > DateTimeOffset.MaxValue - ttl ? DateTimeOffset.MaxValue : _clock.GetUtcNow() + ttl;
 
     private List<Multiaddr> Addresses(PeerId peer)
     {
         if (!_peers.TryGetValue(peer, out var record))
             return [];
         var now = _clock.GetUtcNow();
-        foreach (var expired in record.Addresses.Where(a => a.Value <= now).Select(a => a.Key).ToArray())
+        foreach (var expired in record.Addresses.Where(a => a.Value.Expiry <= now).Select(a => a.Key).ToArray())
             record.Addresses.Remove(expired);
         return [.. record.Addresses.Keys];
     }

@@ -227,7 +227,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             if (ConnectionsTo(info.RemotePeer).Count == 0)
             {
                 _history[info.RemotePeer] = Connectedness.CanConnect;
-                _peerstore.Tell(new PeerstoreProtocol.UpdateTtl(info.RemotePeer, PeerstoreProtocol.Ttl.RecentlyConnected));
+                _peerstore.Tell(new PeerstoreProtocol.UpdateTtl(info.RemotePeer, PeerstoreProtocol.Ttl.Connected, PeerstoreProtocol.Ttl.RecentlyConnected));
             }
         }
         else if (_listeners.Remove(actor, out var listener))

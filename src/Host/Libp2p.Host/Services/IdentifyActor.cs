@@ -68,7 +68,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
             _results.Remove(peer);
             // The Swarm does this too, but an answer applied after its update and before this event
             // would have pinned the addresses with the connected TTL: redone here, after any answer.
-            _peerstore.Tell(new PeerstoreProtocol.UpdateTtl(peer, PeerstoreProtocol.Ttl.RecentlyConnected));
+            _peerstore.Tell(new PeerstoreProtocol.UpdateTtl(peer, PeerstoreProtocol.Ttl.Connected, PeerstoreProtocol.Ttl.RecentlyConnected));
             Fail(peer, new NoConnectionException(peer, "it disconnected before it was identified"));
         });
         Receive<IdentifyService.IdentifyPeer>(i =>
