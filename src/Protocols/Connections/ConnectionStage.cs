@@ -305,12 +305,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     CloseRead(state);
                     break;
                 case ConnectionCommand.Write write when _streams.TryGetValue(write.StreamId, out state):
-                    state.PendingWrite = write.Bytes;
-                    state.PendingOffset = 0;
-                    ContinueWrite(state);
+                    state.PendingWrites.Enqueue(write.Bytes);
+                    if (state.PendingWrites.Count == 1)
+                        ContinueWrite(state);
                     break;
                 case ConnectionCommand.CompleteSink complete when _streams.TryGetValue(complete.StreamId, out state):
-                    if (state.PendingWrite is not null)
+                    if (state.PendingWrites.Count > 0)
                         state.CloseAfterWrite = true;
                     else
                         CloseWrite(state);
@@ -378,26 +378,28 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void ContinueWrite(StreamState state)
         {
-            if (state.PendingWrite is not { } pending)
-                return;
-            while (state.PendingOffset < pending.Count)
+            while (state.PendingWrites.TryPeek(out var pending))
             {
-                var taken = _core.Send(state.Stream.Id, pending.ToReadOnlySpan()[state.PendingOffset..]);
-                if (taken == 0)
-                    return; // SendWindowOpened resumes it.
-                state.PendingOffset += taken;
+                while (state.PendingOffset < pending.Count)
+                {
+                    var taken = _core.Send(state.Stream.Id, pending.ToReadOnlySpan()[state.PendingOffset..]);
+                    if (taken == 0)
+                        return; // SendWindowOpened resumes it.
+                    state.PendingOffset += taken;
+                }
+                state.PendingWrites.Dequeue();
+                state.PendingOffset = 0;
+                if (!state.CloseAfterWrite && state.Sink is { } sink)
+                {
+                    // Hold the writer while its bytes still wait for the transport: bounded memory.
+                    if (_core.HasOutput && !IsAvailable(_stage._out))
+                        _acksAfterFlush.Add(sink);
+                    else
+                        sink(StreamSignal.Accepted);
+                }
             }
-            state.PendingWrite = null;
             if (state.CloseAfterWrite)
                 CloseWrite(state);
-            else if (state.Sink is { } sink)
-            {
-                // Hold the writer while its bytes still wait for the transport: bounded memory.
-                if (_core.HasOutput && !IsAvailable(_stage._out))
-                    _acksAfterFlush.Add(sink);
-                else
-                    sink(StreamSignal.Accepted);
-            }
         }
 
         private void CloseWrite(StreamState state)
@@ -441,7 +443,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         public bool WriteClosed { get; set; }
         public bool MuxerClosed { get; set; }
         public bool CloseAfterWrite { get; set; }
-        public ByteString? PendingWrite { get; set; }
+        public Queue<ByteString> PendingWrites { get; } = new(MuxedStreamSink.WritesInFlight);
         public int PendingOffset { get; set; }
         public Exception? Failure { get; private set; }
 

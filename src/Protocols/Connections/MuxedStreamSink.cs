@@ -5,12 +5,16 @@ using Akka.Streams.Stage;
 namespace Libp2p.Protocols.Connections;
 
 /// <summary>
-/// A stream's outbound bytes. One write is in flight at a time: the next element is pulled only
-/// when the connection stage reports the muxer took the last one, which it does only within the
-/// remote's window, so a stalled remote reader holds this writer back.
+/// A stream's outbound bytes. At most <see cref="WritesInFlight"/> writes are in flight: the next
+/// element is pulled only when the connection stage reports the muxer took an earlier one, which it
+/// does only within the remote's window, so a stalled remote reader holds this writer back. Two
+/// keep the muxer fed while the acknowledgement of the first travels back.
 /// </summary>
 internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape<ByteString>>
 {
+    /// <summary>Writes posted to the connection stage and not yet taken by the muxer, at most.</summary>
+    public const int WritesInFlight = 2;
+
     private readonly Inlet<ByteString> _in = new("muxed-stream.in");
 
     private MuxedStream Stream { get; } = stream;
@@ -26,6 +30,7 @@ internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape
         private readonly MuxedStreamSink _stage;
         private readonly MuxedStream _stream;
         private bool _finished;
+        private int _inFlight;
 
         public Logic(MuxedStreamSink stage) : base(stage.Shape)
         {
@@ -54,6 +59,8 @@ internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape
                 return;
             }
             _stream.Connection.Post(new ConnectionCommand.Write(_stream.Id, bytes));
+            if (++_inFlight < WritesInFlight)
+                Pull(_stage._in);
         }
 
         public override void OnUpstreamFinish()
@@ -78,7 +85,9 @@ internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape
             switch (signal)
             {
                 case StreamSignal.WriteAccepted:
-                    Pull(_stage._in);
+                    _inFlight--;
+                    if (!HasBeenPulled(_stage._in) && !IsClosed(_stage._in))
+                        Pull(_stage._in);
                     break;
                 case StreamSignal.Failed failed:
                     _finished = true;
