@@ -56,14 +56,7 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
             }
         }
         var scope = Manager.Peer(peer);
-        try
-        {
-            Move([transient], [scope.Node]);
-        }
-        finally
-        {
-            Manager.Unretain(scope.Node); // the lookup's reference: Move took its own
-        }
+        MoveInto([transient], scope);
         Node.Path = $"{scope.Name}/{Node.Path[(Node.Path.LastIndexOf('/') + 1)..]}";
         PeerScope = scope;
     }
@@ -97,14 +90,7 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         if (ProtocolScope is not null)
             throw new InvalidOperationException($"{Name} already speaks {ProtocolScope.Name}");
         var scope = Manager.Protocol(protocol);
-        try
-        {
-            Move([Manager.TransientNode], [scope.Node]);
-        }
-        finally
-        {
-            Manager.Unretain(scope.Node);
-        }
+        MoveInto([Manager.TransientNode], scope);
         ProtocolScope = scope;
     }
 
@@ -115,14 +101,7 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         if (ServiceScope is not null)
             throw new InvalidOperationException($"{Name} already belongs to {ServiceScope.Name}");
         var scope = Manager.Service(service);
-        try
-        {
-            Move([], [scope.Node]);
-        }
-        finally
-        {
-            Manager.Unretain(scope.Node);
-        }
+        MoveInto([], scope);
         ServiceScope = scope;
     }
 

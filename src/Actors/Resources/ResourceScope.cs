@@ -135,6 +135,22 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
         }
     }
 
+    /// <summary>
+    /// Moves what the span holds from <paramref name="from"/> into a named scope just looked up, and
+    /// lets go of the reference the lookup handed out (the move takes its own, if it succeeds).
+    /// </summary>
+    private protected void MoveInto(ScopeNode[] from, NamedScope scope)
+    {
+        try
+        {
+            Move(from, [scope.Node]);
+        }
+        finally
+        {
+            Manager.Unretain(scope.Node);
+        }
+    }
+
     /// <summary>Moves what the span holds from the scopes <paramref name="from"/> to the scopes <paramref name="to"/>, all or nothing.</summary>
     private protected void Move(ScopeNode[] from, ScopeNode[] to)
     {

@@ -116,7 +116,6 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             {
                 _core.ShedLaggards(_events);
                 HandleEvents();
-                PullOrPause();
                 AfterWork();
                 return;
             }
@@ -151,7 +150,6 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             var bytes = Grab(_stage._in);
             _core.Receive(bytes.ToReadOnlySpan(), _events);
             HandleEvents();
-            PullOrPause();
             AfterWork();
         }
 
@@ -192,7 +190,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void AfterWork()
         {
-            // A reader that caught up (or a stream that went) may let a paused input resume.
+            // Read on, or stay paused for a reader that is behind (and resume once it caught up).
             PullOrPause();
             if (!_upgraded && _core.Upgrade is { } upgrade)
             {
@@ -378,6 +376,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void ContinueWrite(StreamState state)
         {
+            if (state.PendingWrites.Count == 0)
+                return;
             while (state.PendingWrites.TryPeek(out var pending))
             {
                 while (state.PendingOffset < pending.Count)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Encoding;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 

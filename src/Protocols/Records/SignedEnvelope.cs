@@ -1,5 +1,6 @@
 using System.Buffers;
 using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Encoding;
 
 namespace Libp2p.Protocols.Records;
 

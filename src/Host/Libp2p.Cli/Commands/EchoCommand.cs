@@ -17,15 +17,7 @@ internal static class EchoCommand
         return await Node.DialAsync(address, timeout, async (host, peer) =>
         {
             var payload = RandomNumberGenerator.GetBytes((int)bytes);
-            TimeSpan elapsed;
-            try
-            {
-                elapsed = await host.EchoAsync(peer, payload).WaitAsync(timeout).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                throw new CommandFailedException($"echo {peer}: {Failure.Describe(e)}", e);
-            }
+            var elapsed = await Node.AttemptAsync($"echo {peer}", host.EchoAsync(peer, payload).WaitAsync(timeout)).ConfigureAwait(false);
             if (line.Json)
                 Output.Json(output, new Dictionary<string, object?> { ["event"] = "echo", ["peer"] = peer.ToString(), ["bytes"] = bytes, ["ms"] = Output.JsonMs(elapsed) });
             else

@@ -13,15 +13,7 @@ internal static class IdentifyCommand
 
         return await Node.DialAsync(address, timeout, async (host, peer) =>
         {
-            IdentifyResult result;
-            try
-            {
-                result = await host.IdentifyAsync(peer).WaitAsync(timeout).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                throw new CommandFailedException($"identify {peer}: {Failure.Describe(e)}", e);
-            }
+            var result = await Node.AttemptAsync($"identify {peer}", host.IdentifyAsync(peer).WaitAsync(timeout)).ConfigureAwait(false);
             if (line.Json)
             {
                 Output.Json(output, new Dictionary<string, object?>

@@ -152,6 +152,19 @@ internal static class Node
         }
     }
 
+    /// <summary>Awaits one exchange with a peer; its failure becomes the command's one-line reason, prefixed with <paramref name="what"/>.</summary>
+    public static async Task<T> AttemptAsync<T>(string what, Task<T> exchange)
+    {
+        try
+        {
+            return await exchange.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            throw new CommandFailedException($"{what}: {Failure.Describe(e)}", e);
+        }
+    }
+
     /// <summary>Makes a message fit on one line.</summary>
     public static string OneLine(string text) =>
         string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -23,14 +23,12 @@ internal static class PerfCommand
             try
             {
                 // No timeout on the transfer: how long it takes is what is measured.
-                result = await host.PerfAsync(peer, upload, download, bar).ConfigureAwait(false);
+                result = await Node.AttemptAsync($"perf {peer}", host.PerfAsync(peer, upload, download, bar)).ConfigureAwait(false);
             }
-            catch (Exception e)
+            finally
             {
                 bar?.Clear();
-                throw new CommandFailedException($"perf {peer}: {Failure.Describe(e)}", e);
             }
-            bar?.Clear();
             if (line.Json)
             {
                 Output.Json(output, new Dictionary<string, object?>

@@ -14,15 +14,7 @@ internal static class PingCommand
 
         return await Node.DialAsync(address, timeout, async (host, peer) =>
         {
-            IReadOnlyList<TimeSpan> times;
-            try
-            {
-                times = await host.PingAsync(peer, (int)count).WaitAsync(timeout).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                throw new CommandFailedException($"ping {peer}: {Failure.Describe(e)}", e);
-            }
+            var times = await Node.AttemptAsync($"ping {peer}", host.PingAsync(peer, (int)count).WaitAsync(timeout)).ConfigureAwait(false);
             for (var i = 0; i < times.Count; i++)
             {
                 if (line.Json)

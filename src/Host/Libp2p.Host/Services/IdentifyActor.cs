@@ -21,7 +21,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     private static readonly TimeSpan PushDebounce = TimeSpan.FromMilliseconds(100);
 
     private readonly HostSettings _settings;
-    private readonly IActorRef _swarm;
+    private readonly NetworkClient _network;
     private readonly IActorRef _peerstore;
     private readonly PeerId _local;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -42,9 +42,9 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     public IdentifyActor(HostSettings settings, IActorRef swarm, IActorRef peerstore)
     {
         _settings = settings;
-        _swarm = swarm;
         _peerstore = peerstore;
         _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
+        _network = new NetworkClient(swarm, _local);
 
         Receive<SwarmProtocol.Connected>(c => c.Connection.LocalPeer == _local, c =>
         {
@@ -146,31 +146,26 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     {
         if (!_running.Add(peer))
             return;
-        var swarm = _swarm;
-        RequestAsync(swarm, peer).PipeTo(Self, success: m => new Answered(peer, m), failure: e => new Unanswered(peer, e));
+        RequestAsync(_network, peer).PipeTo(Self, success: m => new Answered(peer, m), failure: e => new Unanswered(peer, e));
     }
 
-    private static async Task<IdentifyMessage> RequestAsync(IActorRef swarm, PeerId peer)
+    private static async Task<IdentifyMessage> RequestAsync(NetworkClient network, PeerId peer)
     {
-        var reply = await swarm.Ask(new SwarmProtocol.OpenStream(peer, [IdentifyService.ProtocolId], DialOptions.Default.WithNoDial("identify")), IdentifyService.Timeout).ConfigureAwait(false);
-        var stream = reply switch
-        {
-            SwarmProtocol.StreamOpened opened => opened.Stream,
-            SwarmProtocol.OpenStreamFailed failed => throw failed.Reason,
-            _ => throw new InvalidOperationException($"unexpected reply {reply}"),
-        };
-        try
+        var stream = await OpenAsync(network, peer, IdentifyService.ProtocolId, "identify").ConfigureAwait(false);
+        return await ServiceStreams.ClientAsync(stream, async _ =>
         {
             stream.CloseWrite();
             var message = await IdentifyService.ReadAsync(stream).ConfigureAwait(false);
             stream.Close();
             return message;
-        }
-        catch
-        {
-            stream.Reset();
-            throw;
-        }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>A stream on a connection that exists already: identify never dials.</summary>
+    private static async Task<StreamHandle> OpenAsync(NetworkClient network, PeerId peer, string protocol, string reason)
+    {
+        using var deadline = new CancellationTokenSource(IdentifyService.Timeout);
+        return await network.NewStreamAsync(peer, [protocol], DialOptions.Default.WithNoDial(reason), deadline.Token).ConfigureAwait(false);
     }
 
     private void Apply(PeerId peer, IdentifyMessage message, bool push)
@@ -190,7 +185,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         {
             // RFC 0003: a record with a lower sequence number than one already held is stale;
             // the addresses it signs are too (messages can cross: an answer overtaken by a push).
-            result = result with { ListenAddresses = known.ListenAddresses, SignedPeerRecord = known.SignedPeerRecord, Certified = true };
+            result = result with { ListenAddresses = known.ListenAddresses, SignedPeerRecord = known.SignedPeerRecord, RecordSequence = known.RecordSequence };
         }
         _results[peer] = result;
         var ttl = _connections.ContainsKey(peer) ? PeerstoreProtocol.Ttl.Connected : PeerstoreProtocol.Ttl.RecentlyConnected;
@@ -243,30 +238,22 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     {
         if (!_settings.IdentifyPush || _connections.Count == 0)
             return;
-        var (settings, swarm, log) = (_settings, _swarm, _log);
+        var (settings, network, log) = (_settings, _network, _log);
         foreach (var peer in _connections.Keys)
-            PushAsync(settings, swarm, peer).ContinueWith(
+            PushAsync(settings, network, peer).ContinueWith(
                 t => log.Debug("identify push to {0} failed: {1}", peer, t.Exception?.GetBaseException().Message),
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
-    private static async Task PushAsync(HostSettings settings, IActorRef swarm, PeerId peer)
+    private static async Task PushAsync(HostSettings settings, NetworkClient network, PeerId peer)
     {
-        var reply = await swarm.Ask(new SwarmProtocol.OpenStream(peer, [IdentifyService.PushProtocolId], DialOptions.Default.WithNoDial("identify push")), IdentifyService.Timeout).ConfigureAwait(false);
-        if (reply is not SwarmProtocol.StreamOpened opened)
-            throw (reply as SwarmProtocol.OpenStreamFailed)?.Reason ?? new InvalidOperationException($"unexpected reply {reply}");
-        var stream = opened.Stream;
-        try
+        var stream = await OpenAsync(network, peer, IdentifyService.PushProtocolId, "identify push").ConfigureAwait(false);
+        await ServiceStreams.ClientAsync(stream, async _ =>
         {
-            var message = await IdentifyService.BuildAsync(settings, swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
-            ServiceStreams.WithIdleTimeout(stream);
+            var message = await IdentifyService.BuildAsync(settings, network.Swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
             await IdentifyService.WriteAsync(stream, message).ConfigureAwait(false);
             stream.Close();
-        }
-        catch
-        {
-            stream.Reset();
-            throw;
-        }
+            return true;
+        }).ConfigureAwait(false);
     }
 }

@@ -18,8 +18,8 @@ namespace Libp2p.Host.Services;
 /// <param name="ListenAddresses">Where it listens; from its signed peer record when it sent a valid one.</param>
 /// <param name="Protocols">The protocols it serves.</param>
 /// <param name="ObservedAddress">Our address as the peer sees it.</param>
-/// <param name="Certified">Whether <paramref name="ListenAddresses"/> came from a signed peer record.</param>
-/// <param name="SignedPeerRecord">That record's envelope as received, when it verified: to hand on to others as proof.</param>
+/// <param name="SignedPeerRecord">The peer's signed peer record as received, when it verified: to hand on to others as proof.</param>
+/// <param name="RecordSequence">That record's sequence number (RFC 0003: a greater one supersedes).</param>
 public sealed record IdentifyResult(
     PeerId Peer,
     PublicKey? PublicKey,
@@ -28,8 +28,12 @@ public sealed record IdentifyResult(
     IReadOnlyList<Multiaddr> ListenAddresses,
     IReadOnlyList<string> Protocols,
     Multiaddr? ObservedAddress,
-    bool Certified,
-    ReadOnlyMemory<byte>? SignedPeerRecord = null);
+    ReadOnlyMemory<byte>? SignedPeerRecord = null,
+    ulong? RecordSequence = null)
+{
+    /// <summary>Whether <see cref="ListenAddresses"/> came from a verified signed peer record.</summary>
+    public bool Certified => SignedPeerRecord is not null;
+}
 
 /// <summary>
 /// The identify protocols (<c>/ipfs/id/1.0.0</c> and <c>/ipfs/id/push/1.0.0</c>, the libp2p
@@ -182,8 +186,7 @@ public static class IdentifyService
 
     /// <summary>Whether <paramref name="known"/> holds a signed record with a greater sequence number than <paramref name="incoming"/>'s.</summary>
     internal static bool IsNewer(IdentifyResult known, IdentifyResult incoming) =>
-        known.SignedPeerRecord is { } held && incoming.SignedPeerRecord is { } fresh
-        && PeerRecord.FromEnvelope(held.Span).Record.Sequence > PeerRecord.FromEnvelope(fresh.Span).Record.Sequence;
+        known.RecordSequence > incoming.RecordSequence;
 
     /// <summary>Checks a message against the peer it came from and turns it into a result.</summary>
     /// <exception cref="FormatException">The public key is not the peer's.</exception>
@@ -191,28 +194,22 @@ public static class IdentifyService
     {
         if (message.PublicKey is { } key && PeerId.FromPublicKey(key) != peer)
             throw new FormatException($"identify: {peer} sent the public key of {PeerId.FromPublicKey(key)}");
-        var addresses = message.ListenAddrs;
-        var certified = false;
-        ReadOnlyMemory<byte>? proof = null;
+        var result = new IdentifyResult(peer, message.PublicKey, message.ProtocolVersion, message.AgentVersion,
+            message.ListenAddrs, message.Protocols, message.ObservedAddr);
         if (message.SignedPeerRecord is { } envelope)
         {
             try
             {
                 var (record, _) = PeerRecord.FromEnvelope(envelope.Span);
                 if (record.Peer == peer)
-                {
-                    addresses = record.Addresses;
-                    certified = true;
-                    proof = envelope;
-                }
+                    result = result with { ListenAddresses = record.Addresses, SignedPeerRecord = envelope, RecordSequence = record.Sequence };
             }
             catch (Exception e) when (e is FormatException or InvalidSignatureException)
             {
                 // An invalid record is ignored, as go-libp2p does: the plain addresses still stand.
             }
         }
-        return new IdentifyResult(peer, message.PublicKey, message.ProtocolVersion, message.AgentVersion,
-            addresses, message.Protocols, message.ObservedAddr, certified, proof);
+        return result;
     }
 }
 

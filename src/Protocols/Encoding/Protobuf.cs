@@ -1,12 +1,12 @@
 using System.Buffers;
 using System.Numerics;
 
-namespace Libp2p.Protocols.Records;
+namespace Libp2p.Protocols.Encoding;
 
 /// <summary>
 /// Reads the protobuf wire format field by field. Written by hand for the few small messages of
 /// identify and signed records: they would otherwise allocate a generated message per read only to
-/// be copied into our immutable types. Unlike the multiformats <see cref="Encoding.Varint"/>, protobuf
+/// be copied into our immutable types. Unlike the multiformats <see cref="Varint"/>, protobuf
 /// varints may take 10 bytes (a full uint64) and need not be minimal, so they are read here.
 /// Every error names the message (<c>what</c>) and the byte offset.
 /// </summary>
