@@ -15,6 +15,13 @@ public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int Inboun
     /// <summary>How long the connection stops reading for a stream reader that is behind (mplex) before that stream is reset (go-mplex: 5 s).</summary>
     public TimeSpan LaggardGrace { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a stream closed on this side waits for the remote to close its half before the
+    /// muxer resets it (go-yamux's <c>StreamCloseTimeout</c>: 5 minutes). The stream's owner and
+    /// its scope are released at once; only the muxer's entry waits.
+    /// </summary>
+    public TimeSpan StreamCloseTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>15 s for the upgrade (go-libp2p's default), 256 streams of backlog (go-yamux's accept backlog), a ping every 30 s (go-yamux).</summary>
     public static ConnectionStageSettings Default { get; } = new(TimeSpan.FromSeconds(15), 256, TimeSpan.FromSeconds(30));
 }
@@ -112,6 +119,13 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         protected override void OnTimer(object timerKey)
         {
+            if (timerKey is CloseTimer close)
+            {
+                // The remote never closed its half: the muxer forgets the stream (a no-op if it already did).
+                _core.Reset(close.StreamId);
+                AfterWork();
+                return;
+            }
             if (LaggardTimer.Equals(timerKey))
             {
                 _core.ShedLaggards(_events);
@@ -246,14 +260,15 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     case MuxerEvent.RemoteClosed closed when _streams.TryGetValue(closed.StreamId, out var state):
                         state.RemoteClosed = true;
                         Deliver(state);
+                        Forget(state);
                         break;
                     case MuxerEvent.StreamReset reset when _streams.TryGetValue(reset.StreamId, out var state):
                         state.Fail(new StreamResetException($"stream {reset.StreamId} was reset: {reset.Reason}"));
                         Forget(state);
                         break;
-                    case MuxerEvent.StreamClosed closed when _streams.TryGetValue(closed.StreamId, out var state):
-                        state.MuxerClosed = true;
-                        Forget(state);
+                    case MuxerEvent.StreamClosed or MuxerEvent.StreamReset:
+                        // A stream this side had already let go of: the remote finished it in time.
+                        CancelTimer(new CloseTimer(e is MuxerEvent.StreamClosed c ? c.StreamId : ((MuxerEvent.StreamReset)e).StreamId));
                         break;
                     case MuxerEvent.SendWindowOpened window when _streams.TryGetValue(window.StreamId, out var state):
                         ContinueWrite(state);
@@ -419,16 +434,25 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             Forget(state);
         }
 
+        /// <summary>
+        /// Lets a stream go once it failed or both its halves are done here, whoever finished first:
+        /// its owner releases it at once, as go-libp2p's swarm stream does on <c>Close</c>. A remote
+        /// that has not closed its half yet keeps only the muxer's entry, which reads nothing more
+        /// and is reset if the remote stays silent for <see cref="ConnectionStageSettings.StreamCloseTimeout"/>.
+        /// </summary>
         private void Forget(StreamState state)
         {
-            if (state.Failure is not null || (state.MuxerClosed && state.ReadClosed && state.WriteClosed))
-            {
-                _streams.Remove(state.Stream.Id);
-                state.Stream.Complete(state.Failure);
-            }
+            if (state.Failure is null && !(state.ReadClosed && state.WriteClosed))
+                return;
+            _streams.Remove(state.Stream.Id);
+            state.Stream.Complete(state.Failure);
+            if (state.Failure is null && !state.RemoteClosed)
+                ScheduleOnce(new CloseTimer(state.Stream.Id), _stage._settings.StreamCloseTimeout);
         }
 
         private static StreamResetException Gone(long id) => new($"stream {id} is closed");
+
+        private sealed record CloseTimer(long StreamId);
     }
 
     private sealed class StreamState(MuxedStream stream)
@@ -441,7 +465,6 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         public bool RemoteClosed { get; set; }
         public bool ReadClosed { get; set; }
         public bool WriteClosed { get; set; }
-        public bool MuxerClosed { get; set; }
         public bool CloseAfterWrite { get; set; }
         public Queue<ByteString> PendingWrites { get; } = new(MuxedStreamSink.WritesInFlight);
         public int PendingOffset { get; set; }

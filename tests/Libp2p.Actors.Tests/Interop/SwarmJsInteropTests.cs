@@ -34,4 +34,21 @@ public sealed class SwarmJsInteropTests : SwarmTestKit
         Assert.Equal(Connectedness.Connected, await client.ConnectednessAsync(peer));
         CloseAll(us);
     }
+
+    [Theory]
+    [InlineData("yamux")]
+    [InlineData("mplex")]
+    public async Task Js_must_echo_2000_times_in_a_row_on_one_connection_and_leave_no_stream_behind(string muxer)
+    {
+        var resources = new Libp2p.Actors.Resources.ResourceManager(Libp2p.Actors.Resources.ResourceLimitDefaults.Scaled());
+        var us = StartHost(configure: s => s with { Resources = resources });
+        SetHandler(us, "/echo/1.0.0", Echo);
+
+        var (exit, output) = await JsPeer.DialAsync($"{us.Addresses[0]}/p2p/{us.Peer}", muxer, "echo", "--bytes", "16", "--repeat", "2000");
+
+        Assert.True(exit == 0, string.Join('\n', output));
+        Assert.Contains(output, l => l.StartsWith("ECHO 16 ok", StringComparison.Ordinal) && l.EndsWith(" x2000", StringComparison.Ordinal));
+        CloseAll(us);
+        Assert.All(resources.Snapshot(), s => Assert.Equal(Libp2p.Actors.Resources.ScopeStat.Zero, s.Usage));
+    }
 }

@@ -73,6 +73,28 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Theory]
+    [InlineData("/yamux/1.0.0")]
+    [InlineData("/mplex/6.7.0")]
+    public async Task A_stream_closed_here_must_be_released_at_once_and_reset_when_the_remote_never_closes_its_half(string muxer)
+    {
+        var quick = ConnectionStageSettings.Default with { StreamCloseTimeout = TimeSpan.FromMilliseconds(300) };
+        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0", Only(muxer), listenerStage: quick);
+        var silent = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        // A byte announces the stream (mplex sends nothing before it); the writer then stays open.
+        silent.Sink.RunWith(Source.Single(ByteString.FromBytes([1])).Concat(Source.Never<ByteString>()), Materializer);
+        var accepted = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+
+        accepted.CloseWrite();
+        accepted.CloseRead();
+
+        // Released here without waiting for the remote: the owner's completion, at once.
+        await accepted.Completion.WaitAsync(Patience);
+        // The remote, which never closed its half, is reset once the close timeout ran out.
+        var reset = await Assert.ThrowsAsync<StreamResetException>(() => silent.Completion.WaitAsync(Patience));
+        Assert.Contains("reset by the remote", reset.Message);
+    }
+
+    [Theory]
     [MemberData(nameof(Paths))]
     public async Task Half_close_must_work_in_both_directions(string transport, string muxer)
     {

@@ -122,9 +122,12 @@ if (mode === 'listen') {
       }
     } else if (action === 'echo') {
       const length = Number(option('bytes', `${1024 * 1024}`))
+      // --repeat N: N echoes one after another, each on a new stream of the same connection.
+      const repeat = Number(option('repeat', '1'))
       const data = new Uint8Array(length)
       for (let i = 0; i < length; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(length, i + 65536)))
       const start = Date.now()
+      for (let round = 0; round < repeat; round++) {
       const stream = await node.dialProtocol(target, '/echo/1.0.0')
       const received = new Uint8Array(length)
       let got = 0
@@ -136,8 +139,10 @@ if (mode === 'listen') {
       await sendAll(stream, data)
       await stream.close()
       await reading
-      if (got !== length || !received.every((b, i) => b === data[i])) throw new Error(`echo: ${got} bytes came back and differ`)
-      console.log(`ECHO ${length} ok ${Date.now() - start}`)
+      if (got !== length || !received.every((b, i) => b === data[i])) throw new Error(`echo ${round + 1}: ${got} bytes came back and differ`)
+      }
+      if (node.getConnections().length !== 1) throw new Error(`echo: ${node.getConnections().length} connections were used`)
+      console.log(`ECHO ${length} ok ${Date.now() - start}${repeat > 1 ? ` x${repeat}` : ''}`)
     } else if (action === 'perf') {
       const upload = Number(option('upload', '0'))
       const download = Number(option('download', '0'))
