@@ -20,7 +20,9 @@ public sealed class ConnectionActor : ReceiveActor
     private readonly ResourceManager _resources;
     private readonly ConnectionManagementScope _scope;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly StreamLimits _limits;
     private readonly Dictionary<IActorRef, StreamHandle?> _streams = new();
+    private readonly HashSet<IActorRef> _negotiatingInbound = new();
     private ConnectionInfo _info;
     private StreamHandlerTable _handlers;
     private long _nextStream;
@@ -31,8 +33,9 @@ public sealed class ConnectionActor : ReceiveActor
     private sealed record ConnectionEnded(Exception? Error);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer, ResourceManager resources, ConnectionManagementScope scope)
+    public ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer, ResourceManager resources, ConnectionManagementScope scope, StreamLimits limits)
     {
+        _limits = limits;
         _connection = connection;
         _info = info;
         _handlers = handlers;
@@ -42,8 +45,13 @@ public sealed class ConnectionActor : ReceiveActor
 
         Receive<InboundStream>(s =>
         {
-            if (OpenScope(Direction.Inbound) is { } streamScope)
-                Spawn(StreamActor.Inbound(s.Stream, NextId(), _info, _handlers, _materializer, streamScope));
+            if (_negotiatingInbound.Count >= _limits.MaxNegotiatingInbound)
+            {
+                _log.Info("reset an inbound stream of {0}: {1} streams of this connection are already negotiating (the limit)", _info, _negotiatingInbound.Count);
+                s.Stream.Reset();
+            }
+            else if (OpenScope(Direction.Inbound) is { } streamScope)
+                _negotiatingInbound.Add(Spawn(StreamActor.Inbound(s.Stream, NextId(), _info, _handlers, _materializer, streamScope, _limits.NegotiationTimeout)));
             else
                 s.Stream.Reset(); // refused cleanly: the remote sees a reset, nothing stays reserved
         });
@@ -60,7 +68,7 @@ public sealed class ConnectionActor : ReceiveActor
             try
             {
                 var streamScope = _resources.OpenStream(_info.RemotePeer, Direction.Outbound);
-                Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer, streamScope));
+                Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer, streamScope, _limits.NegotiationTimeout));
             }
             catch (ResourceLimitExceededException e)
             {
@@ -71,7 +79,11 @@ public sealed class ConnectionActor : ReceiveActor
         Receive<OutboundFailed>(f => f.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, f.Reason)));
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.GetStats>(_ => Sender.Tell(new Conn.StatsAre(_info.Stat, _streams.Count)));
-        Receive<StreamNegotiated>(n => _streams[Sender] = n.Stream);
+        Receive<StreamNegotiated>(n =>
+        {
+            _streams[Sender] = n.Stream;
+            _negotiatingInbound.Remove(Sender);
+        });
         Receive<Conn.GetStreams>(_ => Sender.Tell(new Conn.StreamsAre(_streams.Values.Where(h => h is not null).Select(h => h!).ToArray())));
         Receive<Conn.Close>(_ => _connection.Close());
         Receive<ConnectionEnded>(e =>
@@ -80,13 +92,17 @@ public sealed class ConnectionActor : ReceiveActor
                 _log.Info("{0} ended: {1}", _info, e.Error.Message);
             Context.Stop(Self);
         });
-        Receive<Terminated>(t => _streams.Remove(t.ActorRef));
+        Receive<Terminated>(t =>
+        {
+            _streams.Remove(t.ActorRef);
+            _negotiatingInbound.Remove(t.ActorRef);
+        });
     }
 
     /// <summary>The actor of an upgraded connection.</summary>
     public static Props Props(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer,
-        ResourceManager resources, ConnectionManagementScope scope) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(connection, info, handlers, materializer, resources, scope));
+        ResourceManager resources, ConnectionManagementScope scope, StreamLimits limits) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(connection, info, handlers, materializer, resources, scope, limits));
 
     /// <summary>A <see cref="StreamActor"/> tells its parent the stream it negotiated.</summary>
     internal sealed record StreamNegotiated(StreamHandle Stream);
@@ -136,10 +152,11 @@ public sealed class ConnectionActor : ReceiveActor
 
     private StreamId NextId() => new(_info.Id, ++_nextStream);
 
-    private void Spawn(Props props)
+    private IActorRef Spawn(Props props)
     {
         var child = Context.ActorOf(props, $"stream-{_info.Id}-{_nextStream}");
         Context.Watch(child);
         _streams[child] = null;
+        return child;
     }
 }

@@ -14,7 +14,7 @@ namespace Libp2p.Actors.Connections;
 /// initiator for an outbound one), then hands it to its handler or to whoever asked for it, and
 /// stops when the stream is gone. A handler that throws resets its own stream and nothing else.
 /// </summary>
-public sealed class StreamActor : ReceiveActor
+public sealed class StreamActor : ReceiveActor, IWithTimers
 {
     private readonly MuxedStream _muxed;
     private readonly StreamId _id;
@@ -24,6 +24,7 @@ public sealed class StreamActor : ReceiveActor
     private readonly IActorRef? _requester;
     private readonly MuxedStreamAdapter _io;
     private readonly StreamManagementScope _scope;
+    private readonly TimeSpan _negotiationTimeout;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private StreamHandle? _handle;
     private bool _ended;
@@ -32,11 +33,13 @@ public sealed class StreamActor : ReceiveActor
     private sealed record NegotiationFailed(Exception Reason);
     private sealed record HandlerCompleted(Exception? Error);
     private sealed record Ended(Exception? Error);
+    private sealed record NegotiationTimedOut;
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer, StreamManagementScope scope)
+    public StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer, StreamManagementScope scope, TimeSpan negotiationTimeout)
     {
         _scope = scope;
+        _negotiationTimeout = negotiationTimeout;
         _muxed = muxed;
         _id = id;
         _connection = connection;
@@ -48,12 +51,15 @@ public sealed class StreamActor : ReceiveActor
     }
 
     /// <summary>An inbound stream, served by the handler of the protocol it negotiates.</summary>
-    public static Props Inbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable handlers, IMaterializer materializer, StreamManagementScope scope) =>
-        Props.Create(() => new StreamActor(muxed, id, connection, handlers, null, null, materializer, scope));
+    public static Props Inbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable handlers, IMaterializer materializer, StreamManagementScope scope, TimeSpan negotiationTimeout) =>
+        Props.Create(() => new StreamActor(muxed, id, connection, handlers, null, null, materializer, scope, negotiationTimeout));
 
     /// <summary>An outbound stream, handed to <paramref name="requester"/> once it negotiated one of <paramref name="protocols"/>.</summary>
-    public static Props Outbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, IReadOnlyList<string> protocols, IActorRef requester, IMaterializer materializer, StreamManagementScope scope) =>
-        Props.Create(() => new StreamActor(muxed, id, connection, null, protocols, requester, materializer, scope));
+    public static Props Outbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, IReadOnlyList<string> protocols, IActorRef requester, IMaterializer materializer, StreamManagementScope scope, TimeSpan negotiationTimeout) =>
+        Props.Create(() => new StreamActor(muxed, id, connection, null, protocols, requester, materializer, scope, negotiationTimeout));
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>The stream, once negotiated.</summary>
     public StreamHandle? Handle => _handle;
@@ -76,6 +82,8 @@ public sealed class StreamActor : ReceiveActor
             ? MultistreamSelect.HandleAsync(_io, _handlers.Handlers.Keys.ToArray())
             : MultistreamSelect.SelectOneOfAsync(_io, _protocols!);
         negotiation.PipeTo(self, success: p => new Negotiated(p), failure: e => new NegotiationFailed(e));
+        // Until negotiated, the stream holds transient budget every peer shares: a peer gets so long.
+        Timers.StartSingleTimer(nameof(NegotiationTimedOut), new NegotiationTimedOut(), _negotiationTimeout);
     }
 
     /// <inheritdoc />
@@ -91,6 +99,7 @@ public sealed class StreamActor : ReceiveActor
     {
         Receive<Negotiated>(n =>
         {
+            Timers.Cancel(nameof(NegotiationTimedOut));
             try
             {
                 // The stream leaves the transient scope for its protocol's, which may be full.
@@ -112,6 +121,13 @@ public sealed class StreamActor : ReceiveActor
             else
                 StartHandler(_handlers!.Handlers[n.Protocol]);
             Become(Open);
+        });
+        Receive<NegotiationTimedOut>(_ =>
+        {
+            var error = new TimeoutException($"stream {_id} did not negotiate a protocol within {_negotiationTimeout.TotalSeconds:0.###} s");
+            _log.Info("reset {0} with {1}: {2}", _id, _connection.RemotePeer, error.Message);
+            _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer, error));
+            Context.Stop(Self); // PostStop resets the stream and releases its scope
         });
         Receive<NegotiationFailed>(f =>
         {

@@ -102,7 +102,7 @@ public sealed partial class SwarmActor
         var id = new ConnectionId(++_nextConnection);
         var info = new ConnectionInfo(id, _local, upgrade.RemotePeer, upgrade.RemotePublicKey, addresses.LocalAddress, addresses.RemoteAddress,
             upgrade.Security, upgrade.Muxer, new Stats(direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), ActorRefs.Nobody);
-        var actor = Context.ActorOf(ConnectionActor.Props(connection, info, _handlers, _materializer, _settings.Resources, scope), $"conn-{id}");
+        var actor = Context.ActorOf(ConnectionActor.Props(connection, info, _handlers, _materializer, _settings.Resources, scope, _settings.Streams), $"conn-{id}");
         info = info with { Actor = actor };
         Context.Watch(actor);
         _connections[id] = info;

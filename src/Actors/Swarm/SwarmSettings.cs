@@ -1,3 +1,4 @@
+using Libp2p.Actors.Connections;
 using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
@@ -17,6 +18,9 @@ public sealed record SwarmSettings(PrivateKey Identity)
 
     /// <summary>Limits of each connection stage, the upgrade timeout among them.</summary>
     public ConnectionStageSettings Connection { get; init; } = ConnectionStageSettings.Default;
+
+    /// <summary>The deadline and the per-connection cap of streams negotiating their protocol.</summary>
+    public StreamLimits Streams { get; init; } = StreamLimits.Default;
 
     /// <summary>How many addresses of one peer are dialed at once.</summary>
     public int DialParallelism { get; init; } = 4;

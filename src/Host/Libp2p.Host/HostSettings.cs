@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Libp2p.Actors.Connections;
 using Libp2p.Actors.Resources;
 using Libp2p.Actors.Swarm;
 using Libp2p.Host.Identity;
@@ -81,7 +82,13 @@ public sealed record HostSettings(PrivateKey Identity)
             Connection = new ConnectionStageSettings(
                 section.GetTimeSpan("connection.upgrade-timeout"),
                 Positive(section, "connection.inbound-stream-backlog"),
-                section.GetTimeSpan("connection.keep-alive-interval")),
+                section.GetTimeSpan("connection.keep-alive-interval"))
+            {
+                StreamCloseTimeout = section.GetTimeSpan("connection.stream-close-timeout"),
+            },
+            Streams = new StreamLimits(
+                section.GetTimeSpan("connection.stream-negotiation-timeout"),
+                Positive(section, "connection.max-negotiating-inbound-streams")),
             Resources = new ResourceManager(Limits(root)),
         };
         var agent = section.GetString("identify.agent-version");
