@@ -70,6 +70,8 @@ public sealed class HostSettingsTests
     [InlineData("akka.libp2p.identity.type = dsa", "akka.libp2p.identity.type: 'dsa' is not one of ed25519, secp256k1, ecdsa, rsa")]
     [InlineData("akka.libp2p.dial.parallelism = 0", "akka.libp2p.dial.parallelism must be positive, not 0")]
     [InlineData("akka.libp2p.resource-manager.allowlist.addresses = [\"/ip4/1.2.3\"]", null)]
+    [InlineData("akka.libp2p.resource-manager.connections-per-subnet.ipv4 = [{ prefix = 33, conns = 8 }]", "akka.libp2p.resource-manager: connections-per-subnet.ipv4: prefix 33 is not between 0 and 32")]
+    [InlineData("akka.libp2p.resource-manager.connections-per-subnet.networks = [{ network = \"/dns4/example.com\", conns = 8 }]", "akka.libp2p.resource-manager: network /dns4/example.com has no /ip4 or /ip6 address")]
     public void A_bad_value_is_named_in_the_error(string hocon, string? message)
     {
         var error = Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString(hocon)));

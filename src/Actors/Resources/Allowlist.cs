@@ -86,29 +86,42 @@ public sealed class Allowlist
     private static Entry Parse(Multiaddr entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        PeerId? peer = null;
+        foreach (var component in entry.Components)
+        {
+            if (component.Protocol == MultiaddrProtocol.P2p)
+                peer ??= PeerId.Parse(component.Value!);
+        }
+        return new Entry(entry, Network(entry, "allow-list entry"), peer);
+    }
+
+    /// <summary>
+    /// The network of <c>/ip4/…</c> or <c>/ip6/…</c>, with <c>/ipcidr/&lt;n&gt;</c> if any (else the
+    /// one address), host bits cleared; <paramref name="what"/> names it in the error.
+    /// </summary>
+    /// <exception cref="FormatException">No <c>/ip4</c> or <c>/ip6</c> address, or a prefix longer than the address.</exception>
+    internal static IPNetwork Network(Multiaddr entry, string what)
+    {
         IPAddress? ip = null;
         int? prefix = null;
-        PeerId? peer = null;
         foreach (var component in entry.Components)
         {
             if (component.Protocol == MultiaddrProtocol.Ip4 || component.Protocol == MultiaddrProtocol.Ip6)
                 ip ??= new IPAddress(component.RawValue);
             else if (component.Protocol == MultiaddrProtocol.IpCidr)
                 prefix ??= component.RawValue[0];
-            else if (component.Protocol == MultiaddrProtocol.P2p)
-                peer ??= PeerId.Parse(component.Value!);
         }
         if (ip is null)
-            throw new FormatException($"allow-list entry {entry} has no /ip4 or /ip6 address");
+            throw new FormatException($"{what} {entry} has no /ip4 or /ip6 address");
         var bits = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
         var length = prefix ?? bits;
         if (length > bits)
-            throw new FormatException($"allow-list entry {entry}: /ipcidr/{length} is longer than the {bits} bits of the address");
-        return new Entry(entry, new IPNetwork(Masked(ip, length), length), peer);
+            throw new FormatException($"{what} {entry}: /ipcidr/{length} is longer than the {bits} bits of the address");
+        return new IPNetwork(Masked(ip, length), length);
     }
 
     /// <summary>The network's base address: as go's <c>ParseCIDR</c>, host bits are cleared, not refused.</summary>
-    private static IPAddress Masked(IPAddress ip, int prefix)
+    internal static IPAddress Masked(IPAddress ip, int prefix)
     {
         var bytes = ip.GetAddressBytes();
         for (var i = 0; i < bytes.Length; i++)
@@ -120,7 +133,7 @@ public sealed class Allowlist
     }
 
     /// <summary>The IP an endpoint starts with (as go's <c>manet.ToIP</c>), IPv4-mapped IPv6 read as IPv4.</summary>
-    private static IPAddress? IpOf(Multiaddr? endpoint)
+    internal static IPAddress? IpOf(Multiaddr? endpoint)
     {
         if (endpoint is null || endpoint.IsEmpty)
             return null;

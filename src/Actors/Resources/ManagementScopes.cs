@@ -12,10 +12,12 @@ namespace Libp2p.Actors.Resources;
 public sealed class ConnectionManagementScope : ResourceScopeSpan
 {
     private readonly Multiaddr? _endpoint;
+    private readonly ConnectionLimiter.Lease? _subnets;
 
-    internal ConnectionManagementScope(ResourceManager manager, ScopeNode node, ScopeNode[] above, Multiaddr? endpoint, bool allowlisted) : base(manager, node, above)
+    internal ConnectionManagementScope(ResourceManager manager, ScopeNode node, ScopeNode[] above, Multiaddr? endpoint, bool allowlisted, ConnectionLimiter.Lease? subnets = null) : base(manager, node, above)
     {
         _endpoint = endpoint;
+        _subnets = subnets;
         Allowlisted = allowlisted;
     }
 
@@ -62,6 +64,9 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
     }
 
     internal void Open(Usage usage) => Reserve(usage, ReservationPriority.Always);
+
+    /// <summary>The connection's place in its subnets goes back with it, whatever ends it.</summary>
+    private protected override void Closing() => _subnets?.Release();
 }
 
 /// <summary>

@@ -45,6 +45,7 @@ public static class ResourceLimitDefaults
             // again, reserved for the allow-listed, so the others cannot use it up.
             AllowlistedSystem = system,
             AllowlistedTransient = transient,
+            Subnets = SubnetLimits.Default,
             ServiceDefault = Scale(Unlimited, Unlimited, Unlimited, 1024, 4096, 4096, 64 * MiB, 0, Unlimited, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
             ProtocolDefault = Scale(Unlimited, Unlimited, Unlimited, 512, 2048, 2048, 64 * MiB, 0, Unlimited, 0, 0, 0, 256, 512, 512, 164 * MiB),
             PeerDefault = Scale(8, 8, 8, 256, 512, 512, 64 * MiB, 1.0 / 64, 4, 0, 0, 0, 128, 256, 256, 128 * MiB),
@@ -60,7 +61,8 @@ public static class ResourceLimitDefaults
     /// any of <c>memory</c> (a size such as <c>256MiB</c>), <c>streams</c>, <c>streams-inbound</c>,
     /// <c>streams-outbound</c>, <c>conns</c>, <c>conns-inbound</c>, <c>conns-outbound</c>, <c>fd</c>;
     /// and <c>allowlist { addresses = [...], system { … }, transient { … } }</c> for the allow-list
-    /// and its scopes' limits.
+    /// and its scopes' limits; and <c>connections-per-subnet { ipv4 = [{ prefix, conns }], ipv6 = [ … ],
+    /// networks = [{ network, conns }] }</c> for the connection limiter, each list replacing its default.
     /// What is not set keeps the value of <paramref name="fallback"/> (the scaled defaults).
     /// </summary>
     public static ResourceLimits FromConfig(Config config, ResourceLimits? fallback = null)
@@ -92,7 +94,58 @@ public static class ResourceLimitDefaults
             Allowlist = section.HasPath("allowlist.addresses")
                 ? section.GetStringList("allowlist.addresses").Select(Multiaddr.Parse).ToArray()
                 : limits.Allowlist,
+            Subnets = Subnets(section, limits.Subnets),
         };
+    }
+
+    /// <summary>
+    /// <c>connections-per-subnet</c>: each of <c>ipv4</c>, <c>ipv6</c> and <c>networks</c> that is set
+    /// replaces its list in <paramref name="current"/> (as go-libp2p's options replace a family's defaults).
+    /// </summary>
+    /// <exception cref="FormatException">A rule lacks a key, or has a bad prefix, network or count.</exception>
+    private static SubnetLimits Subnets(Config section, SubnetLimits current)
+    {
+        const string block = "connections-per-subnet";
+        IEnumerable<Config> Rules(string list) => section.GetValue($"{block}.{list}").GetArray().Select(v => new Config(new Akka.Configuration.Hocon.HoconRoot(v)));
+        SubnetLimit[] Family(string list, int bits) => Rules(list).Select(rule =>
+        {
+            var prefix = rule.HasPath("prefix") ? rule.GetInt("prefix") : throw new FormatException($"{block}.{list}: a rule has no prefix");
+            if (prefix < 0 || prefix > bits)
+                throw new FormatException($"{block}.{list}: prefix {prefix} is not between 0 and {bits}");
+            return new SubnetLimit(prefix, Conns(rule, $"{block}.{list}"));
+        }).ToArray();
+        var limits = current;
+        if (section.HasPath($"{block}.ipv4"))
+            limits = limits with { IPv4 = Family("ipv4", 32) };
+        if (section.HasPath($"{block}.ipv6"))
+            limits = limits with { IPv6 = Family("ipv6", 128) };
+        if (section.HasPath($"{block}.networks"))
+        {
+            limits = limits with
+            {
+                Networks = Rules("networks").Select(rule =>
+                {
+                    var text = rule.HasPath("network") ? rule.GetString("network") : throw new FormatException($"{block}.networks: a rule has no network");
+                    if (!Multiaddr.TryParse(text, out var network))
+                        throw new FormatException($"{block}.networks: '{text}' is not a multiaddr");
+                    return new NetworkLimit(network, Conns(rule, $"{block}.networks"));
+                }).ToArray(),
+            };
+        }
+        // The limiter's own checks (an /ip4 or /ip6 network, a prefix that fits), as configuration errors.
+        _ = new ConnectionLimiter(limits);
+        return limits;
+    }
+
+    /// <summary>A rule's <c>conns</c>: a count, or <c>unlimited</c>.</summary>
+    private static int Conns(Config rule, string list)
+    {
+        var text = rule.HasPath("conns") ? rule.GetString("conns") : throw new FormatException($"{list}: a rule has no conns");
+        if (text == "unlimited")
+            return int.MaxValue;
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var conns)
+            ? conns
+            : throw new FormatException($"{list}: conns = '{text}' is neither a count nor unlimited");
     }
 
     /// <summary>The named limits of <paramref name="existing"/> (set in code), with those of the HOCON block over them.</summary>

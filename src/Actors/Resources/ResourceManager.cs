@@ -27,6 +27,12 @@ public sealed record ResourceLimits
     /// </summary>
     public IReadOnlyList<Multiaddr> Allowlist { get; init; } = [];
 
+    /// <summary>
+    /// Connections per subnet of their remote IP (go-libp2p's connection limiter); none by default
+    /// here, go-libp2p's (<see cref="SubnetLimits.Default"/>) in <see cref="ResourceLimitDefaults.Scaled"/>.
+    /// </summary>
+    public SubnetLimits Subnets { get; init; } = SubnetLimits.None;
+
     /// <summary>Any service without its own limit.</summary>
     public ScopeLimit ServiceDefault { get; init; } = ScopeLimit.Unlimited;
 
@@ -89,12 +95,15 @@ public sealed class ResourceManager : IDisposable
         AllowlistedSystem = new NamedScope(this, AllowlistedSystemNode, []);
         AllowlistedTransient = new NamedScope(this, AllowlistedTransientNode, [AllowlistedSystemNode]);
         Allowlist = new Allowlist(_limits.Allowlist);
+        Subnets = new ConnectionLimiter(_limits.Subnets);
         // The same figures as Snapshot(), for OpenTelemetry or Prometheus exporters to pick up.
         _meter = new Meter(MeterName);
         _meter.CreateObservableGauge("libp2p.rcmgr.memory", () => Measure(s => s.Usage.Memory), "By", "Memory reserved in each scope");
         _meter.CreateObservableGauge("libp2p.rcmgr.streams", () => Measure(s => s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound), "{stream}", "Streams counted in each scope");
         _meter.CreateObservableGauge("libp2p.rcmgr.connections", () => Measure(s => s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound), "{connection}", "Connections counted in each scope");
         _meter.CreateObservableGauge("libp2p.rcmgr.fd", () => Measure(s => s.Usage.NumFD), "{fd}", "File descriptors counted in each scope");
+        _meter.CreateObservableGauge("libp2p.rcmgr.subnets", () => (long)Subnets.Tracked, "{subnet}", "Subnets and networks with connections counted by the connection limiter");
+        _meter.CreateObservableCounter("libp2p.rcmgr.subnet.refused", () => Subnets.Refused, "{connection}", "Connections refused because their subnet or network was full");
     }
 
     private readonly Meter _meter;
@@ -132,6 +141,9 @@ public sealed class ResourceManager : IDisposable
     /// <summary>The addresses whose connections may use the allow-listed scopes; entries may be added at run time.</summary>
     public Allowlist Allowlist { get; }
 
+    /// <summary>The connections counted per subnet of their remote IP, and the refusals.</summary>
+    public ConnectionLimiter Subnets { get; }
+
     internal ScopeNode SystemNode { get; }
 
     internal ScopeNode TransientNode { get; }
@@ -146,18 +158,25 @@ public sealed class ResourceManager : IDisposable
 
     /// <summary>
     /// Opens a connection's scope for the remote <paramref name="endpoint"/> (the seed's
-    /// <c>OpenConnection</c>): counted against the transient and system scopes, or, when those
-    /// refuse and the endpoint is allow-listed, against the allow-listed ones instead.
+    /// <c>OpenConnection</c>): counted in the endpoint's subnets (<see cref="Subnets"/>) unless it is
+    /// allow-listed, then against the transient and system scopes, or, when those refuse and the
+    /// endpoint is allow-listed, against the allow-listed ones instead.
     /// </summary>
-    /// <exception cref="ResourceLimitExceededException">A scope refused the connection; nothing stays reserved.</exception>
+    /// <exception cref="ResourceLimitExceededException">A subnet or a scope refused the connection; nothing stays reserved.</exception>
     public ConnectionManagementScope OpenConnection(Direction direction, bool useFileDescriptor, Multiaddr? endpoint)
     {
         var usage = new Usage(0, 0, 0, direction == Direction.Inbound ? 1 : 0, direction == Direction.Outbound ? 1 : 0, useFileDescriptor ? 1 : 0);
+        // go-libp2p counts allow-listed addresses per subnet too; here they are exempt, as the
+        // allow-list is meant for hosts trusted to hold many connections (see docs/resources.md).
+        var subnets = !Counting || Subnets.IsEmpty || (endpoint is not null && !Allowlist.IsEmpty && Allowlist.Allowed(endpoint))
+            ? null
+            : Subnets.Open(endpoint, direction);
         var id = NextId();
         ResourceLimitExceededException refusal;
         try
         {
-            return Open(new ConnectionManagementScope(this, NewNode($"transient/conn-{id}", _limits.Connection), [TransientNode, SystemNode], endpoint, allowlisted: false), usage);
+            // The scope owns the subnet lease from here: its Done gives it back, refused or not.
+            return Open(new ConnectionManagementScope(this, NewNode($"transient/conn-{id}", _limits.Connection), [TransientNode, SystemNode], endpoint, allowlisted: false, subnets), usage);
         }
         catch (ResourceLimitExceededException e)
         {
@@ -236,12 +255,21 @@ public sealed class ResourceManager : IDisposable
     /// <summary>Looks at a peer's scope (the seed's <c>ViewPeer</c>).</summary>
     public T ViewPeer<T>(PeerId peer, Func<ResourceScope, T> view) => WithNamed(Peer(peer), view);
 
-    /// <summary>Every named scope's usage and limit, system first, then transient and the allow-listed pair: what a denial should be read against.</summary>
+    /// <summary>How many of the busiest subnets <see cref="Snapshot"/> lists.</summary>
+    public const int SnapshotSubnets = 8;
+
+    /// <summary>
+    /// Every named scope's usage and limit, system first, then transient and the allow-listed pair:
+    /// what a denial should be read against. Then the <see cref="SnapshotSubnets"/> busiest subnets
+    /// and networks of the connection limiter (<c>subnet:/ip4/1.2.3.4/ipcidr/32</c>,
+    /// <c>network:/ip4/10.0.0.0/ipcidr/8</c>), their connections against their limit.
+    /// </summary>
     public IReadOnlyList<ScopeSnapshot> Snapshot()
     {
+        ScopeSnapshot[] scopes;
         lock (_structure)
         {
-            return [
+            scopes = [
                 new ScopeSnapshot(System.Name, System.Stat(), SystemNode.Limit),
                 new ScopeSnapshot(Transient.Name, Transient.Stat(), TransientNode.Limit),
                 new ScopeSnapshot(AllowlistedSystem.Name, AllowlistedSystem.Stat(), AllowlistedSystemNode.Limit),
@@ -249,7 +277,17 @@ public sealed class ResourceManager : IDisposable
                 .. _named.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ScopeSnapshot(s.Name, s.Stat(), s.Node.Limit)),
             ];
         }
+        return [.. scopes, .. Subnets.Busiest(SnapshotSubnets).Select(Row)];
     }
+
+    /// <summary>
+    /// A subnet as a snapshot row: the limit is on both directions together (<c>Conns</c>), and
+    /// bounds each direction alone too, so it is shown for each.
+    /// </summary>
+    private static ScopeSnapshot Row(SubnetUsage subnet) => new(
+        subnet.Subnet,
+        new ScopeStat(0, 0, subnet.Inbound, subnet.Outbound, 0, 0),
+        subnet.Limit == int.MaxValue ? ScopeLimit.Unlimited : new ScopeLimit { Conns = subnet.Limit, ConnsInbound = subnet.Limit, ConnsOutbound = subnet.Limit });
 
     /// <summary>
     /// Returns every named scope there is now and, until <see cref="Detach"/>, tells

@@ -97,6 +97,8 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
                     return;
                 Node.Closed = true;
             }
+            // Before the scopes: whoever sees them released sees this released too.
+            Closing();
             if (Manager.Counting)
                 ScopeNode.Release(ResourceManager.Chain(Node, Above), _held);
             _held = Usage.Zero;
@@ -105,6 +107,9 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
         foreach (var scope in above)
             Manager.Unretain(scope);
     }
+
+    /// <summary>Runs once, when <see cref="Done"/> closes the span: what it holds outside the scopes goes back here.</summary>
+    private protected virtual void Closing() { }
 
     /// <summary>The same as <see cref="Done"/>.</summary>
     public void Dispose()
