@@ -25,6 +25,43 @@ var bytes = mib * 1024L * 1024;
 
 using var system = ActorSystem.Create("scenarios", "akka.loglevel = WARNING");
 var materializer = system.Materializer();
+// --soak MINUTES [--sample SECONDS]: a node's long life under churn and a hostile peer (issue 9);
+// exits 1 if heap, memory, threads or actors trend upward or the scopes do not return to zero.
+if (Arg("--soak", 0) is var soakMinutes and > 0)
+{
+    var soak = new SoakScenario(system, materializer);
+    var table = new StringBuilder();
+    void Row(string text)
+    {
+        Console.WriteLine(text);
+        table.AppendLine(text);
+    }
+    Row($"# Soak ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {soakMinutes} min, {Environment.ProcessorCount} cores)");
+    Row("");
+    Row("| minute | managed heap MiB | working set MiB | threads | actors | system scope: conns in, streams in, memory | connections churned | echoes on one connection | hostile streams |");
+    Row("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+    var samples = await soak.RunAsync(TimeSpan.FromMinutes(soakMinutes), TimeSpan.FromSeconds(Arg("--sample", 60)), s =>
+        Row($"| {s.At.TotalMinutes:F1} | {s.Heap / 1048576.0:F1} | {s.WorkingSet / 1048576.0:F0} | {s.Threads} | {s.Actors} | {s.System.NumConnsInbound}, {s.System.NumStreamsInbound}, {s.System.Memory} | {s.Connections} | {s.Echoes} | {s.HostileStreams} |"));
+    var trend = SoakScenario.Trend(samples);
+    Row("");
+    Row(trend is null ? "No upward trend; the node returned to zero." : $"FAILED: {trend}");
+    Directory.CreateDirectory(Path.Combine("artifacts", "bench"));
+    await File.WriteAllTextAsync(Path.Combine("artifacts", "bench", "soak.md"), table.ToString());
+    await system.Terminate();
+    return trend is null ? 0 : 1;
+}
+// --churn N: only what N connections that open and close leave behind in the listener (issue 9).
+if (Arg("--churn", 0) is var churn and > 0)
+{
+    var churner = new ChurnScenarios(system, materializer);
+    foreach (var refused in new[] { false, true })
+    {
+        var (before, after) = await churner.ChurnAsync(churn, refused);
+        Console.WriteLine($"{churn} connections {(refused ? "refused for resource limits" : "served (echo of one byte) and closed")}: managed heap {before / 1024.0 / 1024:F1} MiB before, {after / 1024.0 / 1024:F1} MiB after, {(after - before) / 1024.0:F0} KiB more ({(after - before) / 1024.0 / churn:F1} KiB a connection)");
+    }
+    await system.Terminate();
+    return 0;
+}
 var runner = new Scenarios(system, materializer);
 var report = new StringBuilder();
 void Line(string text)
