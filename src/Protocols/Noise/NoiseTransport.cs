@@ -18,7 +18,8 @@ public sealed class NoiseTransport : IDisposable
 
     private readonly CipherState _send;
     private readonly CipherState _receive;
-    private readonly byte[] _partial = new byte[2 + MaxFrameLength];
+    // Rented only while a frame is cut short, and given back once it is whole: an idle connection holds none.
+    private byte[]? _partial;
     private int _partialLength;
 
     /// <summary>Wraps the two ciphers a completed handshake split into.</summary>
@@ -58,7 +59,7 @@ public sealed class NoiseTransport : IDisposable
     public void Decrypt(ReadOnlySpan<byte> input, IBufferWriter<byte> plaintext)
     {
         // Finish a frame begun in an earlier call first.
-        while (_partialLength > 0 && !input.IsEmpty)
+        while (_partial is not null && !input.IsEmpty)
         {
             var needed = _partialLength < 2 ? 2 - _partialLength : 2 + BinaryPrimitives.ReadUInt16BigEndian(_partial) - _partialLength;
             var take = Math.Min(needed, input.Length);
@@ -67,8 +68,14 @@ public sealed class NoiseTransport : IDisposable
             input = input[take..];
             if (_partialLength >= 2 && _partialLength == 2 + BinaryPrimitives.ReadUInt16BigEndian(_partial))
             {
-                DecryptFrame(_partial.AsSpan(2, _partialLength - 2), plaintext);
-                _partialLength = 0;
+                try
+                {
+                    DecryptFrame(_partial.AsSpan(2, _partialLength - 2), plaintext);
+                }
+                finally
+                {
+                    ReturnPartial();
+                }
             }
         }
         while (input.Length >= 2)
@@ -81,6 +88,7 @@ public sealed class NoiseTransport : IDisposable
         }
         if (!input.IsEmpty)
         {
+            _partial = ArrayPool<byte>.Shared.Rent(2 + MaxFrameLength);
             input.CopyTo(_partial);
             _partialLength = input.Length;
         }
@@ -88,6 +96,17 @@ public sealed class NoiseTransport : IDisposable
 
     /// <summary>Whether part of a frame is waiting for the rest (a stream that ends now was cut mid-frame).</summary>
     public bool HasPartialFrame => _partialLength > 0;
+
+    /// <summary>Bytes held for a frame cut short: a pooled buffer of one frame's size, or none.</summary>
+    internal int PartialBytes => _partial?.Length ?? 0;
+
+    private void ReturnPartial()
+    {
+        if (_partial is not null)
+            ArrayPool<byte>.Shared.Return(_partial);
+        _partial = null;
+        _partialLength = 0;
+    }
 
     private void DecryptFrame(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext)
     {
@@ -101,6 +120,7 @@ public sealed class NoiseTransport : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        ReturnPartial();
         _send.Dispose();
         _receive.Dispose();
     }
