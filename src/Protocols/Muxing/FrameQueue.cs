@@ -24,6 +24,8 @@ internal sealed class FrameQueue
 {
     private readonly Queue<(byte[] Buffer, int Length, FrameKind Kind)> _frames = new();
     private readonly int[] _counts = new int[3];
+    private long _enqueued;
+    private long _dequeued;
 
     public bool IsEmpty => _frames.Count == 0;
 
@@ -36,16 +38,27 @@ internal sealed class FrameQueue
     /// <summary>Answers and ping answers waiting: what the remote made this side queue.</summary>
     public int Answers => _counts[(int)FrameKind.Answer] + _counts[(int)FrameKind.PingAnswer];
 
-    public void Enqueue(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, FrameKind kind = FrameKind.Local)
+    public void Enqueue(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, FrameKind kind = FrameKind.Local) =>
+        Enqueue(header, payload, kind, out _);
+
+    /// <summary>
+    /// Queues a frame and hands out its buffer and ticket, so the frame can be rewritten in place
+    /// while <see cref="IsQueued"/> says it still waits (a window update that grows instead of a second one).
+    /// </summary>
+    public long Enqueue(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, FrameKind kind, out byte[] buffer)
     {
         var length = header.Length + payload.Length;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        buffer = ArrayPool<byte>.Shared.Rent(length);
         header.CopyTo(buffer);
         payload.CopyTo(buffer.AsSpan(header.Length));
         _frames.Enqueue((buffer, length, kind));
         _counts[(int)kind]++;
         Bytes += length;
+        return _enqueued++;
     }
+
+    /// <summary>Whether the frame with <paramref name="ticket"/> still waits (its buffer is still the queue's).</summary>
+    public bool IsQueued(long ticket) => ticket >= _dequeued && ticket < _enqueued;
 
     public int PeekLength() => _frames.TryPeek(out var frame) ? frame.Length : -1;
 
@@ -85,6 +98,7 @@ internal sealed class FrameQueue
     {
         Bytes -= frame.Length;
         _counts[(int)frame.Kind]--;
+        _dequeued++;
         ArrayPool<byte>.Shared.Return(frame.Buffer);
     }
 }

@@ -22,8 +22,8 @@ internal delegate int FrameSize(ReadOnlySpan<byte> data);
 /// </summary>
 internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
 {
-    /// <summary>Buffers up to this size come from the shared pool; larger ones are allocated at their exact size.</summary>
-    private const int PooledUpTo = 1024 * 1024;
+    /// <summary>Buffers up to one Noise message come from the shared pool (which rounds up to a power of two); larger ones are allocated at their exact size.</summary>
+    private const int PooledUpTo = 64 * 1024;
 
     private const int MinimumSize = 4096;
 

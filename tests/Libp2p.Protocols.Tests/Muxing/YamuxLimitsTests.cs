@@ -176,4 +176,27 @@ public sealed class YamuxLimitsTests
         Assert.Equal(0, session.QueuedBytes);
         Assert.Equal(0, account.Reserved);
     }
+
+    [Fact]
+    public void Window_updates_for_a_stream_must_add_up_in_one_frame_while_it_waits()
+    {
+        var session = new YamuxSession(false);
+        var events = new List<MuxerEvent>();
+        session.Receive(Frame(YamuxFrameType.Data, YamuxFlags.Syn, 1, YamuxOptions.InitialStreamWindow, (int)YamuxOptions.InitialStreamWindow), events);
+        var output = new ArrayBufferWriter<byte>();
+        session.DrainOutput(output); // the ACK
+        output.ResetWrittenCount();
+
+        session.Consumed(1, 128 * 1024);
+        session.Consumed(1, 128 * 1024);
+        session.DrainOutput(output);
+        Assert.Equal(Frame(YamuxFrameType.WindowUpdate, YamuxFlags.None, 1, 256 * 1024), output.WrittenSpan.ToArray());
+
+        // Once drained, the next grant is a frame of its own.
+        output.ResetWrittenCount();
+        session.Receive(Frame(YamuxFrameType.Data, YamuxFlags.None, 1, 200_000, 200_000), events);
+        session.Consumed(1, 200_000);
+        session.DrainOutput(output);
+        Assert.Equal(Frame(YamuxFrameType.WindowUpdate, YamuxFlags.None, 1, 200_000), output.WrittenSpan.ToArray());
+    }
 }

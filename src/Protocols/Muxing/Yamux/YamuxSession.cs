@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
 
 namespace Libp2p.Protocols.Muxing.Yamux;
@@ -293,7 +294,15 @@ public sealed class YamuxSession : MuxerSessionBase
         }
         stream.EpochStart = now;
         stream.ReceiveOutstanding += delta;
-        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta, FrameKind.Answer);
+        // One window update per stream waits at a time: a second grant adds to the first.
+        if (stream.PendingUpdate is { } pending && Output.IsQueued(pending.Ticket))
+        {
+            var length = pending.Buffer.AsSpan(8, 4);
+            BinaryPrimitives.WriteUInt32BigEndian(length, BinaryPrimitives.ReadUInt32BigEndian(length) + delta);
+            return;
+        }
+        new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta).Write(_header);
+        stream.PendingUpdate = (Output.Enqueue(_header, [], FrameKind.Answer, out var queued), queued);
     }
 
     private void ForgetIfDone(YamuxStream stream, ICollection<MuxerEvent>? events)
@@ -362,5 +371,6 @@ public sealed class YamuxSession : MuxerSessionBase
         public bool LocalClosed { get; set; }
         public bool RemoteClosed { get; set; }
         public bool ReadClosed { get; set; }
+        public (long Ticket, byte[] Buffer)? PendingUpdate { get; set; }
     }
 }
