@@ -15,6 +15,13 @@ public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int Inboun
     /// <summary>How long the connection stops reading for a stream reader that is behind (mplex) before that stream is reset (go-mplex: 5 s).</summary>
     public TimeSpan LaggardGrace { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a closing connection (closed, or its session failed) waits for its last frames to be
+    /// taken by the transport before it is cut off: a remote that stopped reading would otherwise keep
+    /// it, and what it queued, forever (go-yamux: a 10 s write timeout).
+    /// </summary>
+    public TimeSpan CloseFlushTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>15 s for the upgrade (go-libp2p's default), 256 streams of backlog (go-yamux's accept backlog), a ping every 30 s (go-yamux).</summary>
     public static ConnectionStageSettings Default { get; } = new(TimeSpan.FromSeconds(15), 256, TimeSpan.FromSeconds(30));
 }
@@ -58,6 +65,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string UpgradeTimer = "upgrade-timeout";
         private const string KeepAliveTimer = "keep-alive";
         private const string LaggardTimer = "laggard-grace";
+        private const string CloseFlushTimer = "close-flush";
         private const int MaxPush = 60 * 1024;
 
         private readonly ConnectionStage _stage;
@@ -117,6 +125,11 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 _core.ShedLaggards(_events);
                 HandleEvents();
                 AfterWork();
+                return;
+            }
+            if (CloseFlushTimer.Equals(timerKey))
+            {
+                Fail(new TimeoutException($"the remote did not read the connection's last frames within {_stage._settings.CloseFlushTimeout.TotalSeconds:0.###} s"));
                 return;
             }
             if (UpgradeTimer.Equals(timerKey))
@@ -219,8 +232,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     ack(StreamSignal.Accepted);
                 _acksAfterFlush.Clear();
             }
-            if (_completeWhenFlushed && !_core.HasOutput)
+            if (!_completeWhenFlushed)
+                return;
+            if (!_core.HasOutput)
                 CompleteStage();
+            else if (!IsTimerActive(CloseFlushTimer))
+                ScheduleOnce(CloseFlushTimer, _stage._settings.CloseFlushTimeout);
         }
 
         private void HandleEvents()
