@@ -11,7 +11,7 @@ namespace Libp2p.Protocols.Connections;
 
 /// <summary>A stream muxer this node offers: its protocol ID and how to start a session of it.</summary>
 /// <param name="Protocol">The multistream-select protocol ID.</param>
-/// <param name="Create">Makes a session: the first argument is true on the side that dialed, the second is where to reserve optional memory.</param>
+/// <param name="Create">Makes a session: the first argument is true on the side that dialed, the second is where to charge the memory the remote makes it hold.</param>
 public sealed record MuxerFactory(string Protocol, Func<bool, IMemoryAccount?, IMuxerSession> Create)
 {
     /// <summary>yamux with go-libp2p's settings.</summary>
@@ -60,7 +60,7 @@ public sealed class ConnectionCore : IConnectionCore
     /// <param name="identity">This node's identity key.</param>
     /// <param name="expectedRemote">The peer the dialer means to reach, if known.</param>
     /// <param name="muxers">The muxers offered, in order of preference.</param>
-    /// <param name="memory">Where the muxer reserves optional memory (window growth).</param>
+    /// <param name="memory">Where the muxer charges what the remote makes it hold (window growth, partly received frames, unread mplex data).</param>
     public ConnectionCore(bool dialer, PrivateKey identity, PeerId? expectedRemote = null, IReadOnlyList<MuxerFactory>? muxers = null, IMemoryAccount? memory = null)
     {
         _memory = memory;
