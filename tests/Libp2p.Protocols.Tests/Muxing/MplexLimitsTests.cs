@@ -134,4 +134,34 @@ public sealed class MplexLimitsTests
         Assert.Equal(new byte[] { 1, 2, 3 }, Assert.Single(events.OfType<MuxerEvent.Data>()).Bytes);
         Assert.Equal(3, account.Reserved);
     }
+
+    [Fact]
+    public void A_peer_that_opens_streams_we_refuse_without_reading_must_fail_the_session_within_the_bound()
+    {
+        // Streams over the owner's backlog are reset (the connection stage does so); a peer that
+        // keeps opening them and never reads the resets made the queue grow without end.
+        var session = new MplexSession();
+        var events = new List<MuxerEvent>();
+        var number = 0UL;
+        for (var read = 0; read < 100 && !session.IsClosed; read++)
+        {
+            var input = new List<byte>();
+            for (var i = 0; i < 100; i++, number++)
+            {
+                var header = new byte[10];
+                var used = Libp2p.Protocols.Encoding.Varint.Write(number << 3, header);
+                input.AddRange(header.AsSpan(0, used).ToArray());
+                input.Add(0);
+            }
+            session.Receive(input.ToArray(), events);
+            foreach (var opened in events.OfType<MuxerEvent.StreamOpened>().ToList())
+                session.Reset(opened.StreamId);
+            events.RemoveAll(e => e is MuxerEvent.StreamOpened);
+        }
+
+        var failed = Assert.Single(events.OfType<MuxerEvent.SessionFailed>());
+        Assert.Equal("mplex: the remote made this side queue 4100 resets without reading them", failed.Error.Message);
+        Assert.True(session.IsClosed);
+        Assert.InRange(session.QueuedBytes, 4100 * 2, 4100 * 4);
+    }
 }

@@ -31,6 +31,12 @@ public sealed record MplexOptions
     /// </summary>
     public IMemoryAccount? Memory { get; init; }
 
+    /// <summary>
+    /// Resets of streams the remote opened (refused, over the owner's backlog, or behind) queued but
+    /// not yet read by the remote; past this the session fails, as yamux does with its answers.
+    /// </summary>
+    public int MaxQueuedAnswers { get; init; } = 4096;
+
     /// <summary>Streams open at once that the remote opened; more are reset (js: 1024).</summary>
     public int MaxIncomingStreams { get; init; } = 1024;
 

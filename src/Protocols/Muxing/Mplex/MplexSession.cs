@@ -147,7 +147,8 @@ public sealed class MplexSession : MuxerSessionBase
             return;
         // The owner drops what the reader had not taken: its charge goes with it.
         Unbuffer(stream, stream.Unread);
-        Enqueue(stream.Number, stream.Initiator ? Flag.ResetInitiator : Flag.ResetReceiver, []);
+        // Resetting a stream the remote opened answers the remote: counted against its bound.
+        Enqueue(stream.Number, stream.Initiator ? Flag.ResetInitiator : Flag.ResetReceiver, [], stream.Initiator ? FrameKind.Local : FrameKind.Answer);
         if (!stream.Initiator)
             _inboundStreams--;
     }
@@ -193,6 +194,9 @@ public sealed class MplexSession : MuxerSessionBase
                 break;
             Handle(header >> 3, (Flag)flag, rest.Slice(start, (int)length), events);
             offset += start + (int)length;
+            // A remote that keeps opening streams we reset, without reading the resets, would grow the queue without end.
+            if (Output.Answers > _options.MaxQueuedAnswers)
+                throw new FormatException($"mplex: the remote made this side queue {Output.Answers} resets without reading them");
         }
         return offset;
     }
@@ -210,7 +214,7 @@ public sealed class MplexSession : MuxerSessionBase
                 throw new FormatException($"mplex: the remote opened stream {number} twice");
             if (_inboundStreams >= _options.MaxIncomingStreams)
             {
-                Enqueue(number, Flag.ResetReceiver, []);
+                Enqueue(number, Flag.ResetReceiver, [], FrameKind.Answer);
                 return;
             }
             _streams[id] = new MplexStream(number, initiator: false);
@@ -327,11 +331,11 @@ public sealed class MplexSession : MuxerSessionBase
     private static int HeaderLength(ulong number, Flag flag, int length) =>
         Varint.GetLength(number << 3 | (byte)flag) + Varint.GetLength((ulong)Math.Min(length, ushort.MaxValue));
 
-    private void Enqueue(ulong number, Flag flag, ReadOnlySpan<byte> payload)
+    private void Enqueue(ulong number, Flag flag, ReadOnlySpan<byte> payload, FrameKind kind = FrameKind.Local)
     {
         var used = Varint.Write(number << 3 | (byte)flag, _header);
         used += Varint.Write((ulong)payload.Length, _header.AsSpan(used));
-        Output.Enqueue(_header.AsSpan(0, used), payload);
+        Output.Enqueue(_header.AsSpan(0, used), payload, kind);
     }
 
     private protected override void Fail(string reason, ICollection<MuxerEvent> events)

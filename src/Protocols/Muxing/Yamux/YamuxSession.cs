@@ -124,7 +124,8 @@ public sealed class YamuxSession : MuxerSessionBase
     {
         if (IsClosed || !_streams.Remove((uint)streamId, out var stream))
             return;
-        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, stream.Id, 0);
+        // Resetting a stream the remote opened (over the owner's backlog, say) answers the remote.
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, stream.Id, 0, stream.Inbound ? FrameKind.Answer : FrameKind.Local);
         Forgotten(stream);
     }
 
