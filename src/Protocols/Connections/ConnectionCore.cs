@@ -11,7 +11,7 @@ namespace Libp2p.Protocols.Connections;
 
 /// <summary>A stream muxer this node offers: its protocol ID and how to start a session of it.</summary>
 /// <param name="Protocol">The multistream-select protocol ID.</param>
-/// <param name="Create">Makes a session: the first argument is true on the side that dialed, the second is where to reserve optional memory.</param>
+/// <param name="Create">Makes a session: the first argument is true on the side that dialed, the second is where to charge the memory the remote makes it hold.</param>
 public sealed record MuxerFactory(string Protocol, Func<bool, IMemoryAccount?, IMuxerSession> Create)
 {
     /// <summary>yamux with go-libp2p's settings.</summary>
@@ -19,7 +19,9 @@ public sealed record MuxerFactory(string Protocol, Func<bool, IMemoryAccount?, I
         (dialer, memory) => new YamuxSession(dialer, memory is null ? null : YamuxOptions.Default with { Memory = memory }));
 
     /// <summary>mplex with js-libp2p's limits.</summary>
-    public static MuxerFactory Mplex { get; } = new(MplexSession.ProtocolId, (_, _) => new MplexSession());
+    /// <remarks>Unread inbound bytes are charged to the memory account: mplex has no flow control.</remarks>
+    public static MuxerFactory Mplex { get; } = new(MplexSession.ProtocolId,
+        (_, memory) => new MplexSession(memory is null ? null : MplexOptions.Default with { Memory = memory }));
 
     /// <summary>The default preference: yamux, then mplex.</summary>
     public static IReadOnlyList<MuxerFactory> Defaults { get; } = [Yamux, Mplex];
@@ -43,9 +45,10 @@ public sealed class ConnectionCore : IConnectionCore
     private readonly PeerId? _expectedRemote;
     private readonly IReadOnlyList<MuxerFactory> _muxers;
     private readonly IMemoryAccount? _memory;
-    private readonly ArrayBufferWriter<byte> _raw = new(1024);
-    private readonly ArrayBufferWriter<byte> _plainIn = new(64 * 1024);
-    private readonly ArrayBufferWriter<byte> _plainOut = new(64 * 1024);
+    // Scratch buffers rented only while in use: an idle connection holds none of them.
+    private readonly PooledBufferWriter _raw = new();
+    private readonly PooledBufferWriter _plainIn = new();
+    private readonly PooledBufferWriter _plainOut = new();
     private Phase _phase;
     private MultistreamNegotiator _negotiation;
     private NoiseHandshake? _handshake;
@@ -57,7 +60,7 @@ public sealed class ConnectionCore : IConnectionCore
     /// <param name="identity">This node's identity key.</param>
     /// <param name="expectedRemote">The peer the dialer means to reach, if known.</param>
     /// <param name="muxers">The muxers offered, in order of preference.</param>
-    /// <param name="memory">Where the muxer reserves optional memory (window growth).</param>
+    /// <param name="memory">Where the muxer charges what the remote makes it hold (window growth, partly received frames, unread mplex data).</param>
     public ConnectionCore(bool dialer, PrivateKey identity, PeerId? expectedRemote = null, IReadOnlyList<MuxerFactory>? muxers = null, IMemoryAccount? memory = null)
     {
         _memory = memory;
@@ -79,6 +82,15 @@ public sealed class ConnectionCore : IConnectionCore
 
     /// <inheritdoc />
     public bool HasOutput => _raw.WrittenCount > 0 || _muxer?.HasOutput == true;
+
+    /// <summary>Bytes the connection's own scratch buffers hold (the muxer's and Noise's kept frames aside).</summary>
+    internal int ScratchBytes => _raw.Capacity + _plainIn.Capacity + _plainOut.Capacity;
+
+    /// <summary>The muxer session, once negotiated.</summary>
+    internal IMuxerSession? Session => _muxer;
+
+    /// <summary>The Noise transport, once the handshake is done.</summary>
+    internal NoiseTransport? Transport => _session?.Transport;
 
     /// <inheritdoc />
     public void Start() => _negotiation.Start(_raw);
@@ -147,9 +159,19 @@ public sealed class ConnectionCore : IConnectionCore
     {
         if (input.IsEmpty)
             return;
-        _plainIn.ResetWrittenCount();
-        _session!.Transport.Decrypt(input, _plainIn);
-        var plain = _plainIn.WrittenSpan;
+        try
+        {
+            _session!.Transport.Decrypt(input, _plainIn);
+            ReceivePlaintext(_plainIn.WrittenSpan, events);
+        }
+        finally
+        {
+            _plainIn.Clear();
+        }
+    }
+
+    private void ReceivePlaintext(ReadOnlySpan<byte> plain, ICollection<MuxerEvent> events)
+    {
         if (_phase == Phase.Muxer)
         {
             var used = _negotiation.Receive(plain, _plainOut);
@@ -164,7 +186,7 @@ public sealed class ConnectionCore : IConnectionCore
             var factory = _muxers.First(m => m.Protocol == _negotiation.Protocol);
             _muxer = factory.Create(_dialer, _memory);
             _phase = Phase.Muxed;
-            Upgrade = new ConnectionUpgrade(_session.RemotePeer, _session.RemoteKey, NoiseHandshake.ProtocolId, factory.Protocol);
+            Upgrade = new ConnectionUpgrade(_session!.RemotePeer, _session.RemoteKey, NoiseHandshake.ProtocolId, factory.Protocol);
             plain = plain[used..];
         }
         if (!plain.IsEmpty)
@@ -182,7 +204,7 @@ public sealed class ConnectionCore : IConnectionCore
         {
             output.Write(_raw.WrittenSpan);
             written += _raw.WrittenCount;
-            _raw.ResetWrittenCount();
+            _raw.Clear();
         }
         if (_muxer is null || _session is null)
             return;
@@ -204,7 +226,7 @@ public sealed class ConnectionCore : IConnectionCore
             _session.Transport.EncryptAll(_plainOut.WrittenSpan, output);
             written += _plainOut.WrittenCount;
         }
-        _plainOut.ResetWrittenCount();
+        _plainOut.Clear();
     }
 
     /// <inheritdoc />
@@ -265,6 +287,9 @@ public sealed class ConnectionCore : IConnectionCore
         _muxer?.Dispose();
         _handshake?.Dispose();
         _session?.Transport.Dispose();
+        _raw.Clear();
+        _plainIn.Clear();
+        _plainOut.Clear();
     }
 
     private IMuxerSession Muxer => _muxer ?? throw new MuxerException("the connection is not upgraded yet");
@@ -274,7 +299,7 @@ public sealed class ConnectionCore : IConnectionCore
         if (_plainOut.WrittenCount == 0)
             return;
         _session!.Transport.EncryptAll(_plainOut.WrittenSpan, _raw);
-        _plainOut.ResetWrittenCount();
+        _plainOut.Clear();
     }
 
     private void Fail(string reason, Exception cause, ICollection<MuxerEvent> events)

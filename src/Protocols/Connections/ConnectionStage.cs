@@ -22,6 +22,13 @@ public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int Inboun
     /// </summary>
     public TimeSpan StreamCloseTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a closing connection (closed, or its session failed) waits for its last frames to be
+    /// taken by the transport before it is cut off: a remote that stopped reading would otherwise keep
+    /// it, and what it queued, forever (go-yamux: a 10 s write timeout).
+    /// </summary>
+    public TimeSpan CloseFlushTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>15 s for the upgrade (go-libp2p's default), 256 streams of backlog (go-yamux's accept backlog), a ping every 30 s (go-yamux).</summary>
     public static ConnectionStageSettings Default { get; } = new(TimeSpan.FromSeconds(15), 256, TimeSpan.FromSeconds(30));
 }
@@ -65,6 +72,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string UpgradeTimer = "upgrade-timeout";
         private const string KeepAliveTimer = "keep-alive";
         private const string LaggardTimer = "laggard-grace";
+        private const string CloseFlushTimer = "close-flush";
         private const int MaxPush = 60 * 1024;
 
         private readonly ConnectionStage _stage;
@@ -119,7 +127,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         protected override void OnTimer(object timerKey)
         {
-            if (timerKey is CloseTimer close)
+            if (timerKey is StreamCloseTimer close)
             {
                 // The remote never closed its half: the muxer forgets the stream (a no-op if it already did).
                 _core.Reset(close.StreamId);
@@ -131,6 +139,11 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 _core.ShedLaggards(_events);
                 HandleEvents();
                 AfterWork();
+                return;
+            }
+            if (CloseFlushTimer.Equals(timerKey))
+            {
+                Fail(new TimeoutException($"the remote did not read the connection's last frames within {_stage._settings.CloseFlushTimeout.TotalSeconds:0.###} s"));
                 return;
             }
             if (UpgradeTimer.Equals(timerKey))
@@ -233,8 +246,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     ack(StreamSignal.Accepted);
                 _acksAfterFlush.Clear();
             }
-            if (_completeWhenFlushed && !_core.HasOutput)
+            if (!_completeWhenFlushed)
+                return;
+            if (!_core.HasOutput)
                 CompleteStage();
+            else if (!IsTimerActive(CloseFlushTimer))
+                ScheduleOnce(CloseFlushTimer, _stage._settings.CloseFlushTimeout);
         }
 
         private void HandleEvents()
@@ -268,7 +285,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                         break;
                     case MuxerEvent.StreamClosed or MuxerEvent.StreamReset:
                         // A stream this side had already let go of: the remote finished it in time.
-                        CancelTimer(new CloseTimer(e is MuxerEvent.StreamClosed c ? c.StreamId : ((MuxerEvent.StreamReset)e).StreamId));
+                        CancelTimer(new StreamCloseTimer(e is MuxerEvent.StreamClosed c ? c.StreamId : ((MuxerEvent.StreamReset)e).StreamId));
                         break;
                     case MuxerEvent.SendWindowOpened window when _streams.TryGetValue(window.StreamId, out var state):
                         ContinueWrite(state);
@@ -447,12 +464,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _streams.Remove(state.Stream.Id);
             state.Stream.Complete(state.Failure);
             if (state.Failure is null && !state.RemoteClosed)
-                ScheduleOnce(new CloseTimer(state.Stream.Id), _stage._settings.StreamCloseTimeout);
+                ScheduleOnce(new StreamCloseTimer(state.Stream.Id), _stage._settings.StreamCloseTimeout);
         }
 
         private static StreamResetException Gone(long id) => new($"stream {id} is closed");
 
-        private sealed record CloseTimer(long StreamId);
+        private sealed record StreamCloseTimer(long StreamId);
     }
 
     private sealed class StreamState(MuxedStream stream)

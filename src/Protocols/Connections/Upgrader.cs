@@ -13,7 +13,7 @@ namespace Libp2p.Protocols.Connections;
 /// <param name="Identity">The node's identity key.</param>
 /// <param name="Muxers">The muxers offered, in order of preference (default yamux, then mplex).</param>
 /// <param name="Stage">Limits of each connection stage, the upgrade timeout among them.</param>
-/// <param name="Memory">Where muxers reserve optional memory, such as window growth.</param>
+/// <param name="Memory">Where muxers charge the memory a remote makes them hold (window growth, partly received frames, unread mplex data); per connection.</param>
 public sealed record UpgradeSettings(PrivateKey Identity, IReadOnlyList<MuxerFactory>? Muxers = null, ConnectionStageSettings? Stage = null, Muxing.IMemoryAccount? Memory = null);
 
 /// <summary>A connection that is being (or has been) upgraded.</summary>

@@ -1,8 +1,9 @@
 namespace Libp2p.Protocols.Muxing;
 
 /// <summary>
-/// Where a muxer asks for memory it may do without, such as a larger receive window: a refusal
-/// only means it keeps what it has. The runtime backs it with a resource scope.
+/// Where a muxer charges memory a peer makes it hold: a larger receive window (refused, the window
+/// stays as it is), the bytes of a frame that arrived in part (refused, the session fails), unread
+/// mplex data (refused, the stream is reset). The runtime backs it with the connection's resource scope.
 /// </summary>
 public interface IMemoryAccount
 {

@@ -8,7 +8,16 @@ namespace Libp2p.Protocols.Muxing;
 /// </summary>
 public abstract class MuxerSessionBase : IMuxerSession
 {
-    private readonly PartialInput _input = new();
+    private readonly PartialInput _input;
+
+    /// <summary>Starts the shared parts; <paramref name="memory"/> is charged for partly received frames.</summary>
+    private protected MuxerSessionBase(string name, IMemoryAccount? memory) => _input = new PartialInput(name, memory);
+
+    /// <summary>Bytes held for a partly received frame.</summary>
+    internal int PartialBytes => _input.Held;
+
+    /// <summary>Bytes of frames waiting for the secure channel.</summary>
+    internal long QueuedBytes => Output.Bytes;
 
     private protected FrameQueue Output { get; } = new();
 
@@ -43,7 +52,9 @@ public abstract class MuxerSessionBase : IMuxerSession
             return;
         try
         {
-            _input.Receive(input, Parse, events);
+            _input.Receive(input, Parse, FrameSize, events);
+            if (IsClosed)
+                _input.Clear();
         }
         catch (FormatException e)
         {
@@ -54,6 +65,9 @@ public abstract class MuxerSessionBase : IMuxerSession
 
     /// <summary>Handles every whole frame at the start of <paramref name="data"/>; returns the bytes used. Throws <see cref="FormatException"/> on a violation.</summary>
     private protected abstract int Parse(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events);
+
+    /// <summary>The whole size of the frame that <paramref name="data"/> holds only the start of (see <see cref="Muxing.FrameSize"/>).</summary>
+    private protected abstract int FrameSize(ReadOnlySpan<byte> data);
 
     /// <summary>Ends the session after a violation: tells the remote where the protocol can, and reports <see cref="MuxerEvent.SessionFailed"/>.</summary>
     private protected abstract void Fail(string reason, ICollection<MuxerEvent> events);
@@ -95,6 +109,8 @@ public abstract class MuxerSessionBase : IMuxerSession
     public void Dispose()
     {
         IsClosed = true;
+        _input.Clear();
+        Output.Clear();
         ReleaseResources();
         GC.SuppressFinalize(this);
     }

@@ -1,42 +1,114 @@
+using System.Buffers;
+
 namespace Libp2p.Protocols.Muxing;
 
 /// <summary>Parses whole frames from the start of <paramref name="data"/>; returns the bytes it used.</summary>
 internal delegate int FrameParser(ReadOnlySpan<byte> data, ICollection<MuxerEvent> events);
 
 /// <summary>
-/// The bytes of a frame that arrived only in part, kept until the rest comes. The common case,
-/// input that holds only whole frames, is parsed in place without copying.
+/// How many bytes the frame at the start of <paramref name="data"/> needs in all: more than
+/// <paramref name="data"/> holds while it is cut short (a header cut short needs at least one more
+/// byte). Throws <see cref="FormatException"/> for a length over the protocol's limit, so nothing
+/// is buffered for it.
 /// </summary>
-internal sealed class PartialInput
+internal delegate int FrameSize(ReadOnlySpan<byte> data);
+
+/// <summary>
+/// The bytes of a frame that arrived only in part, kept until the rest comes. The common case,
+/// input that holds only whole frames, is parsed in place without copying. A kept frame is
+/// copied into a buffer that grows with what arrived (doubling, never past the frame's size, so a
+/// frame announced large but never sent costs nothing), charged to the memory account, and given
+/// back as soon as the frame is whole.
+/// </summary>
+internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
 {
+    /// <summary>Buffers up to one Noise message come from the shared pool (which rounds up to a power of two); larger ones are allocated at their exact size.</summary>
+    private const int PooledUpTo = 64 * 1024;
+
+    private const int MinimumSize = 4096;
+
     private byte[] _buffer = [];
+    private bool _pooled;
     private int _length;
 
+    /// <summary>Bytes held for a partly received frame (the buffer's size, which is what is charged).</summary>
+    public int Held => _buffer.Length;
+
     /// <summary>Parses <paramref name="input"/> after whatever was kept, keeping what is left over.</summary>
-    public void Receive(ReadOnlySpan<byte> input, FrameParser parse, ICollection<MuxerEvent> events)
+    public void Receive(ReadOnlySpan<byte> input, FrameParser parse, FrameSize size, ICollection<MuxerEvent> events)
     {
-        if (_length == 0)
+        // Complete the kept frame first, taking from the input only what it needs.
+        while (_length > 0)
         {
-            var used = parse(input, events);
-            Keep(input[used..]);
-            return;
+            var needed = size(_buffer.AsSpan(0, _length));
+            if (needed > _length)
+            {
+                if (input.IsEmpty)
+                    return;
+                var take = Math.Min(needed - _length, input.Length);
+                Append(input[..take], needed);
+                input = input[take..];
+                continue; // a header just completed may announce a payload
+            }
+            var used = parse(_buffer.AsSpan(0, _length), events);
+            if (used == 0)
+                return; // the session closed while parsing
+            _buffer.AsSpan(used, _length - used).CopyTo(_buffer);
+            _length -= used;
         }
-        Keep(input);
-        var consumed = parse(_buffer.AsSpan(0, _length), events);
-        _buffer.AsSpan(consumed, _length - consumed).CopyTo(_buffer);
-        _length -= consumed;
+        Release();
+        if (input.IsEmpty)
+            return;
+        var consumed = parse(input, events);
+        var rest = input[consumed..];
+        if (!rest.IsEmpty)
+            Append(rest, size(rest));
     }
 
-    /// <summary>Forgets what was kept (the session failed).</summary>
-    public void Clear() => _length = 0;
+    /// <summary>Forgets what was kept and gives its buffer back (the session failed or is gone).</summary>
+    public void Clear()
+    {
+        _length = 0;
+        Release();
+    }
 
-    private void Keep(ReadOnlySpan<byte> bytes)
+    private void Append(ReadOnlySpan<byte> bytes, int needed)
     {
         if (bytes.IsEmpty)
             return;
-        if (_buffer.Length < _length + bytes.Length)
-            Array.Resize(ref _buffer, Math.Max(_length + bytes.Length, Math.Max(64 * 1024, _buffer.Length * 2)));
+        var required = _length + bytes.Length;
+        if (_buffer.Length < required)
+            Grow(Math.Min(needed, Math.Max(required, Math.Max(MinimumSize, _buffer.Length * 2))), needed);
         bytes.CopyTo(_buffer.AsSpan(_length));
         _length += bytes.Length;
+    }
+
+    private void Grow(int size, int frame)
+    {
+        var pooled = size <= PooledUpTo;
+        var buffer = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+        var more = buffer.Length - _buffer.Length;
+        if (memory?.TryReserve(more) == false)
+        {
+            if (pooled)
+                ArrayPool<byte>.Shared.Return(buffer);
+            throw new FormatException($"{protocol}: a frame of {frame} bytes arrived in part and the connection's memory account refused the {more} more bytes to hold it");
+        }
+        _buffer.AsSpan(0, _length).CopyTo(buffer);
+        if (_pooled)
+            ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = buffer;
+        _pooled = pooled;
+    }
+
+    private void Release()
+    {
+        if (_buffer.Length == 0)
+            return;
+        memory?.Release(_buffer.Length);
+        if (_pooled)
+            ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+        _pooled = false;
     }
 }

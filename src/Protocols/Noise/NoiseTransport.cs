@@ -18,7 +18,11 @@ public sealed class NoiseTransport : IDisposable
 
     private readonly CipherState _send;
     private readonly CipherState _receive;
-    private readonly byte[] _partial = new byte[2 + MaxFrameLength];
+    // A frame cut short: its length prefix, and its ciphertext in a buffer rented once the length is
+    // known and given back once the frame is whole, so an idle connection holds none.
+    private readonly byte[] _prefix = new byte[2];
+    private int _prefixLength;
+    private byte[]? _partial;
     private int _partialLength;
 
     /// <summary>Wraps the two ciphers a completed handshake split into.</summary>
@@ -57,18 +61,31 @@ public sealed class NoiseTransport : IDisposable
     /// <exception cref="NoiseException">A frame fails authentication, or is too short to hold a tag.</exception>
     public void Decrypt(ReadOnlySpan<byte> input, IBufferWriter<byte> plaintext)
     {
-        // Finish a frame begun in an earlier call first.
-        while (_partialLength > 0 && !input.IsEmpty)
+        // Finish a frame begun in an earlier call first: its length prefix, then its ciphertext.
+        while (_prefixLength > 0 && !input.IsEmpty)
         {
-            var needed = _partialLength < 2 ? 2 - _partialLength : 2 + BinaryPrimitives.ReadUInt16BigEndian(_partial) - _partialLength;
-            var take = Math.Min(needed, input.Length);
+            if (_prefixLength < 2)
+            {
+                _prefix[_prefixLength++] = input[0];
+                input = input[1..];
+                continue;
+            }
+            int length = BinaryPrimitives.ReadUInt16BigEndian(_prefix);
+            _partial ??= ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+            var take = Math.Min(length - _partialLength, input.Length);
             input[..take].CopyTo(_partial.AsSpan(_partialLength));
             _partialLength += take;
             input = input[take..];
-            if (_partialLength >= 2 && _partialLength == 2 + BinaryPrimitives.ReadUInt16BigEndian(_partial))
+            if (_partialLength == length)
             {
-                DecryptFrame(_partial.AsSpan(2, _partialLength - 2), plaintext);
-                _partialLength = 0;
+                try
+                {
+                    DecryptFrame(_partial.AsSpan(0, length), plaintext);
+                }
+                finally
+                {
+                    ReturnPartial();
+                }
             }
         }
         while (input.Length >= 2)
@@ -79,15 +96,33 @@ public sealed class NoiseTransport : IDisposable
             DecryptFrame(input.Slice(2, length), plaintext);
             input = input[(2 + length)..];
         }
-        if (!input.IsEmpty)
-        {
-            input.CopyTo(_partial);
-            _partialLength = input.Length;
-        }
+        if (input.IsEmpty)
+            return;
+        // Keep what is left: the prefix apart, so the ciphertext's buffer (at most 65,535 bytes) fits the pool's 64 KiB bucket.
+        _prefixLength = Math.Min(2, input.Length);
+        input[.._prefixLength].CopyTo(_prefix);
+        input = input[_prefixLength..];
+        if (input.IsEmpty)
+            return;
+        _partial = ArrayPool<byte>.Shared.Rent(BinaryPrimitives.ReadUInt16BigEndian(_prefix));
+        input.CopyTo(_partial);
+        _partialLength = input.Length;
     }
 
     /// <summary>Whether part of a frame is waiting for the rest (a stream that ends now was cut mid-frame).</summary>
-    public bool HasPartialFrame => _partialLength > 0;
+    public bool HasPartialFrame => _prefixLength > 0;
+
+    /// <summary>Bytes held for a frame cut short: a pooled buffer of that frame's size, or none.</summary>
+    internal int PartialBytes => _partial?.Length ?? 0;
+
+    private void ReturnPartial()
+    {
+        if (_partial is not null)
+            ArrayPool<byte>.Shared.Return(_partial);
+        _partial = null;
+        _partialLength = 0;
+        _prefixLength = 0;
+    }
 
     private void DecryptFrame(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext)
     {
@@ -101,6 +136,7 @@ public sealed class NoiseTransport : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        ReturnPartial();
         _send.Dispose();
         _receive.Dispose();
     }

@@ -200,6 +200,30 @@ public sealed class NoiseTests
     }
 
     [Fact]
+    public void A_frame_cut_short_must_hold_one_pooled_frame_and_give_it_back_when_whole()
+    {
+        var (sender, receiver) = Transports();
+        var frames = new ArrayBufferWriter<byte>();
+        sender.Encrypt(new byte[NoiseTransport.MaxPlaintextLength], frames);
+        var frame = frames.WrittenSpan.ToArray();
+        var plaintext = new ArrayBufferWriter<byte>();
+        Assert.Equal(0, receiver.PartialBytes);
+
+        // One byte of the prefix holds nothing yet; the rest of the prefix and some ciphertext hold
+        // one buffer of the frame's size, in the pool's 64 KiB bucket (the prefix is kept apart).
+        receiver.Decrypt(frame.AsSpan(0, 1), plaintext);
+        Assert.True(receiver.HasPartialFrame);
+        Assert.Equal(0, receiver.PartialBytes);
+        receiver.Decrypt(frame.AsSpan(1, 1000), plaintext);
+        Assert.Equal(64 * 1024, receiver.PartialBytes);
+        receiver.Decrypt(frame.AsSpan(1001), plaintext);
+
+        Assert.Equal(NoiseTransport.MaxPlaintextLength, plaintext.WrittenCount);
+        Assert.False(receiver.HasPartialFrame);
+        Assert.Equal(0, receiver.PartialBytes);
+    }
+
+    [Fact]
     public void Oversized_plaintext_and_undersized_frames_must_be_refused()
     {
         var (sender, receiver) = Transports();

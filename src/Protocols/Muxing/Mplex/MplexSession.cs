@@ -5,31 +5,6 @@ using Libp2p.Protocols.Encoding;
 
 namespace Libp2p.Protocols.Muxing.Mplex;
 
-/// <summary>mplex limits; the defaults follow the spec and js-libp2p's mplex.</summary>
-public sealed record MplexOptions
-{
-    /// <summary>The default options.</summary>
-    public static MplexOptions Default { get; } = new();
-
-    /// <summary>The largest message accepted (the spec's 1 MiB).</summary>
-    public int MaxMessageSize { get; init; } = 1024 * 1024;
-
-    /// <summary>
-    /// Unread bytes a stream may hold (js uses 4 MiB). mplex has no flow control: past this the
-    /// session pauses its input (<see cref="IMuxerSession.InputPaused"/>) so the reader can catch up,
-    /// and a reader still behind after a grace period (the connection stage's <c>LaggardGrace</c>) loses its stream, as go-mplex does.
-    /// A stream more than twice this far behind is reset at once.
-    /// </summary>
-    public int MaxStreamBuffer { get; init; } = 4 * 1024 * 1024;
-
-
-    /// <summary>Streams open at once that the remote opened; more are reset (js: 1024).</summary>
-    public int MaxIncomingStreams { get; init; } = 1024;
-
-    /// <summary>The largest frame this side writes, header included: one Noise message's plaintext.</summary>
-    public int MaxFrameSize { get; init; } = 65_519;
-}
-
 /// <summary>
 /// An mplex session (<c>/mplex/6.7.0</c>) as a sans-IO state machine. Stream IDs are per opener:
 /// the same number can name one stream this side opened and another the remote opened, so the
@@ -54,12 +29,18 @@ public sealed class MplexSession : MuxerSessionBase
     private readonly MplexOptions _options;
     private readonly Dictionary<long, MplexStream> _streams = new();
     private readonly HashSet<long> _laggards = [];
+    // Streams closed both ways whose last bytes the reader has not taken yet: still charged.
+    private readonly Dictionary<long, MplexStream> _closedUnread = new();
     private readonly byte[] _header = new byte[2 * Varint.MaxLength];
     private ulong _nextId;
     private int _inboundStreams;
+    private long _unread;
 
     /// <summary>Starts a session.</summary>
-    public MplexSession(MplexOptions? options = null) => _options = options ?? MplexOptions.Default;
+    public MplexSession(MplexOptions? options = null) : base("mplex", options?.Memory) => _options = options ?? MplexOptions.Default;
+
+    /// <summary>Inbound bytes delivered as <see cref="MuxerEvent.Data"/> that readers have not taken yet, all streams together.</summary>
+    internal long UnreadBytes => _unread;
 
     /// <inheritdoc />
     public override string Protocol => ProtocolId;
@@ -103,11 +84,18 @@ public sealed class MplexSession : MuxerSessionBase
     /// <inheritdoc />
     public override void Consumed(long streamId, int bytes)
     {
-        if (!_streams.TryGetValue(streamId, out var stream))
-            return;
-        stream.Unread -= bytes;
-        if (stream.Unread <= _options.MaxStreamBuffer)
-            _laggards.Remove(streamId);
+        if (_streams.TryGetValue(streamId, out var stream))
+        {
+            Unbuffer(stream, bytes);
+            if (stream.Unread <= _options.MaxStreamBuffer)
+                _laggards.Remove(streamId);
+        }
+        else if (_closedUnread.TryGetValue(streamId, out stream))
+        {
+            Unbuffer(stream, bytes);
+            if (stream.Unread == 0)
+                _closedUnread.Remove(streamId);
+        }
     }
 
     /// <inheritdoc />
@@ -140,8 +128,12 @@ public sealed class MplexSession : MuxerSessionBase
         if (_streams.TryGetValue(streamId, out var stream))
         {
             stream.ReadClosed = true;
-            stream.Unread = 0;
+            Unbuffer(stream, stream.Unread);
             _laggards.Remove(streamId);
+        }
+        else if (_closedUnread.Remove(streamId, out stream))
+        {
+            Unbuffer(stream, stream.Unread);
         }
     }
 
@@ -149,9 +141,14 @@ public sealed class MplexSession : MuxerSessionBase
     public override void Reset(long streamId)
     {
         _laggards.Remove(streamId);
+        if (_closedUnread.Remove(streamId, out var closed))
+            Unbuffer(closed, closed.Unread);
         if (IsClosed || !_streams.Remove(streamId, out var stream))
             return;
-        Enqueue(stream.Number, stream.Initiator ? Flag.ResetInitiator : Flag.ResetReceiver, []);
+        // The owner drops what the reader had not taken: its charge goes with it.
+        Unbuffer(stream, stream.Unread);
+        // Resetting a stream the remote opened answers the remote: counted against its bound.
+        Enqueue(stream.Number, stream.Initiator ? Flag.ResetInitiator : Flag.ResetReceiver, [], stream.Initiator ? FrameKind.Local : FrameKind.Answer);
         if (!stream.Initiator)
             _inboundStreams--;
     }
@@ -197,6 +194,9 @@ public sealed class MplexSession : MuxerSessionBase
                 break;
             Handle(header >> 3, (Flag)flag, rest.Slice(start, (int)length), events);
             offset += start + (int)length;
+            // A remote that keeps opening streams we reset, without reading the resets, would grow the queue without end.
+            if (Output.Answers > _options.MaxQueuedAnswers)
+                throw new FormatException($"mplex: the remote made this side queue {Output.Answers} resets without reading them");
         }
         return offset;
     }
@@ -214,7 +214,7 @@ public sealed class MplexSession : MuxerSessionBase
                 throw new FormatException($"mplex: the remote opened stream {number} twice");
             if (_inboundStreams >= _options.MaxIncomingStreams)
             {
-                Enqueue(number, Flag.ResetReceiver, []);
+                Enqueue(number, Flag.ResetReceiver, [], FrameKind.Answer);
                 return;
             }
             _streams[id] = new MplexStream(number, initiator: false);
@@ -229,12 +229,17 @@ public sealed class MplexSession : MuxerSessionBase
             case Flag.MessageInitiator or Flag.MessageReceiver:
                 if (stream.ReadClosed || stream.RemoteClosed || payload.IsEmpty)
                     return;
-                stream.Unread += payload.Length;
-                if (stream.Unread > 2L * _options.MaxStreamBuffer)
+                if ((long)stream.Unread + payload.Length > 2L * _options.MaxStreamBuffer)
                 {
                     // Input pauses at the first bound, so only a caller that kept reading gets here.
                     Reset(id);
                     events.Add(new MuxerEvent.StreamReset(id, $"the reader fell more than {2L * _options.MaxStreamBuffer} bytes behind"));
+                    return;
+                }
+                if (Refused(stream, payload.Length) is { } refusal)
+                {
+                    Reset(id);
+                    events.Add(new MuxerEvent.StreamReset(id, refusal));
                     return;
                 }
                 if (stream.Unread > _options.MaxStreamBuffer)
@@ -251,6 +256,7 @@ public sealed class MplexSession : MuxerSessionBase
             case Flag.ResetInitiator or Flag.ResetReceiver:
                 _streams.Remove(id);
                 _laggards.Remove(id);
+                Unbuffer(stream, stream.Unread);
                 if (!stream.Initiator)
                     _inboundStreams--;
                 events.Add(new MuxerEvent.StreamReset(id, "reset by the remote"));
@@ -264,19 +270,72 @@ public sealed class MplexSession : MuxerSessionBase
             return;
         _streams.Remove(id);
         _laggards.Remove(id);
+        if (stream.Unread > 0)
+            _closedUnread[id] = stream; // the reader may still take its last bytes
         if (!stream.Initiator)
             _inboundStreams--;
         events?.Add(new MuxerEvent.StreamClosed(id));
     }
 
+    /// <summary>
+    /// Charges <paramref name="bytes"/> more unread bytes for <paramref name="stream"/>; returns
+    /// why not when the session's bound or the memory account refuses (the stream is then reset).
+    /// </summary>
+    private string? Refused(MplexStream stream, int bytes)
+    {
+        if (_unread + bytes > _options.MaxSessionBuffer)
+            return $"mplex: the connection's streams already hold {_unread} unread bytes, and {bytes} more would pass the limit of {_options.MaxSessionBuffer}";
+        if (_options.Memory?.TryReserve(bytes) == false)
+            return $"mplex: the connection's memory account refused {bytes} more bytes for a stream whose reader has {stream.Unread} unread";
+        stream.Unread += bytes;
+        _unread += bytes;
+        return null;
+    }
+
+    private void Unbuffer(MplexStream stream, int bytes)
+    {
+        bytes = Math.Clamp(bytes, 0, stream.Unread);
+        if (bytes == 0)
+            return;
+        stream.Unread -= bytes;
+        _unread -= bytes;
+        _options.Memory?.Release(bytes);
+    }
+
+    private protected override void ReleaseResources()
+    {
+        foreach (var stream in _streams.Values.Concat(_closedUnread.Values))
+            Unbuffer(stream, stream.Unread);
+        _streams.Clear();
+        _closedUnread.Clear();
+        _laggards.Clear();
+    }
+
+    private protected override int FrameSize(ReadOnlySpan<byte> data)
+    {
+        var status = Varint.TryRead(data, out _, out var headerLength);
+        if (status == OperationStatus.InvalidData)
+            throw new FormatException("mplex: the header is not a valid varint");
+        if (status == OperationStatus.NeedMoreData)
+            return data.Length + 1;
+        status = Varint.TryRead(data[headerLength..], out var length, out var lengthLength);
+        if (status == OperationStatus.InvalidData)
+            throw new FormatException("mplex: the length is not a valid varint");
+        if (status == OperationStatus.NeedMoreData)
+            return data.Length + 1;
+        if (length > (ulong)_options.MaxMessageSize)
+            throw new FormatException($"mplex: a message of {length} bytes is over the limit of {_options.MaxMessageSize}");
+        return headerLength + lengthLength + (int)length;
+    }
+
     private static int HeaderLength(ulong number, Flag flag, int length) =>
         Varint.GetLength(number << 3 | (byte)flag) + Varint.GetLength((ulong)Math.Min(length, ushort.MaxValue));
 
-    private void Enqueue(ulong number, Flag flag, ReadOnlySpan<byte> payload)
+    private void Enqueue(ulong number, Flag flag, ReadOnlySpan<byte> payload, FrameKind kind = FrameKind.Local)
     {
         var used = Varint.Write(number << 3 | (byte)flag, _header);
         used += Varint.Write((ulong)payload.Length, _header.AsSpan(used));
-        Output.Enqueue(_header.AsSpan(0, used), payload);
+        Output.Enqueue(_header.AsSpan(0, used), payload, kind);
     }
 
     private protected override void Fail(string reason, ICollection<MuxerEvent> events)

@@ -23,6 +23,20 @@ public sealed record YamuxOptions
     /// </summary>
     public int MaxFramePayload { get; init; } = 65_507;
 
+    /// <summary>
+    /// Ping answers queued but not yet read by the remote; one more fails the session (the remote
+    /// sent pings without reading). go-yamux keeps 32 and drops the rest; a peer that sends this
+    /// many without reading any is not keeping a connection alive, it is filling our memory.
+    /// </summary>
+    public int MaxQueuedPingAnswers { get; init; } = 256;
+
+    /// <summary>
+    /// Frames queued in answer to the remote (stream acknowledgements, window updates, refusing
+    /// resets, ping answers) and not yet read by it; one more fails the session. 4096 headers are
+    /// 48 KiB on the wire.
+    /// </summary>
+    public int MaxQueuedAnswers { get; init; } = 4096;
+
     /// <summary>Where window growth is reserved; when it refuses, the window stays as it is. Null: grow freely.</summary>
     public IMemoryAccount? Memory { get; init; }
 

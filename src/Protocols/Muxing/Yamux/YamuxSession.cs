@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
 
 namespace Libp2p.Protocols.Muxing.Yamux;
@@ -29,7 +30,7 @@ public sealed class YamuxSession : MuxerSessionBase
     private int _inboundStreams;
 
     /// <summary>Starts a session; <paramref name="isClient"/> is true on the side that dialed.</summary>
-    public YamuxSession(bool isClient, YamuxOptions? options = null)
+    public YamuxSession(bool isClient, YamuxOptions? options = null) : base("yamux", options?.Memory)
     {
         _isClient = isClient;
         _options = options ?? YamuxOptions.Default;
@@ -123,7 +124,8 @@ public sealed class YamuxSession : MuxerSessionBase
     {
         if (IsClosed || !_streams.Remove((uint)streamId, out var stream))
             return;
-        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, stream.Id, 0);
+        // Resetting a stream the remote opened (over the owner's backlog, say) answers the remote.
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, stream.Id, 0, stream.Inbound ? FrameKind.Answer : FrameKind.Local);
         Forgotten(stream);
     }
 
@@ -169,8 +171,21 @@ public sealed class YamuxSession : MuxerSessionBase
                 HandleFrame(header, [], events);
                 offset += YamuxFrameHeader.Size;
             }
+            CheckAnswers();
         }
         return offset;
+    }
+
+    private protected override int FrameSize(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < YamuxFrameHeader.Size)
+            return YamuxFrameHeader.Size;
+        var header = YamuxFrameHeader.Read(data);
+        if (header.Type != YamuxFrameType.Data)
+            return YamuxFrameHeader.Size;
+        // A data frame can be no larger than the stream's receive window, checked before any of it is kept.
+        CheckDataLength(header);
+        return YamuxFrameHeader.Size + (int)header.Length;
     }
 
     private void CheckDataLength(YamuxFrameHeader header)
@@ -188,7 +203,7 @@ public sealed class YamuxSession : MuxerSessionBase
         {
             case YamuxFrameType.Ping:
                 if ((header.Flags & YamuxFlags.Syn) != 0)
-                    Enqueue(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length);
+                    Enqueue(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length, FrameKind.PingAnswer);
                 else if ((header.Flags & YamuxFlags.Ack) != 0 && header.Length == _pingOutstanding)
                 {
                     _pingOutstanding = null;
@@ -209,7 +224,10 @@ public sealed class YamuxSession : MuxerSessionBase
         if (header.Type == YamuxFrameType.WindowUpdate && header.Length > 0)
         {
             var wasBlocked = stream.SendWindow == 0;
-            stream.SendWindow = Math.Min(stream.SendWindow + header.Length, uint.MaxValue);
+            // The spec: a window that would pass 2^32 - 1 is a protocol error, not something to wrap or clamp.
+            if ((ulong)stream.SendWindow + header.Length > uint.MaxValue)
+                throw new FormatException($"yamux: a window update of {header.Length} on stream {stream.Id} overflows its send window of {stream.SendWindow}");
+            stream.SendWindow += header.Length;
             if (wasBlocked && !stream.LocalClosed)
                 events.Add(new MuxerEvent.SendWindowOpened(stream.Id));
         }
@@ -247,14 +265,14 @@ public sealed class YamuxSession : MuxerSessionBase
             throw new FormatException($"yamux: the remote opened stream {id} twice");
         if (_localGoAway || _inboundStreams >= _options.MaxIncomingStreams)
         {
-            Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0);
+            Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0, FrameKind.Answer);
             return null;
         }
         var stream = new YamuxStream(id, _options.Clock()) { Inbound = true, Acknowledged = true };
         _streams[id] = stream;
         _inboundStreams++;
         events.Add(new MuxerEvent.StreamOpened(id));
-        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, id, stream.ReceiveWindow - YamuxOptions.InitialStreamWindow);
+        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, id, stream.ReceiveWindow - YamuxOptions.InitialStreamWindow, FrameKind.Answer);
         return stream;
     }
 
@@ -277,7 +295,15 @@ public sealed class YamuxSession : MuxerSessionBase
         }
         stream.EpochStart = now;
         stream.ReceiveOutstanding += delta;
-        Enqueue(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta);
+        // One window update per stream waits at a time: a second grant adds to the first.
+        if (stream.PendingUpdate is { } pending && Output.IsQueued(pending.Ticket))
+        {
+            var length = pending.Buffer.AsSpan(8, 4);
+            BinaryPrimitives.WriteUInt32BigEndian(length, BinaryPrimitives.ReadUInt32BigEndian(length) + delta);
+            return;
+        }
+        new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta).Write(_header);
+        stream.PendingUpdate = (Output.Enqueue(_header, [], FrameKind.Answer, out var queued), queued);
     }
 
     private void ForgetIfDone(YamuxStream stream, ICollection<MuxerEvent>? events)
@@ -304,10 +330,24 @@ public sealed class YamuxSession : MuxerSessionBase
             _inboundStreams--;
     }
 
-    private void Enqueue(YamuxFrameType type, YamuxFlags flags, uint streamId, uint length)
+    private void Enqueue(YamuxFrameType type, YamuxFlags flags, uint streamId, uint length, FrameKind kind = FrameKind.Local)
     {
         new YamuxFrameHeader(type, flags, streamId, length).Write(_header);
-        Output.Enqueue(_header, []);
+        Output.Enqueue(_header, [], kind);
+    }
+
+    /// <summary>
+    /// Fails the session when the remote made it queue more answers than the bounds allow: a peer
+    /// that keeps sending (pings, streams it opens and resets) but never reads would otherwise grow
+    /// the queue without end, since its unread answers stop TCP and the queue only drains to the socket.
+    /// </summary>
+    private void CheckAnswers()
+    {
+        var pings = Output.Count(FrameKind.PingAnswer);
+        if (pings > _options.MaxQueuedPingAnswers)
+            throw new FormatException($"yamux: the remote sent {pings} pings without reading the answers");
+        if (Output.Answers > _options.MaxQueuedAnswers)
+            throw new FormatException($"yamux: the remote made this side queue {Output.Answers} frames in answer (acknowledgements, window updates, resets, ping answers) without reading them");
     }
 
     private protected override void Fail(string reason, ICollection<MuxerEvent> events)
@@ -332,5 +372,6 @@ public sealed class YamuxSession : MuxerSessionBase
         public bool LocalClosed { get; set; }
         public bool RemoteClosed { get; set; }
         public bool ReadClosed { get; set; }
+        public (long Ticket, byte[] Buffer)? PendingUpdate { get; set; }
     }
 }
