@@ -23,13 +23,14 @@ public sealed class ConnectionActor : ReceiveActor
     private readonly StreamLimits _limits;
     private readonly Dictionary<IActorRef, StreamHandle?> _streams = new();
     private readonly HashSet<IActorRef> _negotiatingInbound = new();
+    private readonly HashSet<StreamManagementScope> _opening = new();
     private ConnectionInfo _info;
     private StreamHandlerTable _handlers;
     private long _nextStream;
 
     private sealed record InboundStream(MuxedStream Stream);
-    private sealed record OutboundStream(MuxedStream Stream, IReadOnlyList<string> Protocols, IActorRef Requester);
-    private sealed record OutboundFailed(Exception Reason, IActorRef Requester);
+    private sealed record OutboundStream(MuxedStream Stream, IReadOnlyList<string> Protocols, IActorRef Requester, StreamManagementScope Scope);
+    private sealed record OutboundFailed(Exception Reason, IActorRef Requester, StreamManagementScope Scope);
     private sealed record ConnectionEnded(Exception? Error);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
@@ -57,26 +58,35 @@ public sealed class ConnectionActor : ReceiveActor
         });
         Receive<Conn.NewStream>(n =>
         {
-            var requester = Sender;
-            var self = Self;
-            _connection.OpenStreamAsync().PipeTo(self,
-                success: s => new OutboundStream(s, n.Protocols, requester),
-                failure: e => new OutboundFailed(e, requester));
-        });
-        Receive<OutboundStream>(o =>
-        {
+            // Reserve, then open (go-libp2p's swarm_conn.go): a stream refused here never reaches the wire.
+            StreamManagementScope streamScope;
             try
             {
-                var streamScope = _resources.OpenStream(_info.RemotePeer, Direction.Outbound);
-                Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer, streamScope, _limits.NegotiationTimeout));
+                streamScope = _resources.OpenStream(_info.RemotePeer, Direction.Outbound);
             }
             catch (ResourceLimitExceededException e)
             {
-                o.Stream.Reset();
-                o.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, e));
+                Sender.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, e));
+                return;
             }
+            _opening.Add(streamScope);
+            var requester = Sender;
+            var self = Self;
+            _connection.OpenStreamAsync().PipeTo(self,
+                success: s => new OutboundStream(s, n.Protocols, requester, streamScope),
+                failure: e => new OutboundFailed(e, requester, streamScope));
         });
-        Receive<OutboundFailed>(f => f.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, f.Reason)));
+        Receive<OutboundStream>(o =>
+        {
+            _opening.Remove(o.Scope);
+            Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer, o.Scope, _limits.NegotiationTimeout));
+        });
+        Receive<OutboundFailed>(f =>
+        {
+            _opening.Remove(f.Scope);
+            f.Scope.Done();
+            f.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, f.Reason));
+        });
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.GetStats>(_ => Sender.Tell(new Conn.StatsAre(_info.Stat, _streams.Count)));
         Receive<StreamNegotiated>(n =>
@@ -133,7 +143,9 @@ public sealed class ConnectionActor : ReceiveActor
         // The actor owns the socket: when it stops for any reason, so does the connection.
         if (!_connection.Completion.IsCompleted)
             _connection.Abort(new ConnectionClosedException($"{_info} was closed by its actor stopping"));
-        // Whatever the reason it ends, the connection's resources go back.
+        // Whatever the reason it ends, the connection's resources go back, with streams still opening.
+        foreach (var opening in _opening)
+            opening.Done();
         _scope.Done();
     }
 

@@ -39,3 +39,32 @@ public sealed class StreamLifetimeTests : SwarmTestKit
         CloseAll(client, server);
     }
 }
+
+/// <summary>Reserve, then open: a stream the local limits refuse never reaches the wire.</summary>
+public sealed class StreamReservationTests : SwarmTestKit
+{
+    [Fact]
+    public async Task A_locally_refused_stream_must_never_reach_the_remote()
+    {
+        var limits = ResourceLimitDefaults.Scaled();
+        var client = StartHost(configure: s => s with { Resources = new ResourceManager(limits with { System = limits.System with { StreamsOutbound = 0 } }) });
+        using var remoteKey = Libp2p.Protocols.Crypto.PrivateKey.Generate(Libp2p.Protocols.Crypto.KeyType.Ed25519);
+        var accepted = System.Threading.Channels.Channel.CreateUnbounded<Libp2p.Protocols.Connections.MuxedConnection>();
+        var bound = await Libp2p.Protocols.Connections.Upgrader.Listen(Sys, Akka.Streams.ActorMaterializer.Create(Sys), Libp2p.Protocols.Transport.TcpTransport.Instance,
+            Libp2p.Protocols.Multiformats.Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"), new Libp2p.Protocols.Connections.UpgradeSettings(remoteKey),
+            (c, _) => accepted.Writer.TryWrite(c));
+        var remotePeer = Libp2p.Protocols.Peer.PeerId.FromPublicKey(remoteKey.PublicKey);
+        await client.Swarm.Ask<Libp2p.Actors.Swarm.Swarm.Dialed>(new Libp2p.Actors.Swarm.Swarm.Dial(remotePeer, Libp2p.Actors.Network.DialOptions.Default, [bound.Address]), Patience);
+        var remote = await accepted.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+
+        var reply = await client.Swarm.Ask(new Libp2p.Actors.Swarm.Swarm.OpenStream(remotePeer, ["/echo/1.0.0"], Libp2p.Actors.Network.DialOptions.Default), Patience);
+
+        var failed = Assert.IsType<Libp2p.Actors.Swarm.Swarm.OpenStreamFailed>(reply);
+        Assert.IsType<Libp2p.Actors.Network.ResourceLimitExceededException>(failed.Reason);
+        // A ping's answer follows any frame sent before it: had a SYN gone out, the remote would have it now.
+        await remote.PingAsync().WaitAsync(Patience);
+        Assert.False(remote.InboundStreams.TryRead(out _), "the refused stream reached the remote");
+        CloseAll(client);
+        await bound.UnbindAsync();
+    }
+}
