@@ -52,7 +52,8 @@ public sealed class IdentifyWireTests : HostTestKit
         // A length prefix promising 100 KiB: over the 8 KiB limit.
         await push.Stream.WriteAsync(new byte[] { 0x80, 0x80, 0x06, 1, 2, 3 });
         push.CloseWrite();
-        await Assert.ThrowsAnyAsync<Exception>(() => push.Completion.WaitAsync(Patience));
+        var reset = await Assert.ThrowsAsync<Protocols.Connections.StreamResetException>(() => push.Completion.WaitAsync(Patience));
+        Assert.EndsWith(" was reset: reset by the remote", reset.Message, StringComparison.Ordinal);
 
         // The connection and the services on it still work.
         Assert.Single(await a.PingAsync(b.PeerId, 1).WaitAsync(Patience));
