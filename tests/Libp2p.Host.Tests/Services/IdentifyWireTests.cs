@@ -61,6 +61,31 @@ public sealed class IdentifyWireTests : HostTestKit
     }
 
     [Fact]
+    public async Task A_peer_that_never_answers_identify_fails_it_once_its_one_deadline_passed()
+    {
+        var a = await StartAsync(s => s with { IdentifyTimeout = TimeSpan.FromSeconds(1) });
+        var b = await StartAsync();
+        // B accepts identify streams and never writes on them, nor closes them.
+        var asked = 0;
+        var hold = new TaskCompletionSource();
+        await b.Network.SetStreamHandlerAsync(IdentifyService.ProtocolId, async _ =>
+        {
+            Interlocked.Increment(ref asked);
+            await hold.Task;
+        });
+        await a.ConnectAsync(await AddressOfAsync(b));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => a.IdentifyAsync(b.PeerId).WaitAsync(Patience));
+
+        Assert.Equal($"identify of {b.PeerId} timed out after 1 s", error.Message);
+        // One deadline, not one per attempt: a timed-out identify is not asked again.
+        Assert.Equal(1, Volatile.Read(ref asked));
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10));
+        hold.SetResult();
+    }
+
+    [Fact]
     public void A_public_key_that_is_not_the_peers_is_refused()
     {
         using var other = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
