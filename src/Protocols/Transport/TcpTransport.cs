@@ -43,13 +43,15 @@ public sealed class TcpTransport : ITransport
         return system.TcpStream()
             .OutgoingConnection(endPoint!, null, null, false, connectTimeout + ConnectBackstop)
             .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Both)
-            .MapMaterializedValue(m => ConnectedAsync(address, endPoint!, m.Item1, m.Item2, connectTimeout));
+            // Ends before the connect fails when the owner cuts the connection (a dial that another
+            // address won): then with the owner's reason, or none, rather than the TCP stage's error.
+            .WatchTermination((m, cut) => ConnectedAsync(address, endPoint!, m.Item1, m.Item2, cut, connectTimeout));
     }
 
     private static readonly TimeSpan ConnectBackstop = TimeSpan.FromSeconds(1);
 
     private static async Task<TransportConnection> ConnectedAsync(Multiaddr address, EndPoint endPoint, Task<Akka.Streams.Dsl.Tcp.OutgoingConnection> connecting,
-        UniqueKillSwitch connect, TimeSpan timeout)
+        UniqueKillSwitch connect, Task cut, TimeSpan timeout)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -63,6 +65,11 @@ public sealed class TcpTransport : ITransport
             _ = connecting.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
             connect.Abort(error);
             throw error;
+        }
+        catch (Exception e) when (cut.IsCompletedSuccessfully || (cut.IsFaulted && cut.Exception!.GetBaseException() is not Akka.Streams.StreamTcpException))
+        {
+            // Cut by its owner, not refused: nothing to diagnose, and no second connect to make.
+            throw new TransportException($"tcp: dial {address} ended: the connection was closed before it connected", e.GetBaseException());
         }
         catch (Exception e)
         {

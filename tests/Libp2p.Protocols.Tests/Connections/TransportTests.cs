@@ -61,6 +61,24 @@ public sealed class TransportTests : ConnectionTestKit
         Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task Tcp_must_end_a_connect_its_owner_cut_at_once_without_trying_again()
+    {
+        using var full = FullBacklog(out var address);
+        var ((connected, owner), _) = Source.Never<ByteString>()
+            .ViaMaterialized(TcpTransport.Instance.Dial(Sys, address, Patience), Keep.Right)
+            .ViaMaterialized(Akka.Streams.KillSwitches.Single<ByteString>(), Keep.Both)
+            .ToMaterialized(Sink.Ignore<ByteString>(), Keep.Both).Run(Materializer);
+
+        // As a dial does to the addresses that lost the race.
+        owner.Abort(new InvalidOperationException("another address won"));
+
+        // Not a second connect to find out why, which would hang here until the timeout.
+        var error = await Assert.ThrowsAsync<TransportException>(() => connected.WaitAsync(Patience));
+        Assert.Equal(TransportFailure.Other, error.Failure);
+        Assert.Equal($"tcp: dial {address} ended: the connection was closed before it connected", error.Message);
+    }
+
     private Task<TransportConnection> DialAsync(Multiaddr address, TimeSpan timeout) =>
         Source.Never<ByteString>()
             .ViaMaterialized(TcpTransport.Instance.Dial(Sys, address, timeout), Keep.Right)
