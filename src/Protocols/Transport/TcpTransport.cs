@@ -43,8 +43,9 @@ public sealed class TcpTransport : ITransport
         return system.TcpStream()
             .OutgoingConnection(endPoint!, null, null, false, connectTimeout + ConnectBackstop)
             .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Both)
-            // Ends before the connect fails when the owner cuts the connection (a dial that another
-            // address won): then with the owner's reason, or none, rather than the TCP stage's error.
+            // Fails with the owner's reason, before the connect fails, when the owner cuts the
+            // connection (a dial that another address won). Ending without a reason proves nothing:
+            // the stage above completes so when the TCP stage gives up on its own.
             .WatchTermination((m, cut) => ConnectedAsync(address, endPoint!, m.Item1, m.Item2, cut, connectTimeout));
     }
 
@@ -66,7 +67,7 @@ public sealed class TcpTransport : ITransport
             connect.Abort(error);
             throw error;
         }
-        catch (Exception e) when (cut.IsCompletedSuccessfully || (cut.IsFaulted && cut.Exception!.GetBaseException() is not Akka.Streams.StreamTcpException))
+        catch (Exception e) when (cut.IsFaulted && cut.Exception!.GetBaseException() is not Akka.Streams.StreamTcpException)
         {
             // Cut by its owner, not refused: nothing to diagnose, and no second connect to make.
             throw new TransportException($"tcp: dial {address} ended: the connection was closed before it connected", e.GetBaseException());
