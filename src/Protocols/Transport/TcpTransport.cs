@@ -87,7 +87,10 @@ public sealed class TcpTransport : ITransport
         var reason = error.GetBaseException();
         if (reason is not Akka.Streams.StreamTcpException || budget <= TimeSpan.Zero)
             return new TransportException($"tcp: dial {address} failed: {reason.Message}", reason);
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        // A host name may resolve to either family: a dual-mode socket then takes both.
+        using var probe = endPoint.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+            ? new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
         using var deadline = new CancellationTokenSource(budget);
         try
         {
