@@ -25,6 +25,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     private readonly Dictionary<Multiaddr, (UpgradingConnection Dial, ConnectionManagementScope Scope)> _running = new();
     private readonly TimeSpan _timeout;
     private readonly IActorRef _peerstore;
+    private readonly TimeSpan _started;
     private bool _done;
 
     /// <summary>A connection to the peer is up; the receiver owns its scope.</summary>
@@ -46,6 +47,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         _materializer = materializer;
         _timeout = timeout;
         _peerstore = peerstore;
+        _started = Context.System.Scheduler.MonotonicClock;
 
         Receive<AddressesKnown>(known =>
         {
@@ -80,7 +82,13 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             else
                 Launch();
         });
-        Receive<TimedOut>(_ => Finish(new DialException(peer, $"timed out after {timeout.TotalSeconds:0.###} s", _failures)));
+        Receive<TimedOut>(_ =>
+        {
+            // Attempts still running are named too, so the dialer sees which addresses never answered.
+            foreach (var address in _running.Keys)
+                _failures.Add((address, new TimeoutException($"still connecting or upgrading when the dial timed out after {timeout.TotalSeconds:0.###} s")));
+            Finish(new DialException(peer, $"timed out after {timeout.TotalSeconds:0.###} s", _failures));
+        });
     }
 
     /// <inheritdoc />
@@ -132,7 +140,8 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             }
             try
             {
-                var dial = Upgrader.Dial(Context.System, _materializer, transport, address, _settings.Upgrade with { Memory = new ScopeMemoryAccount(scope) }, _peer);
+                // The connect may take what is left of the dial's time, no more and no less.
+                var dial = Upgrader.Dial(Context.System, _materializer, transport, address, _settings.Upgrade with { Memory = new ScopeMemoryAccount(scope) }, _peer, Remaining());
                 _running[address] = (dial, scope);
                 // Both settle: a refused connect closes the stage before the transport's task faults,
                 // and only the transport's error says "connection refused".
@@ -153,6 +162,12 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         }
         if (_running.Count == 0 && _queue.Count == 0 && !_done)
             Finish(AllFailed());
+    }
+
+    private TimeSpan Remaining()
+    {
+        var left = _timeout - (Context.System.Scheduler.MonotonicClock - _started);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
     }
 
     /// <summary>When the resource manager refused every address, its refusal is the explanation the dialer gets.</summary>

@@ -47,7 +47,9 @@ public sealed partial class SwarmActor
         }
         if (!_dials.TryGetValue(peer, out var dial))
         {
-            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, _materializer), $"dial-{peer}");
+            // Numbered, not named after the peer alone: a finished dial reports before it has stopped,
+            // so its name may still be taken when the next dial of the same peer starts.
+            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, _materializer), $"dial-{++_nextDial}-{peer}");
             Context.Watch(actor);
             _dials[peer] = dial = (actor, []);
         }

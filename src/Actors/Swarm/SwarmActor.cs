@@ -41,6 +41,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private StreamHandlerTable _handlers = StreamHandlerTable.Empty;
     private long _nextConnection;
     private long _nextListener;
+    private long _nextDial;
 
     /// <summary>A request waiting for a connection: a dial, or a stream to open once connected.</summary>
     private sealed record Pending(IActorRef ReplyTo, IReadOnlyList<string>? StreamProtocols);

@@ -21,9 +21,10 @@ internal static class Failure
                 _ => Commands.Node.OneLine(socket.Message),
             };
         }
-        // Akka.IO reports a failed connect without the socket error: refused and unreachable look alike.
+        // The TCP transport names refusals and unreachable hosts (with the socket error, above); a
+        // failed connect it could not tell apart, because the next try went through, is left here.
         if (Find<StreamTcpException>(error) is { } tcp && tcp.Message.StartsWith("Connection failed", StringComparison.Ordinal))
-            return "connection refused or host unreachable: nothing accepted the TCP connection";
+            return "the TCP connection failed, and a second try went through: the listener may have just started";
         if (Find<NoiseException>(error) is { } noise && noise.Message.Contains("but the remote is", StringComparison.Ordinal))
             return $"peer ID mismatch: {Commands.Node.OneLine(noise.Message)}";
         if (error is DialException { Attempts.Count: > 0 } dial)

@@ -38,6 +38,9 @@ public sealed record HostSettings(PrivateKey Identity)
     /// <summary>Whether identify pushes changes of our addresses and protocols to connected peers.</summary>
     public bool IdentifyPush { get; init; } = true;
 
+    /// <summary>The one deadline of identifying a peer: from opening the stream to the last byte of its answer.</summary>
+    public TimeSpan IdentifyTimeout { get; init; } = Services.IdentifyService.Timeout;
+
     /// <summary>Serve <c>/ipfs/ping/1.0.0</c>.</summary>
     public bool Ping { get; init; } = true;
 
@@ -100,6 +103,7 @@ public sealed record HostSettings(PrivateKey Identity)
             ProtocolVersion = section.GetString("identify.protocol-version"),
             AgentVersion = string.IsNullOrEmpty(agent) ? DefaultAgentVersion : agent,
             IdentifyPush = section.GetBoolean("identify.push"),
+            IdentifyTimeout = PositiveTime(section, "identify.timeout"),
             Ping = section.GetBoolean("services.ping"),
             Echo = section.GetBoolean("services.echo"),
             Perf = section.GetBoolean("services.perf"),
@@ -147,6 +151,12 @@ public sealed record HostSettings(PrivateKey Identity)
     {
         var value = section.GetInt(path);
         return value > 0 ? value : throw new ConfigurationException($"{ConfigPath}.{path} must be positive, not {value}");
+    }
+
+    private static TimeSpan PositiveTime(Config section, string path)
+    {
+        var value = section.GetTimeSpan(path);
+        return value > TimeSpan.Zero ? value : throw new ConfigurationException($"{ConfigPath}.{path} must be positive, not {value}");
     }
 
     private static Config LoadReference()

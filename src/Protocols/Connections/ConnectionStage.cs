@@ -97,7 +97,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _handle = handle;
             handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
-            SetHandler(stage._out, Flush, _ => CompleteStage());
+            SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
 
         public override void PreStart()
@@ -208,6 +208,15 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         }
 
         private void OnUpstreamFailure(Exception error) => Fail(error);
+
+        private void OnDownstreamFinish(Exception cause)
+        {
+            // The transport stopped taking bytes because its socket closed, often before its read side
+            // finished: during the upgrade, as in OnUpstreamFinish, the remote closed it.
+            if (!_upgraded)
+                _failure ??= new ConnectionClosedException("the remote closed the connection during the upgrade");
+            CompleteStage();
+        }
 
         private void Fail(Exception error)
         {

@@ -60,6 +60,22 @@ public sealed class TransportListener
     public Task UnbindAsync() => _unbind();
 }
 
+/// <summary>Why a transport could not connect, where it knows.</summary>
+public enum TransportFailure
+{
+    /// <summary>Anything else; the message says what.</summary>
+    Other,
+
+    /// <summary>The remote host refused the connection: nothing listens there, or a firewall rejects it.</summary>
+    Refused,
+
+    /// <summary>No route to the host or its network.</summary>
+    Unreachable,
+
+    /// <summary>Nothing answered within the connect timeout.</summary>
+    TimedOut,
+}
+
 /// <summary>A transport could not dial or listen; the message names the address and the cause.</summary>
 public sealed class TransportException : Exception
 {
@@ -68,4 +84,10 @@ public sealed class TransportException : Exception
 
     /// <summary>Creates the exception with the reason text and its cause.</summary>
     public TransportException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>Creates the exception with the reason text, its kind and, if any, its cause.</summary>
+    public TransportException(string message, TransportFailure failure, Exception? inner = null) : base(message, inner) => Failure = failure;
+
+    /// <summary>Why the connect failed, where the transport knows; <see cref="TransportFailure.Other"/> otherwise.</summary>
+    public TransportFailure Failure { get; }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.IO;
 using Akka.Streams;
@@ -26,18 +28,92 @@ public sealed class TcpTransport : ITransport
     public bool CanListen(Multiaddr address) => address.TryGetIPEndPoint(out var ep) && ep is not null && IsTcp(address);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The materialized task fails with a <see cref="TransportException"/> whose
+    /// <see cref="TransportException.Failure"/> says whether the connect timed out, was refused, or
+    /// found no route.
+    /// </remarks>
     public Flow<ByteString, ByteString, Task<TransportConnection>> Dial(ActorSystem system, Multiaddr address, TimeSpan connectTimeout)
     {
         if (!TryGetEndPoint(address, out var endPoint))
             throw new TransportException($"tcp: cannot dial {address}: not an /ip4, /ip6 or /dns address with /tcp");
         // Half-close off: libp2p closes streams inside the muxer; the socket closes as a whole.
+        // The timeout is kept here, not by Akka.IO, whose failure does not say it was a timeout;
+        // Akka's own, a little later, only backs it up. The kill switch cuts the connect short.
         return system.TcpStream()
-            .OutgoingConnection(endPoint!, null, null, false, connectTimeout)
-            .MapMaterializedValue(connected => connected.ContinueWith(
-                t => t.IsCompletedSuccessfully
-                    ? new TransportConnection(ToMultiaddr(t.Result.LocalAddress), ToMultiaddr(t.Result.RemoteAddress))
-                    : throw new TransportException($"tcp: dial {address} failed: {t.Exception?.GetBaseException().Message ?? "cancelled"}", t.Exception?.GetBaseException()!),
-                TaskScheduler.Default));
+            .OutgoingConnection(endPoint!, null, null, false, connectTimeout + ConnectBackstop)
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Both)
+            // Fails with the owner's reason, before the connect fails, when the owner cuts the
+            // connection (a dial that another address won). Ending without a reason proves nothing:
+            // the stage above completes so when the TCP stage gives up on its own.
+            .WatchTermination((m, cut) => ConnectedAsync(address, endPoint!, m.Item1, m.Item2, cut, connectTimeout));
+    }
+
+    private static readonly TimeSpan ConnectBackstop = TimeSpan.FromSeconds(1);
+
+    private static async Task<TransportConnection> ConnectedAsync(Multiaddr address, EndPoint endPoint, Task<Akka.Streams.Dsl.Tcp.OutgoingConnection> connecting,
+        UniqueKillSwitch connect, Task cut, TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var connected = await connecting.WaitAsync(timeout).ConfigureAwait(false);
+            return new TransportConnection(ToMultiaddr(connected.LocalAddress), ToMultiaddr(connected.RemoteAddress));
+        }
+        catch (TimeoutException) when (!connecting.IsCompleted)
+        {
+            var error = new TransportException($"tcp: dial {address} failed: timed out after {timeout.TotalSeconds:0.###} s", TransportFailure.TimedOut);
+            _ = connecting.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            connect.Abort(error);
+            throw error;
+        }
+        catch (Exception e) when (cut.IsFaulted && cut.Exception!.GetBaseException() is not Akka.Streams.StreamTcpException)
+        {
+            // Cut by its owner, not refused: nothing to diagnose, and no second connect to make.
+            throw new TransportException($"tcp: dial {address} ended: the connection was closed before it connected", e.GetBaseException());
+        }
+        catch (Exception e)
+        {
+            throw await DiagnoseAsync(address, endPoint, e, timeout, timeout - Stopwatch.GetElapsedTime(started)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Akka.IO reports every failed connect alike ("Connection failed"), without the socket's error:
+    /// one plain socket connect to the same endpoint learns whether it was refused or unreachable.
+    /// </summary>
+    private static async Task<TransportException> DiagnoseAsync(Multiaddr address, EndPoint endPoint, Exception error, TimeSpan timeout, TimeSpan budget)
+    {
+        var reason = error.GetBaseException();
+        if (reason is not Akka.Streams.StreamTcpException || budget <= TimeSpan.Zero)
+            return new TransportException($"tcp: dial {address} failed: {reason.Message}", reason);
+        // A host name may resolve to either family: a dual-mode socket then takes both.
+        using var probe = endPoint.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+            ? new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        using var deadline = new CancellationTokenSource(budget);
+        try
+        {
+            await probe.ConnectAsync(endPoint, deadline.Token).ConfigureAwait(false);
+            // Something accepts there now: whatever failed the first connect is gone.
+            return new TransportException($"tcp: dial {address} failed: {reason.Message}", reason);
+        }
+        catch (SocketException e)
+        {
+            var (failure, what) = e.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => (TransportFailure.Refused, "connection refused (nothing listens there)"),
+                SocketError.HostUnreachable => (TransportFailure.Unreachable, "host unreachable"),
+                SocketError.NetworkUnreachable => (TransportFailure.Unreachable, "network unreachable"),
+                SocketError.TimedOut => (TransportFailure.TimedOut, "timed out"),
+                _ => (TransportFailure.Other, e.Message),
+            };
+            return new TransportException($"tcp: dial {address} failed: {what}", failure, e);
+        }
+        catch (OperationCanceledException)
+        {
+            return new TransportException($"tcp: dial {address} failed: timed out after {timeout.TotalSeconds:0.###} s", TransportFailure.TimedOut, reason);
+        }
     }
 
     /// <inheritdoc />

@@ -5,24 +5,30 @@ namespace Libp2p.Actors.Tests.Swarm;
 public sealed class StopTests : SwarmTestKit
 {
     [Fact]
-    public void Stopping_one_host_must_not_touch_the_connections_of_others()
+    public async Task Stopping_one_host_must_not_touch_the_connections_of_others()
     {
         var a = StartHost();
         var b = StartHost();
         var c = StartHost();
+        SetHandler(c, "/echo/1.0.0", Echo);
         Dial(a, b);
         Dial(b, c);
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Disconnected));
+        Watch(a.Swarm);
 
         Sys.Stop(a.Swarm);
 
+        ExpectTerminated(a.Swarm, Patience);
         var gone = events.ExpectMsg<SwarmProtocol.Disconnected>(Patience);
         string Name(Protocols.Peer.PeerId p) => p == a.Peer ? "a" : p == b.Peer ? "b" : p == c.Peer ? "c" : "?";
         Assert.True(gone.Connection.RemotePeer == a.Peer, $"local {Name(gone.Connection.LocalPeer)} remote {Name(gone.Connection.RemotePeer)}");
-        events.ExpectNoMsg(TimeSpan.FromSeconds(1));
+        // A is gone and B has seen it go; the B–C connection still carries a stream after that.
+        var stream = await OpenAsync(b, c, "/echo/1.0.0");
+        Assert.Equal("still here"u8.ToArray(), await EchoThroughAsync(stream, "still here"u8.ToArray()));
         Assert.Single(Conns(b, c.Peer));
         Assert.Single(Conns(c, b.Peer));
+        events.ExpectNoMsg(TimeSpan.Zero);
         CloseAll(b, c);
     }
 

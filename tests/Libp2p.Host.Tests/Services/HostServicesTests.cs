@@ -123,7 +123,8 @@ public sealed class HostServicesTests : HostTestKit
         Assert.Equal("ping: the peer answered with other bytes than it was sent", error.Message);
         // The failed client resets its stream: the server sees it at once, nothing waits for a timeout.
         var server = await served.Task.WaitAsync(Patience);
-        await Assert.ThrowsAnyAsync<Exception>(() => server.Completion.WaitAsync(Patience));
+        var reset = await Assert.ThrowsAsync<Protocols.Connections.StreamResetException>(() => server.Completion.WaitAsync(Patience));
+        Assert.EndsWith(" was reset: reset by the remote", reset.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -150,7 +151,8 @@ public sealed class HostServicesTests : HostTestKit
         var a = await StartAsync();
         var taken = (await a.Network.ListenAddressesAsync())[0];
         var settings = Settings(s => s with { ListenAddresses = [taken] });
-        await Assert.ThrowsAnyAsync<Exception>(() => Libp2pHost.StartAsync(Sys, settings, "retry").WaitAsync(Patience));
+        var bind = await Assert.ThrowsAsync<Protocols.Transport.TransportException>(() => Libp2pHost.StartAsync(Sys, settings, "retry").WaitAsync(Patience));
+        Assert.Equal($"tcp: listen on {taken} failed: bind failed", bind.Message);
         var again = await Libp2pHost.StartAsync(Sys, Settings(), "retry").WaitAsync(Patience);
         Assert.NotEmpty(await again.Network.ListenAddressesAsync());
     }

@@ -52,11 +52,37 @@ public sealed class IdentifyWireTests : HostTestKit
         // A length prefix promising 100 KiB: over the 8 KiB limit.
         await push.Stream.WriteAsync(new byte[] { 0x80, 0x80, 0x06, 1, 2, 3 });
         push.CloseWrite();
-        await Assert.ThrowsAnyAsync<Exception>(() => push.Completion.WaitAsync(Patience));
+        var reset = await Assert.ThrowsAsync<Protocols.Connections.StreamResetException>(() => push.Completion.WaitAsync(Patience));
+        Assert.EndsWith(" was reset: reset by the remote", reset.Message, StringComparison.Ordinal);
 
         // The connection and the services on it still work.
         Assert.Single(await a.PingAsync(b.PeerId, 1).WaitAsync(Patience));
         Assert.Equal(b.PeerId, (await a.IdentifyAsync(b.PeerId).WaitAsync(Patience)).Peer);
+    }
+
+    [Fact]
+    public async Task A_peer_that_never_answers_identify_fails_it_once_its_one_deadline_passed()
+    {
+        var a = await StartAsync(s => s with { IdentifyTimeout = TimeSpan.FromSeconds(1) });
+        var b = await StartAsync();
+        // B accepts identify streams and never writes on them, nor closes them.
+        var asked = 0;
+        var hold = new TaskCompletionSource();
+        await b.Network.SetStreamHandlerAsync(IdentifyService.ProtocolId, async _ =>
+        {
+            Interlocked.Increment(ref asked);
+            await hold.Task;
+        });
+        await a.ConnectAsync(await AddressOfAsync(b));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => a.IdentifyAsync(b.PeerId).WaitAsync(Patience));
+
+        Assert.Equal($"identify of {b.PeerId} timed out after 1 s", error.Message);
+        // One deadline, not one per attempt: a timed-out identify is not asked again.
+        Assert.Equal(1, Volatile.Read(ref asked));
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10));
+        hold.SetResult();
     }
 
     [Fact]

@@ -29,7 +29,8 @@ public sealed class ResourcesServiceTests : HostTestKit
         var client = await StartAsync();
         await client.ConnectAsync(await AddressOfAsync(server));
 
-        await Assert.ThrowsAnyAsync<Exception>(() => client.RemoteResourceSnapshotAsync(server.PeerId).WaitAsync(Patience));
+        var refused = await Assert.ThrowsAsync<Protocols.Multistream.MultistreamException>(() => client.RemoteResourceSnapshotAsync(server.PeerId).WaitAsync(Patience));
+        Assert.Equal("multistream: the remote supports none of /libp2p-dotnet/resources/1.0.0", refused.Message);
         Assert.False(HostSettings.FromConfig(ConfigurationFactory.Empty).Resources);
         Assert.True(HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.services.resources = on")).Resources);
     }

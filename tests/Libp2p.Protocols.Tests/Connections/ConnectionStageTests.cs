@@ -298,9 +298,12 @@ public sealed class ConnectionAfterResetTests : ConnectionTestKit
         await remoteIo.ReadExactlyAsync(one).AsTask().WaitAsync(Patience);
         await remoteIo.WriteAsync("y"u8.ToArray());
 
-        (listenerResets ? remote : first).Reset();
-        await Assert.ThrowsAnyAsync<Exception>(() => first.Completion.WaitAsync(Patience));
-        await Assert.ThrowsAnyAsync<Exception>(() => remote.Completion.WaitAsync(Patience));
+        var (resetter, other) = listenerResets ? (remote, first) : (first, remote);
+        resetter.Reset();
+        var local = await Assert.ThrowsAsync<StreamResetException>(() => resetter.Completion.WaitAsync(Patience));
+        Assert.Equal("stream 1 was reset locally", local.Message);
+        var byRemote = await Assert.ThrowsAsync<StreamResetException>(() => other.Completion.WaitAsync(Patience));
+        Assert.Equal("stream 1 was reset: reset by the remote", byRemote.Message);
 
         ServeEcho(pair.Listener);
         Assert.Equal("again"u8.ToArray(), await EchoAsync(pair.Dialer, "again"u8.ToArray()));

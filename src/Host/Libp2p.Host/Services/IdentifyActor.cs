@@ -93,13 +93,17 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         {
             _running.Remove(u.Peer);
             // The connection asked on may have died while another one to the peer opened: ask again, once.
-            if (_connections.ContainsKey(u.Peer) && !_results.ContainsKey(u.Peer) && _retried.Add(u.Peer))
+            // Not after a timeout: the peer had its whole deadline, and a second one would double it.
+            if (u.Reason is not TimeoutException && _connections.ContainsKey(u.Peer) && !_results.ContainsKey(u.Peer) && _retried.Add(u.Peer))
             {
                 Start(u.Peer);
                 return;
             }
             _retried.Remove(u.Peer);
-            _log.Info("identify of {0} failed: {1}", u.Peer, u.Reason.Message);
+            if (u.Reason is TimeoutException)
+                _log.Info(u.Reason.Message);
+            else
+                _log.Info("identify of {0} failed: {1}", u.Peer, u.Reason.Message);
             Fail(u.Peer, u.Reason);
         });
         Receive<PushReceived>(p =>
@@ -146,27 +150,34 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     {
         if (!_running.Add(peer))
             return;
-        RequestAsync(_network, peer).PipeTo(Self, success: m => new Answered(peer, m), failure: e => new Unanswered(peer, e));
+        RequestAsync(_network, peer, _settings.IdentifyTimeout).PipeTo(Self, success: m => new Answered(peer, m), failure: e => new Unanswered(peer, e));
     }
 
-    private static async Task<IdentifyMessage> RequestAsync(NetworkClient network, PeerId peer)
+    /// <summary>One exchange under one deadline, from opening the stream to the last byte of the answer.</summary>
+    /// <exception cref="TimeoutException">The deadline passed; the message names the peer and the deadline.</exception>
+    private static async Task<IdentifyMessage> RequestAsync(NetworkClient network, PeerId peer, TimeSpan timeout)
     {
-        var stream = await OpenAsync(network, peer, IdentifyService.ProtocolId, "identify").ConfigureAwait(false);
-        return await ServiceStreams.ClientAsync(stream, async _ =>
+        using var deadline = new CancellationTokenSource(timeout);
+        try
         {
-            stream.CloseWrite();
-            var message = await IdentifyService.ReadAsync(stream).ConfigureAwait(false);
-            stream.Close();
-            return message;
-        }).ConfigureAwait(false);
+            var stream = await OpenAsync(network, peer, IdentifyService.ProtocolId, "identify", deadline.Token).ConfigureAwait(false);
+            return await ServiceStreams.ClientAsync(stream, async _ =>
+            {
+                stream.CloseWrite();
+                var message = await IdentifyService.ReadAsync(stream, deadline.Token).ConfigureAwait(false);
+                stream.Close();
+                return message;
+            }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException($"identify of {peer} timed out after {timeout.TotalSeconds:0.###} s");
+        }
     }
 
     /// <summary>A stream on a connection that exists already: identify never dials.</summary>
-    private static async Task<StreamHandle> OpenAsync(NetworkClient network, PeerId peer, string protocol, string reason)
-    {
-        using var deadline = new CancellationTokenSource(IdentifyService.Timeout);
-        return await network.NewStreamAsync(peer, [protocol], DialOptions.Default.WithNoDial(reason), deadline.Token).ConfigureAwait(false);
-    }
+    private static Task<StreamHandle> OpenAsync(NetworkClient network, PeerId peer, string protocol, string reason, CancellationToken cancellationToken) =>
+        network.NewStreamAsync(peer, [protocol], DialOptions.Default.WithNoDial(reason), cancellationToken);
 
     private void Apply(PeerId peer, IdentifyMessage message, bool push)
     {
@@ -247,7 +258,9 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
 
     private static async Task PushAsync(HostSettings settings, NetworkClient network, PeerId peer)
     {
-        var stream = await OpenAsync(network, peer, IdentifyService.PushProtocolId, "identify push").ConfigureAwait(false);
+        StreamHandle stream;
+        using (var deadline = new CancellationTokenSource(settings.IdentifyTimeout))
+            stream = await OpenAsync(network, peer, IdentifyService.PushProtocolId, "identify push", deadline.Token).ConfigureAwait(false);
         await ServiceStreams.ClientAsync(stream, async _ =>
         {
             var message = await IdentifyService.BuildAsync(settings, network.Swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);

@@ -50,7 +50,7 @@ public static class IdentifyService
     /// <summary>go-libp2p splits a large identify into parts and reads at most this many; so do we.</summary>
     public const int MaxMessages = 10;
 
-    /// <summary>How long one identify exchange may take, from opening the stream to the last byte.</summary>
+    /// <summary>How long one identify exchange may take, from opening the stream to the last byte (the default of <see cref="HostSettings.IdentifyTimeout"/>; a push received has as long).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     /// <summary>The metadata keys identify fills in the peerstore (go-libp2p's names).</summary>
@@ -151,6 +151,11 @@ public static class IdentifyService
             throw new TimeoutException($"identify: no complete answer within {Timeout.TotalSeconds:F0} s");
         }
     }
+
+    /// <summary>As <see cref="ReadAsync(StreamHandle)"/>, within the caller's deadline instead of one of its own.</summary>
+    /// <exception cref="FormatException">A message is malformed, too large, or there are too many.</exception>
+    internal static Task<IdentifyMessage> ReadAsync(StreamHandle stream, CancellationToken cancellationToken) =>
+        ReadAllAsync(stream.Stream, cancellationToken);
 
     private static async Task<IdentifyMessage> ReadAllAsync(Stream io, CancellationToken cancellationToken)
     {
