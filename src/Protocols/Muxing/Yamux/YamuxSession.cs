@@ -29,8 +29,10 @@ public sealed class YamuxSession : MuxerSessionBase
     private bool _remoteGoAway;
     private int _inboundStreams;
 
+    // A partly received data frame is not charged again: it lies within a receive window this side
+    // granted, and that window's growth is what the memory account holds.
     /// <summary>Starts a session; <paramref name="isClient"/> is true on the side that dialed.</summary>
-    public YamuxSession(bool isClient, YamuxOptions? options = null) : base("yamux", options?.Memory)
+    public YamuxSession(bool isClient, YamuxOptions? options = null) : base("yamux", memory: null)
     {
         _isClient = isClient;
         _options = options ?? YamuxOptions.Default;
