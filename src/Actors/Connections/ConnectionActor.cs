@@ -24,11 +24,13 @@ public sealed class ConnectionActor : ReceiveActor
     private readonly Dictionary<IActorRef, StreamHandle?> _streams = new();
     private readonly HashSet<IActorRef> _negotiatingInbound = new();
     private readonly HashSet<StreamManagementScope> _opening = new();
+    private bool _taking;
     private ConnectionInfo _info;
     private StreamHandlerTable _handlers;
     private long _nextStream;
 
     private sealed record InboundStream(MuxedStream Stream);
+    private sealed record InboundEnded;
     private sealed record OutboundStream(MuxedStream Stream, IReadOnlyList<string> Protocols, IActorRef Requester, StreamManagementScope Scope);
     private sealed record OutboundFailed(Exception Reason, IActorRef Requester, StreamManagementScope Scope);
     private sealed record ConnectionEnded(Exception? Error);
@@ -46,16 +48,14 @@ public sealed class ConnectionActor : ReceiveActor
 
         Receive<InboundStream>(s =>
         {
-            if (_negotiatingInbound.Count >= _limits.MaxNegotiatingInbound)
-            {
-                _log.Info("reset an inbound stream of {0}: {1} streams of this connection are already negotiating (the limit)", _info, _negotiatingInbound.Count);
-                s.Stream.Reset();
-            }
-            else if (OpenScope(Direction.Inbound) is { } streamScope)
+            _taking = false;
+            if (OpenScope(Direction.Inbound) is { } streamScope)
                 _negotiatingInbound.Add(Spawn(StreamActor.Inbound(s.Stream, NextId(), _info, _handlers, _materializer, streamScope, _limits.NegotiationTimeout)));
             else
                 s.Stream.Reset(); // refused cleanly: the remote sees a reset, nothing stays reserved
+            TakeInbound();
         });
+        Receive<InboundEnded>(_ => { });
         Receive<Conn.NewStream>(n =>
         {
             // Reserve, then open (go-libp2p's swarm_conn.go): a stream refused here never reaches the wire.
@@ -93,6 +93,7 @@ public sealed class ConnectionActor : ReceiveActor
         {
             _streams[Sender] = n.Stream;
             _negotiatingInbound.Remove(Sender);
+            TakeInbound();
         });
         Receive<Conn.GetStreams>(_ => Sender.Tell(new Conn.StreamsAre(_streams.Values.Where(h => h is not null).Select(h => h!).ToArray())));
         Receive<Conn.Close>(_ => _connection.Close());
@@ -106,6 +107,7 @@ public sealed class ConnectionActor : ReceiveActor
         {
             _streams.Remove(t.ActorRef);
             _negotiatingInbound.Remove(t.ActorRef);
+            TakeInbound();
         });
     }
 
@@ -130,11 +132,7 @@ public sealed class ConnectionActor : ReceiveActor
         _info = _info with { Actor = Self };
         var self = Self;
         _connection.Completion.ContinueWith(t => self.Tell(new ConnectionEnded(t.Exception?.GetBaseException())), TaskScheduler.Default);
-        _ = Task.Run(async () =>
-        {
-            await foreach (var stream in _connection.InboundStreams.ReadAllAsync())
-                self.Tell(new InboundStream(stream));
-        });
+        TakeInbound();
     }
 
     /// <inheritdoc />
@@ -160,6 +158,21 @@ public sealed class ConnectionActor : ReceiveActor
             _log.Info("refused an inbound stream of {0}: {1}", _info, e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Takes the next stream the remote opened once fewer than the cap of this connection's inbound
+    /// streams are negotiating. The rest wait in the connection's backlog, not in the transient
+    /// scope every peer shares; past the backlog the connection stage resets them.
+    /// </summary>
+    private void TakeInbound()
+    {
+        if (_taking || _negotiatingInbound.Count >= _limits.MaxNegotiatingInbound)
+            return;
+        _taking = true;
+        _connection.InboundStreams.ReadAsync().AsTask().PipeTo(Self,
+            success: s => new InboundStream(s),
+            failure: _ => new InboundEnded()); // the connection is ending; ConnectionEnded follows
     }
 
     private StreamId NextId() => new(_info.Id, ++_nextStream);

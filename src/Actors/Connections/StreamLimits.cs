@@ -7,7 +7,7 @@ namespace Libp2p.Actors.Connections;
 /// 10 s) and a cap per connection (rust-libp2p's <c>max_negotiating_inbound_streams</c>).
 /// </summary>
 /// <param name="NegotiationTimeout">How long multistream-select may take on one stream, either direction; then the stream is reset.</param>
-/// <param name="MaxNegotiatingInbound">Inbound streams of one connection negotiating at once; more are reset at once.</param>
+/// <param name="MaxNegotiatingInbound">Inbound streams of one connection negotiating at once; more wait in the connection's backlog (<c>ConnectionStageSettings.InboundStreamBacklog</c>), which resets what does not fit.</param>
 public sealed record StreamLimits(TimeSpan NegotiationTimeout, int MaxNegotiatingInbound)
 {
     /// <summary>

@@ -47,7 +47,7 @@ public sealed class NegotiationFloodTests : SwarmTestKit
             Assert.Equal("ok"u8.ToArray(), await EchoThroughAsync(stream, "ok"u8.ToArray()));
         }
 
-        // Every hostile stream is reset: at once over the per-connection cap, the rest at the deadline.
+        // Every hostile stream is reset: past the backlog at once, the others at their deadline, 32 at a time.
         foreach (var stream in hostile)
             await Assert.ThrowsAsync<StreamResetException>(() => stream.Completion.WaitAsync(Patience));
         await AwaitAssertAsync(() => Assert.Equal(0, resources.ViewTransient(s => s.Stat().NumStreamsInbound)), Patience);
