@@ -134,7 +134,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             }
             _receive?.Dispose();
             _send?.Dispose();
-            _connected.TrySetException(new TransportException($"tcp: dial {_stage._dialAddress} failed: the connection was closed before it connected"));
+            if (!_connected.Task.IsCompleted)
+                _connected.TrySetException(new TransportException($"tcp: dial {_stage._dialAddress} failed: the connection was closed before it connected"));
         }
 
         private void Own(Socket socket)

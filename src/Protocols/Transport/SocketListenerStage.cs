@@ -79,8 +79,7 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
             {
                 if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
                     listener.DualMode = true;
-                // A restarted node can bind its port again while old connections sit in TIME_WAIT.
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                AllowRebindDuringTimeWait(listener);
                 listener.Bind(endPoint);
                 listener.Listen(Backlog);
             }
@@ -104,6 +103,22 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
             }));
         }
 
+        /// <summary>
+        /// SO_REUSEADDR alone, so a restarted node binds its port again while old connections sit in
+        /// TIME_WAIT (as Akka.IO and most servers do). Not <see cref="SocketOptionName.ReuseAddress"/>:
+        /// on Linux .NET maps it to SO_REUSEADDR and SO_REUSEPORT, and with SO_REUSEPORT a second
+        /// node could bind the same port and take a share of our connections. Not on Windows, where
+        /// SO_REUSEADDR means that too. (.NET on Linux sets SO_REUSEADDR on TCP sockets anyway; this
+        /// says so here rather than rely on it.)
+        /// </summary>
+        private static void AllowRebindDuringTimeWait(Socket listener)
+        {
+            if (OperatingSystem.IsLinux())
+                listener.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+            else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+                listener.SetRawSocketOption(0xFFFF /* SOL_SOCKET */, 4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+        }
+
         public override void PostStop()
         {
             _accept?.Stop();
@@ -112,7 +127,8 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
             foreach (var accepted in _untaken.Keys)
                 accepted.Discard();
             _untaken.Clear();
-            _bound.TrySetException(new TransportException($"tcp: listen on {_stage._address} failed: the listener stopped before it bound"));
+            if (!_bound.Task.IsCompleted)
+                _bound.TrySetException(new TransportException($"tcp: listen on {_stage._address} failed: the listener stopped before it bound"));
             _unbound.TrySetResult();
         }
 

@@ -134,6 +134,41 @@ public sealed class SocketTransportTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_port_another_listener_holds_must_be_refused()
+    {
+        var first = await Transport.Listen(Sys, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))
+            .To(Sink.Ignore<InboundConnection>()).Run(Materializer).WaitAsync(Patience);
+
+        var second = Transport.Listen(Sys, first.Address).To(Sink.Ignore<InboundConnection>()).Run(Materializer);
+
+        var error = await Assert.ThrowsAsync<TransportException>(() => second.WaitAsync(Patience));
+        Assert.StartsWith($"tcp: listen on {first.Address} failed: ", error.Message, StringComparison.Ordinal);
+        Assert.Equal(SocketError.AddressAlreadyInUse, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
+        await first.UnbindAsync();
+    }
+
+    [Fact]
+    public async Task A_port_must_be_bound_again_while_its_last_connection_sits_in_TIME_WAIT()
+    {
+        var first = await Transport.Listen(Sys, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))
+            .To(Sink.ForEach<InboundConnection>(c => c.Flow.RunWith(Source.Empty<ByteString>(), Sink.Ignore<ByteString>(), Materializer)))
+            .Run(Materializer).WaitAsync(Patience);
+        first.Address.TryGetIPEndPoint(out var endPoint);
+        using (var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await client.ConnectAsync(endPoint!);
+            // The listener's side closes first (its upstream is empty), so its end goes to TIME_WAIT.
+            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None).WaitAsync(Patience));
+        }
+        await first.UnbindAsync().WaitAsync(Patience);
+
+        var again = await Transport.Listen(Sys, first.Address).To(Sink.Ignore<InboundConnection>()).Run(Materializer).WaitAsync(Patience);
+
+        Assert.Equal(first.Address, again.Address);
+        await again.UnbindAsync();
+    }
+
+    [Fact]
     public async Task A_connection_never_taken_must_be_closed_when_its_listener_stops()
     {
         var inbound = new TaskCompletionSource<InboundConnection>();
