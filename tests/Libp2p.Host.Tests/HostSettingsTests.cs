@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Host.Tests;
 
@@ -18,6 +19,14 @@ public sealed class HostSettingsTests
         Assert.StartsWith("libp2p-dotnet/", settings.AgentVersion, StringComparison.Ordinal);
         Assert.True(settings.Ping && settings.Echo && settings.Perf && settings.IdentifyPush);
         Assert.Equal(KeyType.Ed25519, settings.Identity.Type);
+        Assert.Equal([SocketTransport.Instance, MemoryTransport.Instance], settings.Swarm.Transports);
+    }
+
+    [Fact]
+    public void Hocon_picks_the_akka_io_tcp_engine()
+    {
+        var settings = HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.tcp.engine = akka-io"));
+        Assert.Equal([TcpTransport.Instance, MemoryTransport.Instance], settings.Swarm.Transports);
     }
 
     [Fact]
@@ -68,6 +77,7 @@ public sealed class HostSettingsTests
     [InlineData("akka.libp2p.muxers = [\"/spdy/3.1.0\"]", "akka.libp2p.muxers: '/spdy/3.1.0' is not one of /yamux/1.0.0, /mplex/6.7.0")]
     [InlineData("akka.libp2p.security = [\"/tls/1.0.0\"]", "akka.libp2p.security: only /noise is supported, not [/tls/1.0.0]")]
     [InlineData("akka.libp2p.identity.type = dsa", "akka.libp2p.identity.type: 'dsa' is not one of ed25519, secp256k1, ecdsa, rsa")]
+    [InlineData("akka.libp2p.tcp.engine = netty", "akka.libp2p.tcp.engine: 'netty' is not one of socket, akka-io")]
     [InlineData("akka.libp2p.dial.parallelism = 0", "akka.libp2p.dial.parallelism must be positive, not 0")]
     [InlineData("akka.libp2p.resource-manager.allowlist.addresses = [\"/ip4/1.2.3\"]", null)]
     [InlineData("akka.libp2p.resource-manager.connections-per-subnet.ipv4 = [{ prefix = 33, conns = 8 }]", "akka.libp2p.resource-manager: connections-per-subnet.ipv4: prefix 33 is not between 0 and 32")]

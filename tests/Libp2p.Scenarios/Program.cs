@@ -81,6 +81,8 @@ var akka = (await runner.AkkaTcpAsync(bytes, upload: true), await runner.AkkaTcp
 Line($"| bare Akka.Streams TCP | {akka.Item1:F0} | {akka.Item2:F0} |");
 var ours = (await runner.Libp2pAsync(bytes, upload: true), await runner.Libp2pAsync(bytes, upload: false));
 Line($"| ours: TCP + Noise + yamux | {ours.Item1:F0} | {ours.Item2:F0} |");
+var oursSocket = (await runner.Libp2pAsync(bytes, upload: true, SocketTransport.Instance), await runner.Libp2pAsync(bytes, upload: false, SocketTransport.Instance));
+Line($"| ours (socket engine) | {oursSocket.Item1:F0} | {oursSocket.Item2:F0} |");
 var hostPerf = await runner.HostPerfAsync(bytes);
 Line($"| ours: two hosts, /perf/1.0.0 service (Stream adapter) | {hostPerf.Up:F0} | {hostPerf.Down:F0} |");
 (double Up, double Down)? js = null, jsToJs = null;

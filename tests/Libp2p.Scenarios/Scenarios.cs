@@ -87,12 +87,14 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return MiBps(bytes, elapsed);
     }
 
-    public async Task<double> Libp2pAsync(long bytes, bool upload)
+    /// <param name="transport">The TCP engine: Akka.IO's (<see cref="TcpTransport"/>) unless given.</param>
+    public async Task<double> Libp2pAsync(long bytes, bool upload, ITransport? transport = null)
     {
+        transport ??= TcpTransport.Instance;
         var accepted = Channel.CreateUnbounded<MuxedConnection>();
-        var bound = await Upgrader.Listen(system, materializer, TcpTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+        var bound = await Upgrader.Listen(system, materializer, transport, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
             new UpgradeSettings(_listenerKey), (c, _) => accepted.Writer.TryWrite(c));
-        var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, bound.Address, new UpgradeSettings(_dialerKey));
+        var dial = Upgrader.Dial(system, materializer, transport, bound.Address, new UpgradeSettings(_dialerKey));
         var server = await accepted.Reader.ReadAsync();
         await dial.Connection.Upgraded;
         var stream = await dial.Connection.OpenStreamAsync();

@@ -10,8 +10,11 @@ namespace Libp2p.Actors.Swarm;
 /// <param name="Identity">The node's identity key.</param>
 public sealed record SwarmSettings(PrivateKey Identity)
 {
-    /// <summary>The transports, tried in order for each address (default TCP, then memory).</summary>
-    public IReadOnlyList<ITransport> Transports { get; init; } = [TcpTransport.Instance, MemoryTransport.Instance];
+    /// <summary>
+    /// The transports, tried in order for each address (default TCP on the socket engine, then
+    /// memory; <see cref="TcpTransport"/> is the Akka.IO engine, HOCON <c>akka.libp2p.tcp.engine</c>).
+    /// </summary>
+    public IReadOnlyList<ITransport> Transports { get; init; } = [SocketTransport.Instance, MemoryTransport.Instance];
 
     /// <summary>The muxers offered, in order of preference (default yamux, then mplex).</summary>
     public IReadOnlyList<MuxerFactory> Muxers { get; init; } = MuxerFactory.Defaults;

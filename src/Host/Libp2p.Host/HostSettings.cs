@@ -7,6 +7,7 @@ using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Noise;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Host;
 
@@ -78,6 +79,7 @@ public sealed record HostSettings(PrivateKey Identity)
             throw new ConfigurationException($"{ConfigPath}.security: only {NoiseHandshake.ProtocolId} is supported, not [{string.Join(", ", security)}]");
         var swarm = new SwarmSettings(identity)
         {
+            Transports = [TcpEngine(section.GetString("tcp.engine")), MemoryTransport.Instance],
             Muxers = muxers,
             DialParallelism = Positive(section, "dial.parallelism"),
             BackoffBase = section.GetTimeSpan("dial.backoff-base"),
@@ -137,6 +139,13 @@ public sealed record HostSettings(PrivateKey Identity)
         var file = identity.GetString("key-file");
         return string.IsNullOrEmpty(file) ? PrivateKey.Generate(type) : IdentityKeyFile.LoadOrCreate(file, type).Key;
     }
+
+    private static ITransport TcpEngine(string engine) => engine switch
+    {
+        "socket" => SocketTransport.Instance,
+        "akka-io" => TcpTransport.Instance,
+        _ => throw new ConfigurationException($"{ConfigPath}.tcp.engine: '{engine}' is not one of socket, akka-io"),
+    };
 
     private static MuxerFactory Muxer(string protocol) =>
         MuxerFactory.Defaults.FirstOrDefault(m => m.Protocol == protocol)

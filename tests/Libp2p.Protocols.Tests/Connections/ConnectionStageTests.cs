@@ -16,12 +16,26 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     {
         { "tcp", "/yamux/1.0.0" },
         { "tcp", "/mplex/6.7.0" },
+        { "socket", "/yamux/1.0.0" },
+        { "socket", "/mplex/6.7.0" },
         { "memory", "/yamux/1.0.0" },
         { "memory", "/mplex/6.7.0" },
     };
 
+    /// <summary>Both TCP engines, for the tests that need a socket.</summary>
+    public static TheoryData<string> Engines => new() { "tcp", "socket" };
+
+    /// <summary>Each TCP engine with each muxer.</summary>
+    public static TheoryData<string, string> EnginesAndMuxers => new()
+    {
+        { "tcp", "/yamux/1.0.0" },
+        { "tcp", "/mplex/6.7.0" },
+        { "socket", "/yamux/1.0.0" },
+        { "socket", "/mplex/6.7.0" },
+    };
+
     private static (ITransport Transport, string Address) Over(string transport) =>
-        transport == "tcp" ? (TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0") : (MemoryTransport.Instance, "/memory/0");
+        transport == "memory" ? (MemoryTransport.Instance, "/memory/0") : (Tcp(transport), "/ip4/127.0.0.1/tcp/0");
 
     private static IReadOnlyList<MuxerFactory> Only(string muxer) =>
         muxer == MuxerFactory.Yamux.Protocol ? [MuxerFactory.Yamux] : [MuxerFactory.Mplex];
@@ -44,6 +58,7 @@ public sealed class ConnectionStageTests : ConnectionTestKit
 
     [Theory]
     [InlineData("tcp")]
+    [InlineData("socket")]
     [InlineData("memory")]
     public async Task Sixty_four_MiB_must_echo_byte_identical_over_yamux(string transport)
     {
@@ -58,11 +73,10 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Theory]
-    [InlineData("/yamux/1.0.0")]
-    [InlineData("/mplex/6.7.0")]
-    public async Task Two_hundred_fifty_six_concurrent_streams_must_each_echo_their_own_data(string muxer)
+    [MemberData(nameof(EnginesAndMuxers))]
+    public async Task Two_hundred_fifty_six_concurrent_streams_must_each_echo_their_own_data(string engine, string muxer)
     {
-        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0", Only(muxer));
+        var pair = await ConnectAsync(Tcp(engine), "/ip4/127.0.0.1/tcp/0", Only(muxer));
         ServeEcho(pair.Listener);
         var inputs = Enumerable.Range(0, 256).Select(i => RandomBytes(16 * 1024 + i)).ToArray();
 
@@ -73,12 +87,11 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Theory]
-    [InlineData("/yamux/1.0.0")]
-    [InlineData("/mplex/6.7.0")]
-    public async Task A_stream_closed_here_must_be_released_at_once_and_reset_when_the_remote_never_closes_its_half(string muxer)
+    [MemberData(nameof(EnginesAndMuxers))]
+    public async Task A_stream_closed_here_must_be_released_at_once_and_reset_when_the_remote_never_closes_its_half(string engine, string muxer)
     {
         var quick = ConnectionStageSettings.Default with { StreamCloseTimeout = TimeSpan.FromMilliseconds(300) };
-        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0", Only(muxer), listenerStage: quick);
+        var pair = await ConnectAsync(Tcp(engine), "/ip4/127.0.0.1/tcp/0", Only(muxer), listenerStage: quick);
         var silent = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
         // A byte announces the stream (mplex sends nothing before it); the writer then stays open.
         silent.Sink.RunWith(Source.Single(ByteString.FromBytes([1])).Concat(Source.Never<ByteString>()), Materializer);
@@ -146,10 +159,11 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         write.ExpectCancellation();
     }
 
-    [Fact]
-    public async Task A_stalled_reader_must_hold_the_writer_back()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task A_stalled_reader_must_hold_the_writer_back(string engine)
     {
-        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0");
+        var pair = await ConnectAsync(Tcp(engine), "/ip4/127.0.0.1/tcp/0");
         var local = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
         var writer = this.SourceProbe<ByteString>().To(local.Sink).Run(Materializer);
         var chunk = ByteString.FromBytes(new byte[64 * 1024]);
@@ -176,12 +190,13 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         Assert.InRange(sent, 256 * 1024, 16L * 1024 * 1024);
     }
 
-    [Fact]
-    public async Task A_slow_mplex_reader_must_pause_the_connection_and_lose_nothing()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task A_slow_mplex_reader_must_pause_the_connection_and_lose_nothing(string engine)
     {
         // mplex has no flow control: a reader behind by more than 4 MiB pauses the socket, and
         // catches up well within the grace, so 16 MiB read at 16 MiB/s arrive whole.
-        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Mplex]);
+        var pair = await ConnectAsync(Tcp(engine), "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Mplex]);
         var local = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
         var data = RandomBytes(16 * 1024 * 1024);
         Source.From(Chunks(data, 64 * 1024)).RunWith(local.Sink, Materializer);
@@ -193,11 +208,12 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         Assert.Equal(data, received.ToArray());
     }
 
-    [Fact]
-    public async Task An_mplex_reader_that_stays_behind_past_the_grace_must_lose_its_stream_and_no_other()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task An_mplex_reader_that_stays_behind_past_the_grace_must_lose_its_stream_and_no_other(string engine)
     {
         var stage = ConnectionStageSettings.Default with { LaggardGrace = TimeSpan.FromMilliseconds(300) };
-        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Mplex], listenerStage: stage);
+        var pair = await ConnectAsync(Tcp(engine), "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Mplex], listenerStage: stage);
         var stalled = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
         Source.From(Chunks(RandomBytes(8 * 1024 * 1024), 64 * 1024)).RunWith(stalled.Sink, Materializer);
         var neverRead = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
@@ -284,11 +300,13 @@ public sealed class ConnectionStageTests : ConnectionTestKit
 public sealed class ConnectionAfterResetTests : ConnectionTestKit
 {
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_reset_stream_must_leave_the_connection_usable(bool listenerResets)
+    [InlineData("tcp", true)]
+    [InlineData("tcp", false)]
+    [InlineData("socket", true)]
+    [InlineData("socket", false)]
+    public async Task A_reset_stream_must_leave_the_connection_usable(string engine, bool listenerResets)
     {
-        var pair = await ConnectAsync(TcpTransport.Instance, "/ip4/127.0.0.1/tcp/0");
+        var pair = await ConnectAsync(Tcp(engine), "/ip4/127.0.0.1/tcp/0");
         var first = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
         await using var io = first.AsStream(Materializer);
         await io.WriteAsync("x"u8.ToArray());

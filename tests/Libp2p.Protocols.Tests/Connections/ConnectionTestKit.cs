@@ -15,9 +15,22 @@ public abstract class ConnectionTestKit : Akka.TestKit.Xunit2.TestKit
 {
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    protected ConnectionTestKit() : base("akka.loglevel = WARNING") => Materializer = Sys.Materializer();
+    protected ConnectionTestKit() : this("")
+    {
+    }
+
+    /// <summary>With <paramref name="config"/> (HOCON) on top of the kit's own.</summary>
+    protected ConnectionTestKit(string config) : base(config + "\nakka.loglevel = WARNING") => Materializer = Sys.Materializer();
 
     protected IMaterializer Materializer { get; }
+
+    /// <summary>A TCP engine by name: <c>tcp</c> (Akka.IO) or <c>socket</c> (our own stages).</summary>
+    protected static ITransport Tcp(string engine) => engine switch
+    {
+        "tcp" => TcpTransport.Instance,
+        "socket" => SocketTransport.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "not a TCP engine"),
+    };
 
     protected PrivateKey ListenerKey { get; } = PrivateKey.Generate(KeyType.Ed25519);
 

@@ -8,12 +8,16 @@ namespace Libp2p.Protocols.Tests.Connections;
 public sealed class TransportTests : ConnectionTestKit
 {
     [Theory]
-    [InlineData("/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/tcp/")]
-    [InlineData("/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/")]
-    [InlineData("/ip6/::1/tcp/0", "/ip6/::1/tcp/")]
-    public async Task Tcp_must_listen_and_report_the_bound_port(string address, string prefix)
+    [InlineData("tcp", "/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/tcp/")]
+    [InlineData("tcp", "/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/")]
+    [InlineData("tcp", "/ip6/::1/tcp/0", "/ip6/::1/tcp/")]
+    [InlineData("socket", "/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/tcp/")]
+    [InlineData("socket", "/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/")]
+    [InlineData("socket", "/ip6/::1/tcp/0", "/ip6/::1/tcp/")]
+    [InlineData("socket", "/ip6/::/tcp/0", "/ip6/::/tcp/")]
+    public async Task Tcp_must_listen_and_report_the_bound_port(string engine, string address, string prefix)
     {
-        var bound = await TcpTransport.Instance.Listen(Sys, Multiaddr.Parse(address))
+        var bound = await Tcp(engine).Listen(Sys, Multiaddr.Parse(address))
             .To(Sink.Ignore<InboundConnection>()).Run(Materializer).WaitAsync(Patience);
         Assert.StartsWith(prefix, bound.Address.ToString(), StringComparison.Ordinal);
         Assert.NotEqual("0", bound.Address.ValueFor("tcp"));
