@@ -74,7 +74,7 @@ internal sealed class ChurnScenarios(ActorSystem system, IMaterializer materiali
     /// <summary>A new connection that echoes one byte on one stream, then closes.</summary>
     public static async Task EchoOnNewConnectionAsync(ActorSystem system, IMaterializer materializer, Multiaddr address, PrivateKey key, Libp2p.Protocols.Peer.PeerId peer)
     {
-        var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, address, new UpgradeSettings(key), peer);
+        var dial = Upgrader.Dial(system, materializer, SocketTransport.Instance, address, new UpgradeSettings(key), peer);
         try
         {
             await dial.Connection.Upgraded.WaitAsync(TimeSpan.FromSeconds(30));

@@ -197,7 +197,7 @@ internal sealed class SoakScenario(ActorSystem system, IMaterializer materialize
         var half = ByteString.FromBytes([0x13, .. "/multistream"u8]);
         while (!stop.IsCancellationRequested)
         {
-            var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, address, new UpgradeSettings(key), node.PeerId);
+            var dial = Upgrader.Dial(system, materializer, SocketTransport.Instance, address, new UpgradeSettings(key), node.PeerId);
             try
             {
                 await dial.Connection.Upgraded.WaitAsync(TimeSpan.FromSeconds(10), stop);
@@ -214,7 +214,7 @@ internal sealed class SoakScenario(ActorSystem system, IMaterializer materialize
             }
             dial.Connection.Abort(new ConnectionClosedException("the hostile peer leaves"));
             // A connection that stops halfway through the upgrade.
-            var cut = Upgrader.Dial(system, materializer, TcpTransport.Instance, address, new UpgradeSettings(key), node.PeerId);
+            var cut = Upgrader.Dial(system, materializer, SocketTransport.Instance, address, new UpgradeSettings(key), node.PeerId);
             try
             {
                 await cut.Transport.WaitAsync(TimeSpan.FromSeconds(10), stop);

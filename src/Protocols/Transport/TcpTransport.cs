@@ -22,10 +22,10 @@ public sealed class TcpTransport : ITransport
     public string Name => "tcp";
 
     /// <inheritdoc />
-    public bool CanDial(Multiaddr address) => TryGetEndPoint(address, out _);
+    public bool CanDial(Multiaddr address) => TcpAddresses.TryGetDialEndPoint(address, out _);
 
     /// <inheritdoc />
-    public bool CanListen(Multiaddr address) => address.TryGetIPEndPoint(out var ep) && ep is not null && IsTcp(address);
+    public bool CanListen(Multiaddr address) => TcpAddresses.TryGetListenEndPoint(address, out _);
 
     /// <inheritdoc />
     /// <remarks>
@@ -35,7 +35,7 @@ public sealed class TcpTransport : ITransport
     /// </remarks>
     public Flow<ByteString, ByteString, Task<TransportConnection>> Dial(ActorSystem system, Multiaddr address, TimeSpan connectTimeout)
     {
-        if (!TryGetEndPoint(address, out var endPoint))
+        if (!TcpAddresses.TryGetDialEndPoint(address, out var endPoint))
             throw new TransportException($"tcp: cannot dial {address}: not an /ip4, /ip6 or /dns address with /tcp");
         // Half-close off: libp2p closes streams inside the muxer; the socket closes as a whole.
         // The timeout is kept here, not by Akka.IO, whose failure does not say it was a timeout;
@@ -58,7 +58,7 @@ public sealed class TcpTransport : ITransport
         try
         {
             var connected = await connecting.WaitAsync(timeout).ConfigureAwait(false);
-            return new TransportConnection(ToMultiaddr(connected.LocalAddress), ToMultiaddr(connected.RemoteAddress));
+            return new TransportConnection(TcpAddresses.ToMultiaddr(connected.LocalAddress), TcpAddresses.ToMultiaddr(connected.RemoteAddress));
         }
         catch (TimeoutException) when (!connecting.IsCompleted)
         {
@@ -119,15 +119,15 @@ public sealed class TcpTransport : ITransport
     /// <inheritdoc />
     public Source<InboundConnection, Task<TransportListener>> Listen(ActorSystem system, Multiaddr address)
     {
-        if (!address.TryGetIPEndPoint(out var endPoint) || endPoint is null || !IsTcp(address))
+        if (!TcpAddresses.TryGetListenEndPoint(address, out var endPoint) || endPoint is null)
             throw new TransportException($"tcp: cannot listen on {address}: not an /ip4 or /ip6 address with /tcp");
         return Source.FromGraph(BindStage(system, endPoint))
             .Select(incoming => new InboundConnection(
-                new TransportConnection(ToMultiaddr(incoming.LocalAddress), ToMultiaddr(incoming.RemoteAddress)),
+                new TransportConnection(TcpAddresses.ToMultiaddr(incoming.LocalAddress), TcpAddresses.ToMultiaddr(incoming.RemoteAddress)),
                 incoming.Flow))
             .MapMaterializedValue(bound => bound.ContinueWith(
                 t => t.IsCompletedSuccessfully
-                    ? new TransportListener(ToMultiaddr(t.Result.LocalAddress), t.Result.Unbind)
+                    ? new TransportListener(TcpAddresses.ToMultiaddr(t.Result.LocalAddress), t.Result.Unbind)
                     : throw new TransportException($"tcp: listen on {address} failed: {t.Exception?.GetBaseException().Message ?? "cancelled"}", t.Exception?.GetBaseException()!),
                 TaskScheduler.Default));
     }
@@ -147,41 +147,4 @@ public sealed class TcpTransport : ITransport
             stage, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, null,
             [system.Tcp(), endPoint, 512, null, false, null, TimeSpan.FromSeconds(3)], null)!;
     }
-
-    private static bool IsTcp(Multiaddr address) => address.Components.Count == 2 && address.Components[1].Protocol.Name == "tcp";
-
-    private static bool TryGetEndPoint(Multiaddr address, out EndPoint? endPoint)
-    {
-        endPoint = null;
-        if (!IsTcp(address))
-            return false;
-        if (address.TryGetIPEndPoint(out var ip) && ip is not null)
-        {
-            endPoint = ip;
-            return true;
-        }
-        var host = address.Components[0];
-        if (host.Protocol.Name is "dns" or "dns4" or "dns6"
-            && int.TryParse(address.Components[1].Value, System.Globalization.CultureInfo.InvariantCulture, out var port))
-        {
-            var family = host.Protocol.Name switch
-            {
-                "dns4" => System.Net.Sockets.AddressFamily.InterNetwork,
-                "dns6" => System.Net.Sockets.AddressFamily.InterNetworkV6,
-                _ => System.Net.Sockets.AddressFamily.Unspecified,
-            };
-            endPoint = new DnsEndPoint(host.Value!, port, family);
-            return true;
-        }
-        return false;
-    }
-
-    private static Multiaddr ToMultiaddr(EndPoint endPoint) => endPoint switch
-    {
-        // Dual-mode sockets report IPv4 peers as ::ffff:a.b.c.d; peers know them as /ip4.
-        IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip => Multiaddr.FromIPEndPoint(new IPEndPoint(ip.Address.MapToIPv4(), ip.Port), "tcp"),
-        IPEndPoint ip => Multiaddr.FromIPEndPoint(ip, "tcp"),
-        DnsEndPoint dns => Multiaddr.Parse($"/dns/{dns.Host}/tcp/{dns.Port}"),
-        _ => throw new TransportException($"tcp: unexpected endpoint {endPoint}"),
-    };
 }

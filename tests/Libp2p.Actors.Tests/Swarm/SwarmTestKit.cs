@@ -26,7 +26,10 @@ public abstract class SwarmTestKit : Akka.TestKit.Xunit2.TestKit
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private int _hosts;
 
-    protected SwarmTestKit() : base("akka.loglevel = WARNING") { }
+    protected SwarmTestKit() : this("") { }
+
+    /// <summary>With more configuration over the kit's own.</summary>
+    protected SwarmTestKit(string config) : base($"akka.loglevel = WARNING\n{config}") { }
 
     protected sealed record Host(IActorRef Swarm, PeerId Peer, PrivateKey Key, IReadOnlyList<Multiaddr> Addresses)
     {
