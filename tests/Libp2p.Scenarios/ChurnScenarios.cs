@@ -94,7 +94,7 @@ internal sealed class ChurnScenarios(ActorSystem system, IMaterializer materiali
         {
             await dial.Connection.Upgraded.WaitAsync(TimeSpan.FromSeconds(30));
             var stream = await dial.Connection.OpenStreamAsync();
-            await using var io = stream.AsStream(materializer);
+            await using var io = stream.AsStream();
             io.ReadTimeout = io.WriteTimeout = 30_000;
             await MultistreamSelect.SelectOneOfAsync(io, ["/echo/1.0.0"]);
             await io.WriteAsync(new byte[] { 1 });

@@ -40,8 +40,10 @@ if (Arg("--soak", 0) is var soakMinutes and > 0)
     Row("");
     Row("| minute | managed heap MiB | working set MiB | threads | actors | system scope: conns in, streams in, memory | connections churned | echoes on one connection | hostile streams |");
     Row("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+    // --loads churn,echo,hostile: a subset of the loads, to find which one a trend comes from.
+    var loadsArg = Array.IndexOf(args, "--loads") is var at and >= 0 ? args[at + 1].Split(',').ToHashSet() : null;
     var samples = await soak.RunAsync(TimeSpan.FromMinutes(soakMinutes), TimeSpan.FromSeconds(Arg("--sample", 60)), s =>
-        Row($"| {s.At.TotalMinutes:F1} | {s.Heap / 1048576.0:F1} | {s.WorkingSet / 1048576.0:F0} | {s.Threads} | {s.Actors} | {s.System.NumConnsInbound}, {s.System.NumStreamsInbound}, {s.System.Memory} | {s.Connections} | {s.Echoes} | {s.HostileStreams} |"));
+        Row($"| {s.At.TotalMinutes:F1} | {s.Heap / 1048576.0:F1} | {s.WorkingSet / 1048576.0:F0} | {s.Threads} | {s.Actors} | {s.System.NumConnsInbound}, {s.System.NumStreamsInbound}, {s.System.Memory} | {s.Connections} | {s.Echoes} | {s.HostileStreams} |"), loadsArg);
     var trend = SoakScenario.Trend(samples);
     Row("");
     Row(trend is null ? "No upward trend; the node returned to zero." : $"FAILED: {trend}");

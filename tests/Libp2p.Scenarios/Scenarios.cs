@@ -127,7 +127,7 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, address.Decapsulate("p2p"), new UpgradeSettings(_dialerKey), PeerId.Parse(address.PeerIdText!));
         await dial.Connection.Upgraded;
         var stream = await dial.Connection.OpenStreamAsync();
-        await using var io = stream.AsStream(materializer);
+        await using var io = stream.AsStream();
         await MultistreamSelect.SelectOneOfAsync(io, [Perf]);
         var header = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(header, 0);
@@ -214,7 +214,7 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         {
             _ = Task.Run(async () =>
             {
-                await using var io = stream.AsStream(materializer);
+                await using var io = stream.AsStream();
                 await MultistreamSelect.HandleAsync(io, [Perf]);
                 var header = new byte[8];
                 await io.ReadExactlyAsync(header);

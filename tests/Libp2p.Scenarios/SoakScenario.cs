@@ -23,8 +23,10 @@ internal sealed class SoakScenario(ActorSystem system, IMaterializer materialize
 {
     public sealed record Sample(TimeSpan At, long Heap, long WorkingSet, int Threads, int Actors, ScopeStat System, long Connections, long Echoes, long HostileStreams);
 
-    public async Task<IReadOnlyList<Sample>> RunAsync(TimeSpan duration, TimeSpan every, Action<Sample> report)
+    /// <param name="loads">Which loads run: <c>churn</c>, <c>echo</c>, <c>hostile</c> (all by default).</param>
+    public async Task<IReadOnlyList<Sample>> RunAsync(TimeSpan duration, TimeSpan every, Action<Sample> report, IReadOnlySet<string>? loads = null)
     {
+        bool Runs(string load) => loads is null || loads.Contains(load);
         using var key = PrivateKey.Generate(KeyType.Ed25519);
         var settings = new HostSettings(key) { ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] };
         var node = await Libp2pHost.StartAsync(system, settings, "soak");
@@ -36,9 +38,9 @@ internal sealed class SoakScenario(ActorSystem system, IMaterializer materialize
         using var stop = new CancellationTokenSource(duration);
         var load = new[]
         {
-            Task.Run(() => ChurnAsync(node, transport, counters, stop.Token)),
-            Task.Run(() => EchoOnOneConnectionAsync(client, node, counters, stop.Token)),
-            Task.Run(() => HostileAsync(node, transport, counters, stop.Token)),
+            Runs("churn") ? Task.Run(() => ChurnAsync(node, transport, counters, stop.Token)) : Task.CompletedTask,
+            Runs("echo") ? Task.Run(() => EchoOnOneConnectionAsync(client, node, counters, stop.Token)) : Task.CompletedTask,
+            Runs("hostile") ? Task.Run(() => HostileAsync(node, transport, counters, stop.Token)) : Task.CompletedTask,
         };
         var samples = new List<Sample>();
         var watch = Stopwatch.StartNew();

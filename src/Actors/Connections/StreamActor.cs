@@ -46,7 +46,7 @@ public sealed class StreamActor : ReceiveActor, IWithTimers
         _handlers = handlers;
         _protocols = protocols;
         _requester = requester;
-        _io = muxed.AsStream(materializer);
+        _io = muxed.AsStream();
         Negotiating();
     }
 

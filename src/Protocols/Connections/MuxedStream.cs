@@ -70,10 +70,11 @@ public sealed class MuxedStream
     public void Reset() => Connection.Post(new ConnectionCommand.ResetStream(Id, "reset locally"));
 
     /// <summary>
-    /// The stream as a <see cref="System.IO.Stream"/> for plain code: reads pull the source, writes
-    /// feed the sink, disposing half-closes. Runs both on <paramref name="materializer"/>.
+    /// The stream as a <see cref="System.IO.Stream"/> for plain code: reads take the inbound bytes,
+    /// writes send, disposing half-closes and stops reading. Use it or <see cref="Source"/> and
+    /// <see cref="Sink"/>, not both.
     /// </summary>
-    public MuxedStreamAdapter AsStream(IMaterializer materializer) => new(this, materializer);
+    public MuxedStreamAdapter AsStream() => new(this);
 
     internal void TakeSource()
     {

@@ -6,33 +6,33 @@ using Akka.Streams.Dsl;
 namespace Libp2p.Protocols.Connections;
 
 /// <summary>
-/// A muxed stream as a <see cref="Stream"/>: reads pull from the stream's source through a sink
-/// queue, writes go through a source queue of one element, so both keep the stream's backpressure.
-/// <see cref="Stream.ReadTimeout"/> and <see cref="Stream.WriteTimeout"/> are the seed's read and
-/// write deadlines: an operation that outlasts one fails with <see cref="TimeoutException"/>.
+/// A muxed stream as a <see cref="Stream"/>. It speaks to the connection stage directly, as the
+/// stream's source and sink stages do, with no graph of its own: a read asks the stage for one
+/// chunk (window goes back to the remote only then), a write waits while two are in flight, so
+/// both keep the stream's backpressure, and nothing is left running once the stream is gone,
+/// whether or not its reader saw the end. <see cref="Stream.ReadTimeout"/> and
+/// <see cref="Stream.WriteTimeout"/> are the seed's read and write deadlines: an operation that
+/// outlasts one fails with <see cref="TimeoutException"/>.
 /// </summary>
 public sealed class MuxedStreamAdapter : Stream
 {
     private readonly MuxedStream _stream;
-    private readonly ISinkQueue<ByteString> _reads;
-    private readonly IKillSwitch _stopReading;
-    private Task<Akka.Util.Option<ByteString>>? _pendingRead;
-    private Task<IQueueOfferResult>? _pendingWrite;
-    private readonly ISourceQueueWithComplete<ByteString> _writes;
+    private readonly Lock _gate = new();
+    // Writes in flight: a slot is taken per write and given back when the stage accepted it.
+    private readonly SemaphoreSlim _writeSlots = new(MuxedStreamSink.WritesInFlight);
+    private TaskCompletionSource<StreamSignal>? _pull;
+    private Task<StreamSignal>? _pendingRead;
+    private Task<bool>? _pendingSlot;
+    private Exception? _readFailure;
+    private Exception? _writeFailure;
+    private bool _sourceAttached;
+    private bool _sinkAttached;
     private ByteString _current = ByteString.Empty;
     private int _offset;
     private bool _endOfStream;
     private bool _writeClosed;
 
-    internal MuxedStreamAdapter(MuxedStream stream, IMaterializer materializer)
-    {
-        _stream = stream;
-        (_stopReading, _reads) = stream.Source
-            .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right)
-            .ToMaterialized(Sink.Queue<ByteString>(), Keep.Both)
-            .Run(materializer);
-        _writes = Source.Queue<ByteString>(1, OverflowStrategy.Backpressure).To(stream.Sink).Run(materializer);
-    }
+    internal MuxedStreamAdapter(MuxedStream stream) => _stream = stream;
 
     /// <inheritdoc />
     public override bool CanRead => true;
@@ -60,22 +60,71 @@ public sealed class MuxedStreamAdapter : Stream
         {
             if (_endOfStream)
                 return 0;
-            // A read that passed its deadline leaves its pull outstanding: the next read takes it over.
-            _pendingRead ??= _reads.PullAsync();
-            var next = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
-            _pendingRead = null;
-            if (!next.HasValue)
-            {
-                _endOfStream = true;
+            if (await NextChunkAsync(cancellationToken).ConfigureAwait(false) is not { } next)
                 return 0;
-            }
-            _current = next.Value;
+            _current = next;
             _offset = 0;
         }
         var count = Math.Min(buffer.Length, _current.Count - _offset);
         _current.ToReadOnlySpan().Slice(_offset, count).CopyTo(buffer.Span);
         _offset += count;
         return count;
+    }
+
+    /// <summary>The next inbound chunk, or null at the end of the stream.</summary>
+    private async Task<ByteString?> NextChunkAsync(CancellationToken cancellationToken)
+    {
+        // A read that passed its deadline leaves its pull outstanding: the next read takes it over.
+        _pendingRead ??= Pull();
+        var signal = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
+        _pendingRead = null;
+        switch (signal)
+        {
+            case StreamSignal.Data data:
+                return data.Bytes;
+            case StreamSignal.Failed failed:
+                throw failed.Reason is IOException io ? io : new IOException($"stream {_stream.Id}: read failed: {failed.Reason.Message}", failed.Reason);
+            default:
+                _endOfStream = true;
+                return null;
+        }
+    }
+
+    private Task<StreamSignal> Pull()
+    {
+        TaskCompletionSource<StreamSignal> pull;
+        lock (_gate)
+        {
+            if (_readFailure is { } failure)
+                return Task.FromResult<StreamSignal>(new StreamSignal.Failed(failure));
+            _pull = pull = new TaskCompletionSource<StreamSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        if (!_sourceAttached)
+        {
+            _sourceAttached = true;
+            _stream.TakeSource();
+            _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, OnReadSignal));
+            // A connection that is already gone never answers: fail rather than hang.
+            _ = _stream.Connection.Completion.ContinueWith(_ => OnReadSignal(new StreamSignal.Failed(_stream.Connection.Closed())), TaskScheduler.Default);
+        }
+        _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));
+        return pull.Task;
+    }
+
+    // Called by the connection stage (or the connection's end) on their own threads.
+    private void OnReadSignal(StreamSignal signal)
+    {
+        TaskCompletionSource<StreamSignal>? pull;
+        lock (_gate)
+        {
+            if (signal is StreamSignal.Failed failed)
+                _readFailure ??= failed.Reason;
+            else if (signal is StreamSignal.End)
+                _readFailure ??= new IOException($"stream {_stream.Id}: read past the end");
+            pull = _pull;
+            _pull = null;
+        }
+        pull?.TrySetResult(signal);
     }
 
     /// <inheritdoc />
@@ -86,24 +135,37 @@ public sealed class MuxedStreamAdapter : Stream
     private async ValueTask WriteAsync(ByteString bytes, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_writeClosed, this);
-        if (_pendingWrite is not null)
+        if (!_sinkAttached)
         {
-            // The write that passed its deadline must land before this one.
-            await WithDeadline(_pendingWrite, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
-            _pendingWrite = null;
+            _sinkAttached = true;
+            _stream.TakeSink();
+            _stream.Connection.Post(new ConnectionCommand.AttachSink(_stream.Id, OnWriteSignal));
+            _ = _stream.Connection.Completion.ContinueWith(_ => OnWriteSignal(new StreamSignal.Failed(_stream.Connection.Closed())), TaskScheduler.Default);
         }
-        // The queue keeps the element after we return: it owns its bytes (copied by the public overload).
-        _pendingWrite = _writes.OfferAsync(bytes);
-        var result = await WithDeadline(_pendingWrite, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
-        _pendingWrite = null;
-        switch (result)
+        // A write that passed its deadline leaves its wait for a slot outstanding: the next write takes it over.
+        _pendingSlot ??= _writeSlots.WaitAsync().ContinueWith(_ => true, TaskScheduler.Default);
+        await WithDeadline(_pendingSlot, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
+        _pendingSlot = null;
+        if (Volatile.Read(ref _writeFailure) is { } failure)
         {
-            case QueueOfferResult.Enqueued:
-                return;
-            case QueueOfferResult.Failure failure:
-                throw failure.Cause is IOException io ? io : new IOException($"stream {_stream.Id}: write failed: {failure.Cause.Message}", failure.Cause);
-            default:
-                throw new IOException($"stream {_stream.Id}: write failed: the stream is closed");
+            _writeSlots.Release();
+            throw failure is IOException io ? io : new IOException($"stream {_stream.Id}: write failed: {failure.Message}", failure);
+        }
+        _stream.Connection.Post(new ConnectionCommand.Write(_stream.Id, bytes));
+    }
+
+    // Called by the connection stage (or the connection's end) on their own threads.
+    private void OnWriteSignal(StreamSignal signal)
+    {
+        switch (signal)
+        {
+            case StreamSignal.WriteAccepted:
+                _writeSlots.Release();
+                break;
+            case StreamSignal.Failed failed when Interlocked.CompareExchange(ref _writeFailure, failed.Reason, null) is null:
+                // Wake every writer waiting for a slot: each finds the failure.
+                _writeSlots.Release(MuxedStreamSink.WritesInFlight + 1);
+                break;
         }
     }
 
@@ -142,14 +204,8 @@ public sealed class MuxedStreamAdapter : Stream
                 _offset = _current.Count;
                 return Akka.Util.Option<(int, ByteString)>.Create((0, rest));
             }
-            if (_endOfStream)
-                return Akka.Util.Option<(int, ByteString)>.None;
-            _pendingRead ??= _reads.PullAsync();
-            var next = await _pendingRead.ConfigureAwait(false);
-            _pendingRead = null;
-            if (next.HasValue)
-                return Akka.Util.Option<(int, ByteString)>.Create((0, next.Value));
-            _endOfStream = true;
+            if (!_endOfStream && await NextChunkAsync(CancellationToken.None).ConfigureAwait(false) is { } next)
+                return Akka.Util.Option<(int, ByteString)>.Create((0, next));
             return Akka.Util.Option<(int, ByteString)>.None;
         });
 
@@ -184,7 +240,8 @@ public sealed class MuxedStreamAdapter : Stream
         if (_writeClosed)
             return;
         _writeClosed = true;
-        _writes.Complete();
+        // After the writes already posted: the stage half-closes once they are taken.
+        _stream.Connection.Post(new ConnectionCommand.CompleteSink(_stream.Id));
     }
 
     /// <summary>Half-closes the write side and stops reading.</summary>
@@ -193,7 +250,8 @@ public sealed class MuxedStreamAdapter : Stream
         if (disposing)
         {
             CloseWrite();
-            _stopReading.Shutdown();
+            if (!_endOfStream)
+                _stream.CloseRead();
         }
         base.Dispose(disposing);
     }

@@ -180,15 +180,16 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             _connectTimeout = null;
             if (error is not null)
             {
-                var (reason, inner) = error switch
+                var (reason, failure, inner) = error switch
                 {
-                    OperationCanceledException => ($"timed out after {_stage._connectTimeout.TotalSeconds:0.###} s", new SocketException((int)SocketError.TimedOut)),
-                    SocketException { SocketErrorCode: SocketError.ConnectionRefused } e => ("connection refused", e),
-                    SocketException { SocketErrorCode: SocketError.HostUnreachable or SocketError.NetworkUnreachable } e => ("host unreachable", e),
-                    SocketException e => (e.Message, e),
-                    _ => (error.Message, error),
+                    OperationCanceledException => ($"timed out after {_stage._connectTimeout.TotalSeconds:0.###} s", TransportFailure.TimedOut, new SocketException((int)SocketError.TimedOut)),
+                    SocketException { SocketErrorCode: SocketError.ConnectionRefused } e => ("connection refused (nothing listens there)", TransportFailure.Refused, e),
+                    SocketException { SocketErrorCode: SocketError.HostUnreachable } e => ("host unreachable", TransportFailure.Unreachable, e),
+                    SocketException { SocketErrorCode: SocketError.NetworkUnreachable } e => ("network unreachable", TransportFailure.Unreachable, e),
+                    SocketException e => (e.Message, TransportFailure.Other, e),
+                    _ => (error.Message, TransportFailure.Other, error),
                 };
-                Fail(new TransportException($"tcp: dial {_stage._dialAddress} failed: {reason}", inner));
+                Fail(new TransportException($"tcp: dial {_stage._dialAddress} failed: {reason}", failure, inner));
                 return;
             }
             var socket = _socket!;

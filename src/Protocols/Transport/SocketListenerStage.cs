@@ -85,7 +85,14 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
             }
             catch (SocketException e)
             {
-                var error = new TransportException($"tcp: listen on {_stage._address} failed: {e.Message}", e);
+                var reason = e.SocketErrorCode switch
+                {
+                    SocketError.AddressAlreadyInUse => "address already in use",
+                    SocketError.AddressNotAvailable => "the address is not one of this host's",
+                    SocketError.AccessDenied => "permission denied (ports below 1024 need privileges)",
+                    _ => e.Message,
+                };
+                var error = new TransportException($"tcp: listen on {_stage._address} failed: {reason}", e);
                 _bound.TrySetException(error);
                 FailStage(error);
                 return;

@@ -45,7 +45,7 @@ public sealed class ConnectionChurnTests : SwarmTestKit
                 {
                     await dial.Connection.Upgraded.WaitAsync(Patience);
                     var stream = await dial.Connection.OpenStreamAsync().WaitAsync(Patience);
-                    await using var io = stream.AsStream(materializer);
+                    await using var io = stream.AsStream();
                     await MultistreamSelect.SelectOneOfAsync(io, ["/echo/1.0.0"]).WaitAsync(Patience);
                     await io.WriteAsync(new byte[] { 1 });
                     io.CloseWrite();

@@ -152,7 +152,7 @@ public sealed class HostServicesTests : HostTestKit
         var taken = (await a.Network.ListenAddressesAsync())[0];
         var settings = Settings(s => s with { ListenAddresses = [taken] });
         var bind = await Assert.ThrowsAsync<Protocols.Transport.TransportException>(() => Libp2pHost.StartAsync(Sys, settings, "retry").WaitAsync(Patience));
-        Assert.Equal($"tcp: listen on {taken} failed: bind failed", bind.Message);
+        Assert.Equal($"tcp: listen on {taken} failed: address already in use", bind.Message);
         var again = await Libp2pHost.StartAsync(Sys, Settings(), "retry").WaitAsync(Patience);
         Assert.NotEmpty(await again.Network.ListenAddressesAsync());
     }

@@ -277,7 +277,7 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
         ServeEcho(pair.Listener);
         var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
-        await using var io = stream.AsStream(Materializer);
+        await using var io = stream.AsStream();
 
         await io.WriteAsync("adapter"u8.ToArray());
         var buffer = new byte[7];
@@ -308,10 +308,10 @@ public sealed class ConnectionAfterResetTests : ConnectionTestKit
     {
         var pair = await ConnectAsync(Tcp(engine), "/ip4/127.0.0.1/tcp/0");
         var first = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
-        await using var io = first.AsStream(Materializer);
+        await using var io = first.AsStream();
         await io.WriteAsync("x"u8.ToArray());
         var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
-        await using var remoteIo = remote.AsStream(Materializer);
+        await using var remoteIo = remote.AsStream();
         var one = new byte[1];
         await remoteIo.ReadExactlyAsync(one).AsTask().WaitAsync(Patience);
         await remoteIo.WriteAsync("y"u8.ToArray());

@@ -33,7 +33,7 @@ public sealed class JsInteropTests : ConnectionTestKit
         Assert.Equal(muxer == "yamux" ? "/yamux/1.0.0" : "/mplex/6.7.0", upgrade.Muxer);
 
         // Ping: 32 random bytes come back unchanged, three times on one stream.
-        await using (var ping = (await dial.Connection.OpenStreamAsync().WaitAsync(Patience)).AsStream(Materializer))
+        await using (var ping = (await dial.Connection.OpenStreamAsync().WaitAsync(Patience)).AsStream())
         {
             Assert.Equal(Ping, await MultistreamSelect.SelectOneOfAsync(ping, [Ping]).WaitAsync(Patience));
             for (var i = 0; i < 3; i++)
@@ -48,7 +48,7 @@ public sealed class JsInteropTests : ConnectionTestKit
 
         // Echo: 1 MiB on a stream to the js echo protocol.
         var data = RandomBytes(1024 * 1024);
-        await using var echo = (await dial.Connection.OpenStreamAsync().WaitAsync(Patience)).AsStream(Materializer);
+        await using var echo = (await dial.Connection.OpenStreamAsync().WaitAsync(Patience)).AsStream();
         Assert.Equal(Echo, await MultistreamSelect.SelectOneOfAsync(echo, [Echo]).WaitAsync(Patience));
         var reading = ReadToEndAsync(echo);
         await echo.WriteAsync(data);
@@ -81,7 +81,7 @@ public sealed class JsInteropTests : ConnectionTestKit
         {
             _ = Task.Run(async () =>
             {
-                await using var io = stream.AsStream(Materializer);
+                await using var io = stream.AsStream();
                 try
                 {
                     await MultistreamSelect.HandleAsync(io, [Ping, Echo]);

@@ -32,7 +32,7 @@ public sealed class SocketTransportTests : ConnectionTestKit
             .To(Sink.Ignore<ByteString>()).Run(Materializer);
 
         var error = await Assert.ThrowsAsync<TransportException>(() => connected.WaitAsync(Patience));
-        Assert.Equal($"tcp: dial {address} failed: connection refused", error.Message);
+        Assert.Equal($"tcp: dial {address} failed: connection refused (nothing listens there)", error.Message);
         Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
     }
 
