@@ -69,12 +69,31 @@ public sealed class MuxedConnection
     {
         if (_completion.Task.IsCompleted || _commands is null)
         {
-            reply?.TrySetException(Closed());
+            Refuse(command, reply);
             return;
         }
         var delivered = _commands.InvokeWithFeedback(command);
-        if (reply is not null && !delivered.IsCompletedSuccessfully)
-            delivered.ContinueWith(t => { if (t.IsFaulted || t.IsCanceled) reply.TrySetException(Closed()); }, TaskScheduler.Default);
+        if (!delivered.IsCompletedSuccessfully)
+            delivered.ContinueWith(t => { if (t.IsFaulted || t.IsCanceled) Refuse(command, reply); }, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// A command the stage will never see: whoever waits on it hears so. A stream's source or sink
+    /// that attaches to a connection already gone fails instead of waiting for ever, without every
+    /// stream keeping a continuation on the connection's completion while it lives.
+    /// </summary>
+    private void Refuse<T>(ConnectionCommand command, TaskCompletionSource<T>? reply)
+    {
+        reply?.TrySetException(Closed());
+        switch (command)
+        {
+            case ConnectionCommand.AttachSource a:
+                a.Signal(new StreamSignal.Failed(Closed()));
+                break;
+            case ConnectionCommand.AttachSink a:
+                a.Signal(new StreamSignal.Failed(Closed()));
+                break;
+        }
     }
 
     internal void Post(ConnectionCommand command) => Send<object>(command, null);

@@ -23,7 +23,7 @@ public sealed class MuxedStreamAdapter : Stream
     private TaskCompletionSource<StreamSignal>? _pull;
     private Task<StreamSignal>? _pendingRead;
     private Task<bool>? _pendingSlot;
-    private Exception? _readFailure;
+    private StreamSignal? _lastSignal;
     private Exception? _writeFailure;
     private bool _sourceAttached;
     private bool _sinkAttached;
@@ -95,17 +95,16 @@ public sealed class MuxedStreamAdapter : Stream
         TaskCompletionSource<StreamSignal> pull;
         lock (_gate)
         {
-            if (_readFailure is { } failure)
-                return Task.FromResult<StreamSignal>(new StreamSignal.Failed(failure));
+            if (_lastSignal is { } last)
+                return Task.FromResult(last);
             _pull = pull = new TaskCompletionSource<StreamSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         if (!_sourceAttached)
         {
             _sourceAttached = true;
             _stream.TakeSource();
+            // A connection already gone answers the attach with a failure (MuxedConnection.Post).
             _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, OnReadSignal));
-            // A connection that is already gone never answers: fail rather than hang.
-            _ = _stream.Connection.Completion.ContinueWith(_ => OnReadSignal(new StreamSignal.Failed(_stream.Connection.Closed())), TaskScheduler.Default);
         }
         _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));
         return pull.Task;
@@ -117,10 +116,9 @@ public sealed class MuxedStreamAdapter : Stream
         TaskCompletionSource<StreamSignal>? pull;
         lock (_gate)
         {
-            if (signal is StreamSignal.Failed failed)
-                _readFailure ??= failed.Reason;
-            else if (signal is StreamSignal.End)
-                _readFailure ??= new IOException($"stream {_stream.Id}: read past the end");
+            // The end and a failure are final: every later read answers with them.
+            if (signal is StreamSignal.Failed or StreamSignal.End)
+                _lastSignal ??= signal;
             pull = _pull;
             _pull = null;
         }
@@ -140,7 +138,6 @@ public sealed class MuxedStreamAdapter : Stream
             _sinkAttached = true;
             _stream.TakeSink();
             _stream.Connection.Post(new ConnectionCommand.AttachSink(_stream.Id, OnWriteSignal));
-            _ = _stream.Connection.Completion.ContinueWith(_ => OnWriteSignal(new StreamSignal.Failed(_stream.Connection.Closed())), TaskScheduler.Default);
         }
         // A write that passed its deadline leaves its wait for a slot outstanding: the next write takes it over.
         _pendingSlot ??= _writeSlots.WaitAsync().ContinueWith(_ => true, TaskScheduler.Default);

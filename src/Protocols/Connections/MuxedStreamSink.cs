@@ -43,10 +43,8 @@ internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape
         {
             _stream.TakeSink();
             var signal = GetAsyncCallback<StreamSignal>(OnSignal);
+            // A connection already gone answers the attach with a failure (MuxedConnection.Post).
             _stream.Connection.Post(new ConnectionCommand.AttachSink(_stream.Id, signal));
-            _stream.Connection.Completion.ContinueWith(
-                _ => signal(new StreamSignal.Failed(_stream.Connection.Closed())),
-                TaskScheduler.Default);
             Pull(_stage._in);
         }
 

@@ -38,11 +38,8 @@ internal sealed class MuxedStreamSource(MuxedStream stream) : GraphStage<SourceS
         {
             _stream.TakeSource();
             var signal = GetAsyncCallback<StreamSignal>(OnSignal);
+            // A connection already gone answers the attach with a failure (MuxedConnection.Post).
             _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, signal));
-            // A connection that is already gone never answers: fail rather than hang.
-            _stream.Connection.Completion.ContinueWith(
-                _ => signal(new StreamSignal.Failed(_stream.Connection.Closed())),
-                TaskScheduler.Default);
         }
 
         public override void OnPull() => _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));

@@ -56,7 +56,8 @@ public sealed class SocketChurnTests : ConnectionTestKit
         Assert.Equal(0, handles.Count(h => h.IsAlive));
         // Each stage closed its socket itself when it stopped (a finalizer would not count down).
         Assert.Equal(stagesBefore, SocketConnectionStage.OpenSockets);
-        Assert.Equal(socketsBefore, OpenSocketDescriptors());
+        // At most as many: sockets of tests that ran before may still be closing meanwhile.
+        Assert.InRange(OpenSocketDescriptors(), 0, socketsBefore);
         await bound.UnbindAsync();
     }
 
