@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Network;
 

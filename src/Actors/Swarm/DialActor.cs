@@ -6,7 +6,7 @@ using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Transport;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+using Libp2p.Actors.Peerstore;
 
 namespace Libp2p.Actors.Swarm;
 

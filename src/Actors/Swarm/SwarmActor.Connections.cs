@@ -7,7 +7,7 @@ using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Transport;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+using Libp2p.Actors.Peerstore;
 
 namespace Libp2p.Actors.Swarm;
 
@@ -113,7 +113,7 @@ public sealed partial class SwarmActor
         _history.Remove(upgrade.RemotePeer);
         _peerstore.Tell(new PeerstoreProtocol.AddAddresses(upgrade.RemotePeer, [addresses.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(upgrade.RemotePeer, upgrade.RemotePublicKey));
-        Context.System.EventStream.Publish(new Swarm.Connected(info));
+        Context.System.EventStream.Publish(new SwarmProtocol.Connected(info));
         return info;
     }
 
@@ -125,21 +125,21 @@ public sealed partial class SwarmActor
     private static void Satisfy(Pending pending, ConnectionInfo connection)
     {
         if (pending.StreamProtocols is null)
-            pending.ReplyTo.Tell(new Swarm.Dialed(connection));
+            pending.ReplyTo.Tell(new SwarmProtocol.Dialed(connection));
         else
             connection.Actor.Tell(new Conn.NewStream(pending.StreamProtocols), pending.ReplyTo);
     }
 
     private static void Fail(PeerId peer, Pending pending, Exception reason) =>
-        pending.ReplyTo.Tell(pending.StreamProtocols is null ? new Swarm.DialFailed(peer, reason) : new Swarm.OpenStreamFailed(peer, reason));
+        pending.ReplyTo.Tell(pending.StreamProtocols is null ? new SwarmProtocol.DialFailed(peer, reason) : new SwarmProtocol.OpenStreamFailed(peer, reason));
 
     private void ChangeHandlers(string protocol, System.Collections.Immutable.ImmutableDictionary<string, StreamHandler> handlers)
     {
         _handlers = new StreamHandlerTable(handlers);
         foreach (var connection in _connections.Values)
             connection.Actor.Tell(new Conn.HandlersChanged(_handlers));
-        Sender.Tell(new Swarm.HandlerSet(protocol));
-        Context.System.EventStream.Publish(new Swarm.ProtocolsChanged(_local, Protocols()));
+        Sender.Tell(new SwarmProtocol.HandlerSet(protocol));
+        Context.System.EventStream.Publish(new SwarmProtocol.ProtocolsChanged(_local, Protocols()));
     }
 
     private string[] Protocols() => [.. _handlers.Handlers.Keys.Order(StringComparer.Ordinal)];
@@ -182,7 +182,7 @@ public sealed partial class SwarmActor
             HandleTerminated(t);
             CheckClosed(closers);
         });
-        Receive<Swarm.Close>(_ =>
+        Receive<SwarmProtocol.Close>(_ =>
         {
             closers.Add(Sender);
             CheckClosed(closers);
@@ -192,10 +192,10 @@ public sealed partial class SwarmActor
             foreach (var actor in _connectionActors.Keys)
                 Context.Stop(actor);
         });
-        Receive<Swarm.Dial>(d => Sender.Tell(new Swarm.DialFailed(d.Peer, new DialException(d.Peer, "the network is closed"))));
-        Receive<Swarm.OpenStream>(o => Sender.Tell(new Swarm.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
-        Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre([.. _connections.Values])));
-        Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre([])));
+        Receive<SwarmProtocol.Dial>(d => Sender.Tell(new SwarmProtocol.DialFailed(d.Peer, new DialException(d.Peer, "the network is closed"))));
+        Receive<SwarmProtocol.OpenStream>(o => Sender.Tell(new SwarmProtocol.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
+        Receive<SwarmProtocol.GetConns>(g => Sender.Tell(new SwarmProtocol.ConnsAre([.. _connections.Values])));
+        Receive<SwarmProtocol.GetPeers>(_ => Sender.Tell(new SwarmProtocol.PeersAre([])));
         // Connections that finish upgrading while closing are not adopted: they are closed at once.
         Receive<ListenerActor.Accepted>(a =>
         {
@@ -213,11 +213,11 @@ public sealed partial class SwarmActor
             d.Scope.Done();
             d.Connection.Close();
         });
-        Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
-        Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
-        Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
-        Receive<Swarm.GetResourceSnapshot>(_ => Sender.Tell(new Swarm.ResourceSnapshotIs(_settings.Resources.Snapshot())));
-        Receive<Swarm.Listen>(l => Sender.Tell(new Swarm.ListenFailed(l.Addresses.FirstOrDefault() ?? Multiaddr.Empty, new TransportException("the network is closed"))));
+        Receive<SwarmProtocol.GetListenAddresses>(g => Sender.Tell(new SwarmProtocol.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
+        Receive<SwarmProtocol.GetConnectedness>(g => Sender.Tell(new SwarmProtocol.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
+        Receive<SwarmProtocol.GetPeerstore>(_ => Sender.Tell(new SwarmProtocol.PeerstoreIs(_peerstore)));
+        Receive<SwarmProtocol.GetResourceSnapshot>(_ => Sender.Tell(new SwarmProtocol.ResourceSnapshotIs(_settings.Resources.Snapshot())));
+        Receive<SwarmProtocol.Listen>(l => Sender.Tell(new SwarmProtocol.ListenFailed(l.Addresses.FirstOrDefault() ?? Multiaddr.Empty, new TransportException("the network is closed"))));
         // Everything else is for a network that is gone; the messages above answer what can be answered.
         ReceiveAny(_ => { });
     }
@@ -229,7 +229,7 @@ public sealed partial class SwarmActor
             return;
         Timers.Cancel("close");
         foreach (var closer in closers)
-            closer.Tell(Swarm.Closed.Instance);
+            closer.Tell(SwarmProtocol.Closed.Instance);
         closers.Clear();
     }
 }

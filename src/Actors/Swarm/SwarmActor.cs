@@ -12,14 +12,13 @@ using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Transport;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
 
 namespace Libp2p.Actors.Swarm;
 
 /// <summary>
 /// The network (the seed's <c>Network</c>): the connection table, and the supervisor of every
 /// listener, dial, connection and stream. It is the one publisher of connection events, so a
-/// connection's <see cref="Swarm.Connected"/> always comes before its <see cref="Swarm.Disconnected"/>.
+/// connection's <see cref="SwarmProtocol.Connected"/> always comes before its <see cref="SwarmProtocol.Disconnected"/>.
 /// Children that own sockets are stopped, never restarted, when they fail.
 /// </summary>
 public sealed partial class SwarmActor : ReceiveActor, IWithTimers
@@ -96,15 +95,15 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
 
     private void Active()
     {
-        Receive<Swarm.Listen>(HandleListen);
+        Receive<SwarmProtocol.Listen>(HandleListen);
         Receive<ListenerActor.Bound>(HandleBound);
         Receive<ListenerActor.BindFailed>(HandleBindFailed);
-        Receive<Swarm.CloseListener>(c =>
+        Receive<SwarmProtocol.CloseListener>(c =>
         {
             var listener = _listeners.FirstOrDefault(l => l.Value.Bound == c.Address || l.Value.Requested == c.Address).Key;
             if (listener is null)
             {
-                Sender.Tell(new Swarm.ListenerClosed(c.Address));
+                Sender.Tell(new SwarmProtocol.ListenerClosed(c.Address));
                 return;
             }
             if (!_listenerClosers.TryGetValue(listener, out var closers))
@@ -112,7 +111,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             closers.Add(Sender);
             Context.Stop(listener);
         });
-        Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
+        Receive<SwarmProtocol.GetListenAddresses>(g => Sender.Tell(new SwarmProtocol.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
         // Counted (against the transient scope) by the listener from the moment it was accepted, before the handshake.
         Receive<ListenerActor.Accepted>(a =>
             a.Connection.Upgraded.PipeTo(Self, success: u => new InboundUpgraded(a.Connection, a.Addresses, u, a.Scope), failure: e => new InboundFailed(e, a.Scope)));
@@ -123,29 +122,29 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             f.Scope.Done();
             _log.Info("an inbound connection failed its upgrade: {0}", f.Reason.Message);
         });
-        Receive<Swarm.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null)));
-        Receive<Swarm.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols)));
+        Receive<SwarmProtocol.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null)));
+        Receive<SwarmProtocol.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols)));
         Receive<DialActor.Succeeded>(HandleDialSucceeded);
         Receive<DialActor.Failed>(HandleDialFailed);
-        Receive<Swarm.SetStreamHandler>(s => ChangeHandlers(s.Protocol, _handlers.Handlers.SetItem(s.Protocol, s.Handler)));
-        Receive<Swarm.RemoveStreamHandler>(r => ChangeHandlers(r.Protocol, _handlers.Handlers.Remove(r.Protocol)));
-        Receive<Swarm.ClosePeer>(c =>
+        Receive<SwarmProtocol.SetStreamHandler>(s => ChangeHandlers(s.Protocol, _handlers.Handlers.SetItem(s.Protocol, s.Handler)));
+        Receive<SwarmProtocol.RemoveStreamHandler>(r => ChangeHandlers(r.Protocol, _handlers.Handlers.Remove(r.Protocol)));
+        Receive<SwarmProtocol.ClosePeer>(c =>
         {
             foreach (var connection in ConnectionsTo(c.Peer))
                 connection.Actor.Tell(Conn.Close.Instance);
-            Sender.Tell(new Swarm.PeerClosed(c.Peer));
+            Sender.Tell(new SwarmProtocol.PeerClosed(c.Peer));
         });
-        Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
-        Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre(_connections.Values.Select(c => c.RemotePeer).Distinct().ToArray())));
-        Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre(g.Peer is null ? [.. _connections.Values] : ConnectionsTo(g.Peer))));
-        Receive<Swarm.GetProtocols>(_ => Sender.Tell(new Swarm.ProtocolsAre(Protocols())));
-        Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
-        Receive<Swarm.GetResourceSnapshot>(_ => Sender.Tell(new Swarm.ResourceSnapshotIs(_settings.Resources.Snapshot())));
-        Receive<Swarm.Close>(_ => StartClosing(Sender));
+        Receive<SwarmProtocol.GetConnectedness>(g => Sender.Tell(new SwarmProtocol.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
+        Receive<SwarmProtocol.GetPeers>(_ => Sender.Tell(new SwarmProtocol.PeersAre(_connections.Values.Select(c => c.RemotePeer).Distinct().ToArray())));
+        Receive<SwarmProtocol.GetConns>(g => Sender.Tell(new SwarmProtocol.ConnsAre(g.Peer is null ? [.. _connections.Values] : ConnectionsTo(g.Peer))));
+        Receive<SwarmProtocol.GetProtocols>(_ => Sender.Tell(new SwarmProtocol.ProtocolsAre(Protocols())));
+        Receive<SwarmProtocol.GetPeerstore>(_ => Sender.Tell(new SwarmProtocol.PeerstoreIs(_peerstore)));
+        Receive<SwarmProtocol.GetResourceSnapshot>(_ => Sender.Tell(new SwarmProtocol.ResourceSnapshotIs(_settings.Resources.Snapshot())));
+        Receive<SwarmProtocol.Close>(_ => StartClosing(Sender));
         Receive<Terminated>(HandleTerminated);
     }
 
-    private void HandleListen(Swarm.Listen listen)
+    private void HandleListen(SwarmProtocol.Listen listen)
     {
         var request = new ListenRequest(Sender, []);
         foreach (var address in listen.Addresses)
@@ -153,7 +152,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             var transport = _settings.Transports.FirstOrDefault(t => t.CanListen(address));
             if (transport is null)
             {
-                Sender.Tell(new Swarm.ListenFailed(address, new TransportException($"no transport can listen on {address}")));
+                Sender.Tell(new SwarmProtocol.ListenFailed(address, new TransportException($"no transport can listen on {address}")));
                 return;
             }
             var listener = Context.ActorOf(ListenerActor.Props(address, transport, _settings.Upgrade, _settings.Resources, _materializer), $"listener-{++_nextListener}");
@@ -162,7 +161,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             request.Waiting.Add(listener);
         }
         if (request.Waiting.Count == 0)
-            Sender.Tell(new Swarm.Listening([]));
+            Sender.Tell(new SwarmProtocol.Listening([]));
         else
             _listenRequests.Add(request);
     }
@@ -170,7 +169,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private void HandleBound(ListenerActor.Bound bound)
     {
         _listeners[Sender] = (bound.Requested, bound.Address);
-        Context.System.EventStream.Publish(new Swarm.ListenStarted(_local, bound.Address));
+        Context.System.EventStream.Publish(new SwarmProtocol.ListenStarted(_local, bound.Address));
         foreach (var request in _listenRequests.Where(r => r.Waiting.Remove(Sender)).ToArray())
         {
             request.Bound.Add(bound.Address);
@@ -178,7 +177,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             {
                 _listenRequests.Remove(request);
                 if (!request.Failed)
-                    request.ReplyTo.Tell(new Swarm.Listening(request.Bound));
+                    request.ReplyTo.Tell(new SwarmProtocol.Listening(request.Bound));
             }
         }
     }
@@ -188,7 +187,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         foreach (var request in _listenRequests.Where(r => r.Waiting.Remove(Sender)).ToArray())
         {
             if (!request.Failed)
-                request.ReplyTo.Tell(new Swarm.ListenFailed(failed.Requested, failed.Reason));
+                request.ReplyTo.Tell(new SwarmProtocol.ListenFailed(failed.Requested, failed.Reason));
             request.Failed = true;
             if (request.Waiting.Count == 0)
                 _listenRequests.Remove(request);
@@ -224,7 +223,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         if (_connectionActors.Remove(actor, out var id) && _connections.Remove(id, out var info))
         {
             _handles.Remove(id);
-            Context.System.EventStream.Publish(new Swarm.Disconnected(info));
+            Context.System.EventStream.Publish(new SwarmProtocol.Disconnected(info));
             if (ConnectionsTo(info.RemotePeer).Count == 0)
             {
                 _history[info.RemotePeer] = Connectedness.CanConnect;
@@ -234,11 +233,11 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         else if (_listeners.Remove(actor, out var listener))
         {
             if (listener.Bound is not null)
-                Context.System.EventStream.Publish(new Swarm.ListenClosed(_local, listener.Bound));
+                Context.System.EventStream.Publish(new SwarmProtocol.ListenClosed(_local, listener.Bound));
             if (_listenerClosers.Remove(actor, out var closers))
             {
                 foreach (var closer in closers)
-                    closer.Tell(new Swarm.ListenerClosed(listener.Bound ?? listener.Requested));
+                    closer.Tell(new SwarmProtocol.ListenerClosed(listener.Bound ?? listener.Requested));
             }
             HandleBindFailed(new ListenerActor.BindFailed(listener.Requested, new TransportException($"the listener on {listener.Requested} stopped")));
         }

@@ -4,7 +4,6 @@ using Libp2p.Actors.Connections;
 using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Swarm;
 using Libp2p.Host.Services;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
 
 namespace Libp2p.Host;
 

@@ -4,7 +4,7 @@ using Libp2p.Actors.Resources;
 using Libp2p.Host.Services;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host;
 

@@ -1,4 +1,4 @@
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 

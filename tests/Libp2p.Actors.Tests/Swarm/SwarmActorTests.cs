@@ -6,7 +6,6 @@ using Libp2p.Actors.Swarm;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 

@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Libp2p.Actors.Connections;
 using Libp2p.Host.Services;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Peerstore;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host.Tests.Services;
 

@@ -6,7 +6,7 @@ using Libp2p.Protocols.Identify;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Records;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host.Services;
 

@@ -10,7 +10,7 @@ namespace Libp2p.Actors.Swarm;
 /// each command has one success reply and one failure reply, fixed by its type, and events are
 /// published on the actor system's event stream.
 /// </summary>
-public static class Swarm
+public static class SwarmProtocol
 {
     /// <summary>Starts listening on each address; answered with <see cref="Listening"/> or <see cref="ListenFailed"/>.</summary>
     public sealed record Listen(IReadOnlyList<Multiaddr> Addresses);
