@@ -61,9 +61,6 @@ public sealed class StreamActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>The stream, once negotiated.</summary>
-    public StreamHandle? Handle => _handle;
-
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {

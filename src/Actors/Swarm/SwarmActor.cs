@@ -84,6 +84,8 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         // Abrupt stops included: every connection is told to abort, on a graph that is still alive.
         foreach (var connection in _handles.Values)
             connection.Abort(new ConnectionClosedException("the swarm stopped"));
+        // The Swarm owns its resource manager: its meter stops publishing with it.
+        _settings.Resources.Dispose();
     }
 
     /// <inheritdoc />
