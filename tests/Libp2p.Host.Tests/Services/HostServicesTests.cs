@@ -146,6 +146,17 @@ public sealed class HostServicesTests : HostTestKit
     }
 
     [Fact]
+    public async Task The_async_api_talks_to_the_swarm_without_the_root_actor_hop()
+    {
+        var host = await StartAsync();
+
+        Assert.Equal(host.Actor.Path / "swarm", host.Network.Swarm.Path);
+        var swarm = await host.Actor.Ask<HostActor.SwarmIs>(HostActor.GetSwarm.Instance, Patience);
+        Assert.Equal(swarm.Swarm, host.Network.Swarm);
+        Assert.NotEmpty(await host.Network.ListenAddressesAsync());
+    }
+
+    [Fact]
     public async Task A_host_that_cannot_bind_is_stopped_and_its_name_can_be_used_again()
     {
         var a = await StartAsync();
