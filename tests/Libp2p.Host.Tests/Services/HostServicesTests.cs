@@ -163,7 +163,10 @@ public sealed class HostServicesTests : HostTestKit
         var taken = (await a.Network.ListenAddressesAsync())[0];
         var settings = Settings(s => s with { ListenAddresses = [taken] });
         var bind = await Assert.ThrowsAsync<Protocols.Transport.TransportException>(() => Libp2pHost.StartAsync(Sys, settings, "retry").WaitAsync(Patience));
-        Assert.Equal($"tcp: listen on {taken} failed: bind failed", bind.Message);
+        // The default engine (sockets) names the operating system's reason.
+        var socket = Assert.IsType<System.Net.Sockets.SocketException>(bind.InnerException);
+        Assert.Equal(System.Net.Sockets.SocketError.AddressAlreadyInUse, socket.SocketErrorCode);
+        Assert.Equal($"tcp: listen on {taken} failed: {socket.Message}", bind.Message);
         var again = await Libp2pHost.StartAsync(Sys, Settings(), "retry").WaitAsync(Patience);
         Assert.NotEmpty(await again.Network.ListenAddressesAsync());
     }
