@@ -54,7 +54,7 @@ public sealed class NetworkClient
     public async Task<IReadOnlyList<Multiaddr>> InterfaceListenAddressesAsync(CancellationToken cancellationToken = default) =>
         ((SwarmProtocol.ListenAddressesAre)await AskAsync(new SwarmProtocol.GetListenAddresses(true), cancellationToken)).Addresses;
 
-    /// <summary>Connects to a peer, reusing a live connection (the seed's <c>DialPeer</c>).</summary>
+    /// <summary>Connects to a peer, reusing a live connection (the seed's <c>DialPeer</c>); at <paramref name="addresses"/> if given, else at its peerstore addresses.</summary>
     public async Task<ConnectionInfo> DialPeerAsync(PeerId peer, DialOptions? options = null, IReadOnlyList<Multiaddr>? addresses = null, CancellationToken cancellationToken = default) =>
         await AskAsync(new SwarmProtocol.Dial(peer, options ?? DialOptions.Default, addresses), cancellationToken) switch
         {

@@ -36,7 +36,7 @@ public static class SwarmProtocol
     /// <summary>Connects to a peer, reusing a live connection; answered with <see cref="Dialed"/> or <see cref="DialFailed"/>.</summary>
     /// <param name="Peer">The peer.</param>
     /// <param name="Options">The seed's context options.</param>
-    /// <param name="Addresses">Addresses to try, besides those in the peerstore.</param>
+    /// <param name="Addresses">Addresses to try; when given, they are all that is tried and the peerstore is not asked.</param>
     public sealed record Dial(PeerId Peer, DialOptions Options, IReadOnlyList<Multiaddr>? Addresses = null);
 
     /// <summary>A connection to the peer exists.</summary>

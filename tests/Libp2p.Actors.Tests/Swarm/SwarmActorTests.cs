@@ -2,8 +2,10 @@ using Akka.Actor;
 using Akka.TestKit;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Swarm;
 using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 
@@ -76,6 +78,40 @@ public sealed class SwarmActorTests : SwarmTestKit
         var error = Assert.IsType<NoConnectionException>(reply.Reason);
         Assert.Equal($"no usable connection to peer {a.Peer}: test", error.Message);
         CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task A_dial_with_addresses_must_not_ask_the_peerstore()
+    {
+        var a = StartHost();
+        var peerstore = CreateTestProbe();
+        using var key = PrivateKey.Generate(KeyType.Ed25519);
+        var b = Sys.ActorOf(SwarmActor.Props(new SwarmSettings(key), peerstore.Ref), "swarm-given-addresses");
+
+        await b.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, a.Addresses), Patience);
+
+        // What the Swarm records of the new connection is the first the peerstore hears: no GetAddresses went before.
+        Assert.Equal(a.Peer, peerstore.ExpectMsg<PeerstoreProtocol.AddAddresses>(Patience).Peer);
+        Assert.Equal(a.Peer, peerstore.ExpectMsg<PeerstoreProtocol.AddPublicKey>(Patience).Peer);
+        await b.Ask<SwarmProtocol.Closed>(SwarmProtocol.Close.Instance, Patience);
+        CloseAll(a);
+    }
+
+    [Fact]
+    public async Task A_dial_without_addresses_must_take_them_from_the_peerstore()
+    {
+        var a = StartHost();
+        var peerstore = CreateTestProbe();
+        using var key = PrivateKey.Generate(KeyType.Ed25519);
+        var b = Sys.ActorOf(SwarmActor.Props(new SwarmSettings(key), peerstore.Ref), "swarm-peerstore-addresses");
+
+        var dialed = b.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default), Patience);
+
+        Assert.Equal(a.Peer, peerstore.ExpectMsg<PeerstoreProtocol.GetAddresses>(Patience).Peer);
+        peerstore.Reply(new PeerstoreProtocol.AddressesAre(a.Peer, a.Addresses));
+        Assert.Equal(a.Peer, (await dialed).Connection.RemotePeer);
+        await b.Ask<SwarmProtocol.Closed>(SwarmProtocol.Close.Instance, Patience);
+        CloseAll(a);
     }
 
     [Fact]
