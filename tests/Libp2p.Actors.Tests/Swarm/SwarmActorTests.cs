@@ -34,6 +34,27 @@ public sealed class SwarmActorTests : SwarmTestKit
     }
 
     [Fact]
+    public void Every_event_must_name_its_node_and_reach_a_subscriber_of_the_base_type()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.NodeEvent));
+        var a = StartHost();
+        var b = StartHost(listen: "");
+        SetHandler(a, "/echo/1.0.0", Echo);
+        Dial(b, a);
+
+        CloseAll(a, b);
+
+        // Each Swarm publishes its events before it answers Closed: all seven are in.
+        var seen = events.ReceiveN(7, Patience).Cast<SwarmProtocol.NodeEvent>().ToArray();
+        Assert.Equal(["Connected", "Disconnected", "ListenClosed", "ListenStarted", "ProtocolsChanged"],
+            seen.Where(e => e.LocalPeer == a.Peer).Select(e => e.GetType().Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["Connected", "Disconnected"], seen.Where(e => e.LocalPeer == b.Peer).Select(e => e.GetType().Name).Order(StringComparer.Ordinal));
+        Assert.All(seen.OfType<SwarmProtocol.Connected>(), c => Assert.Equal(c.Connection.LocalPeer, c.LocalPeer));
+        events.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
     public async Task Concurrent_dials_must_share_one_connection()
     {
         var a = StartHost();

@@ -72,7 +72,7 @@ public static class IdentifyService
     /// <param name="LocalPeer">The node that identified it.</param>
     /// <param name="Result">What the peer said.</param>
     /// <param name="Push">Whether this came from an identify push.</param>
-    public sealed record PeerIdentified(PeerId LocalPeer, IdentifyResult Result, bool Push = false);
+    public sealed record PeerIdentified(PeerId LocalPeer, IdentifyResult Result, bool Push = false) : SwarmProtocol.NodeEvent(LocalPeer);
 
     /// <summary>Identify of a peer failed: it did not answer, or answered something invalid.</summary>
     public sealed record IdentifyFailed(PeerId Peer, Exception Reason);
