@@ -351,6 +351,23 @@ public sealed class SwarmActorTests : SwarmTestKit
     }
 
     [Fact]
+    public async Task A_closed_swarm_must_still_answer_every_query()
+    {
+        var a = StartHost();
+        var b = StartHost(listen: "");
+        SetHandler(a, "/echo/1.0.0", Echo);
+        Dial(b, a);
+
+        CloseAll(a, b);
+
+        Assert.Equal(["/echo/1.0.0"], (await a.Swarm.Ask<SwarmProtocol.ProtocolsAre>(SwarmProtocol.GetProtocols.Instance, Patience)).Protocols);
+        Assert.Empty((await a.Swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(), Patience)).Addresses);
+        Assert.Empty((await a.Swarm.Ask<SwarmProtocol.PeersAre>(SwarmProtocol.GetPeers.Instance, Patience)).Peers);
+        Assert.Empty((await a.Swarm.Ask<SwarmProtocol.ConnsAre>(new SwarmProtocol.GetConns(b.Peer), Patience)).Connections);
+        Assert.Equal(Connectedness.CanConnect, ConnectednessOf(a, b.Peer));
+    }
+
+    [Fact]
     public async Task Listen_addresses_must_report_the_bound_port_and_expand_any_address()
     {
         var a = StartHost("/ip4/0.0.0.0/tcp/0");
