@@ -42,11 +42,13 @@ public sealed class SwarmActorTests : SwarmTestKit
         var b = StartHost(listen: "");
         SetHandler(a, "/echo/1.0.0", Echo);
         Dial(b, a);
+        // The listening side adopts the connection on its own time: close only once both have.
+        var opened = events.ReceiveN(4, Patience);
 
         CloseAll(a, b);
 
         // Each Swarm publishes its events before it answers Closed: all seven are in.
-        var seen = events.ReceiveN(7, Patience).Cast<SwarmProtocol.NodeEvent>().ToArray();
+        var seen = opened.Concat(events.ReceiveN(3, Patience)).Cast<SwarmProtocol.NodeEvent>().ToArray();
         Assert.Equal(["Connected", "Disconnected", "ListenClosed", "ListenStarted", "ProtocolsChanged"],
             seen.Where(e => e.LocalPeer == a.Peer).Select(e => e.GetType().Name).Order(StringComparer.Ordinal));
         Assert.Equal(["Connected", "Disconnected"], seen.Where(e => e.LocalPeer == b.Peer).Select(e => e.GetType().Name).Order(StringComparer.Ordinal));
@@ -353,10 +355,14 @@ public sealed class SwarmActorTests : SwarmTestKit
     [Fact]
     public async Task A_closed_swarm_must_still_answer_every_query()
     {
+        var connected = CreateTestProbe();
+        Sys.EventStream.Subscribe(connected.Ref, typeof(SwarmProtocol.Connected));
         var a = StartHost();
         var b = StartHost(listen: "");
         SetHandler(a, "/echo/1.0.0", Echo);
         Dial(b, a);
+        // The listening side adopts the connection on its own time: close only once both have.
+        connected.ReceiveN(2, Patience);
 
         CloseAll(a, b);
 
