@@ -1,11 +1,12 @@
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Connections;
 
 /// <summary>The vocabulary of a <see cref="ConnectionActor"/> (the seed's <c>Conn</c>).</summary>
 public static class Conn
 {
-    /// <summary>Opens a stream on this connection and negotiates the first of <paramref name="Protocols"/> the remote supports; answered with <see cref="Swarm.Swarm.StreamOpened"/> or <see cref="Swarm.Swarm.OpenStreamFailed"/>.</summary>
+    /// <summary>Opens a stream on this connection and negotiates the first of <paramref name="Protocols"/> the remote supports; answered with <see cref="SwarmProtocol.StreamOpened"/> or <see cref="SwarmProtocol.OpenStreamFailed"/>.</summary>
     public sealed record NewStream(IReadOnlyList<string> Protocols);
 
     /// <summary>Asks for the open streams; answered with <see cref="StreamsAre"/>.</summary>
@@ -28,7 +29,7 @@ public static class Conn
     /// <summary>The seed's <c>ConnStats</c>: the connection's stats and how many streams it carries.</summary>
     public sealed record StatsAre(Stats Stat, int NumStreams);
 
-    /// <summary>Closes the connection gracefully; the Swarm publishes <see cref="Swarm.Swarm.Disconnected"/> once it is gone.</summary>
+    /// <summary>Closes the connection gracefully; the Swarm publishes <see cref="SwarmProtocol.Disconnected"/> once it is gone.</summary>
     public sealed record Close
     {
         /// <summary>The message.</summary>

@@ -4,7 +4,7 @@ using Akka.Streams;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Connections;
 

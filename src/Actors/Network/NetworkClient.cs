@@ -2,7 +2,7 @@ using Akka.Actor;
 using Libp2p.Actors.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Network;
 
@@ -11,15 +11,31 @@ namespace Libp2p.Actors.Network;
 /// to the Swarm and turns its reply into a result or the seed's error. Cancellation tokens bound
 /// the wait; the Swarm's own timeouts (dial, upgrade) still apply.
 /// </summary>
-public sealed class NetworkClient(IActorRef swarm, PeerId localPeer)
+public sealed class NetworkClient
 {
     private static readonly TimeSpan AskLimit = TimeSpan.FromMinutes(5);
 
+    private readonly Task<IActorRef> _swarm;
+
+    /// <summary>A client of <paramref name="swarm"/>, the Swarm of <paramref name="localPeer"/>.</summary>
+    public NetworkClient(IActorRef swarm, PeerId localPeer) : this(Task.FromResult(swarm), localPeer) { }
+
+    /// <summary>
+    /// A client of a Swarm that is still being made (a host's, made by its root actor): every call
+    /// waits for <paramref name="swarm"/> once, then talks to the Swarm directly.
+    /// </summary>
+    public NetworkClient(Task<IActorRef> swarm, PeerId localPeer)
+    {
+        _swarm = swarm;
+        LocalPeer = localPeer;
+    }
+
     /// <summary>The Swarm actor behind this client.</summary>
-    public IActorRef Swarm { get; } = swarm;
+    /// <exception cref="InvalidOperationException">The client was made with a Swarm that is not resolved yet.</exception>
+    public IActorRef Swarm => _swarm.IsCompletedSuccessfully ? _swarm.Result : throw new InvalidOperationException("the swarm behind this client is not resolved yet");
 
     /// <summary>This node's peer ID (the seed's <c>LocalPeer</c>).</summary>
-    public PeerId LocalPeer { get; } = localPeer;
+    public PeerId LocalPeer { get; }
 
     /// <summary>Starts listening on each address; returns the bound addresses (the seed's <c>Listen</c>).</summary>
     public async Task<IReadOnlyList<Multiaddr>> ListenAsync(IReadOnlyList<Multiaddr> addresses, CancellationToken cancellationToken = default) =>
@@ -38,7 +54,7 @@ public sealed class NetworkClient(IActorRef swarm, PeerId localPeer)
     public async Task<IReadOnlyList<Multiaddr>> InterfaceListenAddressesAsync(CancellationToken cancellationToken = default) =>
         ((SwarmProtocol.ListenAddressesAre)await AskAsync(new SwarmProtocol.GetListenAddresses(true), cancellationToken)).Addresses;
 
-    /// <summary>Connects to a peer, reusing a live connection (the seed's <c>DialPeer</c>).</summary>
+    /// <summary>Connects to a peer, reusing a live connection (the seed's <c>DialPeer</c>); at <paramref name="addresses"/> if given, else at its peerstore addresses.</summary>
     public async Task<ConnectionInfo> DialPeerAsync(PeerId peer, DialOptions? options = null, IReadOnlyList<Multiaddr>? addresses = null, CancellationToken cancellationToken = default) =>
         await AskAsync(new SwarmProtocol.Dial(peer, options ?? DialOptions.Default, addresses), cancellationToken) switch
         {
@@ -83,7 +99,11 @@ public sealed class NetworkClient(IActorRef swarm, PeerId localPeer)
     /// <summary>Closes the network: listeners, then connections and streams; completes when all are gone (the seed's <c>Close</c>).</summary>
     public Task CloseAsync(CancellationToken cancellationToken = default) => AskAsync(SwarmProtocol.Close.Instance, cancellationToken);
 
-    private Task<object> AskAsync(object message, CancellationToken cancellationToken) => Swarm.Ask(message, AskLimit, cancellationToken);
+    private async Task<object> AskAsync(object message, CancellationToken cancellationToken)
+    {
+        var swarm = await _swarm.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await swarm.Ask(message, AskLimit, cancellationToken).ConfigureAwait(false);
+    }
 
     private static InvalidOperationException Unexpected(object reply) => new($"unexpected reply from the swarm: {reply}");
 }

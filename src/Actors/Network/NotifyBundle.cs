@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Network;
 
@@ -32,8 +32,7 @@ public sealed class NotifyBundle : IDisposable
     {
         _system = system;
         _listener = system.ActorOf(Props.Create(() => new Relay(this, localPeer)));
-        foreach (var type in new[] { typeof(SwarmProtocol.Connected), typeof(SwarmProtocol.Disconnected), typeof(SwarmProtocol.ListenStarted), typeof(SwarmProtocol.ListenClosed) })
-            system.EventStream.Subscribe(_listener, type);
+        system.EventStream.Subscribe(_listener, typeof(SwarmProtocol.NodeEvent));
     }
 
     /// <inheritdoc />
@@ -47,10 +46,24 @@ public sealed class NotifyBundle : IDisposable
     {
         public Relay(NotifyBundle bundle, PeerId local)
         {
-            Receive<SwarmProtocol.Connected>(e => e.Connection.LocalPeer == local, e => bundle.Connected?.Invoke(e.Connection));
-            Receive<SwarmProtocol.Disconnected>(e => e.Connection.LocalPeer == local, e => bundle.Disconnected?.Invoke(e.Connection));
-            Receive<SwarmProtocol.ListenStarted>(e => e.LocalPeer == local, e => bundle.Listen?.Invoke(e.Address));
-            Receive<SwarmProtocol.ListenClosed>(e => e.LocalPeer == local, e => bundle.ListenClose?.Invoke(e.Address));
+            Receive<SwarmProtocol.NodeEvent>(e => e.LocalPeer == local, e =>
+            {
+                switch (e)
+                {
+                    case SwarmProtocol.Connected c:
+                        bundle.Connected?.Invoke(c.Connection);
+                        break;
+                    case SwarmProtocol.Disconnected d:
+                        bundle.Disconnected?.Invoke(d.Connection);
+                        break;
+                    case SwarmProtocol.ListenStarted l:
+                        bundle.Listen?.Invoke(l.Address);
+                        break;
+                    case SwarmProtocol.ListenClosed l:
+                        bundle.ListenClose?.Invoke(l.Address);
+                        break;
+                }
+            });
             ReceiveAny(_ => { });
         }
     }

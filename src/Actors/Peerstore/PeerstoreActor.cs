@@ -27,7 +27,7 @@ public sealed class PeerstoreActor : ReceiveActor
     public PeerstoreActor(TimeProvider clock)
     {
         _clock = clock;
-        Receive<Peerstore.AddAddresses>(a =>
+        Receive<PeerstoreProtocol.AddAddresses>(a =>
         {
             var record = Record(a.Peer);
             var expiry = Expiry(a.Ttl);
@@ -37,7 +37,7 @@ public sealed class PeerstoreActor : ReceiveActor
                     record.Addresses[address] = (expiry, a.Ttl);
             }
         });
-        Receive<Peerstore.UpdateTtl>(u =>
+        Receive<PeerstoreProtocol.UpdateTtl>(u =>
         {
             if (!_peers.TryGetValue(u.Peer, out var record))
                 return;
@@ -48,22 +48,22 @@ public sealed class PeerstoreActor : ReceiveActor
                     record.Addresses[address] = (expiry, u.Ttl);
             }
         });
-        Receive<Peerstore.GetAddresses>(g => Sender.Tell(new Peerstore.AddressesAre(g.Peer, Addresses(g.Peer))));
-        Receive<Peerstore.AddPublicKey>(k =>
+        Receive<PeerstoreProtocol.GetAddresses>(g => Sender.Tell(new PeerstoreProtocol.AddressesAre(g.Peer, Addresses(g.Peer))));
+        Receive<PeerstoreProtocol.AddPublicKey>(k =>
         {
             if (k.Peer.Matches(k.Key))
                 Record(k.Peer).Key = k.Key;
         });
-        Receive<Peerstore.GetPublicKey>(g =>
+        Receive<PeerstoreProtocol.GetPublicKey>(g =>
         {
             var key = _peers.GetValueOrDefault(g.Peer)?.Key ?? (g.Peer.TryExtractPublicKey(out var inlined) ? inlined : null);
-            Sender.Tell(new Peerstore.PublicKeyIs(g.Peer, key));
+            Sender.Tell(new PeerstoreProtocol.PublicKeyIs(g.Peer, key));
         });
-        Receive<Peerstore.SetProtocols>(p => Record(p.Peer).Protocols = p.Protocols.ToArray());
-        Receive<Peerstore.GetProtocols>(g => Sender.Tell(new Peerstore.ProtocolsAre(g.Peer, _peers.GetValueOrDefault(g.Peer)?.Protocols ?? [])));
-        Receive<Peerstore.PutMetadata>(p => Record(p.Peer).Metadata[p.Key] = p.Value);
-        Receive<Peerstore.GetMetadata>(g => Sender.Tell(new Peerstore.MetadataIs(g.Peer, g.Key, _peers.GetValueOrDefault(g.Peer)?.Metadata.GetValueOrDefault(g.Key))));
-        Receive<Peerstore.GetPeers>(_ => Sender.Tell(new Peerstore.PeersAre(
+        Receive<PeerstoreProtocol.SetProtocols>(p => Record(p.Peer).Protocols = p.Protocols.ToArray());
+        Receive<PeerstoreProtocol.GetProtocols>(g => Sender.Tell(new PeerstoreProtocol.ProtocolsAre(g.Peer, _peers.GetValueOrDefault(g.Peer)?.Protocols ?? [])));
+        Receive<PeerstoreProtocol.PutMetadata>(p => Record(p.Peer).Metadata[p.Key] = p.Value);
+        Receive<PeerstoreProtocol.GetMetadata>(g => Sender.Tell(new PeerstoreProtocol.MetadataIs(g.Peer, g.Key, _peers.GetValueOrDefault(g.Peer)?.Metadata.GetValueOrDefault(g.Key))));
+        Receive<PeerstoreProtocol.GetPeers>(_ => Sender.Tell(new PeerstoreProtocol.PeersAre(
             _peers.Where(p => p.Value.Key is not null || Addresses(p.Key).Count > 0).Select(p => p.Key).ToArray())));
     }
 
@@ -78,7 +78,7 @@ public sealed class PeerstoreActor : ReceiveActor
     }
 
     private DateTimeOffset Expiry(TimeSpan ttl) =>
-        ttl >= Peerstore.Ttl.Connected || _clock.GetUtcNow() > DateTimeOffset.MaxValue - ttl ? DateTimeOffset.MaxValue : _clock.GetUtcNow() + ttl;
+        ttl >= PeerstoreProtocol.Ttl.Connected || _clock.GetUtcNow() > DateTimeOffset.MaxValue - ttl ? DateTimeOffset.MaxValue : _clock.GetUtcNow() + ttl;
 
     private List<Multiaddr> Addresses(PeerId peer)
     {

@@ -6,14 +6,14 @@ using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Transport;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
+using Libp2p.Actors.Peerstore;
 
 namespace Libp2p.Actors.Swarm;
 
 /// <summary>
 /// One peer being dialed (go-libp2p's dial worker): the Swarm sends every concurrent dial of the
-/// peer here, so they share one attempt. It collects the peer's addresses, ranks them, dials a few
-/// at a time, keeps the first connection that upgrades and aborts the rest, and reports to the Swarm.
+/// peer here, so they share one attempt. It takes the addresses the dial names, or asks the
+/// peerstore when it names none, ranks them, dials a few at a time, keeps the first connection that upgrades and aborts the rest, and reports to the Swarm.
 /// </summary>
 public sealed class DialActor : ReceiveActor, IWithTimers
 {
@@ -25,6 +25,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     private readonly Dictionary<Multiaddr, (UpgradingConnection Dial, ConnectionManagementScope Scope)> _running = new();
     private readonly TimeSpan _timeout;
     private readonly IActorRef _peerstore;
+    private readonly IReadOnlyList<Multiaddr> _given;
     private readonly TimeSpan _started;
     private bool _done;
 
@@ -47,20 +48,10 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         _materializer = materializer;
         _timeout = timeout;
         _peerstore = peerstore;
+        _given = given;
         _started = Context.System.Scheduler.MonotonicClock;
 
-        Receive<AddressesKnown>(known =>
-        {
-            foreach (var address in Rank(given.Concat(known.Addresses).Distinct()))
-            {
-                if (settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
-                    _queue.Add((address, transport));
-            }
-            if (_queue.Count == 0)
-                Finish(new NoRemoteAddressesException(peer));
-            else
-                Launch();
-        });
+        Receive<AddressesKnown>(known => Start(known.Addresses));
         Receive<AttemptUpgraded>(u =>
         {
             if (_done)
@@ -98,11 +89,17 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Timers.StartSingleTimer("timeout", new TimedOut(), _timeout);
+        // Addresses named by the dial are all it tries: the peerstore is asked only when there are none.
+        if (_given.Count > 0)
+        {
+            Start(_given);
+            return;
+        }
         _peerstore.Ask<PeerstoreProtocol.AddressesAre>(new PeerstoreProtocol.GetAddresses(_peer), TimeSpan.FromSeconds(5))
             .PipeTo(Self, success: a => new AddressesKnown(a.Addresses), failure: _ => new AddressesKnown([]));
     }
 
-    /// <summary>A dial of <paramref name="peer"/> at <paramref name="addresses"/> and its peerstore addresses.</summary>
+    /// <summary>A dial of <paramref name="peer"/> at <paramref name="addresses"/>, or at its peerstore addresses when none are given.</summary>
     public static Props Props(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore, IMaterializer materializer) =>
         Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore, materializer));
 
@@ -119,6 +116,20 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
             ? b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168)
             : (b[0] & 0xfe) == 0xfc || ip.IsIPv6LinkLocal;
+    }
+
+    /// <summary>Queues the addresses some transport can dial, best first, and starts dialing.</summary>
+    private void Start(IEnumerable<Multiaddr> addresses)
+    {
+        foreach (var address in Rank(addresses))
+        {
+            if (_settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
+                _queue.Add((address, transport));
+        }
+        if (_queue.Count == 0)
+            Finish(new NoRemoteAddressesException(_peer));
+        else
+            Launch();
     }
 
     private void Launch()

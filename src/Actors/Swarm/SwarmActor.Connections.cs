@@ -1,20 +1,27 @@
+using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Event;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Transport;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
 
 namespace Libp2p.Actors.Swarm;
 
 /// <summary>The Swarm's dialing, connection table and closing.</summary>
 public sealed partial class SwarmActor
 {
-    private Exception? _lastRefusal;
+    /// <summary>Who waits for the Swarm to close, and whether its connections were asked to close yet.</summary>
+    private sealed class ClosingState
+    {
+        public List<IActorRef> Closers { get; } = [];
+        public bool ConnectionsAsked { get; set; }
+    }
 
     private void RequestConnection(PeerId peer, DialOptions options, IReadOnlyList<Multiaddr>? addresses, Pending pending)
     {
@@ -51,7 +58,7 @@ public sealed partial class SwarmActor
             // so its name may still be taken when the next dial of the same peer starts.
             var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, _materializer), $"dial-{++_nextDial}-{peer}");
             Context.Watch(actor);
-            _dials[peer] = dial = (actor, []);
+            _dials[peer] = dial = new DialInProgress(actor, []);
         }
         dial.Waiters.Add(pending);
     }
@@ -59,16 +66,16 @@ public sealed partial class SwarmActor
     private void HandleDialSucceeded(DialActor.Succeeded succeeded)
     {
         _backoff.Remove(succeeded.Peer);
-        var info = AddConnection(succeeded.Connection, succeeded.Addresses, succeeded.Upgrade, Direction.Outbound, succeeded.Scope);
-        if (_dials.Remove(succeeded.Peer, out var dial))
+        var waiters = _dials.Remove(succeeded.Peer, out var dial) ? dial.Waiters : [];
+        if (TryAdopt(succeeded.Connection, succeeded.Addresses, succeeded.Upgrade, Direction.Outbound, succeeded.Scope, out var info, out var refusal))
         {
-            foreach (var waiter in dial.Waiters)
-            {
-                if (info is null)
-                    Fail(succeeded.Peer, waiter, _lastRefusal!);
-                else
-                    Satisfy(waiter, info);
-            }
+            foreach (var waiter in waiters)
+                Satisfy(waiter, info);
+        }
+        else
+        {
+            foreach (var waiter in waiters)
+                Fail(succeeded.Peer, waiter, refusal);
         }
     }
 
@@ -86,7 +93,13 @@ public sealed partial class SwarmActor
         }
     }
 
-    private ConnectionInfo? AddConnection(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction, ConnectionManagementScope scope)
+    /// <summary>
+    /// Takes an upgraded connection into the table under a new <see cref="ConnectionActor"/>, once its
+    /// scope accepts the peer. Refused, the connection is cut, nothing stays reserved, and the refusal
+    /// is returned for a dialer to learn why.
+    /// </summary>
+    private bool TryAdopt(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction, ConnectionManagementScope scope,
+        [NotNullWhen(true)] out ConnectionInfo? info, [NotNullWhen(false)] out ResourceLimitExceededException? refusal)
     {
         try
         {
@@ -94,30 +107,28 @@ public sealed partial class SwarmActor
         }
         catch (ResourceLimitExceededException e)
         {
-            // Refused: the connection is cut and nothing stays reserved; a dialer learns why.
             _log.Info("refused a connection with {0}: {1}", upgrade.RemotePeer, e.Message);
             scope.Done();
             connection.Abort(e);
-            _lastRefusal = e;
-            return null;
+            (info, refusal) = (null, e);
+            return false;
         }
         var id = new ConnectionId(++_nextConnection);
-        var info = new ConnectionInfo(id, _local, upgrade.RemotePeer, upgrade.RemotePublicKey, addresses.LocalAddress, addresses.RemoteAddress,
+        info = new ConnectionInfo(id, _local, upgrade.RemotePeer, upgrade.RemotePublicKey, addresses.LocalAddress, addresses.RemoteAddress,
             upgrade.Security, upgrade.Muxer, new Stats(direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), ActorRefs.Nobody);
         var actor = Context.ActorOf(ConnectionActor.Props(connection, info, _handlers, _materializer, _settings.Resources, scope, _settings.Streams), $"conn-{id}");
         info = info with { Actor = actor };
         Context.Watch(actor);
-        _connections[id] = info;
-        _connectionActors[actor] = id;
-        _handles[id] = connection;
+        _connections[actor] = new LiveConnection(info, connection);
         _history.Remove(upgrade.RemotePeer);
         _peerstore.Tell(new PeerstoreProtocol.AddAddresses(upgrade.RemotePeer, [addresses.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(upgrade.RemotePeer, upgrade.RemotePublicKey));
-        Context.System.EventStream.Publish(new Swarm.Connected(info));
-        return info;
+        Context.System.EventStream.Publish(new SwarmProtocol.Connected(info));
+        refusal = null;
+        return true;
     }
 
-    private List<ConnectionInfo> ConnectionsTo(PeerId peer) => _connections.Values.Where(c => c.RemotePeer == peer).ToList();
+    private List<ConnectionInfo> ConnectionsTo(PeerId peer) => _connections.Values.Select(c => c.Info).Where(c => c.RemotePeer == peer).ToList();
 
     private Connectedness ConnectednessOf(PeerId peer) =>
         ConnectionsTo(peer).Count > 0 ? Connectedness.Connected : _history.GetValueOrDefault(peer, Connectedness.NotConnected);
@@ -125,21 +136,21 @@ public sealed partial class SwarmActor
     private static void Satisfy(Pending pending, ConnectionInfo connection)
     {
         if (pending.StreamProtocols is null)
-            pending.ReplyTo.Tell(new Swarm.Dialed(connection));
+            pending.ReplyTo.Tell(new SwarmProtocol.Dialed(connection));
         else
             connection.Actor.Tell(new Conn.NewStream(pending.StreamProtocols), pending.ReplyTo);
     }
 
     private static void Fail(PeerId peer, Pending pending, Exception reason) =>
-        pending.ReplyTo.Tell(pending.StreamProtocols is null ? new Swarm.DialFailed(peer, reason) : new Swarm.OpenStreamFailed(peer, reason));
+        pending.ReplyTo.Tell(pending.StreamProtocols is null ? new SwarmProtocol.DialFailed(peer, reason) : new SwarmProtocol.OpenStreamFailed(peer, reason));
 
-    private void ChangeHandlers(string protocol, System.Collections.Immutable.ImmutableDictionary<string, StreamHandler> handlers)
+    private void ChangeHandlers(string protocol, ImmutableDictionary<string, StreamHandler> handlers)
     {
         _handlers = new StreamHandlerTable(handlers);
-        foreach (var connection in _connections.Values)
-            connection.Actor.Tell(new Conn.HandlersChanged(_handlers));
-        Sender.Tell(new Swarm.HandlerSet(protocol));
-        Context.System.EventStream.Publish(new Swarm.ProtocolsChanged(_local, Protocols()));
+        foreach (var connection in _connections.Keys)
+            connection.Tell(new Conn.HandlersChanged(_handlers));
+        Sender.Tell(new SwarmProtocol.HandlerSet(protocol));
+        Context.System.EventStream.Publish(new SwarmProtocol.ProtocolsChanged(_local, Protocols()));
     }
 
     private string[] Protocols() => [.. _handlers.Handlers.Keys.Order(StringComparer.Ordinal)];
@@ -147,7 +158,8 @@ public sealed partial class SwarmActor
     /// <summary>Listeners go first, then dials, then connections; the reply waits until no child is left.</summary>
     private void StartClosing(IActorRef requester)
     {
-        var closers = new List<IActorRef> { requester };
+        var closing = new ClosingState();
+        closing.Closers.Add(requester);
         foreach (var listener in _listeners.Keys)
             Context.Stop(listener);
         foreach (var (peer, dial) in _dials)
@@ -159,43 +171,30 @@ public sealed partial class SwarmActor
         _dials.Clear();
         // A connection whose remote never answers the goodbye is cut after a grace period.
         Timers.StartSingleTimer("close", new CloseTimedOut(), TimeSpan.FromSeconds(5));
-        Become(() => Closing(closers));
-        CheckClosed(closers);
+        Become(() => Closing(closing));
+        CheckClosed(closing);
     }
 
-    private bool _connectionsClosing;
-
-    /// <summary>Connections are asked to close only once no listener is left, so nothing new arrives meanwhile.</summary>
-    private void CloseConnectionsWhenListenersAreGone()
-    {
-        if (_connectionsClosing || _listeners.Count > 0)
-            return;
-        _connectionsClosing = true;
-        foreach (var connection in _connections.Values)
-            connection.Actor.Tell(Conn.Close.Instance);
-    }
-
-    private void Closing(List<IActorRef> closers)
+    private void Closing(ClosingState closing)
     {
         Receive<Terminated>(t =>
         {
             HandleTerminated(t);
-            CheckClosed(closers);
+            CheckClosed(closing);
         });
-        Receive<Swarm.Close>(_ =>
+        Receive<SwarmProtocol.Close>(_ =>
         {
-            closers.Add(Sender);
-            CheckClosed(closers);
+            closing.Closers.Add(Sender);
+            CheckClosed(closing);
         });
         Receive<CloseTimedOut>(_ =>
         {
-            foreach (var actor in _connectionActors.Keys)
+            foreach (var actor in _connections.Keys)
                 Context.Stop(actor);
         });
-        Receive<Swarm.Dial>(d => Sender.Tell(new Swarm.DialFailed(d.Peer, new DialException(d.Peer, "the network is closed"))));
-        Receive<Swarm.OpenStream>(o => Sender.Tell(new Swarm.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
-        Receive<Swarm.GetConns>(g => Sender.Tell(new Swarm.ConnsAre([.. _connections.Values])));
-        Receive<Swarm.GetPeers>(_ => Sender.Tell(new Swarm.PeersAre([])));
+        Receive<SwarmProtocol.Dial>(d => Sender.Tell(new SwarmProtocol.DialFailed(d.Peer, new DialException(d.Peer, "the network is closed"))));
+        Receive<SwarmProtocol.OpenStream>(o => Sender.Tell(new SwarmProtocol.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
+        Receive<SwarmProtocol.Listen>(l => Sender.Tell(new SwarmProtocol.ListenFailed(l.Addresses.FirstOrDefault() ?? Multiaddr.Empty, new TransportException("the network is closed"))));
         // Connections that finish upgrading while closing are not adopted: they are closed at once.
         Receive<ListenerActor.Accepted>(a =>
         {
@@ -213,23 +212,27 @@ public sealed partial class SwarmActor
             d.Scope.Done();
             d.Connection.Close();
         });
-        Receive<Swarm.GetListenAddresses>(g => Sender.Tell(new Swarm.ListenAddressesAre(ListenAddresses(g.ExpandInterfaces))));
-        Receive<Swarm.GetConnectedness>(g => Sender.Tell(new Swarm.ConnectednessIs(g.Peer, ConnectednessOf(g.Peer))));
-        Receive<Swarm.GetPeerstore>(_ => Sender.Tell(new Swarm.PeerstoreIs(_peerstore)));
-        Receive<Swarm.GetResourceSnapshot>(_ => Sender.Tell(new Swarm.ResourceSnapshotIs(_settings.Resources.Snapshot())));
-        Receive<Swarm.Listen>(l => Sender.Tell(new Swarm.ListenFailed(l.Addresses.FirstOrDefault() ?? Multiaddr.Empty, new TransportException("the network is closed"))));
+        Queries();
         // Everything else is for a network that is gone; the messages above answer what can be answered.
         ReceiveAny(_ => { });
     }
 
-    private void CheckClosed(List<IActorRef> closers)
+    /// <summary>Connections are asked to close only once no listener is left, so nothing new arrives meanwhile; the closers are answered once no child is left.</summary>
+    private void CheckClosed(ClosingState closing)
     {
-        CloseConnectionsWhenListenersAreGone();
-        if (_listeners.Count > 0 || _connectionActors.Count > 0)
+        if (_listeners.Count > 0)
+            return;
+        if (!closing.ConnectionsAsked)
+        {
+            closing.ConnectionsAsked = true;
+            foreach (var connection in _connections.Keys)
+                connection.Tell(Conn.Close.Instance);
+        }
+        if (_connections.Count > 0)
             return;
         Timers.Cancel("close");
-        foreach (var closer in closers)
-            closer.Tell(Swarm.Closed.Instance);
-        closers.Clear();
+        foreach (var closer in closing.Closers)
+            closer.Tell(SwarmProtocol.Closed.Instance);
+        closing.Closers.Clear();
     }
 }

@@ -34,7 +34,11 @@ public sealed record SwarmSettings(PrivateKey Identity)
     /// <summary>The longest backoff (go-libp2p: 5 minutes).</summary>
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Accounts every connection and stream (the seed's <c>ResourceManager</c>); go-libp2p's scaling limits by default.</summary>
+    /// <summary>
+    /// Accounts every connection and stream (the seed's <c>ResourceManager</c>); go-libp2p's scaling
+    /// limits by default. The Swarm owns it: when the Swarm stops it disposes it, so its meter
+    /// stops publishing.
+    /// </summary>
     public ResourceManager Resources { get; init; } = new(ResourceLimitDefaults.Scaled());
 
     /// <summary>The clock, injectable so backoff is testable without waiting.</summary>

@@ -4,7 +4,6 @@ using Libp2p.Actors.Connections;
 using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Swarm;
 using Libp2p.Host.Services;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
 
 namespace Libp2p.Host;
 
@@ -13,13 +12,24 @@ namespace Libp2p.Host;
 /// peerstore, the Swarm and the identify service, registers the standard protocols, and is the
 /// node's front door: every <see cref="SwarmProtocol"/> command sent to it is forwarded to the
 /// Swarm with the sender kept, so the reply goes straight back to whoever asked; identify
-/// commands go to the identify service. If the Swarm dies the host stops with it.
+/// commands go to the identify service. <see cref="GetSwarm"/> gives the Swarm itself, for
+/// clients that talk to it without this hop. If the Swarm dies the host stops with it.
 /// </summary>
 public sealed class HostActor : ReceiveActor
 {
     private readonly IActorRef _swarm;
     private readonly IActorRef _identify;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    /// <summary>Asks for the node's Swarm; answered with <see cref="SwarmIs"/>, once the standard protocols are registered with it.</summary>
+    public sealed record GetSwarm
+    {
+        /// <summary>The message.</summary>
+        public static GetSwarm Instance { get; } = new();
+    }
+
+    /// <summary>The node's Swarm actor.</summary>
+    public sealed record SwarmIs(IActorRef Swarm);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public HostActor(HostSettings settings)
@@ -29,8 +39,9 @@ public sealed class HostActor : ReceiveActor
         Context.Watch(_swarm);
         _identify = Context.ActorOf(IdentifyActor.Props(settings, _swarm, peerstore), "identify");
 
-        // Told before any Listen can reach the Swarm (they come through this actor, later), so no
-        // inbound stream ever finds a standard protocol missing.
+        // Told before any Listen can reach the Swarm (they come through this actor, or straight to
+        // the Swarm from a client that asked GetSwarm, later), so no inbound stream ever finds a
+        // standard protocol missing.
         var (swarm, identify) = (_swarm, _identify);
         Register(IdentifyService.ProtocolId, stream => IdentifyService.ServeAsync(stream, settings, swarm));
         Register(IdentifyService.PushProtocolId, stream => IdentifyService.ReceivePushAsync(stream, identify));
@@ -45,6 +56,7 @@ public sealed class HostActor : ReceiveActor
 
         Receive<SwarmProtocol.HandlerSet>(_ => { });
         Receive<IdentifyService.IdentifyPeer>(m => _identify.Forward(m));
+        Receive<GetSwarm>(_ => Sender.Tell(new SwarmIs(_swarm)));
         Receive<Terminated>(t => t.ActorRef.Equals(_swarm), _ =>
         {
             _log.Warning("the swarm stopped; the host stops with it");

@@ -4,7 +4,7 @@ using Libp2p.Actors.Resources;
 using Libp2p.Host.Services;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host;
 
@@ -17,6 +17,7 @@ namespace Libp2p.Host;
 public sealed class Libp2pHost : IExtension
 {
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task<IActorRef> _swarm;
 
     internal Libp2pHost(ActorSystem system, HostSettings settings, string name)
     {
@@ -25,7 +26,10 @@ public sealed class Libp2pHost : IExtension
         Settings = settings;
         PeerId = PeerId.FromPublicKey(settings.Identity.PublicKey);
         Actor = system.ActorOf(HostActor.Props(settings), name);
-        Network = new NetworkClient(Actor, PeerId);
+        // The async API talks to the Swarm itself, not through the root actor; the root actor
+        // answers with it once the standard protocols are registered, so none is missing at Listen.
+        _swarm = ResolveSwarmAsync(Actor);
+        Network = new NetworkClient(_swarm, PeerId);
         Started = Network.ListenAsync(settings.ListenAddresses);
         WatchForStop(system, Actor);
         // Connections close in order (streams, then sockets) before the system tears actors down.
@@ -135,7 +139,8 @@ public sealed class Libp2pHost : IExtension
     /// <summary>Every resource scope's usage and limit, system first.</summary>
     public async Task<IReadOnlyList<ScopeSnapshot>> ResourceSnapshotAsync(CancellationToken cancellationToken = default)
     {
-        var reply = await Actor.Ask<SwarmProtocol.ResourceSnapshotIs>(SwarmProtocol.GetResourceSnapshot.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+        var swarm = await _swarm.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var reply = await swarm.Ask<SwarmProtocol.ResourceSnapshotIs>(SwarmProtocol.GetResourceSnapshot.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
         return reply.Scopes;
     }
 
@@ -171,6 +176,9 @@ public sealed class Libp2pHost : IExtension
         var text = address.PeerIdText ?? throw new ArgumentException($"{address} does not end in /p2p/<peer id>, so the peer to expect is unknown", nameof(address));
         return (PeerId.Parse(text), address.Decapsulate("p2p"));
     }
+
+    private static async Task<IActorRef> ResolveSwarmAsync(IActorRef host) =>
+        (await host.Ask<HostActor.SwarmIs>(HostActor.GetSwarm.Instance, TimeSpan.FromMinutes(5)).ConfigureAwait(false)).Swarm;
 
     private DialOptions Dialing => DialOptions.Default.WithTimeout(Settings.DialTimeout);
 

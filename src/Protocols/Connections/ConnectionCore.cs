@@ -194,9 +194,6 @@ public sealed class ConnectionCore : IConnectionCore
     }
 
     /// <inheritdoc />
-    public void DrainOutput(IBufferWriter<byte> output) => DrainOutput(output, int.MaxValue);
-
-    /// <inheritdoc />
     public void DrainOutput(IBufferWriter<byte> output, int limit)
     {
         var written = 0;
@@ -230,22 +227,7 @@ public sealed class ConnectionCore : IConnectionCore
     }
 
     /// <inheritdoc />
-    public int PeekFrameLength() => _muxer?.PeekFrameLength() ?? -1;
-
-    /// <inheritdoc />
-    public bool TryDequeueFrame(IBufferWriter<byte> output) => _muxer?.TryDequeueFrame(output) ?? false;
-
-    /// <inheritdoc />
-    public ReadOnlySpan<byte> PeekFrame() => _muxer is null ? [] : _muxer.PeekFrame();
-
-    /// <inheritdoc />
-    public void DropFrame() => _muxer?.DropFrame();
-
-    /// <inheritdoc />
     public long OpenStream() => Muxer.OpenStream();
-
-    /// <inheritdoc />
-    public int SendCapacity(long streamId) => Muxer.SendCapacity(streamId);
 
     /// <inheritdoc />
     public int Send(long streamId, ReadOnlySpan<byte> data) => Muxer.Send(streamId, data);

@@ -270,7 +270,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 switch (e)
                 {
                     case MuxerEvent.StreamOpened opened:
-                        var stream = new MuxedStream(_handle, opened.StreamId, outbound: false);
+                        var stream = new MuxedStream(_handle, opened.StreamId);
                         if (_handle.TryAccept(stream))
                             _streams[opened.StreamId] = new StreamState(stream);
                         else
@@ -386,7 +386,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             try
             {
                 var id = _core.OpenStream();
-                var stream = new MuxedStream(_handle, id, outbound: true);
+                var stream = new MuxedStream(_handle, id);
                 _streams[id] = new StreamState(stream);
                 opened.TrySetResult(stream);
             }

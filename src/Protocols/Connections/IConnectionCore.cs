@@ -11,10 +11,32 @@ namespace Libp2p.Protocols.Connections;
 /// Before the upgrade completes, stream commands are refused; <see cref="Upgrade"/> turns non-null
 /// when it completes, and a failed upgrade is reported as <see cref="MuxerEvent.SessionFailed"/>.
 /// </summary>
-public interface IConnectionCore : IMuxerSession
+public interface IConnectionCore : IDisposable
 {
+    /// <summary>The muxer protocol negotiated, e.g. <c>/yamux/1.0.0</c>; empty before the upgrade completes.</summary>
+    string Protocol { get; }
+
+    /// <summary>True once the upgrade or the muxer session has failed, or the session fully closed.</summary>
+    bool IsClosed { get; }
+
+    /// <summary>True when bytes are waiting to be written to the transport.</summary>
+    bool HasOutput { get; }
+
+    /// <summary>Whether the muxer wants no more input for now (see <see cref="IMuxerSession.InputPaused"/>).</summary>
+    bool InputPaused { get; }
+
+    /// <summary>What the upgrade settled, once it has.</summary>
+    ConnectionUpgrade? Upgrade { get; }
+
     /// <summary>Queues what this side says first (the dialer's multistream header and proposal).</summary>
     void Start();
+
+    /// <summary>
+    /// Takes raw transport bytes (any split), advances the upgrade or hands the plaintext to the
+    /// muxer, and appends what happened to <paramref name="events"/>; a violation appends
+    /// <see cref="MuxerEvent.SessionFailed"/>, it does not throw.
+    /// </summary>
+    void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events);
 
     /// <summary>
     /// Moves queued output into <paramref name="output"/> until at least <paramref name="limit"/>
@@ -22,8 +44,34 @@ public interface IConnectionCore : IMuxerSession
     /// </summary>
     void DrainOutput(IBufferWriter<byte> output, int limit);
 
-    /// <summary>What the upgrade settled, once it has.</summary>
-    ConnectionUpgrade? Upgrade { get; }
+    /// <summary>Opens an outbound stream; its opening frame is queued as output.</summary>
+    /// <exception cref="MuxerException">Not upgraded yet, or the muxer refuses (closed, going away, at its stream limit).</exception>
+    long OpenStream();
+
+    /// <summary>Frames as much of <paramref name="data"/> as the stream's send window allows.</summary>
+    /// <returns>How many bytes were taken; the caller keeps the rest until <see cref="MuxerEvent.SendWindowOpened"/>.</returns>
+    int Send(long streamId, ReadOnlySpan<byte> data);
+
+    /// <summary>The local reader took <paramref name="bytes"/> of the stream's inbound data: grant window back.</summary>
+    void Consumed(long streamId, int bytes);
+
+    /// <summary>Half-closes the stream: no more local writes, the remote reads end-of-stream.</summary>
+    void CloseWrite(long streamId);
+
+    /// <summary>Stops reading: further inbound data for the stream is discarded.</summary>
+    void CloseRead(long streamId);
+
+    /// <summary>Aborts the stream in both directions; the remote sees a reset.</summary>
+    void Reset(long streamId);
+
+    /// <summary>Resets every stream whose reader is still behind, so input can resume.</summary>
+    void ShedLaggards(ICollection<MuxerEvent> events);
+
+    /// <summary>Sends a liveness probe where the muxer has one; false if it has none or one is unanswered.</summary>
+    bool Ping();
+
+    /// <summary>Closes the session gracefully (yamux: go-away), resetting nothing already open.</summary>
+    void Close();
 }
 
 /// <summary>The outcome of a connection upgrade: who is on the other side and how we talk to them.</summary>

@@ -17,11 +17,10 @@ public sealed class MuxedStream
     private int _sourceTaken;
     private int _sinkTaken;
 
-    internal MuxedStream(MuxedConnection connection, long id, bool outbound)
+    internal MuxedStream(MuxedConnection connection, long id)
     {
         Connection = connection;
         Id = id;
-        Outbound = outbound;
     }
 
     /// <summary>The connection the stream runs on.</summary>
@@ -29,9 +28,6 @@ public sealed class MuxedStream
 
     /// <summary>The muxer's stream ID, unique within the connection.</summary>
     public long Id { get; }
-
-    /// <summary>Whether this side opened the stream.</summary>
-    public bool Outbound { get; }
 
     /// <summary>
     /// Completes when the stream is gone: both directions closed, or reset (then it faults with

@@ -4,7 +4,6 @@ using Libp2p.Actors.Tests.Swarm;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
 
 namespace Libp2p.Actors.Tests.Peerstore;
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Libp2p.Actors.Resources;
+using Libp2p.Actors.Swarm;
 using Libp2p.Actors.Tests.Swarm;
 
 namespace Libp2p.Actors.Tests.Resources;
@@ -56,7 +57,7 @@ public sealed class ResourceManagerSwarmTests : SwarmTestKit
         }
         Assert.Equal(limit, served);
 
-        var during = await server.Swarm.Ask<Libp2p.Actors.Swarm.Swarm.ResourceSnapshotIs>(Libp2p.Actors.Swarm.Swarm.GetResourceSnapshot.Instance, Patience);
+        var during = await server.Swarm.Ask<SwarmProtocol.ResourceSnapshotIs>(SwarmProtocol.GetResourceSnapshot.Instance, Patience);
         Assert.Contains(during.Scopes, s => s.Scope == "system" && s.Usage.NumConnsInbound == 1);
         CloseAll(client, server);
         Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
@@ -71,8 +72,8 @@ public sealed class ResourceManagerSwarmTests : SwarmTestKit
         var second = StartHost();
         Dial(client, first);
 
-        var reply = await client.Swarm.Ask<Libp2p.Actors.Swarm.Swarm.DialFailed>(
-            new Libp2p.Actors.Swarm.Swarm.Dial(second.Peer, Network.DialOptions.Default, second.Addresses), Patience);
+        var reply = await client.Swarm.Ask<SwarmProtocol.DialFailed>(
+            new SwarmProtocol.Dial(second.Peer, Network.DialOptions.Default, second.Addresses), Patience);
 
         Assert.Equal("resource limit exceeded: system: outbound connections: asked 1, in use 1, limit 1", reply.Reason.Message);
         CloseAll(client, first, second);

@@ -3,7 +3,7 @@ using Libp2p.Actors.Resources;
 using Libp2p.Actors.Tests.Swarm;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Muxing.Yamux;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Tests.Resources;
 

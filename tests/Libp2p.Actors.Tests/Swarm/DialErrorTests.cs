@@ -9,7 +9,7 @@ using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Noise;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Transport;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 

@@ -1,6 +1,6 @@
 using Libp2p.Actors.Network;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 

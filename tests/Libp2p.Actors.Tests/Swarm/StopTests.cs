@@ -1,4 +1,5 @@
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Resources;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 
@@ -30,6 +31,38 @@ public sealed class StopTests : SwarmTestKit
         Assert.Single(Conns(c, b.Peer));
         events.ExpectNoMsg(TimeSpan.Zero);
         CloseAll(b, c);
+    }
+
+    [Fact]
+    public void A_stopped_swarm_must_dispose_its_resource_managers_meter()
+    {
+        var resources = new ResourceManager();
+        var host = StartHost(listen: "", configure: s => s with { Resources = resources });
+        var published = 0;
+        var completed = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            // Other tests run managers of their own meanwhile: count this one's instruments only.
+            if (instrument.Meter != resources.Meter)
+                return;
+            published++;
+            l.EnableMeasurementEvents(instrument);
+        };
+        listener.MeasurementsCompleted = (instrument, _) =>
+        {
+            if (instrument.Meter == resources.Meter)
+                Interlocked.Increment(ref completed);
+        };
+        listener.Start();
+        Watch(host.Swarm);
+
+        Sys.Stop(host.Swarm);
+
+        ExpectTerminated(host.Swarm, Patience);
+        Assert.True(published > 0);
+        Assert.Equal(published, Volatile.Read(ref completed));
+        host.Key.Dispose();
     }
 
     [Fact]

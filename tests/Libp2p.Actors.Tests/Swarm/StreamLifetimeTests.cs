@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Libp2p.Actors.Resources;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 
@@ -54,12 +55,12 @@ public sealed class StreamReservationTests : SwarmTestKit
             Libp2p.Protocols.Multiformats.Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"), new Libp2p.Protocols.Connections.UpgradeSettings(remoteKey),
             (c, _) => accepted.Writer.TryWrite(c));
         var remotePeer = Libp2p.Protocols.Peer.PeerId.FromPublicKey(remoteKey.PublicKey);
-        await client.Swarm.Ask<Libp2p.Actors.Swarm.Swarm.Dialed>(new Libp2p.Actors.Swarm.Swarm.Dial(remotePeer, Libp2p.Actors.Network.DialOptions.Default, [bound.Address]), Patience);
+        await client.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(remotePeer, Libp2p.Actors.Network.DialOptions.Default, [bound.Address]), Patience);
         var remote = await accepted.Reader.ReadAsync().AsTask().WaitAsync(Patience);
 
-        var reply = await client.Swarm.Ask(new Libp2p.Actors.Swarm.Swarm.OpenStream(remotePeer, ["/echo/1.0.0"], Libp2p.Actors.Network.DialOptions.Default), Patience);
+        var reply = await client.Swarm.Ask(new SwarmProtocol.OpenStream(remotePeer, ["/echo/1.0.0"], Libp2p.Actors.Network.DialOptions.Default), Patience);
 
-        var failed = Assert.IsType<Libp2p.Actors.Swarm.Swarm.OpenStreamFailed>(reply);
+        var failed = Assert.IsType<SwarmProtocol.OpenStreamFailed>(reply);
         Assert.IsType<Libp2p.Actors.Network.ResourceLimitExceededException>(failed.Reason);
         // A ping's answer follows any frame sent before it: had a SYN gone out, the remote would have it now.
         await remote.PingAsync().WaitAsync(Patience);

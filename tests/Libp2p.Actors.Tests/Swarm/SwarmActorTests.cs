@@ -2,11 +2,12 @@ using Akka.Actor;
 using Akka.TestKit;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Swarm;
 using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 
@@ -30,6 +31,29 @@ public sealed class SwarmActorTests : SwarmTestKit
         Assert.Equal(Connectedness.Connected, ConnectednessOf(b, a.Peer));
         Assert.Equal([a.Peer], (await b.Swarm.Ask<SwarmProtocol.PeersAre>(SwarmProtocol.GetPeers.Instance, Patience)).Peers);
         CloseAll(a, b);
+    }
+
+    [Fact]
+    public void Every_event_must_name_its_node_and_reach_a_subscriber_of_the_base_type()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.NodeEvent));
+        var a = StartHost();
+        var b = StartHost(listen: "");
+        SetHandler(a, "/echo/1.0.0", Echo);
+        Dial(b, a);
+        // The listening side adopts the connection on its own time: close only once both have.
+        var opened = events.ReceiveN(4, Patience);
+
+        CloseAll(a, b);
+
+        // Each Swarm publishes its events before it answers Closed: all seven are in.
+        var seen = opened.Concat(events.ReceiveN(3, Patience)).Cast<SwarmProtocol.NodeEvent>().ToArray();
+        Assert.Equal(["Connected", "Disconnected", "ListenClosed", "ListenStarted", "ProtocolsChanged"],
+            seen.Where(e => e.LocalPeer == a.Peer).Select(e => e.GetType().Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["Connected", "Disconnected"], seen.Where(e => e.LocalPeer == b.Peer).Select(e => e.GetType().Name).Order(StringComparer.Ordinal));
+        Assert.All(seen.OfType<SwarmProtocol.Connected>(), c => Assert.Equal(c.Connection.LocalPeer, c.LocalPeer));
+        events.ExpectNoMsg(TimeSpan.Zero);
     }
 
     [Fact]
@@ -77,6 +101,40 @@ public sealed class SwarmActorTests : SwarmTestKit
         var error = Assert.IsType<NoConnectionException>(reply.Reason);
         Assert.Equal($"no usable connection to peer {a.Peer}: test", error.Message);
         CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task A_dial_with_addresses_must_not_ask_the_peerstore()
+    {
+        var a = StartHost();
+        var peerstore = CreateTestProbe();
+        using var key = PrivateKey.Generate(KeyType.Ed25519);
+        var b = Sys.ActorOf(SwarmActor.Props(new SwarmSettings(key), peerstore.Ref), "swarm-given-addresses");
+
+        await b.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, a.Addresses), Patience);
+
+        // What the Swarm records of the new connection is the first the peerstore hears: no GetAddresses went before.
+        Assert.Equal(a.Peer, peerstore.ExpectMsg<PeerstoreProtocol.AddAddresses>(Patience).Peer);
+        Assert.Equal(a.Peer, peerstore.ExpectMsg<PeerstoreProtocol.AddPublicKey>(Patience).Peer);
+        await b.Ask<SwarmProtocol.Closed>(SwarmProtocol.Close.Instance, Patience);
+        CloseAll(a);
+    }
+
+    [Fact]
+    public async Task A_dial_without_addresses_must_take_them_from_the_peerstore()
+    {
+        var a = StartHost();
+        var peerstore = CreateTestProbe();
+        using var key = PrivateKey.Generate(KeyType.Ed25519);
+        var b = Sys.ActorOf(SwarmActor.Props(new SwarmSettings(key), peerstore.Ref), "swarm-peerstore-addresses");
+
+        var dialed = b.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default), Patience);
+
+        Assert.Equal(a.Peer, peerstore.ExpectMsg<PeerstoreProtocol.GetAddresses>(Patience).Peer);
+        peerstore.Reply(new PeerstoreProtocol.AddressesAre(a.Peer, a.Addresses));
+        Assert.Equal(a.Peer, (await dialed).Connection.RemotePeer);
+        await b.Ask<SwarmProtocol.Closed>(SwarmProtocol.Close.Instance, Patience);
+        CloseAll(a);
     }
 
     [Fact]
@@ -292,6 +350,27 @@ public sealed class SwarmActorTests : SwarmTestKit
         var children = await Sys.ActorSelection(a.Swarm.Path / "conn-*").Ask<ActorIdentity>(new Identify(1), Patience);
         Assert.Null(children.Subject);
         CloseAll(b);
+    }
+
+    [Fact]
+    public async Task A_closed_swarm_must_still_answer_every_query()
+    {
+        var connected = CreateTestProbe();
+        Sys.EventStream.Subscribe(connected.Ref, typeof(SwarmProtocol.Connected));
+        var a = StartHost();
+        var b = StartHost(listen: "");
+        SetHandler(a, "/echo/1.0.0", Echo);
+        Dial(b, a);
+        // The listening side adopts the connection on its own time: close only once both have.
+        connected.ReceiveN(2, Patience);
+
+        CloseAll(a, b);
+
+        Assert.Equal(["/echo/1.0.0"], (await a.Swarm.Ask<SwarmProtocol.ProtocolsAre>(SwarmProtocol.GetProtocols.Instance, Patience)).Protocols);
+        Assert.Empty((await a.Swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(), Patience)).Addresses);
+        Assert.Empty((await a.Swarm.Ask<SwarmProtocol.PeersAre>(SwarmProtocol.GetPeers.Instance, Patience)).Peers);
+        Assert.Empty((await a.Swarm.Ask<SwarmProtocol.ConnsAre>(new SwarmProtocol.GetConns(b.Peer), Patience)).Connections);
+        Assert.Equal(Connectedness.CanConnect, ConnectednessOf(a, b.Peer));
     }
 
     [Fact]

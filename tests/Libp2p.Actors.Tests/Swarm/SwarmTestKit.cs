@@ -2,11 +2,11 @@ using Akka.Actor;
 using Akka.TestKit;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Swarm;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
 
 namespace Libp2p.Actors.Tests.Swarm;
 
@@ -91,7 +91,7 @@ public abstract class SwarmTestKit : Akka.TestKit.Xunit2.TestKit
     protected async Task KnowAsync(Host from, Host to)
     {
         var peerstore = (await from.Swarm.Ask<SwarmProtocol.PeerstoreIs>(SwarmProtocol.GetPeerstore.Instance, Patience)).Peerstore;
-        peerstore.Tell(new Libp2p.Actors.Peerstore.Peerstore.AddAddresses(to.Peer, to.Addresses, Libp2p.Actors.Peerstore.Peerstore.Ttl.Provider));
+        peerstore.Tell(new PeerstoreProtocol.AddAddresses(to.Peer, to.Addresses, PeerstoreProtocol.Ttl.Provider));
     }
 
     protected IReadOnlyList<ConnectionInfo> Conns(Host host, PeerId? peer = null) =>

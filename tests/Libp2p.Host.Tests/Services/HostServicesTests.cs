@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Libp2p.Actors.Connections;
 using Libp2p.Host.Services;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Peerstore;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host.Tests.Services;
 
@@ -146,12 +146,25 @@ public sealed class HostServicesTests : HostTestKit
     }
 
     [Fact]
+    public async Task The_async_api_talks_to_the_swarm_without_the_root_actor_hop()
+    {
+        var host = await StartAsync();
+
+        Assert.Equal(host.Actor.Path / "swarm", host.Network.Swarm.Path);
+        var swarm = await host.Actor.Ask<HostActor.SwarmIs>(HostActor.GetSwarm.Instance, Patience);
+        Assert.Equal(swarm.Swarm, host.Network.Swarm);
+        Assert.NotEmpty(await host.Network.ListenAddressesAsync());
+    }
+
+    [Fact]
     public async Task A_host_that_cannot_bind_is_stopped_and_its_name_can_be_used_again()
     {
         var a = await StartAsync();
         var taken = (await a.Network.ListenAddressesAsync())[0];
         var settings = Settings(s => s with { ListenAddresses = [taken] });
         var bind = await Assert.ThrowsAsync<Protocols.Transport.TransportException>(() => Libp2pHost.StartAsync(Sys, settings, "retry").WaitAsync(Patience));
+        var socket = Assert.IsType<System.Net.Sockets.SocketException>(bind.InnerException);
+        Assert.Equal(System.Net.Sockets.SocketError.AddressAlreadyInUse, socket.SocketErrorCode);
         Assert.Equal($"tcp: listen on {taken} failed: address already in use", bind.Message);
         var again = await Libp2pHost.StartAsync(Sys, Settings(), "retry").WaitAsync(Patience);
         Assert.NotEmpty(await again.Network.ListenAddressesAsync());

@@ -71,7 +71,7 @@ public sealed class ConnectionAttackTests : ConnectionTestKit
     private static ByteString Drain(ConnectionCore core)
     {
         var output = new ArrayBufferWriter<byte>();
-        core.DrainOutput(output);
+        core.DrainOutput(output, int.MaxValue);
         return ByteString.FromBytes(output.WrittenSpan.ToArray());
     }
 }

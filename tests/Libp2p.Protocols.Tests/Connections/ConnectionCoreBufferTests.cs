@@ -14,7 +14,7 @@ public sealed class ConnectionCoreBufferTests : IDisposable
     private static void Pump(ConnectionCore from, ConnectionCore to, List<MuxerEvent> events, int chunk)
     {
         var output = new ArrayBufferWriter<byte>();
-        from.DrainOutput(output);
+        from.DrainOutput(output, int.MaxValue);
         for (var i = 0; i < output.WrittenCount; i += chunk)
             to.Receive(output.WrittenSpan.Slice(i, Math.Min(chunk, output.WrittenCount - i)), events);
     }

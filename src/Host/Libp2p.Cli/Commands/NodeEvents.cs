@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Akka.Actor;
 using Libp2p.Host;
 using Libp2p.Host.Services;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Cli.Commands;
 

@@ -4,8 +4,8 @@ using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
 using Libp2p.Protocols.Identify;
 using Libp2p.Protocols.Peer;
-using PeerstoreProtocol = Libp2p.Actors.Peerstore.Peerstore;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Peerstore;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host.Services;
 

@@ -6,7 +6,7 @@ using Libp2p.Protocols.Identify;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Records;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host.Services;
 
@@ -72,7 +72,7 @@ public static class IdentifyService
     /// <param name="LocalPeer">The node that identified it.</param>
     /// <param name="Result">What the peer said.</param>
     /// <param name="Push">Whether this came from an identify push.</param>
-    public sealed record PeerIdentified(PeerId LocalPeer, IdentifyResult Result, bool Push = false);
+    public sealed record PeerIdentified(PeerId LocalPeer, IdentifyResult Result, bool Push = false) : SwarmProtocol.NodeEvent(LocalPeer);
 
     /// <summary>Identify of a peer failed: it did not answer, or answered something invalid.</summary>
     public sealed record IdentifyFailed(PeerId Peer, Exception Reason);

@@ -4,7 +4,7 @@ using Akka.Actor;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Encoding;
-using SwarmProtocol = Libp2p.Actors.Swarm.Swarm;
+using Libp2p.Actors.Swarm;
 
 namespace Libp2p.Host.Services;
 

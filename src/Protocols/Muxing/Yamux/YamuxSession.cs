@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Diagnostics;
 
 namespace Libp2p.Protocols.Muxing.Yamux;
 
@@ -41,12 +40,6 @@ public sealed class YamuxSession : MuxerSessionBase
 
     /// <inheritdoc />
     public override string Protocol => ProtocolId;
-
-    /// <summary>The last measured round trip, or zero before the first ping was answered.</summary>
-    public TimeSpan RoundTrip => Stopwatch.GetElapsedTime(0, _rtt);
-
-    /// <summary>Streams open now.</summary>
-    public int StreamCount => _streams.Count;
 
     /// <inheritdoc />
     public override long OpenStream()

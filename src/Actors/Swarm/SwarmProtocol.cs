@@ -10,7 +10,7 @@ namespace Libp2p.Actors.Swarm;
 /// each command has one success reply and one failure reply, fixed by its type, and events are
 /// published on the actor system's event stream.
 /// </summary>
-public static class Swarm
+public static class SwarmProtocol
 {
     /// <summary>Starts listening on each address; answered with <see cref="Listening"/> or <see cref="ListenFailed"/>.</summary>
     public sealed record Listen(IReadOnlyList<Multiaddr> Addresses);
@@ -36,7 +36,7 @@ public static class Swarm
     /// <summary>Connects to a peer, reusing a live connection; answered with <see cref="Dialed"/> or <see cref="DialFailed"/>.</summary>
     /// <param name="Peer">The peer.</param>
     /// <param name="Options">The seed's context options.</param>
-    /// <param name="Addresses">Addresses to try, besides those in the peerstore.</param>
+    /// <param name="Addresses">Addresses to try; when given, they are all that is tried and the peerstore is not asked.</param>
     public sealed record Dial(PeerId Peer, DialOptions Options, IReadOnlyList<Multiaddr>? Addresses = null);
 
     /// <summary>A connection to the peer exists.</summary>
@@ -135,18 +135,26 @@ public static class Swarm
         public static Closed Instance { get; } = new();
     }
 
+    /// <summary>
+    /// An event of one node, published on the actor system's event stream. Every kind names the
+    /// node it happened to, so a subscriber of several nodes in one system tells them apart by
+    /// <see cref="LocalPeer"/>; subscribe to this type for every kind, or to one kind alone.
+    /// </summary>
+    /// <param name="LocalPeer">The node the event happened to.</param>
+    public abstract record NodeEvent(PeerId LocalPeer);
+
     /// <summary>Event: a connection opened (the seed's <c>Notifiee.Connected</c>); published before its <see cref="Disconnected"/>.</summary>
-    public sealed record Connected(ConnectionInfo Connection);
+    public sealed record Connected(ConnectionInfo Connection) : NodeEvent(Connection.LocalPeer);
 
     /// <summary>Event: a connection closed (the seed's <c>Notifiee.Disconnected</c>); exactly once per connection.</summary>
-    public sealed record Disconnected(ConnectionInfo Connection);
+    public sealed record Disconnected(ConnectionInfo Connection) : NodeEvent(Connection.LocalPeer);
 
     /// <summary>Event: the network listens on an address (the seed's <c>Notifiee.Listen</c>).</summary>
-    public sealed record ListenStarted(PeerId LocalPeer, Multiaddr Address);
+    public sealed record ListenStarted(PeerId LocalPeer, Multiaddr Address) : NodeEvent(LocalPeer);
 
     /// <summary>Event: a handler was set or removed; <see cref="Protocols"/> is the new set (identify pushes it to peers).</summary>
-    public sealed record ProtocolsChanged(PeerId LocalPeer, IReadOnlyList<string> Protocols);
+    public sealed record ProtocolsChanged(PeerId LocalPeer, IReadOnlyList<string> Protocols) : NodeEvent(LocalPeer);
 
     /// <summary>Event: the network stopped listening on an address (the seed's <c>Notifiee.ListenClose</c>).</summary>
-    public sealed record ListenClosed(PeerId LocalPeer, Multiaddr Address);
+    public sealed record ListenClosed(PeerId LocalPeer, Multiaddr Address) : NodeEvent(LocalPeer);
 }

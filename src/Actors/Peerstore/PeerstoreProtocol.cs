@@ -5,7 +5,7 @@ using Libp2p.Protocols.Peer;
 namespace Libp2p.Actors.Peerstore;
 
 /// <summary>The vocabulary of the <see cref="PeerstoreActor"/>: what the node knows of other peers.</summary>
-public static class Peerstore
+public static class PeerstoreProtocol
 {
     /// <summary>How long an address is kept, as go-libp2p's peerstore TTLs.</summary>
     public static class Ttl
