@@ -127,10 +127,30 @@ public sealed class KeyTests
     [InlineData("08021221" + "050000000000000000000000000000000000000000000000000000000000000000", "secp256k1 public key")]
     [InlineData("080312020000", "ECDSA public key: not a DER")]
     [InlineData("080012020000", "RSA public key: not a DER")]
+    // Found by the public-key fuzz target: a P-256 key whose curve OID became 1.2.840.10045.3.8.7,
+    // a curve OpenSSL does not know, threw PlatformNotSupportedException.
+    [InlineData("0803125b3059301306072a8648ce3d020106082a8648ce3d03080703420004de3d300fa36ae0e8f5d5308985e71d6851510c098e5c47c646a597d9ecda020e8b6d5f8da30525d21d6851510c51510c098e5c47c6d94d03125b30597f409e62", "ECDSA public key: the curve 1.2.840.10045.3.8.7 is not supported")]
     public void Malformed_public_keys_must_be_refused_with_the_reason(string hex, string reason)
     {
         var error = Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(Convert.FromHexString(hex)));
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_ECDSA_private_key_on_a_curve_the_platform_lacks_must_be_refused_as_malformed()
+    {
+        var sec1 = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (sec1.PushSequence())
+        {
+            sec1.WriteInteger(1);
+            sec1.WriteOctetString(Enumerable.Repeat((byte)7, 32).ToArray());
+            using (sec1.PushSequence(new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0)))
+                sec1.WriteObjectIdentifier("1.2.840.10045.3.8.7");
+        }
+        var der = sec1.Encode();
+        byte[] bytes = [0x08, 0x03, 0x12, (byte)der.Length, .. der];
+        var error = Assert.Throws<FormatException>(() => PrivateKey.FromProtobuf(bytes));
+        Assert.Contains("ECDSA private key: the curve 1.2.840.10045.3.8.7 is not supported", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
