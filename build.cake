@@ -100,7 +100,8 @@ Task("Fuzz")
             foreach (var bad in new[] { "crashes", "hangs" })
             {
                 var folder = found.Combine(bad);
-                if (GetFiles(folder.FullPath + "/id:*").Count > 0)
+                // AFL names its finds id:NNNNNN,…; Cake's globber does not take the colon.
+                if (System.IO.Directory.Exists(folder.FullPath) && System.IO.Directory.GetFiles(folder.FullPath, "id:*").Length > 0)
                 {
                     failed.Add($"{name} ({bad})");
                     Run("dotnet", $"{driver} collect {name} {folder} {corpus} {maxNew}");
