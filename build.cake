@@ -60,15 +60,16 @@ Task("Pack")
     }));
 
 // Fuzzing with AFL++ (Debian: apt-get install afl++) over SharpFuzz-instrumented Libp2p.Protocols.dll; see docs/fuzzing.md.
-// --fuzz-target=NAME (default all), --fuzz-seconds=N per target (default 60). New finds, minimized
-// with afl-cmin, and every crash or hang go to tests/Libp2p.Fuzz/corpus/<target>/, which the
-// corpus replay tests run; the task fails when a target crashed or hung.
+// --fuzz-target=NAME[,NAME…] (default all), --fuzz-seconds=N per target (default 60), --fuzz-keep=N (default 30).
+// The finds, minimized with afl-cmin (N at most, replacing the earlier ones), and every crash or
+// hang go to tests/Libp2p.Fuzz/corpus/<target>/, which the corpus replay tests run; the task fails
+// when a target crashed or hung.
 Task("Fuzz")
     .Does(() =>
     {
         var fuzzTarget = Argument("fuzz-target", "all");
         var seconds = Argument("fuzz-seconds", 60);
-        var maxNew = Argument("fuzz-max-new", 30);
+        var keep = Argument("fuzz-keep", 30);
         var root = MakeAbsolute(Directory("./artifacts/fuzz"));
         var bin = root.Combine("bin");
         var corpus = MakeAbsolute(Directory("./tests/Libp2p.Fuzz/corpus"));
@@ -80,7 +81,7 @@ Task("Fuzz")
         var driver = bin.CombineWithFilePath("Libp2p.Fuzz.dll").FullPath;
         var targets = fuzzTarget == "all"
             ? Capture("dotnet", $"{driver} list").Select(line => line.Split(' ')[0]).ToList()
-            : new List<string> { fuzzTarget };
+            : fuzzTarget.Split(',').ToList();
         var failed = new List<string>();
         foreach (var name in targets)
         {
@@ -96,7 +97,7 @@ Task("Fuzz")
             Run("afl-fuzz", $"-i {corpus.Combine(name)} -o {output} -V {seconds} {harness}", quiet: true);
             var found = output.Combine("default");
             Run("afl-cmin", $"-i {found.Combine("queue")} -o {minimized} {harness}", quiet: true);
-            Run("dotnet", $"{driver} collect {name} {minimized} {corpus} {maxNew}");
+            Run("dotnet", $"{driver} collect {name} {minimized} {corpus} {keep}");
             foreach (var bad in new[] { "crashes", "hangs" })
             {
                 var folder = found.Combine(bad);
@@ -104,7 +105,7 @@ Task("Fuzz")
                 if (System.IO.Directory.Exists(folder.FullPath) && System.IO.Directory.GetFiles(folder.FullPath, "id:*").Length > 0)
                 {
                     failed.Add($"{name} ({bad})");
-                    Run("dotnet", $"{driver} collect {name} {folder} {corpus} {maxNew}");
+                    Run("dotnet", $"{driver} collect {name} {folder} {corpus} {keep}");
                 }
             }
         }

@@ -7,7 +7,8 @@ using SharpFuzz;
 //   run TARGET                    under afl-fuzz: SharpFuzz's fork server; alone: one input from stdin
 //   replay TARGET PATH...         runs files (or folders of files) once each, reports what escapes
 //   seed CORPUS                   writes the seed inputs of every target under CORPUS/<target>/
-//   collect TARGET FROM CORPUS N  copies afl-fuzz's finds (FROM: a queue, crashes or hangs folder) into CORPUS, at most N new files
+//   collect TARGET FROM CORPUS N  keeps afl-fuzz's finds in CORPUS/<target>/: at most N of afl-cmin's output FROM, replacing
+//                                 the earlier finds, or adds the inputs of a crashes or hangs folder FROM
 if (args is ["list"])
 {
     foreach (var target in FuzzTargets.All)
@@ -55,8 +56,22 @@ if (args is ["seed", var corpus])
 }
 if (args is ["collect", var collectName, var from, var into, var maxText] && int.TryParse(maxText, out var max) && Directory.Exists(from))
 {
-    // Named by content, so a find already kept is not kept twice; smallest first, as they explain best.
+    // From afl-cmin's output (a minimized queue that started from this corpus), the finds replace
+    // the earlier ones, so the corpus stays minimized and bounded; seeds, crashes and hangs stay.
+    // From a crashes or hangs folder, they are added. Named by content, smallest first.
+    var kind = Path.GetFileName(Path.TrimEndingDirectorySeparator(from)) switch
+    {
+        "crashes" => "crash-",
+        "hangs" => "hang-",
+        _ => "",
+    };
     var folder = Directory.CreateDirectory(Path.Combine(into, collectName)).FullName;
+    if (kind == "")
+    {
+        // Finds are named by their hash alone; seed-, crash- and hang- files have a dash.
+        foreach (var old in Directory.GetFiles(folder).Where(f => !Path.GetFileName(f).Contains('-', StringComparison.Ordinal)))
+            File.Delete(old);
+    }
     var known = Directory.GetFiles(folder).Select(f => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f)))[..16]).ToHashSet();
     var added = 0;
     foreach (var file in Directory.GetFiles(from).Where(f => !Path.GetFileName(f).StartsWith("README", StringComparison.Ordinal)).OrderBy(f => new FileInfo(f).Length))
@@ -65,16 +80,10 @@ if (args is ["collect", var collectName, var from, var into, var maxText] && int
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
         if (added >= max || !known.Add(hash))
             continue;
-        var kind = Path.GetFileName(Path.GetDirectoryName(file + "x")!) switch
-        {
-            "crashes" => "crash-",
-            "hangs" => "hang-",
-            _ => "",
-        };
         File.WriteAllBytes(Path.Combine(folder, kind + hash), bytes);
         added++;
     }
-    Console.WriteLine($"{collectName}: {added} new inputs from {from}");
+    Console.WriteLine($"{collectName}: {added} inputs kept from {from}");
     return 0;
 }
 Console.Error.WriteLine("usage: list | run TARGET | replay TARGET PATH... | seed CORPUS | collect TARGET FROM CORPUS MAX");
