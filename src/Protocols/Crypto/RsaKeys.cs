@@ -10,7 +10,7 @@ internal static class RsaLimits
 
     // A verification costs one exponentiation by e: with e near n, 6 ms at 3072 bits instead of
     // microseconds. Honest keys use 65537; 2^32 leaves room for any real one.
-    public const int MaxExponentBits = 32;
+    public const ulong MaxExponent = 1UL << 32;
 
     /// <summary>Refuses a key whose modulus or public exponent is out of bounds, as go-libp2p counts them.</summary>
     /// <exception cref="FormatException">With what is wrong.</exception>
@@ -24,11 +24,14 @@ internal static class RsaLimits
             throw new FormatException($"{what}: modulus of {modulusBits} bits is above the maximum of {MaxBits}");
         var exponent = parameters.Exponent.AsSpan().TrimStart((byte)0);
         var exponentBits = BitLength(exponent);
-        if (exponentBits > MaxExponentBits)
-            throw new FormatException($"{what}: public exponent of {exponentBits} bits is above the maximum of 2^{MaxExponentBits}");
         var e = 0UL;
-        foreach (var b in exponent)
-            e = e << 8 | b;
+        if (exponentBits <= 64)
+        {
+            foreach (var b in exponent)
+                e = e << 8 | b;
+        }
+        if (exponentBits > 64 || e > MaxExponent)
+            throw new FormatException($"{what}: public exponent of {exponentBits} bits is above the maximum of 2^32");
         if (e < 3 || e % 2 == 0)
             throw new FormatException($"{what}: public exponent {e} is not an odd number of at least 3");
     }
