@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 
 namespace Libp2p.Protocols.Crypto;
@@ -11,6 +12,35 @@ internal static class NistP256
         var curve = key.ExportParameters(false).Curve;
         if (curve.Oid?.Value != Oid && curve.Oid?.FriendlyName is not ("nistP256" or "ECDSA_P256" or "prime256v1"))
             throw new FormatException($"{what}: the curve is not NIST P-256");
+    }
+
+    /// <summary>
+    /// The error for a key on a named curve the platform lacks: .NET throws
+    /// PlatformNotSupportedException for it, which a peer must not be able to raise.
+    /// </summary>
+    public static FormatException Unsupported(string what, ReadOnlySpan<byte> der, bool sec1, PlatformNotSupportedException e) =>
+        new($"{what}: the curve {CurveOid(der, sec1)} is not supported, only NIST P-256", e);
+
+    // The curve's OID: SubjectPublicKeyInfo's algorithm parameters, or SEC1's [0] parameters.
+    private static string CurveOid(ReadOnlySpan<byte> der, bool sec1)
+    {
+        try
+        {
+            var key = new AsnReader(der.ToArray(), AsnEncodingRules.BER).ReadSequence();
+            if (sec1)
+            {
+                key.ReadInteger();
+                key.ReadOctetString();
+                return key.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0)).ReadObjectIdentifier();
+            }
+            var algorithm = key.ReadSequence();
+            algorithm.ReadObjectIdentifier();
+            return algorithm.ReadObjectIdentifier();
+        }
+        catch (AsnContentException)
+        {
+            return "(unreadable)";
+        }
     }
 }
 
@@ -39,6 +69,11 @@ public sealed class EcdsaPublicKey : PublicKey
         {
             key.Dispose();
             throw new FormatException($"ECDSA public key: not a DER SubjectPublicKeyInfo ({e.Message})", e);
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            key.Dispose();
+            throw NistP256.Unsupported("ECDSA public key", raw, sec1: false, e);
         }
         catch
         {
@@ -104,6 +139,11 @@ public sealed class EcdsaPrivateKey : PrivateKey
         {
             key.Dispose();
             throw new FormatException($"ECDSA private key: not a DER EC private key ({e.Message})", e);
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            key.Dispose();
+            throw NistP256.Unsupported("ECDSA private key", raw, sec1: true, e);
         }
         catch
         {

@@ -8,10 +8,38 @@ internal static class RsaLimits
     public const int MinBits = 2048;
     public const int MaxBits = 8192;
 
+    // A verification costs one exponentiation by e: with e near n, 6 ms at 3072 bits instead of
+    // microseconds. Honest keys use 65537; 2^32 leaves room for any real one.
+    public const ulong MaxExponent = 1UL << 32;
+
+    /// <summary>Refuses a key whose modulus or public exponent is out of bounds, as go-libp2p counts them.</summary>
+    /// <exception cref="FormatException">With what is wrong.</exception>
     public static void Check(RSA key, string what)
     {
-        if (key.KeySize is < MinBits or > MaxBits)
-            throw new FormatException($"{what}: {key.KeySize} bits, allowed {MinBits} to {MaxBits}");
+        var parameters = key.ExportParameters(includePrivateParameters: false);
+        var modulusBits = BitLength(parameters.Modulus);
+        if (modulusBits < MinBits)
+            throw new FormatException($"{what}: modulus of {modulusBits} bits is below the minimum of {MinBits}");
+        if (modulusBits > MaxBits)
+            throw new FormatException($"{what}: modulus of {modulusBits} bits is above the maximum of {MaxBits}");
+        var exponent = parameters.Exponent.AsSpan().TrimStart((byte)0);
+        var exponentBits = BitLength(exponent);
+        var e = 0UL;
+        if (exponentBits <= 64)
+        {
+            foreach (var b in exponent)
+                e = e << 8 | b;
+        }
+        if (exponentBits > 64 || e > MaxExponent)
+            throw new FormatException($"{what}: public exponent of {exponentBits} bits is above the maximum of 2^32");
+        if (e < 3 || e % 2 == 0)
+            throw new FormatException($"{what}: public exponent {e} is not an odd number of at least 3");
+    }
+
+    private static int BitLength(ReadOnlySpan<byte> bigEndian)
+    {
+        bigEndian = bigEndian.TrimStart((byte)0);
+        return bigEndian.IsEmpty ? 0 : bigEndian.Length * 8 - System.Numerics.BitOperations.LeadingZeroCount((uint)bigEndian[0]) + 24;
     }
 }
 
@@ -95,7 +123,9 @@ public sealed class RsaPrivateKey : PrivateKey
     {
         if (bits is < RsaLimits.MinBits or > RsaLimits.MaxBits)
             throw new ArgumentOutOfRangeException(nameof(bits), bits, $"RSA keys have {RsaLimits.MinBits} to {RsaLimits.MaxBits} bits");
-        return new RsaPrivateKey(RSA.Create(bits));
+        var key = RSA.Create(bits);
+        RsaLimits.Check(key, "generated RSA key");
+        return new RsaPrivateKey(key);
     }
 
     internal static RsaPrivateKey FromRaw(ReadOnlySpan<byte> raw)

@@ -127,6 +127,9 @@ public sealed class KeyTests
     [InlineData("08021221" + "050000000000000000000000000000000000000000000000000000000000000000", "secp256k1 public key")]
     [InlineData("080312020000", "ECDSA public key: not a DER")]
     [InlineData("080012020000", "RSA public key: not a DER")]
+    // Found by the public-key fuzz target: a P-256 key whose curve OID became 1.2.840.10045.3.8.7,
+    // a curve OpenSSL does not know, threw PlatformNotSupportedException.
+    [InlineData("0803125b3059301306072a8648ce3d020106082a8648ce3d03080703420004de3d300fa36ae0e8f5d5308985e71d6851510c098e5c47c646a597d9ecda020e8b6d5f8da30525d21d6851510c51510c098e5c47c6d94d03125b30597f409e62", "ECDSA public key: the curve 1.2.840.10045.3.8.7 is not supported")]
     public void Malformed_public_keys_must_be_refused_with_the_reason(string hex, string reason)
     {
         var error = Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(Convert.FromHexString(hex)));
@@ -134,13 +137,84 @@ public sealed class KeyTests
     }
 
     [Fact]
+    public void An_ECDSA_private_key_on_a_curve_the_platform_lacks_must_be_refused_as_malformed()
+    {
+        var sec1 = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (sec1.PushSequence())
+        {
+            sec1.WriteInteger(1);
+            sec1.WriteOctetString(Enumerable.Repeat((byte)7, 32).ToArray());
+            using (sec1.PushSequence(new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0)))
+                sec1.WriteObjectIdentifier("1.2.840.10045.3.8.7");
+        }
+        var der = sec1.Encode();
+        byte[] bytes = [0x08, 0x03, 0x12, (byte)der.Length, .. der];
+        var error = Assert.Throws<FormatException>(() => PrivateKey.FromProtobuf(bytes));
+        Assert.Contains("ECDSA private key: the curve 1.2.840.10045.3.8.7 is not supported", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RSA_keys_under_2048_bits_must_be_refused()
     {
         using var weak = RSA.Create(1024);
-        var spki = weak.ExportSubjectPublicKeyInfo();
-        var bytes = (byte[])[0x08, 0x00, 0x12, (byte)(spki.Length | 0x80), (byte)(spki.Length >> 7), .. spki];
+        var error = Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(RsaKeyVectors.PublicProtobuf(weak.ExportSubjectPublicKeyInfo())));
+        Assert.Contains("modulus of 1024 bits is below the minimum of 2048", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_RSA_modulus_of_256_bytes_but_2047_bits_must_be_refused_as_go_does()
+    {
+        // go-libp2p counts the modulus's bits, not its bytes: a leading 0x7f byte makes 2047.
+        var modulus = RsaKeyVectors.Modulus(2048);
+        modulus[0] = 0x7f;
+        var error = Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(RsaKeyVectors.PublicProtobuf(modulus, [1, 0, 1])));
+        Assert.Contains("modulus of 2047 bits is below the minimum of 2048", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RSA_keys_over_8192_bits_must_be_refused()
+    {
+        var error = Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(RsaKeyVectors.PublicProtobuf(RsaKeyVectors.Modulus(8200), [1, 0, 1])));
+        Assert.Contains("modulus of 8200 bits is above the maximum of 8192", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_RSA_public_key_with_an_exponent_as_large_as_its_modulus_must_be_refused()
+    {
+        // e = n - 2 makes every verification a full modular exponentiation: 6 ms each at 3072 bits.
+        var modulus = RsaKeyVectors.Modulus(3072);
+        var exponent = (new System.Numerics.BigInteger(modulus, isUnsigned: true, isBigEndian: true) - 2).ToByteArray(isUnsigned: true, isBigEndian: true);
+        var error = Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(RsaKeyVectors.PublicProtobuf(modulus, exponent)));
+        Assert.Contains("public exponent of 3072 bits is above the maximum of 2^32", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0100000001", "public exponent of 33 bits is above the maximum of 2^32")]
+    // OpenSSL itself refuses these on import; the limits check them again for other platforms.
+    [InlineData("01", "RSA public key")]
+    [InlineData("010000", "RSA public key")]
+    public void RSA_public_exponents_out_of_range_must_be_refused(string exponentHex, string reason)
+    {
+        var bytes = RsaKeyVectors.PublicProtobuf(RsaKeyVectors.Modulus(2048), Convert.FromHexString(exponentHex));
         var error = Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(bytes));
-        Assert.Contains("1024 bits, allowed 2048 to 8192", error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_RSA_public_exponent_of_2_to_the_32_plus_1_is_refused_and_2_to_the_32_minus_1_is_not()
+    {
+        var modulus = RsaKeyVectors.Modulus(2048);
+        Assert.Throws<FormatException>(() => PublicKey.FromProtobuf(RsaKeyVectors.PublicProtobuf(modulus, Convert.FromHexString("0100000001"))));
+        var key = PublicKey.FromProtobuf(RsaKeyVectors.PublicProtobuf(modulus, Convert.FromHexString("ffffffff")));
+        Assert.Equal(KeyType.RSA, key.Type);
+    }
+
+    [Fact]
+    public void An_RSA_private_key_with_a_huge_public_exponent_must_be_refused()
+    {
+        var bytes = RsaKeyVectors.PrivateProtobufWithExponent(2048, (System.Numerics.BigInteger.One << 40) + 15);
+        var error = Assert.Throws<FormatException>(() => PrivateKey.FromProtobuf(bytes));
+        Assert.Contains("RSA private key: public exponent of 41 bits is above the maximum of 2^32", error.Message, StringComparison.Ordinal);
     }
 
     [Property(MaxTest = 1000)]
