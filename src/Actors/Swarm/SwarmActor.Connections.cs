@@ -121,7 +121,10 @@ public sealed partial class SwarmActor
         Context.Watch(actor);
         _connections[actor] = new LiveConnection(info, connection);
         _history.Remove(upgrade.RemotePeer);
-        _peerstore.Tell(new PeerstoreProtocol.AddAddresses(upgrade.RemotePeer, [addresses.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
+        // Only an address we dialed is worth keeping: an inbound connection's comes from an ephemeral
+        // port nobody listens on, and a peer reconnecting from new ports would grow the peerstore.
+        if (direction == Direction.Outbound)
+            _peerstore.Tell(new PeerstoreProtocol.AddAddresses(upgrade.RemotePeer, [addresses.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(upgrade.RemotePeer, upgrade.RemotePublicKey));
         Context.System.EventStream.Publish(new SwarmProtocol.Connected(info));
         refusal = null;

@@ -69,3 +69,25 @@ public sealed class StreamReservationTests : SwarmTestKit
         await bound.UnbindAsync();
     }
 }
+
+/// <summary>What connections leave in the peerstore.</summary>
+public sealed class ConnectionAddressTests : SwarmTestKit
+{
+    [Fact]
+    public async Task An_inbound_connections_ephemeral_address_must_not_be_kept_but_a_dialed_one_must()
+    {
+        var server = StartHost();
+        var client = StartHost();
+        Dial(client, server);
+        await AwaitConditionAsync(() => Task.FromResult(Conns(server).Count == 1), Patience);
+
+        var serverPeerstore = (await server.Swarm.Ask<Libp2p.Actors.Swarm.SwarmProtocol.PeerstoreIs>(Libp2p.Actors.Swarm.SwarmProtocol.GetPeerstore.Instance, Patience)).Peerstore;
+        var clientPeerstore = (await client.Swarm.Ask<Libp2p.Actors.Swarm.SwarmProtocol.PeerstoreIs>(Libp2p.Actors.Swarm.SwarmProtocol.GetPeerstore.Instance, Patience)).Peerstore;
+        var atServer = await serverPeerstore.Ask<Libp2p.Actors.Peerstore.PeerstoreProtocol.AddressesAre>(new Libp2p.Actors.Peerstore.PeerstoreProtocol.GetAddresses(client.Peer), Patience);
+        var atClient = await clientPeerstore.Ask<Libp2p.Actors.Peerstore.PeerstoreProtocol.AddressesAre>(new Libp2p.Actors.Peerstore.PeerstoreProtocol.GetAddresses(server.Peer), Patience);
+
+        Assert.Empty(atServer.Addresses);
+        Assert.Equal(server.Addresses, atClient.Addresses);
+        CloseAll(client, server);
+    }
+}
