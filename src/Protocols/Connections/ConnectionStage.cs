@@ -385,10 +385,17 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             try
             {
+                if (opened.Task.IsCompleted)
+                    return; // whoever asked gave up meanwhile: nothing goes on the wire
                 var id = _core.OpenStream();
                 var stream = new MuxedStream(_handle, id);
                 _streams[id] = new StreamState(stream);
-                opened.TrySetResult(stream);
+                if (!opened.TrySetResult(stream))
+                {
+                    // Given up while it was being opened: nobody owns the stream, so it goes at once.
+                    _streams.Remove(id);
+                    _core.Reset(id);
+                }
             }
             catch (MuxerException e)
             {

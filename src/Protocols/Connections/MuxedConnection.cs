@@ -43,7 +43,7 @@ public sealed class MuxedConnection
     public Task<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken = default)
     {
         var opened = new TaskCompletionSource<MuxedStream>(TaskCreationOptions.RunContinuationsAsynchronously);
-        cancellationToken.Register(() => opened.TrySetCanceled(cancellationToken));
+        CancelWith(opened, cancellationToken);
         Send(new ConnectionCommand.OpenStream(opened), opened);
         return opened.Task;
     }
@@ -52,9 +52,22 @@ public sealed class MuxedConnection
     public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
     {
         var answered = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
-        cancellationToken.Register(() => answered.TrySetCanceled(cancellationToken));
+        CancelWith(answered, cancellationToken);
         Send(new ConnectionCommand.Ping(answered), answered);
         return answered.Task;
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="reply"/> with <paramref name="cancellationToken"/>, and lets go of the
+    /// token once the reply is in: a long-lived token would otherwise keep every reply it ever saw.
+    /// </summary>
+    private static void CancelWith<T>(TaskCompletionSource<T> reply, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+            return;
+        var registration = cancellationToken.Register(static state => ((TaskCompletionSource<T>)state!).TrySetCanceled(), reply);
+        reply.Task.ContinueWith(static (_, state) => ((CancellationTokenRegistration)state!).Dispose(), registration,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Closes the connection gracefully: the muxer says goodbye, then the transport closes.</summary>

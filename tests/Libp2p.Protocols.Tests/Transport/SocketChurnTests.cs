@@ -61,6 +61,45 @@ public sealed class SocketChurnTests : ConnectionTestKit
         await bound.UnbindAsync();
     }
 
+    [Fact]
+    public async Task A_long_lived_cancellation_token_must_not_keep_closed_connections_alive()
+    {
+        using var lifetime = new CancellationTokenSource();
+        var accepted = Channel.CreateUnbounded<MuxedConnection>();
+        var bound = await Upgrader.Listen(Sys, Materializer, Engine, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+            new UpgradeSettings(ListenerKey), (connection, _) => accepted.Writer.TryWrite(connection)).WaitAsync(Patience);
+        var handles = new List<WeakReference>();
+
+        for (var i = 0; i < 10; i++)
+            await OpenStreamsWithTokenAndCloseAsync(bound.Address, lifetime.Token, handles);
+
+        var turned = new TaskCompletionSource();
+        Sys.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(2 * WheelTicks * 10), () => turned.TrySetResult());
+        await turned.Task.WaitAsync(Patience);
+        for (var round = 0; round < 5 && handles.Any(h => h.IsAlive); round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Yield();
+        }
+        // The token outlives them all; it held every reply, and so every connection, before.
+        Assert.Equal(0, handles.Count(h => h.IsAlive));
+        await bound.UnbindAsync();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private async Task OpenStreamsWithTokenAndCloseAsync(Multiaddr address, CancellationToken token, List<WeakReference> handles)
+    {
+        var dial = Upgrader.Dial(Sys, Materializer, Engine, address, new UpgradeSettings(DialerKey), PeerId.FromPublicKey(ListenerKey.PublicKey));
+        await dial.Connection.Upgraded.WaitAsync(Patience);
+        for (var i = 0; i < 10; i++)
+            await dial.Connection.OpenStreamAsync(token).WaitAsync(Patience);
+        await dial.Connection.PingAsync(token).WaitAsync(Patience);
+        handles.Add(new WeakReference(dial.Connection));
+        dial.Connection.Close();
+        await dial.Connection.Completion.WaitAsync(Patience);
+    }
+
     // Not inlined: no local of this frame may keep a handle alive for the GC above.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private async Task OpenAndCloseAsync(Multiaddr address, ChannelReader<MuxedConnection> accepted, List<WeakReference> handles)
