@@ -43,16 +43,8 @@ public sealed class SocketChurnTests : ConnectionTestKit
         // A cancelled Akka timer stays in the scheduler's wheel until the wheel comes round to it, and
         // holds its stage until then (the connection stage's upgrade and keep-alive timers): this
         // system's wheel turns in 0.64 s, so after two turns only a real leak could hold a graph.
-        var turned = new TaskCompletionSource();
-        Sys.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(2 * WheelTicks * 10), () => turned.TrySetResult());
-        await turned.Task.WaitAsync(Patience);
         // Every graph is gone once its handle can be collected: its stages stopped, its actor is gone.
-        for (var round = 0; round < 5 && handles.Any(h => h.IsAlive); round++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            await Task.Yield();
-        }
+        await CollectAfterTwoWheelTurnsAsync(handles);
         Assert.Equal(0, handles.Count(h => h.IsAlive));
         // Each stage closed its socket itself when it stopped (a finalizer would not count down).
         Assert.Equal(stagesBefore, SocketConnectionStage.OpenSockets);
@@ -73,15 +65,7 @@ public sealed class SocketChurnTests : ConnectionTestKit
         for (var i = 0; i < 10; i++)
             await OpenStreamsWithTokenAndCloseAsync(bound.Address, lifetime.Token, handles);
 
-        var turned = new TaskCompletionSource();
-        Sys.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(2 * WheelTicks * 10), () => turned.TrySetResult());
-        await turned.Task.WaitAsync(Patience);
-        for (var round = 0; round < 5 && handles.Any(h => h.IsAlive); round++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            await Task.Yield();
-        }
+        await CollectAfterTwoWheelTurnsAsync(handles);
         // The token outlives them all; it held every reply, and so every connection, before.
         Assert.Equal(0, handles.Count(h => h.IsAlive));
         await bound.UnbindAsync();
@@ -98,6 +82,20 @@ public sealed class SocketChurnTests : ConnectionTestKit
         handles.Add(new WeakReference(dial.Connection));
         dial.Connection.Close();
         await dial.Connection.Completion.WaitAsync(Patience);
+    }
+
+    /// <summary>Waits two turns of the scheduler's wheel (cancelled timers let go), then collects until the handles are gone or five rounds passed.</summary>
+    private async Task CollectAfterTwoWheelTurnsAsync(List<WeakReference> handles)
+    {
+        var turned = new TaskCompletionSource();
+        Sys.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(2 * WheelTicks * 10), () => turned.TrySetResult());
+        await turned.Task.WaitAsync(Patience);
+        for (var round = 0; round < 5 && handles.Any(h => h.IsAlive); round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Yield();
+        }
     }
 
     // Not inlined: no local of this frame may keep a handle alive for the GC above.

@@ -171,14 +171,8 @@ public sealed class SocketTransportTests : ConnectionTestKit
     [Fact]
     public async Task A_connection_never_taken_must_be_closed_when_its_listener_stops()
     {
-        var inbound = new TaskCompletionSource<InboundConnection>();
-        var bound = await Transport.Listen(Sys, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))
-            .To(Sink.ForEach<InboundConnection>(c => inbound.TrySetResult(c)))
-            .Run(Materializer).WaitAsync(Patience);
-        bound.Address.TryGetIPEndPoint(out var endPoint);
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(endPoint!);
-        var dropped = await inbound.Task.WaitAsync(Patience);
+        var (bound, client, dropped) = await AcceptRawAsync();
+        using var _ = client;
 
         await bound.UnbindAsync().WaitAsync(Patience);
 
@@ -192,14 +186,8 @@ public sealed class SocketTransportTests : ConnectionTestKit
     [Fact]
     public async Task An_inbound_flow_must_run_once()
     {
-        var inbound = new TaskCompletionSource<InboundConnection>();
-        var bound = await Transport.Listen(Sys, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))
-            .To(Sink.ForEach<InboundConnection>(c => inbound.TrySetResult(c)))
-            .Run(Materializer).WaitAsync(Patience);
-        bound.Address.TryGetIPEndPoint(out var endPoint);
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(endPoint!);
-        var accepted = await inbound.Task.WaitAsync(Patience);
+        var (bound, client, accepted) = await AcceptRawAsync();
+        using var _ = client;
 
         var first = accepted.Flow.RunWith(Source.Never<ByteString>(), Sink.Ignore<ByteString>(), Materializer).Item2;
         var second = accepted.Flow.RunWith(Source.Never<ByteString>(), Sink.Ignore<ByteString>(), Materializer).Item2;
@@ -236,5 +224,18 @@ public sealed class SocketTransportTests : ConnectionTestKit
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    /// <summary>A listener, a plain socket connected to it, and the inbound connection it accepted.</summary>
+    private async Task<(TransportListener Bound, Socket Client, InboundConnection Accepted)> AcceptRawAsync()
+    {
+        var inbound = new TaskCompletionSource<InboundConnection>();
+        var bound = await Transport.Listen(Sys, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))
+            .To(Sink.ForEach<InboundConnection>(c => inbound.TrySetResult(c)))
+            .Run(Materializer).WaitAsync(Patience);
+        bound.Address.TryGetIPEndPoint(out var endPoint);
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(endPoint!);
+        return (bound, client, await inbound.Task.WaitAsync(Patience));
     }
 }
