@@ -20,6 +20,7 @@ internal sealed class MemoryLease(IActorRef scope, long block) : IMemoryAccount
     private int _asking;
     private int _returning;
     private volatile bool _closed;
+    private Action<bool>? _waiter;
 
     public long Block { get; } = block;
 
@@ -60,16 +61,36 @@ internal sealed class MemoryLease(IActorRef scope, long block) : IMemoryAccount
             scope.Tell(new ScopeSpanActor.LeaseExcess());
     }
 
+    public bool EnsureHeadroom(long bytes, Action<bool> decided)
+    {
+        if (_closed)
+            return true; // the connection is going; its reads charge nothing more
+        var available = Volatile.Read(ref _available);
+        if (available >= bytes)
+            return true;
+        Volatile.Write(ref _waiter, decided);
+        // Asked after the waiter is set, so a grant that lands in between still finds it.
+        Ask(bytes - available);
+        if (Volatile.Read(ref _available) >= bytes && Interlocked.Exchange(ref _waiter, null) is { })
+            return true;
+        return false;
+    }
+
     /// <summary>The scope actor reserved <paramref name="bytes"/> more for the lease.</summary>
     internal void Grant(long bytes)
     {
         Interlocked.Add(ref _granted, bytes);
         Interlocked.Add(ref _available, bytes);
         Volatile.Write(ref _asking, 0);
+        Interlocked.Exchange(ref _waiter, null)?.Invoke(true);
     }
 
     /// <summary>The scope actor could not reserve more; the next shortfall asks again.</summary>
-    internal void Denied() => Volatile.Write(ref _asking, 0);
+    internal void Denied()
+    {
+        Volatile.Write(ref _asking, 0);
+        Interlocked.Exchange(ref _waiter, null)?.Invoke(false);
+    }
 
     /// <summary>Takes back what is unused beyond <paramref name="keep"/>, for the scope actor to give back up its path.</summary>
     internal long TakeExcess(long keep)
