@@ -226,7 +226,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             CompleteStage();
         }
 
-        private void OnUpstreamFailure(Exception error) => Fail(error);
+        private void OnUpstreamFailure(Exception error) =>
+            // A remote that refuses a connection before its handshake closes it with bytes unread,
+            // which the kernel turns into a reset: during the upgrade, say so in the same words.
+            Fail(!_upgraded && error.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset }
+                ? new ConnectionClosedException("the remote reset the connection during the upgrade", error)
+                : error);
 
         private void OnDownstreamFinish(Exception cause)
         {
