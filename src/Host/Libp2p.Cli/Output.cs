@@ -6,7 +6,12 @@ namespace Libp2p.Cli;
 /// <summary>How the tool writes: plain lines for people, one JSON object a line with <c>--json</c>.</summary>
 internal static class Output
 {
-    private static readonly JsonSerializerOptions Options = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = false,
+        // Readable in a terminal as well as parseable: no \u0027 for a quote in a message.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static void Json(TextWriter output, IReadOnlyDictionary<string, object?> fields) =>
         output.WriteLine(JsonSerializer.Serialize(fields, Options));
@@ -55,4 +60,23 @@ internal static class Output
     public static bool IsTerminal(TextWriter writer) =>
         ReferenceEquals(writer, Console.Error) ? !Console.IsErrorRedirected
         : ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
+
+    /// <summary>
+    /// The columns a line written to <paramref name="writer"/> may take: the terminal's width when
+    /// a person watches it, else 80 (help and tables are read in files and pipes too).
+    /// </summary>
+    public static int Width(TextWriter writer)
+    {
+        if (!IsTerminal(writer))
+            return 80;
+        try
+        {
+            var width = Console.WindowWidth;
+            return width > 0 ? width : 80;
+        }
+        catch (IOException)
+        {
+            return 80;
+        }
+    }
 }

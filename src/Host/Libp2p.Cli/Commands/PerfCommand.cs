@@ -13,10 +13,9 @@ internal static class PerfCommand
         var upload = line.SizeOption("upload", 64 << 20);
         var download = line.SizeOption("download", 64 << 20);
         var timeout = Node.Timeout(line);
-        line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(address, timeout, async (host, peer) =>
+        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
         {
             var bar = Output.IsTerminal(error) ? new ProgressBar(error, upload + download) : null;
             PerfResult result;

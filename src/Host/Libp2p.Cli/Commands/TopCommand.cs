@@ -21,17 +21,16 @@ internal static class TopCommand
     {
         var interval = line.LongOption("interval", 2);
         if (interval < 1)
-            throw new UsageException("--interval takes a number of seconds above 0");
+            throw new UsageException("invalid-value", "--interval takes a number of seconds above 0");
         var once = line.Flag("once");
         var timeout = Node.Timeout(line);
         var connect = line.Option("connect") is { } text ? Node.ParsePeerAddress(text) : ((Protocols.Multiformats.Multiaddr, PeerId)?)null;
-        var config = connect is null ? Node.ReadConfig(line) : null;
-        var settings = connect is null ? Node.ListenerSettings(line, config!) : Node.DialerSettings(timeout);
+        var config = Node.ReadConfig(line);
+        var settings = connect is null ? Node.ListenerSettings(line, config) : Node.DialerSettings(config, timeout);
         if (connect is null && line.Flag("serve-resources"))
             settings = settings with { Resources = true };
-        line.RejectUnknownOptions();
         if (line.Positional.Count > 0)
-            throw new UsageException($"'top' takes no arguments, got '{line.Positional[0]}'; use --connect MULTIADDR");
+            throw new UsageException("unexpected-argument", $"'top' takes no arguments, got '{line.Positional[0]}'; use --connect MULTIADDR");
 
         using var stop = new StopSignal(cancellationToken);
         var system = Node.CreateSystem("p2p", config);
