@@ -61,6 +61,8 @@ internal sealed class CommandLine
     {
         var command = result.CommandResult.Command;
         var commandName = command is RootCommand ? null : command.Name;
+        if (commandName is null && result.UnmatchedTokens.Count > 0 && !IsOptionLike(result.UnmatchedTokens[0]))
+            return new UsageException("unknown-command", $"unknown command '{result.UnmatchedTokens[0]}'; the commands are {string.Join(", ", Grammar.Commands.Select(c => c.Name))}, help");
         foreach (var token in result.UnmatchedTokens)
         {
             if (IsOptionLike(token))

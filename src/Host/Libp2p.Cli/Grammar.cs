@@ -18,7 +18,8 @@ internal static class Grammar
     /// <summary>One command: its argument (if any), options, and examples shown in its help.</summary>
     internal sealed record CommandSpec(string Name, string Summary, string Description, string? Argument, IReadOnlyList<OptionSpec> Options, IReadOnlyList<string> Examples);
 
-    private const string Address = "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+    // Examples name the peer's address $ADDR: a whole one is wider than an 80-column terminal.
+    private const string Address = "$ADDR";
 
     private static readonly OptionSpec Json = new("json", null, "one JSON object a line on standard output; errors as one JSON object on standard error");
     private static readonly OptionSpec Config = new("config", "FILE", "HOCON over the reference config (akka.libp2p.*), for the node this command runs");
@@ -92,6 +93,7 @@ internal static class Grammar
             else if (option is VersionOption version)
                 version.Action = new VersionPrinter();
         }
+        root.Add(Make(Json));
         foreach (var spec in Commands)
         {
             var command = new Command(spec.Name, spec.Summary);
@@ -105,6 +107,7 @@ internal static class Grammar
             root.Add(command);
         }
         var helpCommand = new Command("help", "this text, or a command's help with examples");
+        helpCommand.Add(Make(Json));
         helpCommand.Add(new Argument<string>("COMMAND") { Arity = ArgumentArity.ZeroOrOne, Description = "the command to explain" });
         root.Add(helpCommand);
         return root;
@@ -137,11 +140,35 @@ internal static class Grammar
             output.WriteLine("Byte counts take KiB, MiB and GiB.");
             return;
         }
-        output.WriteLine(spec.Description);
+        var width = Output.Width(output);
+        Wrap(output, spec.Description, width, "");
         output.WriteLine();
         output.WriteLine("Examples:");
         foreach (var example in spec.Examples)
             output.WriteLine($"  {example}");
+        if (spec.Examples.Any(e => e.Contains(Address, StringComparison.Ordinal)))
+        {
+            output.WriteLine();
+            Wrap(output, "where ADDR is an address 'p2p listen' printed after LISTEN, such as /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…", width, "");
+        }
+    }
+
+    /// <summary>Writes <paramref name="text"/> in lines narrower than <paramref name="width"/>, broken between words.</summary>
+    private static void Wrap(TextWriter output, string text, int width, string indent)
+    {
+        var line = new System.Text.StringBuilder(indent);
+        foreach (var word in text.Split(' '))
+        {
+            if (line.Length > indent.Length && line.Length + 1 + word.Length >= width)
+            {
+                output.WriteLine(line.ToString());
+                line.Clear().Append(indent);
+            }
+            if (line.Length > indent.Length)
+                line.Append(' ');
+            line.Append(word);
+        }
+        output.WriteLine(line.ToString());
     }
 
     /// <summary>The version lines: the tool's and library's assembly versions, and what it speaks.</summary>

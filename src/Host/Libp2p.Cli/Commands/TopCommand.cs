@@ -26,6 +26,8 @@ internal static class TopCommand
         var wide = line.Flag("wide");
         var timeout = Node.Timeout(line);
         var connect = line.Option("connect") is { } text ? Node.ParsePeerAddress(text) : ((Protocols.Multiformats.Multiaddr, PeerId)?)null;
+        if (connect is not null && new[] { "listen", "key", "serve-resources" }.FirstOrDefault(o => line.Option(o) is not null) is { } own)
+            throw new UsageException("unexpected-argument", $"--{own} is for top's own node, and with --connect it runs none");
         var config = Node.ReadConfig(line);
         var settings = connect is null ? Node.ListenerSettings(line, config) : Node.DialerSettings(config, timeout);
         if (connect is null && line.Flag("serve-resources"))
