@@ -60,7 +60,7 @@ public sealed class WrongInputTests : IDisposable
         var result = await P2pProcess.RunAsync("ping", address, "--timeout", "5");
 
         Assert.Equal(1, result.ExitCode);
-        var message = $"cannot connect to {address}: no transport for /ip4/127.0.0.1/udp/4001/quic-v1 (this node dials /tcp, /ws and /memory addresses)";
+        var message = $"cannot connect to {address}: no transport for /ip4/127.0.0.1/udp/4001/quic-v1";
         Assert.Equal($"p2p: {message}", Assert.Single(result.Error));
         await AssertJsonErrorAsync(["ping", address, "--timeout", "5"], 1, "no-transport", message);
     }
@@ -94,6 +94,23 @@ public sealed class WrongInputTests : IDisposable
         Assert.StartsWith($"cannot connect to {silentAddress}: no answer", silenceMessage, StringComparison.Ordinal);
         Assert.Contains("2 s", silenceMessage, StringComparison.Ordinal);
         Assert.DoesNotContain("refused", silenceMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_handshake_that_never_completes_must_say_no_answer_with_the_deadline_of_the_config_file()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var address = $"/ip4/127.0.0.1/tcp/{((IPEndPoint)silent.LocalEndpoint).Port}/p2p/{Peer}";
+        var config = Path.Combine(_folder, "quick.conf");
+        await File.WriteAllTextAsync(config, "akka.libp2p.connection.upgrade-timeout = 1s");
+
+        var result = await P2pProcess.RunAsync("ping", address, "--config", config, "--json");
+
+        Assert.Equal(1, result.ExitCode);
+        using var json = JsonDocument.Parse(Assert.Single(result.Error));
+        Assert.Equal("timeout", json.RootElement.GetProperty("error").GetString());
+        Assert.Equal($"cannot connect to {address}: no answer: the connection upgrade did not complete within 1 s", json.RootElement.GetProperty("message").GetString());
     }
 
     [Fact]

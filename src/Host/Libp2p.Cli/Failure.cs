@@ -31,7 +31,7 @@ internal static class Failure
             };
         }
         if (Find<NoTransportException>(error) is { } transport)
-            return ("no-transport", $"{transport.Message} (this node dials /tcp, /ws and /memory addresses)");
+            return ("no-transport", transport.Message);
         // The TCP transport names refusals and unreachable hosts (with the socket error, above); a
         // failed connect it could not tell apart, because the next try went through, is left here.
         if (Find<StreamTcpException>(error) is { } tcp && tcp.Message.StartsWith("Connection failed", StringComparison.Ordinal))
@@ -46,8 +46,9 @@ internal static class Failure
                 return ("dial-backoff", Commands.Node.OneLine(dial.Message[(dial.Message.IndexOf("dial backoff", StringComparison.Ordinal))..]));
             // Timed out with every address still connecting or upgrading: nothing answered, which
             // is not the same as being refused.
-            if (dial.Attempts.Count > 0 && dial.Attempts.All(a => a.Error is TimeoutException))
-                return ("timeout", $"no answer: {Commands.Node.OneLine(dial.Attempts[0].Error.Message)}");
+            // The upgrade's own deadline comes wrapped in the closed connection.
+            if (dial.Attempts.Count > 0 && dial.Attempts.All(a => Find<TimeoutException>(a.Error) is not null))
+                return ("timeout", $"no answer: {Commands.Node.OneLine(Find<TimeoutException>(dial.Attempts[0].Error)!.Message)}");
             if (dial.Attempts.Count > 0)
                 return ("dial-failed", Commands.Node.OneLine(dial.Attempts[0].Error.Message));
             return ("dial-failed", Commands.Node.OneLine(dial.Message));
