@@ -114,7 +114,8 @@ internal static class TopCommand
         var withLimits = Rows(scopes, limits: true, ShortScope);
         if (Fits(header, withLimits, width))
             return Render(Output.Fit(width, $"{title} (used/limit; C conns, S streams)", title), header, withLimits, width);
-        return Render(Output.Fit(width, $"{title} (used; limits with --wide)", title), header, Rows(scopes, limits: false, ShortScope), width);
+        // One space between columns here: every column saved goes to the scope names.
+        return Render(Output.Fit(width, $"{title} (used; limits with --wide)", title), header, Rows(scopes, limits: false, ShortScope), width, " ");
     }
 
     private static List<string[]> Rows(IReadOnlyList<ScopeSnapshot> scopes, bool limits, Func<string, string> name) => scopes.Select(s => new[]
@@ -145,18 +146,18 @@ internal static class TopCommand
         return Math.Min(widths[0], 20) + widths.Skip(1).Sum() + 2 * (widths.Length - 1) < width;
     }
 
-    private static string Render(string title, string[] header, List<string[]> rows, int width)
+    private static string Render(string title, string[] header, List<string[]> rows, int width, string separator = "  ")
     {
         var widths = Widths(header, rows);
         // What the scope column may take: the rest of the line, the last column left free.
-        var others = widths.Skip(1).Sum() + 2 * (widths.Length - 1);
+        var others = widths.Skip(1).Sum() + separator.Length * (widths.Length - 1);
         var scopeWidth = width == int.MaxValue ? widths[0] : Math.Clamp(width - 1 - others, header[0].Length, widths[0]);
         widths[0] = scopeWidth;
         var text = new StringBuilder().Append(title).Append('\n');
         foreach (var row in rows.Prepend(header))
         {
             var cells = row.Select((cell, i) => i == 0 ? Cut(cell, scopeWidth).PadRight(scopeWidth) : i == row.Length - 1 ? cell : cell.PadRight(widths[i]));
-            var rendered = string.Join("  ", cells).TrimEnd();
+            var rendered = string.Join(separator, cells).TrimEnd();
             // A terminal narrower than even the shortest layout gets cut lines rather than wrapped ones.
             text.Append(width != int.MaxValue && rendered.Length >= width ? Cut(rendered, width - 1) : rendered).Append('\n');
         }
