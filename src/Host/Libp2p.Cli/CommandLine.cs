@@ -85,7 +85,7 @@ internal sealed class CommandLine
         }
         var error = result.Errors[0];
         if (error.SymbolResult is OptionResult { Tokens.Count: 0 } option)
-            return new UsageException("missing-value", $"option {option.Option.Name} needs a value; see 'p2p {commandName ?? ""} --help'".Replace("p2p  --help", "p2p --help", StringComparison.Ordinal));
+            return new UsageException("missing-value", $"option {option.Option.Name} needs a value; see 'p2p {(commandName is null ? "" : commandName + " ")}--help'");
         return new UsageException("usage", error.Message);
     }
 
