@@ -47,7 +47,7 @@ public sealed class ConnectionCore : IConnectionCore
     private readonly IMemoryAccount? _memory;
 
     /// <inheritdoc />
-    public IMemoryAccount? Memory => _memory;
+    public IMemoryAccount? Memory => _muxer is { ChargesReads: true } ? _memory : null;
     // Scratch buffers rented only while in use: an idle connection holds none of them.
     private readonly PooledBufferWriter _raw = new();
     private readonly PooledBufferWriter _plainIn = new();

@@ -73,6 +73,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string KeepAliveTimer = "keep-alive";
         private const string LaggardTimer = "laggard-grace";
         private const string CloseFlushTimer = "close-flush";
+        private const string MemoryRetryTimer = "memory-retry";
         private const int MaxPush = 60 * 1024;
 
         /// <summary>
@@ -96,6 +97,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private long _pingSent;
         private bool _upgraded;
         private bool _waitingForMemory;
+        private long _memoryRefusedSince;
         private bool _completeWhenFlushed;
         private Exception? _failure;
 
@@ -138,6 +140,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         protected override void OnTimer(object timerKey)
         {
+            if (timerKey is MemoryRetryTimer)
+            {
+                _waitingForMemory = false;
+                AfterWork();
+                return;
+            }
             if (timerKey is StreamCloseTimer close)
             {
                 // The remote never closed its half: the muxer forgets the stream (a no-op if it already did).
@@ -244,13 +252,24 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void MemoryDecided(bool granted)
         {
-            _waitingForMemory = false;
-            if (!granted)
+            if (granted)
             {
-                Fail(new MuxerException($"the resource manager refused the {ReadHeadroom / 1024} KiB of memory this connection needs approved before it reads on"));
+                _waitingForMemory = false;
+                _memoryRefusedSince = 0;
+                AfterWork();
                 return;
             }
-            AfterWork();
+            // Refused for now: what this connection's readers hold, or others', may come back. The
+            // socket waits (TCP slows the remote), asking again, for as long as a laggard reader may.
+            var now = Stopwatch.GetTimestamp();
+            if (_memoryRefusedSince == 0)
+                _memoryRefusedSince = now;
+            if (Stopwatch.GetElapsedTime(_memoryRefusedSince, now) >= _stage._settings.LaggardGrace)
+            {
+                Fail(new MuxerException($"the resource manager refused, for {_stage._settings.LaggardGrace.TotalSeconds:0.###} s, the {ReadHeadroom / 1024} KiB of memory this connection needs approved before it reads on"));
+                return;
+            }
+            ScheduleOnce(MemoryRetryTimer, TimeSpan.FromMilliseconds(100));
         }
 
         private void Fail(Exception error)

@@ -44,7 +44,7 @@ public interface IConnectionCore : IDisposable
     /// </summary>
     void DrainOutput(IBufferWriter<byte> output, int limit);
 
-    /// <summary>Where the muxer charges memory the remote makes it hold; null when nothing is charged.</summary>
+    /// <summary>Where the muxer charges what it reads, when a refusal there costs (see <see cref="IMuxerSession.ChargesReads"/>); else null.</summary>
     IMemoryAccount? Memory => null;
 
     /// <summary>Opens an outbound stream; its opening frame is queued as output.</summary>
