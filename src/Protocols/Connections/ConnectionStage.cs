@@ -88,6 +88,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private long _pingSent;
         private bool _upgraded;
         private bool _completeWhenFlushed;
+        private bool _inputFinished;
         private Exception? _failure;
 
         public Logic(ConnectionStage stage, IConnectionCore core, MuxedConnection handle) : base(stage.Shape)
@@ -96,6 +97,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _core = core;
             _handle = handle;
             handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
+            core.SetWakeup(GetAsyncCallback(OnWake));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
@@ -199,8 +201,28 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             }
         }
 
+        /// <summary>Work off the stage's thread (TLS) progressed: take in what it produced.</summary>
+        private void OnWake()
+        {
+            _core.Poll(_events);
+            HandleEvents();
+            if (_inputFinished && !_core.HasPendingInput)
+            {
+                OnUpstreamFinish();
+                return;
+            }
+            AfterWork();
+        }
+
         private void OnUpstreamFinish()
         {
+            if (_upgraded && !_inputFinished && _core.HasPendingInput)
+            {
+                // The last bytes are still being decrypted: finish once they have been handled.
+                _inputFinished = true;
+                _core.EndInput();
+                return;
+            }
             // The remote closed the transport: whatever it said last has been handled.
             if (!_core.IsClosed && !_completeWhenFlushed)
                 _failure ??= _upgraded ? null : new ConnectionClosedException("the remote closed the connection during the upgrade");
