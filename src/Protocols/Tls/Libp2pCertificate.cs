@@ -4,11 +4,9 @@ using System.Security.Cryptography.X509Certificates;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Peer;
 using Org.BouncyCastle.Asn1;
-using BcExtensions = Org.BouncyCastle.Asn1.X509.X509Extensions;
+using SubjectPublicKeyInfo = Org.BouncyCastle.Asn1.X509.SubjectPublicKeyInfo;
 using Org.BouncyCastle.Security;
 using PublicKey = Libp2p.Protocols.Crypto.PublicKey;
-using BcCertificate = Org.BouncyCastle.X509.X509Certificate;
-using BcCertificateParser = Org.BouncyCastle.X509.X509CertificateParser;
 
 namespace Libp2p.Protocols.Tls;
 
@@ -33,9 +31,9 @@ public static class Libp2pCertificate
     private static readonly HashSet<string> UnderstoodCritical =
     [
         ExtensionOid,
-        BcExtensions.KeyUsage.Id,
-        BcExtensions.BasicConstraints.Id,
-        BcExtensions.ExtendedKeyUsage.Id,
+        "2.5.29.15", // keyUsage
+        "2.5.29.19", // basicConstraints
+        "2.5.29.37", // extendedKeyUsage
     ];
 
     // Signature algorithms whose hash is shorter than 256 bits: the spec forbids them (collisions).
@@ -82,52 +80,71 @@ public static class Libp2pCertificate
     /// Checks a remote's certificate as the spec asks and returns the identity it proves: valid at
     /// <paramref name="now"/>, its self-signature valid with a hash of at least 256 bits, named
     /// curves only, the libp2p extension present with a valid signature, no critical extension we
-    /// do not understand, no unique IDs.
+    /// do not understand, no unique IDs. The DER is read here (js-libp2p's certificates have an
+    /// empty issuer, which BouncyCastle's certificate class refuses); BouncyCastle checks the signature.
     /// </summary>
     /// <exception cref="TlsException">Any of those fails; the message says which.</exception>
     public static CertificateIdentity Verify(ReadOnlySpan<byte> der, DateTimeOffset now)
     {
-        BcCertificate certificate;
+        X509Fields certificate;
         try
         {
-            certificate = new BcCertificateParser().ReadCertificate(der.ToArray())
-                ?? throw new TlsException("tls: the certificate is empty");
+            certificate = X509Fields.Read(der.ToArray());
         }
-        catch (Exception e) when (e is Org.BouncyCastle.Security.Certificates.CertificateException or ArgumentException or IOException or InvalidCastException or FormatException)
+        catch (Exception e) when (e is AsnContentException or FormatException or ArgumentException)
         {
             throw new TlsException($"tls: the certificate does not parse: {e.Message}", e);
         }
-        var at = now.UtcDateTime;
-        if (at < certificate.NotBefore.ToUniversalTime())
-            throw new TlsException($"tls: the certificate is not valid before {certificate.NotBefore.ToUniversalTime():u}");
-        if (at > certificate.NotAfter.ToUniversalTime())
-            throw new TlsException($"tls: the certificate expired at {certificate.NotAfter.ToUniversalTime():u}");
-        if (certificate.IssuerUniqueID is not null || certificate.SubjectUniqueID is not null)
+        if (now < certificate.NotBefore)
+            throw new TlsException($"tls: the certificate is not valid before {certificate.NotBefore.UtcDateTime:u}");
+        if (now > certificate.NotAfter)
+            throw new TlsException($"tls: the certificate expired at {certificate.NotAfter.UtcDateTime:u}");
+        if (certificate.HasUniqueIds)
             throw new TlsException("tls: the certificate carries the deprecated issuer or subject unique ID");
-        if (WeakSignatureAlgorithms.Contains(certificate.SigAlgOid))
-            throw new TlsException($"tls: the certificate is signed with {certificate.SigAlgName}, whose hash is shorter than 256 bits");
-        var spki = certificate.CertificateStructure.SubjectPublicKeyInfo;
-        if (spki.Algorithm.Algorithm.Id == "1.2.840.10045.2.1" && spki.Algorithm.Parameters is not DerObjectIdentifier)
-            throw new TlsException("tls: the certificate's elliptic curve is not given by name");
+        if (WeakSignatureAlgorithms.Contains(certificate.SignatureAlgorithm))
+            throw new TlsException($"tls: the certificate is signed with {certificate.SignatureAlgorithm}, whose hash is shorter than 256 bits");
+        VerifySelfSignature(certificate);
+        foreach (var (oid, critical, _) in certificate.Extensions)
+        {
+            if (critical && !UnderstoodCritical.Contains(oid))
+                throw new TlsException($"tls: the certificate has a critical extension {oid} we do not understand");
+        }
+        var extension = certificate.Extensions.FirstOrDefault(e => e.Oid == ExtensionOid).Value
+            ?? throw new TlsException($"tls: the certificate lacks the libp2p public key extension ({ExtensionOid})");
+        var (hostKey, signature) = ReadSignedKey(extension);
+        if (!hostKey.Verify([.. SignaturePrefix, .. certificate.SubjectPublicKeyInfo.Span], signature))
+            throw new TlsException("tls: the host key's signature over the certificate key does not verify");
+        return new CertificateIdentity(hostKey, PeerId.FromPublicKey(hostKey));
+    }
+
+    private static void VerifySelfSignature(X509Fields certificate)
+    {
+        Org.BouncyCastle.Crypto.AsymmetricKeyParameter key;
         try
         {
-            certificate.Verify(certificate.GetPublicKey());
+            var spki = SubjectPublicKeyInfo.GetInstance(Asn1Object.FromByteArray(certificate.SubjectPublicKeyInfo.ToArray()));
+            if (spki.Algorithm.Algorithm.Id == "1.2.840.10045.2.1" && spki.Algorithm.Parameters is not DerObjectIdentifier)
+                throw new TlsException("tls: the certificate's elliptic curve is not given by name");
+            key = PublicKeyFactory.CreateKey(spki);
+        }
+        catch (Exception e) when (e is not TlsException and not OutOfMemoryException)
+        {
+            throw new TlsException($"tls: the certificate's public key is not usable: {e.Message}", e);
+        }
+        bool valid;
+        try
+        {
+            var signer = SignerUtilities.GetSigner(certificate.SignatureAlgorithm);
+            signer.Init(false, key);
+            signer.BlockUpdate(certificate.Tbs.Span);
+            valid = signer.VerifySignature(certificate.Signature);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new TlsException($"tls: the certificate's self-signature is invalid: {e.Message}", e);
         }
-        foreach (var oid in certificate.GetCriticalExtensionOids() ?? new HashSet<string>())
-        {
-            if (!UnderstoodCritical.Contains(oid))
-                throw new TlsException($"tls: the certificate has a critical extension {oid} we do not understand");
-        }
-        var extension = certificate.GetExtensionValue(new DerObjectIdentifier(ExtensionOid))
-            ?? throw new TlsException($"tls: the certificate lacks the libp2p public key extension ({ExtensionOid})");
-        var (hostKey, signature) = ReadSignedKey(extension.GetOctets());
-        if (!hostKey.Verify([.. SignaturePrefix, .. spki.GetDerEncoded()], signature))
-            throw new TlsException("tls: the host key's signature over the certificate key does not verify");
-        return new CertificateIdentity(hostKey, PeerId.FromPublicKey(hostKey));
+        if (!valid)
+            throw new TlsException("tls: the certificate's self-signature is invalid");
     }
 
     private static (PublicKey Key, byte[] Signature) ReadSignedKey(byte[] der)
