@@ -33,7 +33,7 @@ public sealed class TlsHandshake : IDisposable
     private readonly PeerId? _expectedRemote;
     private readonly IReadOnlyList<string> _muxers;
     private readonly TimeProvider _clock;
-    private X509Certificate2? _certificate;
+    private SslStreamCertificateContext? _certificate;
     private CertificateIdentity? _remote;
     private TlsException? _rejection;
 
@@ -63,10 +63,10 @@ public sealed class TlsHandshake : IDisposable
     /// <summary>Why it failed, once it did; the message names the cause (a rejected certificate, the wrong peer, TLS).</summary>
     public TlsException? Error { get; private set; }
 
-    /// <summary>Generates the certificate and starts the handshake.</summary>
+    /// <summary>Takes this identity's certificate (made on first use) and starts the handshake.</summary>
     public void Start()
     {
-        _certificate = Libp2pCertificate.Create(_identity, _clock.GetUtcNow());
+        _certificate = LocalCertificates.For(_identity, _clock);
         Channel.Start();
     }
 
@@ -102,7 +102,7 @@ public sealed class TlsHandshake : IDisposable
             TargetHost = "", // no SNI: the spec keeps it for future versions
             EnabledSslProtocols = SslProtocols.Tls13,
             ApplicationProtocols = Alpn([.. _muxers, Libp2pAlpn]),
-            ClientCertificateContext = SslStreamCertificateContext.Create(_certificate!, null, offline: true),
+            ClientCertificateContext = _certificate,
             RemoteCertificateValidationCallback = ValidateRemote,
             CertificateChainPolicy = ChainPolicy(),
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
@@ -115,7 +115,7 @@ public sealed class TlsHandshake : IDisposable
         {
             EnabledSslProtocols = SslProtocols.Tls13,
             ApplicationProtocols = ServerAlpn(channel.ClientHello),
-            ServerCertificateContext = SslStreamCertificateContext.Create(_certificate!, null, offline: true),
+            ServerCertificateContext = _certificate,
             ClientCertificateRequired = true,
             RemoteCertificateValidationCallback = ValidateRemote,
             CertificateChainPolicy = ChainPolicy(),
@@ -184,9 +184,5 @@ public sealed class TlsHandshake : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        Channel.Dispose();
-        _certificate?.Dispose();
-    }
+    public void Dispose() => Channel.Dispose();
 }

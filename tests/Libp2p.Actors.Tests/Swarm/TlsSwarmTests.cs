@@ -41,7 +41,7 @@ public sealed class TlsSwarmTests : SwarmTestKit
     }
 
     [Fact]
-    public async Task A_swarm_on_the_defaults_must_reach_a_tls_only_swarm_over_tls()
+    public void A_swarm_on_the_defaults_must_reach_a_tls_only_swarm_over_tls()
     {
         var server = StartHost(configure: s => s with { Security = TlsOnly });
         var client = StartHost();
@@ -51,7 +51,6 @@ public sealed class TlsSwarmTests : SwarmTestKit
         Assert.Equal(TlsHandshake.ProtocolId, dialed.Connection.Security);
         Assert.Equal(["/noise", "/tls/1.0.0"], new SwarmSettings(client.Key).Security);
         CloseAll(client, server);
-        await Task.CompletedTask;
     }
 
     [Fact]
