@@ -69,6 +69,29 @@ public sealed class TlsConnectionTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_client_offering_only_libp2p_in_alpn_must_get_its_muxer_through_multistream_select()
+    {
+        var accepted = Channel.CreateUnbounded<MuxedConnection>();
+        var bound = await Upgrader.Listen(Sys, Materializer, SocketTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+            new UpgradeSettings(ListenerKey, Security: TlsOnly), (connection, _) => accepted.Writer.TryWrite(connection)).WaitAsync(Patience);
+        using var certificate = BadCertificates.Build();
+        using var client = await RawTlsClient.ConnectAsync(bound.Address, SslStreamCertificateContext.Create(certificate, null, offline: true));
+        Assert.Equal(TlsHandshake.Libp2pAlpn, client.Tls!.NegotiatedApplicationProtocol.ToString());
+
+        byte[] selection = [19, .. "/multistream/1.0.0\n"u8, 13, .. "/yamux/1.0.0\n"u8];
+        await client.Tls.WriteAsync(selection);
+        var answer = new byte[selection.Length];
+        await client.Tls.ReadExactlyAsync(answer).AsTask().WaitAsync(Patience);
+
+        Assert.Equal(selection, answer);
+        var listener = await accepted.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+        var upgrade = await listener.Upgraded.WaitAsync(Patience);
+        Assert.Equal("/yamux/1.0.0", upgrade.Muxer);
+        Assert.Equal(PeerId.FromPublicKey(BadCertificates.Identity.PublicKey), upgrade.RemotePeer);
+        await bound.UnbindAsync();
+    }
+
+    [Fact]
     public async Task A_dial_that_reaches_another_peer_must_fail_naming_both()
     {
         var accepted = Channel.CreateUnbounded<MuxedConnection>();
