@@ -37,7 +37,7 @@ public sealed record MuxerFactory(string Protocol, Func<bool, IMemoryAccount?, I
 /// the wake action set by <see cref="SetWakeup"/> when it has progressed, and the owner then calls
 /// <see cref="Poll"/>.
 /// </summary>
-public sealed class ConnectionCore : IConnectionCore
+public sealed partial class ConnectionCore : IConnectionCore
 {
     private enum Phase { Security, Handshake, TlsHandshake, Muxer, Muxed, Failed }
 
@@ -99,10 +99,6 @@ public sealed class ConnectionCore : IConnectionCore
     /// <inheritdoc />
     public bool HasOutput => _raw.WrittenCount > 0 || _muxer?.HasOutput == true || _tls?.Channel.HasCiphertext == true;
 
-    /// <inheritdoc />
-    public bool HasPendingInput => _tls is { Channel: var channel } && _phase is Phase.Muxer or Phase.Muxed
-        && channel.Error is null && !channel.RemoteClosed;
-
     /// <summary>Bytes the connection's own scratch buffers hold (the muxer's and Noise's kept frames aside).</summary>
     internal int ScratchBytes => _raw.Capacity + _plainIn.Capacity + _plainOut.Capacity;
 
@@ -111,33 +107,6 @@ public sealed class ConnectionCore : IConnectionCore
 
     /// <summary>The Noise transport, once the handshake is done.</summary>
     internal NoiseTransport? Transport => _session?.Transport;
-
-    /// <summary>The TLS channel, once TLS was chosen.</summary>
-    internal TlsChannel? Tls => _tls?.Channel;
-
-    /// <inheritdoc />
-    public void SetWakeup(Action wake) => _wake = wake ?? throw new ArgumentNullException(nameof(wake));
-
-    /// <inheritdoc />
-    public void Poll(ICollection<MuxerEvent> events)
-    {
-        if (_tls is null || _phase == Phase.Failed)
-            return;
-        try
-        {
-            if (_phase == Phase.TlsHandshake)
-                PollTlsHandshake(events);
-            else if (_phase is Phase.Muxer or Phase.Muxed)
-                ReceiveTlsPlaintext(events);
-        }
-        catch (Exception e) when (e is TlsException or MuxerException)
-        {
-            Fail(e.Message, e, events);
-        }
-    }
-
-    /// <inheritdoc />
-    public void EndInput() => _tls?.Channel.EndInput();
 
     /// <inheritdoc />
     public void Start() => _negotiation.Start(_raw);
@@ -217,46 +186,6 @@ public sealed class ConnectionCore : IConnectionCore
         _negotiation = _dialer ? MultistreamNegotiator.Initiator(protocols) : MultistreamNegotiator.Responder(protocols);
         _negotiation.Start(_plainOut);
         FlushPlaintext();
-    }
-
-    private void PollTlsHandshake(ICollection<MuxerEvent> events)
-    {
-        if (!_tls!.Poll())
-            return;
-        if (_tls.Error is { } error)
-        {
-            Fail(error.Message, error, events);
-            return;
-        }
-        _tlsSession = _tls.Session!;
-        if (_tlsSession.Muxer is { } early)
-        {
-            // ALPN settled the muxer in the handshake: one round trip saved, no multistream-select.
-            StartMuxer(_muxers.First(m => m.Protocol == early));
-        }
-        else
-        {
-            StartMuxerNegotiation();
-        }
-        ReceiveTlsPlaintext(events);
-    }
-
-    private void ReceiveTlsPlaintext(ICollection<MuxerEvent> events)
-    {
-        var channel = _tls!.Channel;
-        while (_phase is Phase.Muxer or Phase.Muxed && channel.TryTakePlaintext(out var buffer, out var length))
-        {
-            try
-            {
-                ReceivePlaintext(buffer.AsSpan(0, length), events);
-            }
-            finally
-            {
-                TlsChannel.Return(buffer);
-            }
-        }
-        if (channel.Error is { } error && _phase != Phase.Failed)
-            Fail($"tls: {error.Message}", error, events);
     }
 
     private void ReceiveEncrypted(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
