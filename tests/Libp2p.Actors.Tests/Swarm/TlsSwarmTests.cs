@@ -76,11 +76,26 @@ public sealed class TlsSwarmTests : SwarmTestKit
         CloseAll(client, server);
     }
 
-    [Fact]
-    public async Task A_client_without_a_certificate_must_be_cut_and_leave_every_scope_at_zero()
+    public static TheoryData<string> BadClients => new() { "no certificate", "no extension", "expired", "not yet valid" };
+
+    [Theory]
+    [MemberData(nameof(BadClients))]
+    public async Task A_client_with_a_bad_certificate_must_be_cut_and_leave_every_scope_at_zero(string flaw)
     {
         var resources = new ResourceManager(ResourceLimitDefaults.Scaled());
         var server = StartHost(configure: s => s with { Security = TlsOnly, Resources = resources });
+        using var identity = PrivateKey.Generate(KeyType.Ed25519);
+        var now = DateTimeOffset.UtcNow;
+        using var certificate = flaw switch
+        {
+            "no certificate" => null,
+            "no extension" => WithoutExtension(),
+            // Made a century and a year ago: expired a year ago.
+            "expired" => Libp2pCertificate.Create(identity, now.AddYears(-101)),
+            // Made for tomorrow: valid from an hour before that.
+            "not yet valid" => Libp2pCertificate.Create(identity, now.AddDays(1)),
+            _ => throw new ArgumentOutOfRangeException(nameof(flaw)),
+        };
         var port = int.Parse(server.Addresses[0].ValueFor("tcp")!, System.Globalization.CultureInfo.InvariantCulture);
         using var socket = new TcpClient();
         await socket.ConnectAsync(IPAddress.Loopback, port);
@@ -97,15 +112,22 @@ public sealed class TlsSwarmTests : SwarmTestKit
             TargetHost = "",
             EnabledSslProtocols = SslProtocols.Tls13,
             ApplicationProtocols = [new SslApplicationProtocol("libp2p")],
+            ClientCertificateContext = certificate is null ? null : SslStreamCertificateContext.Create(certificate, null, offline: true),
             RemoteCertificateValidationCallback = (_, _, _, _) => true,
         });
 
         // TLS 1.3 lets the client finish before the server looked at it: the server then cuts it.
-        var cut = await ReadUntilCutAsync(tls).WaitAsync(Patience);
-        Assert.True(cut);
+        Assert.True(await ReadUntilCutAsync(tls).WaitAsync(Patience));
         await AwaitAssertAsync(() => Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage)), Patience);
         Assert.Empty(Conns(server));
         CloseAll(server);
+    }
+
+    private static X509Certificate2 WithoutExtension()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=no-extension", key, HashAlgorithmName.SHA256);
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddYears(1));
     }
 
     private static async Task<bool> ReadUntilCutAsync(Stream stream)
