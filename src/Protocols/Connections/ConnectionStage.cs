@@ -216,13 +216,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void OnUpstreamFinish()
         {
-            if (_upgraded && !_inputFinished && _core.HasPendingInput)
-            {
-                // The last bytes are still being decrypted: finish once they have been handled.
-                _inputFinished = true;
-                _core.EndInput();
+            if (WaitingForDecryption())
                 return;
-            }
             // The remote closed the transport: whatever it said last has been handled.
             if (!_core.IsClosed && !_completeWhenFlushed)
                 _failure ??= _upgraded ? null : new ConnectionClosedException("the remote closed the connection during the upgrade");
@@ -231,10 +226,30 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void OnUpstreamFailure(Exception error) => Fail(error);
 
+        /// <summary>
+        /// Whether the transport's end must wait: bytes that arrived before it are still being
+        /// decrypted off the stage's thread (TLS). The core is told no more comes, and the wake that
+        /// reports them handled finishes the stage.
+        /// </summary>
+        private bool WaitingForDecryption()
+        {
+            if (!_upgraded || !_core.HasPendingInput)
+                return false;
+            if (!_inputFinished)
+            {
+                _inputFinished = true;
+                _core.EndInput();
+            }
+            return true;
+        }
+
         private void OnDownstreamFinish(Exception cause)
         {
             // The transport stopped taking bytes because its socket closed, often before its read side
-            // finished: during the upgrade, as in OnUpstreamFinish, the remote closed it.
+            // finished: what it had read is still taken in, as when its read side ends.
+            if (WaitingForDecryption())
+                return;
+            // During the upgrade, as in OnUpstreamFinish, the remote closed it.
             if (!_upgraded)
                 _failure ??= new ConnectionClosedException("the remote closed the connection during the upgrade");
             CompleteStage();

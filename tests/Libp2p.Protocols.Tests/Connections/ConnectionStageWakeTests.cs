@@ -31,6 +31,22 @@ public sealed class ConnectionStageWakeTests : ConnectionTestKit
         Assert.Equal(1, core.Polls);
     }
 
+    [Fact]
+    public async Task A_transport_that_stops_taking_bytes_must_not_finish_the_connection_before_the_core_handled_what_came()
+    {
+        var core = new OffThreadCore(ListenerKey.PublicKey);
+        var handle = Source.Single(ByteString.FromBytes([1, 2, 3])).Concat(Source.Never<ByteString>())
+            .ViaMaterialized(Flow.FromGraph(new ConnectionStage(() => core)), Keep.Right)
+            .To(Sink.Cancelled<ByteString>())
+            .Run(Materializer);
+
+        await core.InputEnded.Task.WaitAsync(Patience);
+        Assert.False(handle.Completion.IsCompleted, "the connection finished while what it had read was still being decrypted");
+
+        core.Finish();
+        await handle.Completion.WaitAsync(Patience);
+    }
+
     /// <summary>A core that is upgraded from the start and decrypts "elsewhere" until told it is done.</summary>
     private sealed class OffThreadCore(PublicKey remote) : IConnectionCore
     {

@@ -121,6 +121,39 @@ public sealed class TlsConnectionTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_listener_must_require_a_client_certificate_without_naming_any_authority()
+    {
+        var accepted = Channel.CreateUnbounded<MuxedConnection>();
+        var bound = await Upgrader.Listen(Sys, Materializer, SocketTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+            new UpgradeSettings(ListenerKey, Security: TlsOnly), (connection, _) => accepted.Writer.TryWrite(connection)).WaitAsync(Patience);
+        using var certificate = BadCertificates.Build();
+        using var raw = await RawTlsClient.NegotiateAsync(bound.Address);
+        await using var tls = new SslStream(raw.Socket.GetStream(), leaveInnerStreamOpen: true);
+        var named = new List<string>();
+        var calls = 0;
+
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "",
+            EnabledSslProtocols = SslProtocols.Tls13,
+            ApplicationProtocols = [new SslApplicationProtocol(TlsHandshake.Libp2pAlpn)],
+            ClientCertificates = [certificate],
+            LocalCertificateSelectionCallback = (_, _, local, _, issuers) =>
+            {
+                calls++;
+                named.AddRange(issuers);
+                return local[0];
+            },
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        });
+
+        Assert.True(calls > 0, "the client was never asked for its certificate");
+        Assert.Empty(named);
+        Assert.Equal(SslProtocols.Tls13, tls.SslProtocol);
+        await bound.UnbindAsync();
+    }
+
+    [Fact]
     public async Task A_dial_that_reaches_another_peer_must_fail_naming_both()
     {
         var accepted = Channel.CreateUnbounded<MuxedConnection>();
