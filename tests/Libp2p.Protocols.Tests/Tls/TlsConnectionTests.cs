@@ -47,38 +47,6 @@ public sealed class TlsConnectionTests : ConnectionTestKit
     }
 
     [Fact]
-    public async Task Bytes_sent_right_before_the_remote_closes_the_connection_must_all_arrive()
-    {
-        // Under yamux's initial window, so the dialer sends no window update that the closing
-        // listener would leave unread (unread bytes at close make TCP reset, which drops data).
-        var data = RandomBytes(100 * 1024);
-        var pair = await ConnectAsync(SocketTransport.Instance, "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Yamux], security: TlsOnly);
-        var served = Task.Run(async () =>
-        {
-            var inbound = await pair.Listener.InboundStreams.ReadAsync();
-            await using var io = inbound.AsStream();
-            await io.CopyToAsync(Stream.Null); // the dialer's byte and its half-close: nothing left unread
-            await io.WriteAsync(data);
-            io.CloseWrite();
-            // The whole connection goes at once: the last records and the TCP close arrive together,
-            // and TLS is still decrypting them when the transport ends.
-            pair.Listener.Close();
-        });
-        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
-        var received = stream.Source.RunAggregate(new MemoryStream(), (ms, bytes) =>
-        {
-            ms.Write(bytes.ToReadOnlySpan());
-            return ms;
-        }, Materializer);
-        Akka.Streams.Dsl.Source.Single(Akka.IO.ByteString.FromBytes([1])).RunWith(stream.Sink, Materializer);
-
-        Assert.Equal(data, (await received.WaitAsync(Patience)).ToArray());
-        await served.WaitAsync(Patience);
-        await pair.Dialer.Completion.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(Patience);
-        await pair.Bound.UnbindAsync();
-    }
-
-    [Fact]
     public async Task Alpn_must_settle_the_dialers_first_muxer_that_the_listener_supports()
     {
         var pair = await ConnectAsync(SocketTransport.Instance, "/ip4/127.0.0.1/tcp/0", [MuxerFactory.Mplex, MuxerFactory.Yamux],
