@@ -99,6 +99,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private bool _waitingForMemory;
         private long _memoryRefusedSince;
         private bool _completeWhenFlushed;
+        private bool _inputFinished;
         private Exception? _failure;
 
         public Logic(ConnectionStage stage, IConnectionCore core, MuxedConnection handle) : base(stage.Shape)
@@ -109,6 +110,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
             var decided = GetAsyncCallback<bool>(MemoryDecided);
             _memoryDecided = decided.Invoke;
+            core.SetWakeup(GetAsyncCallback(OnWake));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
@@ -226,8 +228,23 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             }
         }
 
+        /// <summary>Work off the stage's thread (TLS) progressed: take in what it produced.</summary>
+        private void OnWake()
+        {
+            _core.Poll(_events);
+            HandleEvents();
+            if (_inputFinished && !_core.HasPendingInput)
+            {
+                OnUpstreamFinish();
+                return;
+            }
+            AfterWork();
+        }
+
         private void OnUpstreamFinish()
         {
+            if (WaitingForDecryption())
+                return;
             // The remote closed the transport: whatever it said last has been handled.
             if (!_core.IsClosed && !_completeWhenFlushed)
                 _failure ??= _upgraded ? null : new ConnectionClosedException("the remote closed the connection during the upgrade");
@@ -241,10 +258,30 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 ? new ConnectionClosedException("the remote reset the connection during the upgrade", error)
                 : error);
 
+        /// <summary>
+        /// Whether the transport's end must wait: bytes that arrived before it are still being
+        /// decrypted off the stage's thread (TLS). The core is told no more comes, and the wake that
+        /// reports them handled finishes the stage.
+        /// </summary>
+        private bool WaitingForDecryption()
+        {
+            if (!_upgraded || !_core.HasPendingInput)
+                return false;
+            if (!_inputFinished)
+            {
+                _inputFinished = true;
+                _core.EndInput();
+            }
+            return true;
+        }
+
         private void OnDownstreamFinish(Exception cause)
         {
             // The transport stopped taking bytes because its socket closed, often before its read side
-            // finished: during the upgrade, as in OnUpstreamFinish, the remote closed it.
+            // finished: what it had read is still taken in, as when its read side ends.
+            if (WaitingForDecryption())
+                return;
+            // During the upgrade, as in OnUpstreamFinish, the remote closed it.
             if (!_upgraded)
                 _failure ??= new ConnectionClosedException("the remote closed the connection during the upgrade");
             CompleteStage();

@@ -51,7 +51,8 @@ public sealed class JsPeer : IAsyncDisposable
                 mutex.WaitOne(TimeSpan.FromMinutes(10));
                 try
                 {
-                    if (File.Exists(Path.Combine(Folder, "node_modules", "libp2p", "package.json")))
+                    if (File.Exists(Path.Combine(Folder, "node_modules", "libp2p", "package.json"))
+                        && File.Exists(Path.Combine(Folder, "node_modules", "@libp2p", "tls", "package.json")))
                         return;
                     var (exit, output) = RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], TimeSpan.FromMinutes(5)).GetAwaiter().GetResult();
                     if (exit != 0)
@@ -70,10 +71,11 @@ public sealed class JsPeer : IAsyncDisposable
         }
     }
 
-    public static async Task<JsPeer> ListenAsync(string muxer)
+    /// <summary>Starts a js listener speaking only <paramref name="muxer"/> and <paramref name="security"/> (noise or tls).</summary>
+    public static async Task<JsPeer> ListenAsync(string muxer, string security = "noise")
     {
         await EnsureInstalledAsync();
-        var process = Start("node", ["node.mjs", "listen", "--muxer", muxer]);
+        var process = Start("node", ["node.mjs", "listen", "--muxer", muxer, "--security", security]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {

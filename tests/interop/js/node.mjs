@@ -1,5 +1,5 @@
 // The js-libp2p peer of the interop tests. Usage:
-//   node node.mjs listen [--muxer yamux|mplex]
+//   node node.mjs listen [--muxer yamux|mplex] [--security noise|tls]
 //   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify | push
 // Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …, PUSH …) or `ERROR <reason>` and a non-zero exit.
 
@@ -16,6 +16,7 @@ if (typeof Promise.withResolvers !== 'function') {
 const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')
 const { noise } = await import('@libp2p/noise')
+const { tls } = await import('@libp2p/tls')
 const { yamux } = await import('@libp2p/yamux')
 const { mplex } = await import('@libp2p/mplex')
 const { ping } = await import('@libp2p/ping')
@@ -29,6 +30,7 @@ const option = (name, fallback) => {
 }
 const mode = args[0]
 const muxer = option('muxer', 'yamux')
+const security = option('security', 'noise')
 const timeoutMs = Number(option('timeout-ms', '120000'))
 
 const fail = (err) => {
@@ -40,7 +42,8 @@ setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs).unref()
 const node = await createLibp2p({
   addresses: { listen: mode === 'listen' ? ['/ip4/127.0.0.1/tcp/0'] : [] },
   transports: [tcp()],
-  connectionEncrypters: [noise()],
+  // One security protocol only, so each test run proves the one it names.
+  connectionEncrypters: [security === 'tls' ? tls() : noise()],
   // One muxer only, so each test run proves the one it names.
   streamMuxers: [muxer === 'mplex' ? mplex({ disconnectThreshold: 10_000, maxInboundStreams: 1024 }) : yamux()],
   connectionManager: { inboundConnectionThreshold: 10_000, maxConnections: 1000, maxIncomingPendingConnections: 1000 },
