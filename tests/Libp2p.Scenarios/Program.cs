@@ -167,6 +167,8 @@ async Task ResourceLines(ActorSystem actors)
     Line("| --- | ---: | ---: | ---: | ---: | ---: |");
     Line(Row("memory in a stream scope: stream, system, peer, protocol, service", 1, await ResourceScenarios.ReservationsAsync(actors, 1)));
     Line(Row("memory in a stream scope: stream, system, peer, protocol, service", cores, await ResourceScenarios.ReservationsAsync(actors, cores)));
+    // Many streams reserving at once: the scope actors take their mailboxes in batches.
+    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", 64, await ResourceScenarios.ReservationsAsync(actors, 64, 5_000)));
     Line(Row("a stream's scope opened: system, peer, transient", 1, await ResourceScenarios.StreamScopesAsync(actors, 1)));
     Line(Row("a stream's scope opened: system, peer, transient", cores, await ResourceScenarios.StreamScopesAsync(actors, cores)));
     Line("");

@@ -24,6 +24,12 @@ internal sealed class MemoryLease(IActorRef scope, long block) : IMemoryAccount
 
     public long Block { get; } = block;
 
+    /// <summary>
+    /// What the lease keeps approved however little is used: as much as one read may take, so that
+    /// giving back never races a read the connection stage already approved (its read headroom).
+    /// </summary>
+    public long Keep => ScopeSpanActor.FirstLease;
+
     /// <summary>What the scope actor reserved for this lease so far (written by the actor only).</summary>
     public long Granted => Volatile.Read(ref _granted);
 
@@ -57,7 +63,7 @@ internal sealed class MemoryLease(IActorRef scope, long block) : IMemoryAccount
         if (_closed || bytes <= 0)
             return;
         var available = Interlocked.Add(ref _available, bytes);
-        if (available > 4 * Block && Interlocked.CompareExchange(ref _returning, 1, 0) == 0)
+        if (available > Keep + 4 * Block && Interlocked.CompareExchange(ref _returning, 1, 0) == 0)
             scope.Tell(new ScopeSpanActor.LeaseExcess());
     }
 

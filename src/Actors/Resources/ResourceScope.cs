@@ -106,13 +106,15 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
     /// <summary>
     /// Starts the lease the connection's muxer charges memory a peer makes it hold to, without
     /// waiting (window growth, partly received frames, unread mplex data): the scope's actor
-    /// reserves a first block through its path now, while the connection is upgraded, and more
+    /// reserves a first 384 KiB through its path now, while the connection is upgraded, and more
     /// as the muxer takes it (null for the <see cref="ResourceManager.Null"/> manager).
     /// </summary>
     public IMemoryAccount? LeaseMemory()
     {
+        // As much as one read may take: an mplex peer's first frames can arrive in the very read
+        // that ends the upgrade, before the connection could wait for more to be approved.
         if (_lease is { Granted: 0 })
-            Actor?.Tell(new ScopeSpanActor.LeaseLow(0));
+            Actor?.Tell(new ScopeSpanActor.LeaseLow(ScopeSpanActor.FirstLease));
         return _lease;
     }
 

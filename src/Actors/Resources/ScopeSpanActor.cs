@@ -19,6 +19,9 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     /// <summary>The size of the blocks a connection's memory lease is topped up with.</summary>
     internal const long LeaseBlock = 64 * 1024;
 
+    /// <summary>A connection's first lease: what one read may make its muxer hold (the stage's read headroom).</summary>
+    internal const long FirstLease = 384 * 1024;
+
     // A reservation's path runs in this order, whichever scopes it names: the parent scope of a
     // span, then system, peer, protocol, service, transient. One order for all, as locks would need.
     internal const int ParentRank = -1, SystemRank = 0, PeerRank = 1, ProtocolRank = 2, ServiceRank = 3, TransientRank = 4;
@@ -258,7 +261,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                     refused: _ => lease.Denied());
                 return;
             case LeaseExcess:
-                if (_lease?.TakeExcess(keep: 2 * LeaseBlock) is > 0 and var excess)
+                if (_lease?.TakeExcess(_lease.Keep) is > 0 and var excess)
                     Give(Usage.OfMemory(excess));
                 return;
             default:

@@ -47,7 +47,7 @@ public sealed class MplexSession : MuxerSessionBase
 
     /// <inheritdoc />
     /// <inheritdoc />
-    public bool ChargesReads => _options.Memory is not null;
+    public override bool ChargesReads => _options.Memory is not null;
 
     /// <inheritdoc />
     public override long OpenStream()
