@@ -65,7 +65,11 @@ public sealed record WebSocketAddress(Multiaddr Tcp, Multiaddr Suffix, bool Secu
         }
         var path = "/";
         if (i < parts.Count && parts[i].Protocol == MultiaddrProtocol.HttpPath)
-            path = "/" + Uri.EscapeDataString(parts[i++].Value!).Replace("%2F", "/", StringComparison.Ordinal);
+        {
+            // The component's text is percent-encoded as a whole; the request target keeps its slashes.
+            var decoded = Uri.UnescapeDataString(parts[i++].Value!);
+            path = "/" + string.Join('/', decoded.TrimStart('/').Split('/').Select(Uri.EscapeDataString));
+        }
         if (i != parts.Count)
             return false;
         port ??= secure ? "443" : "80";
