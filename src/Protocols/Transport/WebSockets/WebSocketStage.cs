@@ -95,8 +95,13 @@ public sealed class WebSocketStage : GraphStage<BidiShape<ByteString, ByteString
             _stage = stage;
             _settings = stage._settings;
             SetHandler(stage._appIn, OnAppPush, LocalClose, FailStage);
-            SetHandler(stage._wireOut, FlushWire, _ => CompleteStage());
-            SetHandler(stage._wireIn, OnWirePush, OnWireFinish, FailStage);
+            // The socket below closed: as its end of input, whichever of the two it reports first.
+            SetHandler(stage._wireOut, FlushWire, _ =>
+            {
+                OnWireFinish();
+                CompleteStage();
+            });
+            SetHandler(stage._wireIn, OnWirePush, OnWireFinish, Abort);
             SetHandler(stage._appOut, FlushApp, _ =>
             {
                 _toApp = ByteString.Empty;
@@ -118,10 +123,18 @@ public sealed class WebSocketStage : GraphStage<BidiShape<ByteString, ByteString
         protected override void OnTimer(object timerKey)
         {
             if (UpgradeTimer.Equals(timerKey) && !_open)
-                FailStage(new TimeoutException($"websocket: the upgrade did not finish within {_settings.UpgradeTimeout.TotalSeconds:0.###} s"));
+                Abort(new TimeoutException($"websocket: the upgrade did not finish within {_settings.UpgradeTimeout.TotalSeconds:0.###} s"));
             else if (CloseTimer.Equals(timerKey))
                 // The peer neither answered our close nor read it: the socket below is closed regardless.
                 CompleteStage();
+        }
+
+        /// <summary>Fails the stage with the application side told first, so the layer above reports this error, not the cancel that follows.</summary>
+        private void Abort(Exception error)
+        {
+            if (!IsClosed(_stage._appOut))
+                Fail(_stage._appOut, error);
+            FailStage(error);
         }
 
         private void OnAppPush()
@@ -167,7 +180,7 @@ public sealed class WebSocketStage : GraphStage<BidiShape<ByteString, ByteString
                 return;
             if (!_open)
             {
-                FailStage(new WebSocketProtocolException("websocket: the remote closed the connection during the upgrade"));
+                Abort(new WebSocketProtocolException("websocket: the remote closed the connection during the upgrade"));
                 return;
             }
             // Gone without a close frame (RFC 6455's 1006): what arrived is passed up, then the end.
