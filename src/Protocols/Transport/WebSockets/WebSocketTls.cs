@@ -87,7 +87,9 @@ internal sealed class SslStreamStage : GraphStage<BidiShape<ByteString, ByteStri
             SetHandler(stage._plainIn, OnPlainPush, OnPlainFinish, FailStage);
             SetHandler(stage._cipherOut, FlushWire, _ => CompleteStage());
             SetHandler(stage._cipherIn, () => _wire!.Deliver(Grab(stage._cipherIn)), () => _wire!.DeliverEnd(), e => _wire!.DeliverError(e));
-            SetHandler(stage._plainOut, ReadPlain, _ => CompleteStage());
+            // The layer above stopped reading; what it still writes (a WebSocket close frame) goes out
+            // before the close_notify, and the stage stops once that is sent.
+            SetHandler(stage._plainOut, ReadPlain, _ => { });
         }
 
         public override void PreStart()
@@ -125,7 +127,7 @@ internal sealed class SslStreamStage : GraphStage<BidiShape<ByteString, ByteStri
         protected override void OnTimer(object timerKey)
         {
             if (!_authenticated)
-                FailStage(new TimeoutException($"{_stage._name}: the TLS handshake did not finish within {_stage._handshakeTimeout.TotalSeconds:0.###} s"));
+                Abort(new TimeoutException($"{_stage._name}: the TLS handshake did not finish within {_stage._handshakeTimeout.TotalSeconds:0.###} s"));
         }
 
         private void OnAuthenticated(Task task)
@@ -133,7 +135,7 @@ internal sealed class SslStreamStage : GraphStage<BidiShape<ByteString, ByteStri
             if (!task.IsCompletedSuccessfully)
             {
                 var cause = task.Exception?.GetBaseException() ?? new TaskCanceledException(task);
-                FailStage(new AuthenticationException($"{_stage._name}: the TLS handshake failed: {cause.Message}", cause));
+                Abort(new AuthenticationException($"{_stage._name}: the TLS handshake failed: {cause.Message}", cause));
                 return;
             }
             _authenticated = true;
@@ -144,6 +146,14 @@ internal sealed class SslStreamStage : GraphStage<BidiShape<ByteString, ByteStri
                 OnPlainFinish();
             else
                 Pull(_stage._plainIn);
+        }
+
+        /// <summary>Fails the stage with the layer above told first, so it reports this error rather than the cancel that follows.</summary>
+        private void Abort(Exception error)
+        {
+            if (!IsClosed(_stage._plainOut))
+                Fail(_stage._plainOut, error);
+            FailStage(error);
         }
 
         private void FlushWire()
@@ -173,7 +183,7 @@ internal sealed class SslStreamStage : GraphStage<BidiShape<ByteString, ByteStri
             if (!read.IsCompletedSuccessfully)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
-                FailStage(read.Exception?.GetBaseException() ?? new TaskCanceledException(read));
+                Abort(read.Exception?.GetBaseException() ?? new TaskCanceledException(read));
                 return;
             }
             var count = read.Result;
@@ -197,7 +207,7 @@ internal sealed class SslStreamStage : GraphStage<BidiShape<ByteString, ByteStri
                 _writing = false;
                 if (!t.IsCompletedSuccessfully)
                 {
-                    FailStage(t.Exception?.GetBaseException() ?? new TaskCanceledException(t));
+                    Abort(t.Exception?.GetBaseException() ?? new TaskCanceledException(t));
                     return;
                 }
                 if (_plainInDone)
@@ -214,7 +224,12 @@ internal sealed class SslStreamStage : GraphStage<BidiShape<ByteString, ByteStri
             if (!_authenticated || _writing)
                 return;
             // close_notify, then the records side ends; reading goes on until the peer ends too.
-            var shutDown = GetAsyncCallback<Task>(_ => Complete(_stage._cipherOut));
+            var shutDown = GetAsyncCallback<Task>(_ =>
+            {
+                Complete(_stage._cipherOut);
+                if (IsClosed(_stage._plainOut))
+                    Cancel(_stage._cipherIn);
+            });
             _ssl!.ShutdownAsync().ContinueWith(t => shutDown(t), TaskScheduler.Default);
         }
     }
