@@ -5,29 +5,36 @@ using Libp2p.Protocols.Multistream;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Tests.Connections;
 using Libp2p.Protocols.Transport;
+using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Protocols.Tests.Interop;
 
-/// <summary>Noise with yamux and with mplex against js-libp2p 3, both ways: we dial it, it dials us.</summary>
+/// <summary>Noise with yamux and with mplex, over TCP and over WebSockets, against js-libp2p 3, both ways: we dial it, it dials us.</summary>
 [Trait("Category", "Interop")]
 public sealed class JsInteropTests : ConnectionTestKit
 {
     private const string Ping = "/ipfs/ping/1.0.0";
     private const string Echo = "/echo/1.0.0";
 
-    public static TheoryData<string> Muxers => new() { "yamux", "mplex" };
+    public static TheoryData<string, string> Cells => new()
+    {
+        { "tcp", "yamux" }, { "tcp", "mplex" }, { "ws", "yamux" }, { "ws", "mplex" },
+    };
+
+    private static ITransport Transport(string transport) => transport == "ws" ? WebSocketTransport.Instance : TcpTransport.Instance;
 
     private static IReadOnlyList<MuxerFactory> Only(string muxer) => muxer == "yamux" ? [MuxerFactory.Yamux] : [MuxerFactory.Mplex];
 
     [Theory]
-    [MemberData(nameof(Muxers))]
-    public async Task We_must_dial_js_and_ping_and_echo(string muxer)
+    [MemberData(nameof(Cells))]
+    public async Task We_must_dial_js_and_ping_and_echo(string transport, string muxer)
     {
-        await using var js = await JsPeer.ListenAsync(muxer);
+        await using var js = await JsPeer.ListenAsync(muxer, transport);
         var address = Multiaddr.Parse(js.Address);
         var expected = PeerId.Parse(address.PeerIdText!);
 
-        var dial = Upgrader.Dial(Sys, Materializer, TcpTransport.Instance, address.Decapsulate("p2p"), new UpgradeSettings(DialerKey, Only(muxer)), expected);
+        Assert.Equal(transport == "ws", address.Has("ws"));
+        var dial = Upgrader.Dial(Sys, Materializer, Transport(transport), address.Decapsulate("p2p"), new UpgradeSettings(DialerKey, Only(muxer)), expected);
         var upgrade = await dial.Connection.Upgraded.WaitAsync(Patience);
         Assert.Equal(expected, upgrade.RemotePeer);
         Assert.Equal(muxer == "yamux" ? "/yamux/1.0.0" : "/mplex/6.7.0", upgrade.Muxer);
@@ -58,10 +65,10 @@ public sealed class JsInteropTests : ConnectionTestKit
     }
 
     [Theory]
-    [MemberData(nameof(Muxers))]
-    public async Task Js_must_dial_us_and_ping_and_echo(string muxer)
+    [MemberData(nameof(Cells))]
+    public async Task Js_must_dial_us_and_ping_and_echo(string transport, string muxer)
     {
-        var bound = await Upgrader.Listen(Sys, Materializer, TcpTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+        var bound = await Upgrader.Listen(Sys, Materializer, Transport(transport), Multiaddr.Parse(transport == "ws" ? "/ip4/127.0.0.1/tcp/0/ws" : "/ip4/127.0.0.1/tcp/0"),
             new UpgradeSettings(ListenerKey, Only(muxer)), (connection, _) => Serve(connection)).WaitAsync(Patience);
         var address = $"{bound.Address}/p2p/{PeerId.FromPublicKey(ListenerKey.PublicKey)}";
 

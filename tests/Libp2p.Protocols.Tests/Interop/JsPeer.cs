@@ -51,7 +51,7 @@ public sealed class JsPeer : IAsyncDisposable
                 mutex.WaitOne(TimeSpan.FromMinutes(10));
                 try
                 {
-                    if (File.Exists(Path.Combine(Folder, "node_modules", "libp2p", "package.json")))
+                    if (Installed())
                         return;
                     var (exit, output) = RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], TimeSpan.FromMinutes(5)).GetAwaiter().GetResult();
                     if (exit != 0)
@@ -70,10 +70,21 @@ public sealed class JsPeer : IAsyncDisposable
         }
     }
 
-    public static async Task<JsPeer> ListenAsync(string muxer)
+    /// <summary>Whether every dependency package.json pins is in node_modules (a dependency added later triggers a new install).</summary>
+    private static bool Installed()
+    {
+        using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "package.json")));
+        return manifest.RootElement.GetProperty("dependencies").EnumerateObject()
+            .All(d => File.Exists(Path.Combine(Folder, "node_modules", d.Name, "package.json")));
+    }
+
+    /// <summary>Node's options for <paramref name="transport"/>: Node 20 has a global WebSocket, which a js dialer of /ws needs, only behind a flag.</summary>
+    private static string[] NodeOptions(string transport) => transport == "ws" ? ["--experimental-websocket"] : [];
+
+    public static async Task<JsPeer> ListenAsync(string muxer, string transport = "tcp")
     {
         await EnsureInstalledAsync();
-        var process = Start("node", ["node.mjs", "listen", "--muxer", muxer]);
+        var process = Start("node", [.. NodeOptions(transport), "node.mjs", "listen", "--muxer", muxer, "--transport", transport]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
@@ -90,7 +101,8 @@ public sealed class JsPeer : IAsyncDisposable
     public static async Task<(int Exit, string[] Output)> DialAsync(string address, string muxer, params string[] action)
     {
         await EnsureInstalledAsync();
-        return await RunAsync("node", ["node.mjs", "dial", address, .. action, "--muxer", muxer], TimeSpan.FromMinutes(3));
+        var transport = address.Contains("/ws", StringComparison.Ordinal) ? "ws" : "tcp";
+        return await RunAsync("node", [.. NodeOptions(transport), "node.mjs", "dial", address, .. action, "--muxer", muxer], TimeSpan.FromMinutes(3));
     }
 
     private static Process Start(string file, IEnumerable<string> args)

@@ -1,6 +1,7 @@
 // The js-libp2p peer of the interop tests. Usage:
-//   node node.mjs listen [--muxer yamux|mplex]
+//   node node.mjs listen [--muxer yamux|mplex] [--transport tcp|ws]
 //   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify | push
+// Dialing a /ws address on Node 20 needs `node --experimental-websocket` (the global WebSocket).
 // Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …, PUSH …) or `ERROR <reason>` and a non-zero exit.
 
 // js-libp2p 3 expects Node 22; this machine has Node 20, which lacks Promise.withResolvers.
@@ -15,6 +16,7 @@ if (typeof Promise.withResolvers !== 'function') {
 
 const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')
+const { webSockets } = await import('@libp2p/websockets')
 const { noise } = await import('@libp2p/noise')
 const { yamux } = await import('@libp2p/yamux')
 const { mplex } = await import('@libp2p/mplex')
@@ -29,6 +31,7 @@ const option = (name, fallback) => {
 }
 const mode = args[0]
 const muxer = option('muxer', 'yamux')
+const transport = option('transport', 'tcp')
 const timeoutMs = Number(option('timeout-ms', '120000'))
 
 const fail = (err) => {
@@ -38,8 +41,10 @@ const fail = (err) => {
 setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs).unref()
 
 const node = await createLibp2p({
-  addresses: { listen: mode === 'listen' ? ['/ip4/127.0.0.1/tcp/0'] : [] },
-  transports: [tcp()],
+  addresses: { listen: mode === 'listen' ? [transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'] : [] },
+  // Both, so a dialer takes whichever the address names. @libp2p/websockets 10 dials and listens
+  // on any /ws or /wss address (no filter of insecure or non-DNS addresses to turn off).
+  transports: [tcp(), webSockets()],
   connectionEncrypters: [noise()],
   // One muxer only, so each test run proves the one it names.
   streamMuxers: [muxer === 'mplex' ? mplex({ disconnectThreshold: 10_000, maxInboundStreams: 1024 }) : yamux()],
