@@ -30,6 +30,9 @@ public sealed class WebSocketTransport : ITransport
     /// <summary>WebSockets over the socket engine with the default limits, no server certificate.</summary>
     public static WebSocketTransport Instance { get; } = new();
 
+    /// <summary>The TCP transport underneath.</summary>
+    public ITransport Tcp => _tcp;
+
     /// <summary>The frame limits and deadlines.</summary>
     public WebSocketSettings Settings { get; }
 
