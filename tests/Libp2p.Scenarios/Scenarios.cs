@@ -88,11 +88,12 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
     }
 
     /// <param name="transport">The TCP engine: Akka.IO's (<see cref="TcpTransport"/>) unless given.</param>
-    public async Task<double> Libp2pAsync(long bytes, bool upload, ITransport? transport = null)
+    /// <param name="listen">Where to listen: TCP on loopback unless given (e.g. <c>…/ws</c> with a WebSocket transport).</param>
+    public async Task<double> Libp2pAsync(long bytes, bool upload, ITransport? transport = null, string listen = "/ip4/127.0.0.1/tcp/0")
     {
         transport ??= TcpTransport.Instance;
         var accepted = Channel.CreateUnbounded<MuxedConnection>();
-        var bound = await Upgrader.Listen(system, materializer, transport, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+        var bound = await Upgrader.Listen(system, materializer, transport, Multiaddr.Parse(listen),
             new UpgradeSettings(_listenerKey), (c, _) => accepted.Writer.TryWrite(c));
         var dial = Upgrader.Dial(system, materializer, transport, bound.Address, new UpgradeSettings(_dialerKey));
         var server = await accepted.Reader.ReadAsync();
@@ -163,24 +164,25 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return (MiBps(bytes, up.UploadTime), MiBps(bytes, down.DownloadTime));
     }
 
-    public async Task<(double Up, double Down)> JsToJsAsync(long bytes)
+    public async Task<(double Up, double Down)> JsToJsAsync(long bytes, string transport = "tcp")
     {
-        await using var js = await JsPeer.ListenAsync("yamux");
+        await using var js = await JsPeer.ListenAsync("yamux", transport);
         var n = bytes.ToString(CultureInfo.InvariantCulture);
         var (_, output) = await JsPeer.DialAsync(js.Address, "yamux", "perf", "--upload", n, "--download", n);
         return (MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "upload"))), MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "download"))));
     }
 
-    public async Task<(double P50, double P99)> ConnectionSetupAsync(int count)
+    public async Task<(double P50, double P99)> ConnectionSetupAsync(int count, ITransport? transport = null, string listen = "/ip4/127.0.0.1/tcp/0")
     {
-        var bound = await Upgrader.Listen(system, materializer, TcpTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+        transport ??= TcpTransport.Instance;
+        var bound = await Upgrader.Listen(system, materializer, transport, Multiaddr.Parse(listen),
             new UpgradeSettings(_listenerKey), (c, _) => ServeEcho(c));
         var times = new List<double>(count);
         var one = ByteString.FromBytes([1]);
         for (var i = 0; i < count; i++)
         {
             var watch = Stopwatch.StartNew();
-            var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, bound.Address, new UpgradeSettings(_dialerKey));
+            var dial = Upgrader.Dial(system, materializer, transport, bound.Address, new UpgradeSettings(_dialerKey));
             var stream = await dial.Connection.OpenStreamAsync();
             var answer = stream.Source.RunWith(Sink.First<ByteString>(), materializer);
             Source.Single(one).Concat(Source.Never<ByteString>()).RunWith(stream.Sink, materializer);
@@ -193,9 +195,9 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return (times[count / 2], times[Math.Min(count - 1, count * 99 / 100)]);
     }
 
-    public async Task<(double P50, double P99)> JsConnectionSetupAsync(int count)
+    public async Task<(double P50, double P99)> JsConnectionSetupAsync(int count, string transport = "tcp")
     {
-        await using var js = await JsPeer.ListenAsync("yamux");
+        await using var js = await JsPeer.ListenAsync("yamux", transport);
         var (_, output) = await JsPeer.DialAsync(js.Address, "yamux", "connect", "--count", count.ToString(CultureInfo.InvariantCulture));
         var parts = output.First(l => l.StartsWith("CONNECT", StringComparison.Ordinal)).Split(' ');
         return (double.Parse(parts[3], CultureInfo.InvariantCulture), double.Parse(parts[5], CultureInfo.InvariantCulture));
