@@ -48,6 +48,8 @@ public static partial class FuzzTargets
         PeerRecord,
         PublicKey,
         PrivateKey,
+        WebSocketFrames,
+        WebSocketUpgrade,
     ];
 
     /// <summary>The target called <paramref name="name"/>, or null.</summary>
