@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Threading.Channels;
@@ -13,8 +12,6 @@ namespace Libp2p.Protocols.Tests.Transport.WebSockets;
 /// <summary>A peer breaking the WebSocket protocol against our listener: each gets a clear error and a closed connection.</summary>
 public sealed class WebSocketAttackTests : ConnectionTestKit
 {
-    private const string GoodKey = "dGhlIHNhbXBsZSBub25jZQ==";
-
     private sealed record Listening(TransportListener Bound, ChannelReader<MuxedConnection> Accepted, int Port);
 
     private async Task<Listening> ListenAsync(WebSocketSettings? settings = null)
@@ -33,62 +30,12 @@ public sealed class WebSocketAttackTests : ConnectionTestKit
         return client.GetStream();
     }
 
-    private static byte[] Request(string key) => System.Text.Encoding.ASCII.GetBytes(
-        $"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n");
-
-    private static async Task<string> ReadHeadAsync(NetworkStream stream)
-    {
-        var head = new List<byte>();
-        var one = new byte[1];
-        while (head.Count < 4 || !(head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
-        {
-            if (await stream.ReadAsync(one).AsTask().WaitAsync(Patience) == 0)
-                throw new EndOfStreamException("the head ended early");
-            head.Add(one[0]);
-        }
-        return System.Text.Encoding.ASCII.GetString(head.ToArray());
-    }
-
     private async Task<NetworkStream> UpgradedAsync(int port)
     {
         var stream = await ConnectAsync(port);
-        await stream.WriteAsync(Request(GoodKey));
-        Assert.StartsWith("HTTP/1.1 101 Switching Protocols\r\n", await ReadHeadAsync(stream), StringComparison.Ordinal);
+        await stream.WriteAsync(RawWebSocket.Request());
+        Assert.StartsWith("HTTP/1.1 101 Switching Protocols\r\n", await RawWebSocket.ReadHeadAsync(stream), StringComparison.Ordinal);
         return stream;
-    }
-
-    private static byte[] ClientFrame(byte first, byte[] payload, bool mask = true)
-    {
-        var frame = new byte[WebSocketFrameCodec.HeaderLength(payload.Length, mask) + payload.Length];
-        var written = WebSocketFrameCodec.WriteHeader(frame, (first & 0x80) != 0, (WebSocketOpcode)(first & 0x0F), payload.Length, mask ? 0x12345678u : null);
-        payload.CopyTo(frame, written);
-        // The reserved bits as given, too.
-        frame[0] = first;
-        if (mask)
-            WebSocketFrameCodec.Mask(frame.AsSpan(written), 0x12345678u, 0);
-        return frame;
-    }
-
-    /// <summary>Reads frames until a close: its status code; the first frames of the Noise handshake may come before it.</summary>
-    private static async Task<ushort> ReadCloseAsync(NetworkStream stream)
-    {
-        while (true)
-        {
-            var head = new byte[2];
-            await stream.ReadExactlyAsync(head).AsTask().WaitAsync(Patience);
-            Assert.Equal(0, head[1] & 0x80); // the server never masks
-            long length = head[1] & 0x7F;
-            if (length == 126)
-            {
-                var ext = new byte[2];
-                await stream.ReadExactlyAsync(ext);
-                length = BinaryPrimitives.ReadUInt16BigEndian(ext);
-            }
-            var payload = new byte[length];
-            await stream.ReadExactlyAsync(payload).AsTask().WaitAsync(Patience);
-            if ((head[0] & 0x0F) == (int)WebSocketOpcode.Close)
-                return BinaryPrimitives.ReadUInt16BigEndian(payload);
-        }
     }
 
     private static async Task AssertClosedAsync(NetworkStream stream)
@@ -120,9 +67,9 @@ public sealed class WebSocketAttackTests : ConnectionTestKit
     {
         var listening = await ListenAsync();
         using var stream = await ConnectAsync(listening.Port);
-        await stream.WriteAsync(Request("c2hvcnQ="));
+        await stream.WriteAsync(RawWebSocket.Request("c2hvcnQ="));
 
-        var head = await ReadHeadAsync(stream);
+        var head = await RawWebSocket.ReadHeadAsync(stream);
         Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", head, StringComparison.Ordinal);
         await AssertClosedAsync(stream);
         var error = await UpgradeFailureAsync<WebSocketProtocolException>(listening);
@@ -142,19 +89,34 @@ public sealed class WebSocketAttackTests : ConnectionTestKit
         using var stream = await UpgradedAsync(listening.Port);
         byte[] frame = kind switch
         {
-            "text" => ClientFrame(0x81, "hi"u8.ToArray()),
+            "text" => RawWebSocket.Frame(0x81, "hi"u8.ToArray()),
             // Only the header of a 1 GiB frame: it is refused before any payload is awaited.
             "oversized" => [0x82, 0xFF, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4],
-            "unmasked" => ClientFrame(0x82, [1, 2, 3], mask: false),
-            "reserved-bit" => ClientFrame(0xC2, [1]),
-            _ => ClientFrame(0x80, [1]),
+            "unmasked" => RawWebSocket.Frame(0x82, [1, 2, 3], mask: false),
+            "reserved-bit" => RawWebSocket.Frame(0xC2, [1]),
+            _ => RawWebSocket.Frame(0x80, [1]),
         };
         await stream.WriteAsync(frame);
 
-        Assert.Equal(code, await ReadCloseAsync(stream));
+        Assert.Equal(code, await RawWebSocket.ReadCloseAsync(stream));
         await AssertClosedAsync(stream);
         var error = await UpgradeFailureAsync<WebSocketProtocolException>(listening);
         Assert.Equal(message, error.Message);
+        await listening.Bound.UnbindAsync();
+    }
+
+    [Fact]
+    public async Task Our_listener_must_answer_a_ping_with_an_unmasked_pong_of_its_payload()
+    {
+        var listening = await ListenAsync();
+        using var stream = await UpgradedAsync(listening.Port);
+        // Control frames may come between the fragments of a message.
+        await stream.WriteAsync(RawWebSocket.Frame(0x02, [0x13]));
+        await stream.WriteAsync(RawWebSocket.Frame(0x89, "are you there"u8.ToArray()));
+
+        // The Noise handshake's first message comes back first: our listener waits for the dialer's.
+        var (opcode, masked, payload) = await RawWebSocket.ReadFrameAsync(stream);
+        Assert.Equal((WebSocketOpcode.Pong, false, "are you there"), (opcode, masked, System.Text.Encoding.ASCII.GetString(payload)));
         await listening.Bound.UnbindAsync();
     }
 
