@@ -58,6 +58,7 @@ internal static class FuzzSeeds
         yield return ("public-key", new[] { KeyVectors.Ed25519Public, KeyVectors.Secp256k1Public, KeyVectors.EcdsaPublic, KeyVectors.RsaPublic }.Select(Convert.FromHexString).ToArray());
         yield return ("private-key", new[] { KeyVectors.Ed25519Private, KeyVectors.Secp256k1Private, KeyVectors.EcdsaPrivate, KeyVectors.RsaPrivate }.Select(Convert.FromHexString).ToArray());
         yield return ("websocket-frames", [WebSocketFrames(mask: 0x37FA213D), WebSocketFrames(mask: null)]);
+        yield return ("websocket-reader", [[0, .. WebSocketFrames(mask: 0x37FA213D)], [0, .. WebSocketFrames(mask: null)], [3, .. WebSocketFrames(mask: 0x01020304)]]);
         yield return ("websocket-upgrade", [
             WebSocketHandshake.Request("127.0.0.1:4001", "/", "dGhlIHNhbXBsZSBub25jZQ=="),
             WebSocketHandshake.SwitchingProtocols("dGhlIHNhbXBsZSBub25jZQ=="),

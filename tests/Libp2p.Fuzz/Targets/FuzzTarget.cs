@@ -49,6 +49,7 @@ public static partial class FuzzTargets
         PublicKey,
         PrivateKey,
         WebSocketFrames,
+        WebSocketReader,
         WebSocketUpgrade,
     ];
 

@@ -1,3 +1,4 @@
+using Akka.IO;
 using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Fuzz;
@@ -48,6 +49,50 @@ public static partial class FuzzTargets
             offset += available;
         }
     });
+
+    /// <summary>
+    /// The stage's frame reader, as server and as client: the input whole and in pieces must give
+    /// the same data, the same control frames and the same error.
+    /// </summary>
+    public static FuzzTarget WebSocketReader { get; } = new("websocket-reader", "WebSocketFrameReader.TryRead, server and client side, whole and in pieces (must agree)", input =>
+    {
+        if (input.Length == 0)
+            return;
+        foreach (var client in new[] { false, true })
+        {
+            var whole = ReadAll(client, [new ArraySegment<byte>(input, 1, input.Length - 1)]);
+            var pieces = ReadAll(client, Pieces(input));
+            FuzzCheckException.Check(whole == pieces, $"whole and in pieces disagree: {whole} / {pieces}");
+        }
+    });
+
+    private static string ReadAll(bool client, IEnumerable<ArraySegment<byte>> pieces)
+    {
+        var reader = new WebSocketFrameReader(client, maxMessageSize: 1 << 16);
+        var buffered = ByteString.Empty;
+        var data = new List<byte>();
+        var controls = new List<string>();
+        try
+        {
+            foreach (var piece in pieces)
+            {
+                buffered = buffered.Concat(ByteString.CopyFrom(piece));
+                while (reader.TryRead(ref buffered, out var opcode, out var payload))
+                {
+                    if (opcode == WebSocketOpcode.Binary)
+                        data.AddRange(payload.ToArray());
+                    else
+                        controls.Add($"{opcode}:{Convert.ToHexString(payload.ToArray())}");
+                }
+                FuzzCheckException.Check(buffered.Count <= WebSocketFrameHeader.MaxLength + WebSocketFrameHeader.MaxControlPayload, "the reader left more than one header and control payload unread");
+            }
+            return $"{Convert.ToHexString(data.ToArray())} {string.Join(',', controls)}";
+        }
+        catch (WebSocketProtocolException e)
+        {
+            return $"{Convert.ToHexString(data.ToArray())} {string.Join(',', controls)} {e.Message}";
+        }
+    }
 
     /// <summary>The WebSocket upgrade's HTTP heads: delimited, then read as a request and as a response.</summary>
     public static FuzzTarget WebSocketUpgrade { get; } = new("websocket-upgrade", "WebSocketHandshake.HeadLength, ReadRequest, ReadResponse", input =>

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Akka;
 using Akka.IO;
 using Akka.Streams;
@@ -71,6 +69,7 @@ public sealed class WebSocketStage : GraphStage<BidiShape<ByteString, ByteString
         private readonly WebSocketStage _stage;
         private readonly WebSocketSettings _settings;
         private readonly Queue<Outgoing> _wire = new();
+        private readonly WebSocketFrameReader _reader;
         private string? _key;
         private ByteString _in = ByteString.Empty;
         private ByteString _toApp = ByteString.Empty;
@@ -82,18 +81,12 @@ public sealed class WebSocketStage : GraphStage<BidiShape<ByteString, ByteString
         private bool _completeApp;
         private bool _dataQueued;
         private bool _pongQueued;
-        // The data frame whose payload is arriving.
-        private long _payloadLeft;
-        private long _payloadOffset;
-        private bool _payloadMasked;
-        private uint _maskKey;
-        private bool _inMessage;
-        private long _messageBytes;
 
         public Logic(WebSocketStage stage) : base(stage.Shape)
         {
             _stage = stage;
             _settings = stage._settings;
+            _reader = new WebSocketFrameReader(stage._client, stage._settings.MaxMessageSize);
             SetHandler(stage._appIn, OnAppPush, LocalClose, FailStage);
             // The socket below closed: as its end of input, whichever of the two it reports first.
             SetHandler(stage._wireOut, FlushWire, _ =>
@@ -240,80 +233,13 @@ public sealed class WebSocketStage : GraphStage<BidiShape<ByteString, ByteString
 
         private void ReadFrames()
         {
-            Span<byte> head = stackalloc byte[WebSocketFrameHeader.MaxLength];
-            while (!_closeReceived && _in.Count > 0)
+            while (!_closeReceived && _reader.TryRead(ref _in, out var opcode, out var payload))
             {
-                if (_payloadLeft > 0)
-                {
-                    TakePayload();
-                    continue;
-                }
-                var available = Math.Min(head.Length, _in.Count);
-                _in.Slice(0, available).CopyTo(ref head, 0, available);
-                if (!WebSocketFrameCodec.TryReadHeader(head[..available], _settings.MaxMessageSize, out var header))
-                    return;
-                if (header.Masked == _stage._client)
-                    throw new WebSocketProtocolException(_stage._client
-                        ? "websocket: the server sent a masked frame (RFC 6455 §5.1 forbids it)"
-                        : "websocket: the client sent an unmasked frame (RFC 6455 §5.1 requires a mask)");
-                if (header.IsControl)
-                {
-                    var total = header.HeaderLength + (int)header.PayloadLength;
-                    if (_in.Count < total)
-                        return;
-                    var payload = new byte[header.PayloadLength];
-                    _in.Slice(header.HeaderLength, payload.Length).CopyTo(payload, 0, payload.Length);
-                    if (header.Masked)
-                        WebSocketFrameCodec.Mask(payload, header.MaskKey, 0);
-                    _in = _in.Slice(total);
-                    Control(header.Opcode, payload);
-                    continue;
-                }
-                StartData(header);
+                if (opcode != WebSocketOpcode.Binary)
+                    Control(opcode, payload.ToArray());
+                else if (!IsClosed(_stage._appOut))
+                    _toApp = _toApp.Count == 0 ? payload : _toApp.Concat(payload);
             }
-        }
-
-        private void StartData(WebSocketFrameHeader header)
-        {
-            switch (header.Opcode)
-            {
-                case WebSocketOpcode.Text:
-                    throw new WebSocketProtocolException("websocket: a text frame (libp2p sends binary frames only)", WebSocketCloseCode.UnsupportedData);
-                case WebSocketOpcode.Binary when _inMessage:
-                    throw new WebSocketProtocolException("websocket: a new message began before the fragmented one ended");
-                case WebSocketOpcode.Continuation when !_inMessage:
-                    throw new WebSocketProtocolException("websocket: a continuation frame with no message under way");
-                case WebSocketOpcode.Binary:
-                    _messageBytes = 0;
-                    break;
-            }
-            _messageBytes += header.PayloadLength;
-            if (_messageBytes > _settings.MaxMessageSize)
-                throw new WebSocketProtocolException($"websocket: a message of more than {_settings.MaxMessageSize} bytes", WebSocketCloseCode.MessageTooBig);
-            _inMessage = !header.Fin;
-            _in = _in.Slice(header.HeaderLength);
-            _payloadLeft = header.PayloadLength;
-            _payloadOffset = 0;
-            _payloadMasked = header.Masked;
-            _maskKey = header.MaskKey;
-        }
-
-        private void TakePayload()
-        {
-            var n = (int)Math.Min(_payloadLeft, _in.Count);
-            var chunk = _in.Slice(0, n);
-            _in = _in.Slice(n);
-            if (_payloadMasked)
-            {
-                var copy = new byte[n];
-                chunk.CopyTo(copy, 0, n);
-                WebSocketFrameCodec.Mask(copy, _maskKey, _payloadOffset);
-                chunk = ByteString.FromBytes(copy);
-            }
-            _payloadOffset += n;
-            _payloadLeft -= n;
-            if (!IsClosed(_stage._appOut))
-                _toApp = _toApp.Count == 0 ? chunk : _toApp.Concat(chunk);
         }
 
         private void Control(WebSocketOpcode opcode, byte[] payload)
@@ -439,39 +365,8 @@ public sealed class WebSocketStage : GraphStage<BidiShape<ByteString, ByteString
                 Pull(wireIn);
         }
 
-        /// <summary>One binary frame per at most <see cref="WebSocketSettings.MaxMessageSize"/> bytes of <paramref name="payload"/>.</summary>
-        private ByteString EncodeData(ByteString payload)
-        {
-            var frames = ByteString.Empty;
-            for (var offset = 0; offset < payload.Count; offset += _settings.MaxMessageSize)
-            {
-                var part = payload.Slice(offset, Math.Min(_settings.MaxMessageSize, payload.Count - offset));
-                frames = frames.Concat(EncodeFrame(WebSocketOpcode.Binary, part));
-            }
-            return frames;
-        }
+        private ByteString EncodeData(ByteString payload) => WebSocketFrameWriter.Data(payload, _settings.MaxMessageSize, _stage._client);
 
-        private ByteString EncodeFrame(WebSocketOpcode opcode, byte[] payload) => EncodeFrame(opcode, ByteString.FromBytes(payload));
-
-        private ByteString EncodeFrame(WebSocketOpcode opcode, ByteString payload)
-        {
-            var length = payload.Count;
-            if (!_stage._client)
-            {
-                var header = new byte[WebSocketFrameCodec.HeaderLength(length, masked: false)];
-                WebSocketFrameCodec.WriteHeader(header, fin: true, opcode, length, maskKey: null);
-                return ByteString.FromBytes(header).Concat(payload);
-            }
-            // RFC 6455 §5.3: a fresh unpredictable key per frame, so a client cannot choose the bytes on the wire.
-            Span<byte> keyBytes = stackalloc byte[4];
-            RandomNumberGenerator.Fill(keyBytes);
-            var key = BinaryPrimitives.ReadUInt32BigEndian(keyBytes);
-            var headerLength = WebSocketFrameCodec.HeaderLength(length, masked: true);
-            var frame = new byte[headerLength + length];
-            WebSocketFrameCodec.WriteHeader(frame, fin: true, opcode, length, key);
-            payload.CopyTo(frame, headerLength, length);
-            WebSocketFrameCodec.Mask(frame.AsSpan(headerLength), key, 0);
-            return ByteString.FromBytes(frame);
-        }
+        private ByteString EncodeFrame(WebSocketOpcode opcode, byte[] payload) => WebSocketFrameWriter.Frame(opcode, ByteString.FromBytes(payload), _stage._client);
     }
 }
