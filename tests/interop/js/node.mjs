@@ -1,7 +1,8 @@
 // The js-libp2p peer of the interop tests. Usage:
-//   node node.mjs listen [--muxer yamux|mplex] [--transport tcp|ws]
+//   node node.mjs listen [--muxer yamux|mplex] [--transport tcp|ws|wss --cert PEM --key PEM]
 //   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify | push
-// Dialing a /ws address on Node 20 needs `node --experimental-websocket` (the global WebSocket).
+// Dialing a /ws address on Node 20 needs `node --experimental-websocket` (the global WebSocket);
+// dialing /tls/ws trusts what NODE_EXTRA_CA_CERTS names besides the system's roots.
 // Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …, PUSH …) or `ERROR <reason>` and a non-zero exit.
 
 // js-libp2p 3 expects Node 22; this machine has Node 20, which lacks Promise.withResolvers.
@@ -14,6 +15,7 @@ if (typeof Promise.withResolvers !== 'function') {
   }
 }
 
+const { readFileSync } = await import('node:fs')
 const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')
 const { webSockets } = await import('@libp2p/websockets')
@@ -41,10 +43,10 @@ const fail = (err) => {
 setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs).unref()
 
 const node = await createLibp2p({
-  addresses: { listen: mode === 'listen' ? [transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'] : [] },
+  addresses: { listen: mode === 'listen' ? [{ ws: '/ip4/127.0.0.1/tcp/0/ws', wss: '/ip4/127.0.0.1/tcp/0/tls/ws' }[transport] ?? '/ip4/127.0.0.1/tcp/0'] : [] },
   // Both, so a dialer takes whichever the address names. @libp2p/websockets 10 dials and listens
   // on any /ws or /wss address (no filter of insecure or non-DNS addresses to turn off).
-  transports: [tcp(), webSockets()],
+  transports: [tcp(), webSockets(transport === 'wss' ? { https: { cert: readFileSync(option('cert')), key: readFileSync(option('key')) } } : {})],
   connectionEncrypters: [noise()],
   // One muxer only, so each test run proves the one it names.
   streamMuxers: [muxer === 'mplex' ? mplex({ disconnectThreshold: 10_000, maxInboundStreams: 1024 }) : yamux()],
