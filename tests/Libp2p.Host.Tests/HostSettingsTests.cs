@@ -92,7 +92,7 @@ public sealed class HostSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(5), settings.DialTimeout);
         Assert.Equal("my-app/1.0", settings.AgentVersion);
         Assert.False(settings.Perf);
-        Assert.Equal(7, settings.Swarm.Resources.Snapshot()[0].Limit.StreamsInbound);
+        Assert.Equal(7, settings.Swarm.Resources.Limits.System.StreamsInbound);
     }
 
     [Fact]

@@ -101,6 +101,13 @@ void Line(string text)
     Console.WriteLine(text);
     report.AppendLine(text);
 }
+// --resources: only the resource manager's figures (issue 10).
+if (args.Contains("--resources"))
+{
+    await ResourceLines(system);
+    await system.Terminate();
+    return 0;
+}
 
 Line($"# Scenarios ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {mib} MiB per transfer, 64 KiB writes)");
 Line("");
@@ -138,20 +145,32 @@ if (withJs)
     Line($"js-libp2p to js-libp2p, same scenario: p50 {jsSetup.P50:F2} ms, p99 {jsSetup.P99:F2} ms; ours / js p50 = {setup.P50 / jsSetup.P50:F2}");
 }
 Line("");
-var one = ResourceScenarios.Latency(1);
-var many = ResourceScenarios.Latency(Environment.ProcessorCount);
-Line($"Resource manager, reserve through a stream's whole DAG: one reserver p50 {one.P50Micros:F2} µs, p99 {one.P99Micros:F2} µs, {one.PerSecond / 1e6:F1} M reservation steps/s; " +
-     $"{Environment.ProcessorCount} reservers p50 {many.P50Micros:F2} µs, p99 {many.P99Micros:F2} µs, {many.PerSecond / 1e6:F1} M steps/s");
-var limited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
-var unlimited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: false);
-var limited2 = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
-Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, null resource manager {unlimited:F0} MiB/s, cost {(1 - (limited + limited2) / 2 / unlimited):P0}");
+await ResourceLines(system);
 var output = Path.Combine("artifacts", "bench");
 Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "scenarios.md"), report.ToString());
 Console.WriteLine($"written to {Path.Combine(output, "scenarios.md")}");
 await system.Terminate();
 return 0;
+
+async Task ResourceLines(ActorSystem actors)
+{
+    var cores = Environment.ProcessorCount;
+    string Row(string what, int requesters, ResourceScenarios.Approvals a) =>
+        $"| {what} | {requesters} | {a.P50Micros:F1} | {a.P99Micros:F1} | {a.PerSecond / 1000:F0} k | {a.BytesPerApproval:F0} |";
+    Line("| approval by the scope actors | requesters | p50 µs | p99 µs | approvals/s | bytes allocated per approval |");
+    Line("| --- | ---: | ---: | ---: | ---: | ---: |");
+    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", 1, await ResourceScenarios.ReservationsAsync(actors, 1)));
+    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", cores, await ResourceScenarios.ReservationsAsync(actors, cores)));
+    Line(Row("a stream's scope opened: system, peer, transient", 1, await ResourceScenarios.StreamScopesAsync(actors, 1)));
+    Line(Row("a stream's scope opened: system, peer, transient", cores, await ResourceScenarios.StreamScopesAsync(actors, cores)));
+    Line("");
+    var limited = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: true);
+    var unlimited = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: false);
+    var limited2 = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: true);
+    var unlimited2 = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: false);
+    Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, null resource manager {(unlimited + unlimited2) / 2:F0} MiB/s, cost {(1 - (limited + limited2) / (unlimited + unlimited2)):P0}");
+}
 
 int Arg(string name, int fallback)
 {

@@ -45,6 +45,9 @@ public sealed class ConnectionCore : IConnectionCore
     private readonly PeerId? _expectedRemote;
     private readonly IReadOnlyList<MuxerFactory> _muxers;
     private readonly IMemoryAccount? _memory;
+
+    /// <inheritdoc />
+    public IMemoryAccount? Memory => _memory;
     // Scratch buffers rented only while in use: an idle connection holds none of them.
     private readonly PooledBufferWriter _raw = new();
     private readonly PooledBufferWriter _plainIn = new();

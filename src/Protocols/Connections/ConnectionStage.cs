@@ -75,6 +75,13 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string CloseFlushTimer = "close-flush";
         private const int MaxPush = 60 * 1024;
 
+        /// <summary>
+        /// What one read (up to 128 KiB, Akka.IO's buffer; 64 KiB on the socket engine) may make
+        /// the muxer hold at most: its bytes as unread data plus a partly received frame's buffer
+        /// grown by at most twice them. A read is made only with this much approved ahead.
+        /// </summary>
+        private const long ReadHeadroom = 384 * 1024;
+
         private readonly ConnectionStage _stage;
         private readonly IConnectionCore _core;
         private readonly MuxedConnection _handle;
@@ -83,10 +90,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private readonly Queue<TaskCompletionSource<MuxedStream>> _opensBeforeUpgrade = new();
         private readonly List<Action<StreamSignal>> _acksAfterFlush = new();
         private readonly OutputBuffer _output = new();
+        private readonly Action<bool>? _memoryDecided;
         private readonly List<TaskCompletionSource<TimeSpan>> _pingWaiters = new();
         private bool _pingOutstanding;
         private long _pingSent;
         private bool _upgraded;
+        private bool _waitingForMemory;
         private bool _completeWhenFlushed;
         private Exception? _failure;
 
@@ -96,6 +105,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _core = core;
             _handle = handle;
             handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
+            var decided = GetAsyncCallback<bool>(MemoryDecided);
+            _memoryDecided = decided.Invoke;
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
@@ -188,9 +199,17 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (_core.IsClosed || IsClosed(_stage._in) || HasBeenPulled(_stage._in))
                 return;
+            if (_waitingForMemory)
+                return;
             if (!_core.InputPaused)
             {
                 CancelTimer(LaggardTimer);
+                if (_core.Memory is { } memory && !memory.EnsureHeadroom(ReadHeadroom, _memoryDecided!))
+                {
+                    // Nothing is read until the memory it may take is approved (TCP slows the remote meanwhile).
+                    _waitingForMemory = true;
+                    return;
+                }
                 Pull(_stage._in);
             }
             else if (!IsTimerActive(LaggardTimer))
@@ -207,7 +226,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             CompleteStage();
         }
 
-        private void OnUpstreamFailure(Exception error) => Fail(error);
+        private void OnUpstreamFailure(Exception error) =>
+            // A remote that refuses a connection before its handshake closes it with bytes unread,
+            // which the kernel turns into a reset: during the upgrade, say so in the same words.
+            Fail(!_upgraded && error.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset }
+                ? new ConnectionClosedException("the remote reset the connection during the upgrade", error)
+                : error);
 
         private void OnDownstreamFinish(Exception cause)
         {
@@ -216,6 +240,17 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             if (!_upgraded)
                 _failure ??= new ConnectionClosedException("the remote closed the connection during the upgrade");
             CompleteStage();
+        }
+
+        private void MemoryDecided(bool granted)
+        {
+            _waitingForMemory = false;
+            if (!granted)
+            {
+                Fail(new MuxerException($"the resource manager refused the {ReadHeadroom / 1024} KiB of memory this connection needs approved before it reads on"));
+                return;
+            }
+            AfterWork();
         }
 
         private void Fail(Exception error)

@@ -44,6 +44,9 @@ public interface IConnectionCore : IDisposable
     /// </summary>
     void DrainOutput(IBufferWriter<byte> output, int limit);
 
+    /// <summary>Where the muxer charges memory the remote makes it hold; null when nothing is charged.</summary>
+    IMemoryAccount? Memory => null;
+
     /// <summary>Opens an outbound stream; its opening frame is queued as output.</summary>
     /// <exception cref="MuxerException">Not upgraded yet, or the muxer refuses (closed, going away, at its stream limit).</exception>
     long OpenStream();
