@@ -84,7 +84,7 @@ public sealed class WebSocketSwarmTests : SwarmTestKit
             }
         }
 
-        await AwaitAssertAsync(() => Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage)), Patience);
+        await ScopesAtZeroAsync(resources);
         Assert.Empty(Conns(server));
         CloseAll(server);
     }
