@@ -14,6 +14,7 @@ using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Records;
 using Libp2p.Protocols.Tests.Crypto;
 using Libp2p.Protocols.Tests.Multiformats;
+using Libp2p.Protocols.Tests.Tls;
 using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Fuzz;
@@ -63,6 +64,8 @@ internal static class FuzzSeeds
             WebSocketHandshake.Request("127.0.0.1:4001", "/", "dGhlIHNhbXBsZSBub25jZQ=="),
             WebSocketHandshake.SwitchingProtocols("dGhlIHNhbXBsZSBub25jZQ=="),
             WebSocketHandshake.BadRequest("websocket: the upgrade request has no Sec-WebSocket-Key")]);
+        yield return ("tls-certificate", new[] { SpecVectors.Ed25519, SpecVectors.Ecdsa, SpecVectors.Secp256k1, SpecVectors.Invalid }.Select(Convert.FromHexString).ToArray());
+        yield return ("tls-client-hello", [ClientHello(["/yamux/1.0.0", "/mplex/6.7.0", "libp2p"]), ClientHello([])]);
     }
 
     // A binary message in two fragments, a ping, a pong and a close, as a client (masked) or server writes them.
@@ -116,5 +119,25 @@ internal static class FuzzSeeds
         output.Write([(byte)0]);
         session.DrainOutput(output);
         return output.WrittenSpan.ToArray();
+    }
+    /// <summary>A TLS record holding a ClientHello whose only extension is ALPN with <paramref name="protocols"/> (none: no extensions).</summary>
+    private static byte[] ClientHello(IReadOnlyList<string> protocols)
+    {
+        var body = new List<byte> { 3, 3 };
+        body.AddRange(new byte[32]);                 // random
+        body.Add(0);                                 // no session ID
+        body.AddRange(new byte[] { 0, 2, 0x13, 0x01 }); // TLS_AES_128_GCM_SHA256
+        body.AddRange(new byte[] { 1, 0 });           // null compression
+        if (protocols.Count > 0)
+        {
+            var list = protocols.SelectMany(p => new[] { (byte)p.Length }.Concat(Encoding.ASCII.GetBytes(p))).ToArray();
+            var alpn = new List<byte> { 0, 16, (byte)((list.Length + 2) >> 8), (byte)(list.Length + 2), (byte)(list.Length >> 8), (byte)list.Length };
+            alpn.AddRange(list);
+            body.AddRange(new[] { (byte)(alpn.Count >> 8), (byte)alpn.Count });
+            body.AddRange(alpn);
+        }
+        var handshake = new List<byte> { 1, 0, (byte)(body.Count >> 8), (byte)body.Count };
+        handshake.AddRange(body);
+        return [22, 3, 1, (byte)(handshake.Count >> 8), (byte)handshake.Count, .. handshake];
     }
 }

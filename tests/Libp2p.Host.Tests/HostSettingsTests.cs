@@ -14,6 +14,7 @@ public sealed class HostSettingsTests
         var settings = HostSettings.FromConfig(Config.Empty);
         Assert.Equal([Multiaddr.Parse("/ip4/0.0.0.0/tcp/0")], settings.ListenAddresses);
         Assert.Equal(["/yamux/1.0.0", "/mplex/6.7.0"], settings.Swarm.Muxers.Select(m => m.Protocol));
+        Assert.Equal(["/noise", "/tls/1.0.0"], settings.Swarm.Security);
         Assert.Equal(TimeSpan.FromSeconds(60), settings.DialTimeout);
         Assert.Equal(TimeSpan.FromSeconds(15), settings.Swarm.Connection.UpgradeTimeout);
         Assert.Equal("ipfs/0.1.0", settings.ProtocolVersion);
@@ -80,6 +81,7 @@ public sealed class HostSettingsTests
             akka.libp2p {
               listen = ["/ip4/127.0.0.1/tcp/4001", "/ip6/::1/tcp/0"]
               muxers = ["/mplex/6.7.0"]
+              security = ["/tls/1.0.0"]
               dial.timeout = 5s
               identify.agent-version = "my-app/1.0"
               services.perf = off
@@ -89,6 +91,7 @@ public sealed class HostSettingsTests
         var settings = HostSettings.FromConfig(config);
         Assert.Equal([Multiaddr.Parse("/ip4/127.0.0.1/tcp/4001"), Multiaddr.Parse("/ip6/::1/tcp/0")], settings.ListenAddresses);
         Assert.Equal(["/mplex/6.7.0"], settings.Swarm.Muxers.Select(m => m.Protocol));
+        Assert.Equal(["/tls/1.0.0"], settings.Swarm.Security);
         Assert.Equal(TimeSpan.FromSeconds(5), settings.DialTimeout);
         Assert.Equal("my-app/1.0", settings.AgentVersion);
         Assert.False(settings.Perf);
@@ -119,7 +122,9 @@ public sealed class HostSettingsTests
     [Theory]
     [InlineData("akka.libp2p.listen = [\"/ip4/1.2.3\"]", "akka.libp2p.listen: '/ip4/1.2.3' is not a multiaddr")]
     [InlineData("akka.libp2p.muxers = [\"/spdy/3.1.0\"]", "akka.libp2p.muxers: '/spdy/3.1.0' is not one of /yamux/1.0.0, /mplex/6.7.0")]
-    [InlineData("akka.libp2p.security = [\"/tls/1.0.0\"]", "akka.libp2p.security: only /noise is supported, not [/tls/1.0.0]")]
+    [InlineData("akka.libp2p.security = [\"/secio/1.0.0\"]", "akka.libp2p.security: a list of distinct protocols among /noise, /tls/1.0.0, not [/secio/1.0.0]")]
+    [InlineData("akka.libp2p.security = []", "akka.libp2p.security: a list of distinct protocols among /noise, /tls/1.0.0, not []")]
+    [InlineData("akka.libp2p.security = [\"/noise\", \"/noise\"]", "akka.libp2p.security: a list of distinct protocols among /noise, /tls/1.0.0, not [/noise, /noise]")]
     [InlineData("akka.libp2p.identity.type = dsa", "akka.libp2p.identity.type: 'dsa' is not one of ed25519, secp256k1, ecdsa, rsa")]
     [InlineData("akka.libp2p.tcp.engine = netty", "akka.libp2p.tcp.engine: 'netty' is not one of socket, akka-io")]
     [InlineData("akka.libp2p.dial.parallelism = 0", "akka.libp2p.dial.parallelism must be positive, not 0")]

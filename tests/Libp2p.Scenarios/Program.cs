@@ -19,6 +19,7 @@ using Libp2p.Scenarios;
 // End-to-end scenarios, each measured beside its baselines in the same run:
 //   dotnet run -c Release --project tests/Libp2p.Scenarios -- [--mib 256] [--connections 1000] [--no-js]
 //   … -- --transports [--mib 256] [--connections 1000] [--no-js]: TCP beside WebSockets only
+//   … -- --security [--mib 256] [--connections 1000] [--no-js]: Noise beside TLS only
 var mib = Arg("--mib", 256);
 var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");
@@ -62,6 +63,41 @@ if (Arg("--churn", 0) is var churn and > 0)
         var (before, after) = await churner.ChurnAsync(churn, refused);
         Console.WriteLine($"{churn} connections {(refused ? "refused for resource limits" : "served (echo of one byte) and closed")}: managed heap {before / 1024.0 / 1024:F1} MiB before, {after / 1024.0 / 1024:F1} MiB after, {(after - before) / 1024.0:F0} KiB more ({(after - before) / 1024.0 / churn:F1} KiB a connection)");
     }
+    await system.Terminate();
+    return 0;
+}
+// --security: only Noise beside TLS (issue 13): one-stream throughput and connection set-up, each over TCP + yamux.
+if (args.Contains("--security"))
+{
+    var security = new Scenarios(system, materializer);
+    var rows = new StringBuilder();
+    void SecurityRow(string text)
+    {
+        Console.WriteLine(text);
+        rows.AppendLine(text);
+    }
+    SecurityRow($"# Noise and TLS ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {mib} MiB per transfer, {connections} connections)");
+    SecurityRow("");
+    SecurityRow("| stack | upload MiB/s | download MiB/s | connection set-up p50 ms | p99 ms |");
+    SecurityRow("| --- | ---: | ---: | ---: | ---: |");
+    await security.WarmUpAsync();
+    foreach (var (name, protocol) in new[] { ("TCP + Noise + yamux", "/noise"), ("TCP + TLS + yamux", "/tls/1.0.0") })
+    {
+        var up = await security.Libp2pAsync(bytes, upload: true, SocketTransport.Instance, security: protocol);
+        var down = await security.Libp2pAsync(bytes, upload: false, SocketTransport.Instance, security: protocol);
+        var set = await security.ConnectionSetupAsync(connections, security: protocol);
+        SecurityRow($"| ours: {name} | {up:F0} | {down:F0} | {set.P50:F2} | {set.P99:F2} |");
+    }
+    if (withJs)
+    {
+        foreach (var protocol in new[] { "noise", "tls" })
+        {
+            var set = await security.JsConnectionSetupAsync(connections, security: protocol);
+            SecurityRow($"| js-libp2p ⇄ js-libp2p: TCP + {(protocol == "tls" ? "TLS" : "Noise")} + yamux | | | {set.P50:F2} | {set.P99:F2} |");
+        }
+    }
+    Directory.CreateDirectory(Path.Combine("artifacts", "bench"));
+    await File.WriteAllTextAsync(Path.Combine("artifacts", "bench", "security.md"), rows.ToString());
     await system.Terminate();
     return 0;
 }

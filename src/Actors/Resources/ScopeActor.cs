@@ -11,11 +11,12 @@ namespace Libp2p.Actors.Resources;
 /// holds, and gives it back when that actor stops. A parent makes its named children on demand and
 /// stops one once it is empty and nothing is on its way to it.
 /// </summary>
-public sealed class ScopeActor : ReceiveActor
+public sealed class ScopeActor : UntypedActor
 {
     private readonly ScopeAccount _account;
     private readonly bool _reclaimable;
     private readonly Dictionary<string, Child> _children = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, string> _childNames = new();
     private long _fromParent;
     private long _reportedAt = -1;
     private long _generation;
@@ -43,7 +44,7 @@ public sealed class ScopeActor : ReceiveActor
     public sealed record TreeIs(IReadOnlyList<ScopeSnapshot> Scopes);
 
     /// <summary>A child is empty, having had <paramref name="FromParent"/> reservations from its parent.</summary>
-    private sealed record Idle(long FromParent);
+    private sealed record Idle(string Name, long FromParent);
 
     private sealed class Child(IActorRef actor)
     {
@@ -58,62 +59,72 @@ public sealed class ScopeActor : ReceiveActor
         _account = new ScopeAccount(name, limit);
         _reclaimable = reclaimable;
         foreach (var (childName, childLimit) in fixedChildren)
-            _children[childName] = new Child(Context.ActorOf(Props(childName, childLimit, reclaimable: false, []), ActorName(childName)));
+            MakeChild(childName, childLimit, reclaimable: false);
 
-        Receive<Reserve>(r =>
+    }
+
+    /// <inheritdoc />
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            // Counted as the parent counts what it hands over: steps naming this scope as its child.
-            if (r.Path[r.Next].Child is not null && !r.Path[r.Next].Actor.Equals(Self))
-                _fromParent++;
-            Take(r);
-            Reclaim();
-        });
-        Receive<Release>(r =>
-        {
-            if (_account.Remove(r.Holder, r.Delta))
-                Context.Unwatch(r.Holder);
-            Reclaim();
-        });
-        Receive<Detach>(d =>
-        {
-            _account.Forget(d.Holder);
-            Context.Unwatch(d.Holder);
-            Reclaim();
-        });
-        Receive<Terminated>(t =>
-        {
-            _account.Forget(t.ActorRef);
-            Reclaim();
-        });
-        Receive<GetStat>(_ => Sender.Tell(new StatIs(_account.Snapshot())));
-        Receive<GetChild>(g => Sender.Tell(new ChildIs(g.Name, _children.TryGetValue(g.Name, out var c) ? c.Actor : null)));
-        Receive<GetChildStat>(g =>
-        {
-            if (_children.TryGetValue(g.Name, out var c))
-                c.Actor.Forward(GetStat.Instance);
-            else
-                Sender.Tell(new StatIs(new ScopeSnapshot(g.Name, ScopeStat.Zero, g.Limit)));
-        });
-        Receive<GetTree>(_ =>
-        {
-            var own = _account.Snapshot();
-            var children = _children.Values.Select(c => c.Actor.Ask<TreeIs>(GetTree.Instance, TimeSpan.FromSeconds(5))
-                .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.Scopes : [], TaskScheduler.Default));
-            Task.WhenAll(children)
-                .ContinueWith(t => new TreeIs([own, .. t.Result.SelectMany(s => s).OrderBy(s => s.Scope, StringComparer.Ordinal)]), TaskScheduler.Default)
-                .PipeTo(Sender);
-        });
-        Receive<Idle>(i =>
-        {
-            // Stopped only if nothing this parent handed it is still on its way: a reservation
-            // into a scope that holds nothing always comes through here first.
-            var name = _children.FirstOrDefault(c => c.Value.Actor.Equals(Sender)).Key;
-            if (name is not null && _children[name].Sent == i.FromParent)
-            {
-                _children.Remove(name);
-                Context.Stop(Sender);
-            }
-        });
+            case Reserve r:
+                // Counted as the parent counts what it hands over: steps naming this scope as its child.
+                if (r.Path[r.Next].Child is not null && !r.Path[r.Next].Actor.Equals(Self))
+                    _fromParent++;
+                Take(r);
+                break;
+            case Release r:
+                if (_account.Remove(r.Holder, r.Delta))
+                    Context.Unwatch(r.Holder);
+                break;
+            case Detach d:
+                _account.Forget(d.Holder);
+                Context.Unwatch(d.Holder);
+                break;
+            case Terminated t when _childNames.Remove(t.ActorRef, out var failed):
+                // A child stopped on its own (it failed): a later reservation makes it afresh.
+                _children.Remove(failed);
+                return;
+            case Terminated t:
+                _account.Forget(t.ActorRef);
+                break;
+            case GetStat:
+                Sender.Tell(new StatIs(_account.Snapshot()));
+                return;
+            case GetChild g:
+                Sender.Tell(new ChildIs(g.Name, _children.TryGetValue(g.Name, out var c) ? c.Actor : null));
+                return;
+            case GetChildStat g:
+                if (_children.TryGetValue(g.Name, out var child))
+                    child.Actor.Forward(GetStat.Instance);
+                else
+                    Sender.Tell(new StatIs(new ScopeSnapshot(g.Name, ScopeStat.Zero, g.Limit)));
+                return;
+            case GetTree:
+                var own = _account.Snapshot();
+                var children = _children.Values.Select(c => c.Actor.Ask<TreeIs>(GetTree.Instance, TimeSpan.FromSeconds(5))
+                    .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.Scopes : [], TaskScheduler.Default));
+                Task.WhenAll(children)
+                    .ContinueWith(t => new TreeIs([own, .. t.Result.SelectMany(s => s).OrderBy(s => s.Scope, StringComparer.Ordinal)]), TaskScheduler.Default)
+                    .PipeTo(Sender);
+                return;
+            case Idle i:
+                // Stopped only if nothing this parent handed it is still on its way: a reservation
+                // into a scope that holds nothing always comes through here first.
+                if (_children.TryGetValue(i.Name, out var idle) && idle.Actor.Equals(Sender) && idle.Sent == i.FromParent)
+                {
+                    _children.Remove(i.Name);
+                    _childNames.Remove(Sender);
+                    Context.Unwatch(Sender);
+                    Context.Stop(Sender);
+                }
+                return;
+            default:
+                Unhandled(message);
+                return;
+        }
+        Reclaim();
     }
 
     /// <summary>A named scope; <paramref name="reclaimable"/> ones stop once empty (peers, protocols, services).</summary>
@@ -121,15 +132,10 @@ public sealed class ScopeActor : ReceiveActor
         Akka.Actor.Props.Create(() => new ScopeActor(name, limit, reclaimable, fixedChildren));
 
     /// <inheritdoc />
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
-    {
-        // A scope that fails is stopped, not restarted with its counters lost: what its children
-        // hold there is gone with it, and a later reservation makes the scope afresh.
-        var failed = _children.FirstOrDefault(c => c.Value.Actor.Equals(Sender)).Key;
-        if (failed is not null)
-            _children.Remove(failed);
-        return Directive.Stop;
-    });
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        // A scope that fails is stopped, not restarted with its counters lost: what its holders held
+        // there is gone with it (they give back to it no more), and a later reservation makes it afresh.
+        new OneForOneStrategy(_ => Directive.Stop);
 
     /// <summary>
     /// Takes this scope's step of a reservation, or hands it to the child the step names: a
@@ -154,11 +160,15 @@ public sealed class ScopeActor : ReceiveActor
             Advance(next, Self);
     }
 
-    private Child Resolve(string name, ScopeLimit limit)
+    private Child Resolve(string name, ScopeLimit limit) =>
+        _children.TryGetValue(name, out var child) ? child : MakeChild(name, limit, reclaimable: true);
+
+    private Child MakeChild(string name, ScopeLimit limit, bool reclaimable)
     {
-        if (!_children.TryGetValue(name, out var child))
-            _children[name] = child = new Child(Context.ActorOf(Props(name, limit, reclaimable: true, []), ActorName(name)));
-        return child;
+        var actor = Context.ActorOf(Props(name, limit, reclaimable, []), ActorName(name));
+        Context.Watch(actor);
+        _childNames[actor] = name;
+        return _children[name] = new Child(actor);
     }
 
     /// <summary>An empty reclaimable scope tells its parent, once per change of what it had from it.</summary>
@@ -174,7 +184,7 @@ public sealed class ScopeActor : ReceiveActor
         if (_reportedAt == _fromParent)
             return;
         _reportedAt = _fromParent;
-        Context.Parent.Tell(new Idle(_fromParent));
+        Context.Parent.Tell(new Idle(_account.Name, _fromParent));
     }
 
     // A scope made again while its old actor is still stopping needs another name.

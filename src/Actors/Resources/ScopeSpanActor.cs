@@ -14,7 +14,7 @@ namespace Libp2p.Actors.Resources;
 /// (<c>SetPeer</c>, <c>SetProtocol</c>, <c>SetService</c>). When it stops, for whatever reason
 /// (its <c>Done</c>, its owner stopping, a failure), every scope above gives back what it held.
 /// </summary>
-public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
+public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
 {
     /// <summary>The size of the blocks a connection's memory lease is topped up with.</summary>
     internal const long LeaseBlock = 64 * 1024;
@@ -38,6 +38,7 @@ public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
     private Action<IActorRef[]>? _onApproved;
     private Action<Exception>? _onRefused;
     private int _spans;
+    private bool _open;
 
     /// <summary>Reserves memory here and above at a priority; answered with <see cref="MemoryReserved"/> or a <see cref="Status.Failure"/>.</summary>
     public sealed record ReserveMemory(int Size, byte Priority);
@@ -117,7 +118,6 @@ public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
         _account = new ScopeAccount(opening.Name, opening.Limit);
         _suffix = opening.Name[(opening.Name.LastIndexOf('/') + 1)..];
         _owner = opening.Owner;
-        Starting();
     }
 
     /// <inheritdoc />
@@ -147,7 +147,7 @@ public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
         {
             _edges.AddRange(_opening.Edges);
             _opening.ReplyTo.Tell(new Opened(Self, _account.Name, false));
-            Become(Ready);
+            _open = true;
             return;
         }
         Run(_opening.Usage, ReservationPriority.Always, _opening.Path, chargeOwn: true,
@@ -165,122 +165,111 @@ public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
         _opening.Subnets?.Release();
     }
 
-    private void Starting()
+    // One behaviour, with flags rather than Become: a reservation a microsecond long must not
+    // rebuild an actor's handler table twice.
+    /// <inheritdoc />
+    protected override void OnReceive(object message)
     {
-        Common();
-        ReceiveAny(_ => Stash.Stash());
-    }
-
-    private void Ready()
-    {
-        Common();
-        Receive<ReserveMemory>(r =>
+        switch (message)
         {
-            var replyTo = Sender;
-            Run(Usage.OfMemory(r.Size), r.Priority, Path(), chargeOwn: true,
-                approved: _ => replyTo.Tell(new MemoryReserved(r.Size)),
-                refused: e => replyTo.Tell(new Status.Failure(e)));
-        });
-        Receive<ReleaseMemory>(r => Give(Usage.OfMemory(r.Size)));
-        Receive<SetPeer>(s => MoveToPeer(s.Peer, Sender));
-        Receive<SetProtocol>(s =>
-        {
-            var replyTo = Sender;
-            var name = $"protocol:{s.Protocol}";
-            var limits = _directory.Manager.Limits;
-            Move(ProtocolRank, new Step(_directory.System, name, limits.Protocols.GetValueOrDefault(s.Protocol) ?? limits.ProtocolDefault), from: TransientRank,
-                approved: () => replyTo.Tell(new ProtocolSet(name)), refused: e => replyTo.Tell(new Status.Failure(e)));
-        });
-        Receive<SetService>(s =>
-        {
-            var replyTo = Sender;
-            var name = $"service:{s.Service}";
-            var limits = _directory.Manager.Limits;
-            Move(ServiceRank, new Step(_directory.System, name, limits.Services.GetValueOrDefault(s.Service) ?? limits.ServiceDefault), from: null,
-                approved: () => replyTo.Tell(new ServiceSet(name)), refused: e => replyTo.Tell(new Status.Failure(e)));
-        });
-        Receive<BeginSpan>(_ =>
-        {
-            var opening = new Opening(ScopeKind.Span, $"{_account.Name}/span", ScopeLimit.Unlimited, Usage.Zero, [], Sender, null)
-            {
-                Edges = [(ParentRank, Self), .. _edges],
-            };
-            Context.ActorOf(Props(opening, _directory), $"span-{++_spans}");
-        });
-        Receive<LeaseLow>(l =>
-        {
-            if (_lease is not { } lease)
+            // A span's reservation passes through us on its way up: our own limit counts too.
+            case Reserve r:
+                if (TryCharge(_account, r, Context, closed: false) is { } next)
+                    Advance(next, Self);
                 return;
-            var size = Math.Max(lease.Block, (l.Shortfall + lease.Block - 1) / lease.Block * lease.Block);
-            Run(Usage.OfMemory(size), ReservationPriority.Low, Path(), chargeOwn: true,
-                approved: _ => lease.Grant(size),
-                refused: _ => lease.Denied());
-        });
-        Receive<LeaseExcess>(_ =>
-        {
-            if (_lease?.TakeExcess(keep: 2 * LeaseBlock) is > 0 and var excess)
-                Give(Usage.OfMemory(excess));
-        });
-    }
-
-    /// <summary>While a reservation of ours is on its way: its answer, steps of our spans' reservations, questions, and the end.</summary>
-    private void Waiting()
-    {
-        Common();
-        Receive<Approved>(a =>
-        {
-            if (a.Id != _waiting)
+            case Release r:
+                if (_account.Remove(r.Holder, r.Delta))
+                    Context.Unwatch(r.Holder);
                 return;
-            var then = _onApproved!;
-            Settled();
-            then(a.Scopes);
-        });
-        Receive<Refused>(r =>
-        {
-            if (r.Id != _waiting)
+            case Detach d:
+                _account.Forget(d.Holder);
+                Context.Unwatch(d.Holder);
                 return;
-            var then = _onRefused!;
-            Settled();
-            then(r.Reason);
-        });
-        ReceiveAny(_ => Stash.Stash());
-    }
-
-    private void Common()
-    {
-        // A span's reservation passes through us on its way up: our own limit counts too.
-        Receive<Reserve>(r =>
-        {
-            if (TryCharge(_account, r, Context, closed: false) is { } next)
-                Advance(next, Self);
-        });
-        Receive<Release>(r =>
-        {
-            if (_account.Remove(r.Holder, r.Delta))
-                Context.Unwatch(r.Holder);
-        });
-        Receive<Detach>(d =>
-        {
-            _account.Forget(d.Holder);
-            Context.Unwatch(d.Holder);
-        });
-        Receive<ScopeProtocol.GetStat>(_ => Sender.Tell(new StatIs(_account.Snapshot())));
-        Receive<Done>(_ => Context.Stop(Self));
-        Receive<Adopt>(a =>
-        {
-            if (_owner is not null)
-                Context.Unwatch(_owner);
-            _owner = a.Owner;
-            Context.Watch(_owner);
-        });
-        Receive<Terminated>(t =>
-        {
-            if (t.ActorRef.Equals(_owner))
+            case Approved a when a.Id == _waiting:
+                var then = _onApproved!;
+                Settled();
+                then(a.Scopes);
+                return;
+            case Refused r when r.Id == _waiting:
+                var otherwise = _onRefused!;
+                Settled();
+                otherwise(r.Reason);
+                return;
+            case Approved or Refused:
+                return;
+            case ScopeProtocol.GetStat:
+                Sender.Tell(new StatIs(_account.Snapshot()));
+                return;
+            case Done:
                 Context.Stop(Self);
-            else
-                _account.Forget(t.ActorRef); // a span of ours
-        });
+                return;
+            case Adopt a:
+                if (_owner is not null)
+                    Context.Unwatch(_owner);
+                _owner = a.Owner;
+                Context.Watch(_owner);
+                return;
+            case Terminated t:
+                if (t.ActorRef.Equals(_owner))
+                    Context.Stop(Self);
+                else
+                    _account.Forget(t.ActorRef); // a span of ours
+                return;
+        }
+        // Requests of our own wait while a reservation of ours is on its way, or the scope opens.
+        if (!_open || _waiting >= 0)
+        {
+            Stash.Stash();
+            return;
+        }
+        switch (message)
+        {
+            case ReserveMemory r:
+                var replyTo = Sender;
+                Run(Usage.OfMemory(r.Size), r.Priority, Path(), chargeOwn: true,
+                    approved: _ => replyTo.Tell(new MemoryReserved(r.Size)),
+                    refused: e => replyTo.Tell(new Status.Failure(e)));
+                return;
+            case ReleaseMemory r:
+                Give(Usage.OfMemory(r.Size));
+                return;
+            case SetPeer p:
+                MoveToPeer(p.Peer, Sender);
+                return;
+            case SetProtocol p:
+                SetNamed(ProtocolRank, $"protocol:{p.Protocol}", _directory.Manager.Limits.Protocols.GetValueOrDefault(p.Protocol) ?? _directory.Manager.Limits.ProtocolDefault,
+                    from: TransientRank, Sender, name => new ProtocolSet(name));
+                return;
+            case SetService v:
+                SetNamed(ServiceRank, $"service:{v.Service}", _directory.Manager.Limits.Services.GetValueOrDefault(v.Service) ?? _directory.Manager.Limits.ServiceDefault,
+                    from: null, Sender, name => new ServiceSet(name));
+                return;
+            case BeginSpan:
+                var opening = new Opening(ScopeKind.Span, $"{_account.Name}/span", ScopeLimit.Unlimited, Usage.Zero, [], Sender, null)
+                {
+                    Edges = [(ParentRank, Self), .. _edges],
+                };
+                Context.ActorOf(Props(opening, _directory), $"span-{++_spans}");
+                return;
+            case LeaseLow l when _lease is { } lease:
+                var size = Math.Max(lease.Block, (l.Shortfall + lease.Block - 1) / lease.Block * lease.Block);
+                Run(Usage.OfMemory(size), ReservationPriority.Low, Path(), chargeOwn: true,
+                    approved: _ => lease.Grant(size),
+                    refused: _ => lease.Denied());
+                return;
+            case LeaseExcess:
+                if (_lease?.TakeExcess(keep: 2 * LeaseBlock) is > 0 and var excess)
+                    Give(Usage.OfMemory(excess));
+                return;
+            default:
+                Unhandled(message);
+                return;
+        }
     }
+
+    private void SetNamed(int rank, string name, ScopeLimit limit, int? from, IActorRef replyTo, Func<string, object> answer) =>
+        Move(rank, new Step(_directory.System, name, limit), from,
+            approved: () => replyTo.Tell(answer(name)), refused: e => replyTo.Tell(new Status.Failure(e)));
 
     private void Open((int Rank, Step Step)[] path, IActorRef[] scopes, bool allowlisted)
     {
@@ -291,7 +280,8 @@ public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
         if (_opening.Kind == ScopeKind.Connection)
             _lease = new MemoryLease(Self, LeaseBlock);
         _opening.ReplyTo.Tell(new Opened(Self, _account.Name, allowlisted) { Memory = _lease });
-        UnstashAndBecome(Ready);
+        _open = true;
+        Stash.UnstashAll();
     }
 
     private void OpenRefused(Exception refusal)
@@ -450,7 +440,6 @@ public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
             refused(e);
         };
         path[0].Actor.Tell(Reserve.Start(_waiting, Self, delta, priority, path, Self));
-        Become(Waiting);
     }
 
     private void Settled()
@@ -458,12 +447,6 @@ public sealed class ScopeSpanActor : ReceiveActor, IWithUnboundedStash
         _waiting = -1;
         _onApproved = null;
         _onRefused = null;
-        UnstashAndBecome(Ready);
-    }
-
-    private void UnstashAndBecome(Action behavior)
-    {
-        Become(behavior);
         Stash.UnstashAll();
     }
 }

@@ -28,6 +28,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     private readonly IActorRef _peerstore;
     private readonly IReadOnlyList<Multiaddr> _given;
     private readonly TimeSpan _started;
+    private readonly IReadOnlyDictionary<Multiaddr, Backoff> _backedOff;
     private bool _done;
 
     /// <summary>A connection to the peer is up, its actor chosen among the attempts; the receiver adopts it.</summary>
@@ -42,12 +43,17 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     /// <summary>Every address failed, or time ran out; the reason names each address.</summary>
     public sealed record Failed(PeerId Peer, Exception Reason);
 
+    /// <summary>An address that failed <paramref name="Failures"/> times in a row is not dialed again before <paramref name="Until"/>.</summary>
+    public sealed record Backoff(DateTimeOffset Until, int Failures);
+
     private sealed record AddressesKnown(IReadOnlyList<Multiaddr> Addresses);
     private sealed record TimedOut;
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore)
+    public DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore,
+        IReadOnlyDictionary<Multiaddr, Backoff> backedOff)
     {
+        _backedOff = backedOff;
         _peer = peer;
         _settings = settings;
         _timeout = timeout;
@@ -102,9 +108,13 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             .PipeTo(Self, success: a => new AddressesKnown(a.Addresses), failure: _ => new AddressesKnown([]));
     }
 
-    /// <summary>A dial of <paramref name="peer"/> at <paramref name="addresses"/>, or at its peerstore addresses when none are given.</summary>
-    public static Props Props(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore) =>
-        Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore));
+    /// <summary>
+    /// A dial of <paramref name="peer"/> at <paramref name="addresses"/>, or at its peerstore addresses
+    /// when none are given, skipping those in <paramref name="backedOff"/> (keyed without <c>/p2p</c>).
+    /// </summary>
+    public static Props Props(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore,
+        IReadOnlyDictionary<Multiaddr, Backoff>? backedOff = null) =>
+        Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore, backedOff ?? new Dictionary<Multiaddr, Backoff>()));
 
     /// <summary>Loopback first, then private, then the rest; IPv4 before IPv6 within each (cheapest, likeliest first).</summary>
     private static IEnumerable<Multiaddr> Rank(IEnumerable<Multiaddr> addresses) => addresses
@@ -124,15 +134,35 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     /// <summary>Queues the addresses some transport can dial, best first, and starts dialing.</summary>
     private void Start(IEnumerable<Multiaddr> addresses)
     {
+        var waiting = new List<Backoff>();
+        var untransported = new List<Multiaddr>();
         foreach (var address in Rank(addresses))
         {
-            if (_settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
+            if (_backedOff.TryGetValue(address, out var backoff))
+                waiting.Add(backoff);
+            else if (_settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
                 _queue.Add((address, transport));
+            else
+                untransported.Add(address);
         }
-        if (_queue.Count == 0)
-            Finish(new NoRemoteAddressesException(_peer));
-        else
+        if (_queue.Count > 0)
             Launch();
+        else if (waiting.Count > 0)
+            Finish(BackoffFailure(waiting));
+        else if (untransported.Count > 0)
+            Finish(new NoTransportException(_peer, untransported));
+        else
+            Finish(new NoRemoteAddressesException(_peer));
+    }
+
+    /// <summary>Every address is backed off: says how many, and how long until the first may be dialed again.</summary>
+    private DialException BackoffFailure(List<Backoff> waiting)
+    {
+        var wait = waiting.Min(b => b.Until) - _settings.Clock.GetUtcNow();
+        var seconds = Math.Max(0.1, Math.Ceiling(wait.TotalSeconds * 10) / 10);
+        var failures = waiting.Max(b => b.Failures);
+        return new DialException(_peer, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"dial backoff: {(waiting.Count == 1 ? "the address" : $"all {waiting.Count} addresses")} failed {(failures == 1 ? "once" : $"{failures} times")} lately; retry in {seconds:0.0} s"));
     }
 
     private void Launch()

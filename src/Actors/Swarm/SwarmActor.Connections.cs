@@ -47,16 +47,13 @@ public sealed partial class SwarmActor
             Fail(peer, pending, new NoConnectionException(peer, options.NoDial));
             return;
         }
-        if (_backoff.TryGetValue(peer, out var backoff) && backoff.Until > _settings.Clock.GetUtcNow())
-        {
-            Fail(peer, pending, new DialException(peer, $"dial backoff: {backoff.Failures} failed dial(s), the next is allowed at {backoff.Until:O}"));
-            return;
-        }
         if (!_dials.TryGetValue(peer, out var dial))
         {
             // Numbered, not named after the peer alone: a finished dial reports before it has stopped,
             // so its name may still be taken when the next dial of the same peer starts.
-            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore), $"dial-{++_nextDial}-{peer}");
+            // Backoff is per address, as go-libp2p's: the dial skips addresses that failed lately,
+            // so a mistyped address does not hold back the right one of the same peer.
+            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, BackedOff(peer)), $"dial-{++_nextDial}-{peer}");
             Context.Watch(actor);
             _dials[peer] = dial = new DialInProgress(actor, []);
         }
@@ -74,15 +71,62 @@ public sealed partial class SwarmActor
 
     private void HandleDialFailed(DialActor.Failed failed)
     {
-        var failures = _backoff.TryGetValue(failed.Peer, out var previous) ? previous.Failures + 1 : 1;
-        var delay = TimeSpan.FromTicks(Math.Min(_settings.BackoffMax.Ticks, _settings.BackoffBase.Ticks << Math.Min(failures - 1, 20)));
-        _backoff[failed.Peer] = (_settings.Clock.GetUtcNow() + delay, failures);
+        RecordBackoff(failed.Peer, failed.Reason);
         if (ConnectionsTo(failed.Peer).Count == 0)
             _history[failed.Peer] = Connectedness.CannotConnect;
         if (_dials.Remove(failed.Peer, out var dial))
         {
             foreach (var waiter in dial.Waiters)
                 Fail(failed.Peer, waiter, failed.Reason);
+        }
+    }
+
+    /// <summary>
+    /// Backs off each address that failed, longer for each failure in a row (doubling from
+    /// <see cref="SwarmSettings.BackoffBase"/> up to <see cref="SwarmSettings.BackoffMax"/>). A
+    /// refusal of our own resource manager says nothing about the address, so it is not counted.
+    /// </summary>
+    private void RecordBackoff(PeerId peer, Exception reason)
+    {
+        if (reason is not DialException { Attempts.Count: > 0 } dial)
+            return;
+        var now = _settings.Clock.GetUtcNow();
+        PruneBackoff(now);
+        if (!_backoff.TryGetValue(peer, out var addresses))
+            _backoff[peer] = addresses = new Dictionary<Multiaddr, DialActor.Backoff>();
+        foreach (var (address, error) in dial.Attempts)
+        {
+            if (error is ResourceLimitExceededException)
+                continue;
+            var failures = addresses.TryGetValue(address, out var previous) ? previous.Failures + 1 : 1;
+            var delay = TimeSpan.FromTicks(Math.Min(_settings.BackoffMax.Ticks, _settings.BackoffBase.Ticks << Math.Min(failures - 1, 20)));
+            addresses[address] = new DialActor.Backoff(now + delay, failures);
+        }
+        if (addresses.Count == 0)
+            _backoff.Remove(peer);
+    }
+
+    /// <summary>The addresses of <paramref name="peer"/> still backed off now, with when each may be dialed again.</summary>
+    private IReadOnlyDictionary<Multiaddr, DialActor.Backoff> BackedOff(PeerId peer)
+    {
+        var now = _settings.Clock.GetUtcNow();
+        if (!_backoff.TryGetValue(peer, out var addresses))
+            return new Dictionary<Multiaddr, DialActor.Backoff>();
+        return addresses.Where(a => a.Value.Until > now).ToDictionary(a => a.Key, a => a.Value);
+    }
+
+    /// <summary>Drops expired entries, so peers dialed once long ago are not remembered forever.</summary>
+    private void PruneBackoff(DateTimeOffset now)
+    {
+        foreach (var (peer, addresses) in _backoff)
+        {
+            foreach (var (address, backoff) in addresses)
+            {
+                if (backoff.Until <= now)
+                    addresses.Remove(address);
+            }
+            if (addresses.Count == 0)
+                _backoff.Remove(peer);
         }
     }
 

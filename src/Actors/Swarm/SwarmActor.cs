@@ -38,7 +38,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private readonly List<ListenRequest> _listenRequests = [];
     private readonly Dictionary<PeerId, DialInProgress> _dials = new();
     private readonly Dictionary<PeerId, Connectedness> _history = new();
-    private readonly Dictionary<PeerId, (DateTimeOffset Until, int Failures)> _backoff = new();
+    private readonly Dictionary<PeerId, Dictionary<Multiaddr, DialActor.Backoff>> _backoff = new();
     private StreamHandlerTable _handlers = StreamHandlerTable.Empty;
     private long _nextConnection;
     private long _nextListener;

@@ -21,6 +21,12 @@ public sealed record SwarmSettings(PrivateKey Identity)
     /// <summary>The muxers offered, in order of preference (default yamux, then mplex).</summary>
     public IReadOnlyList<MuxerFactory> Muxers { get; init; } = MuxerFactory.Defaults;
 
+    /// <summary>
+    /// The security protocols offered, in order of preference (default <c>/noise</c>, then
+    /// <c>/tls/1.0.0</c>, as go-libp2p); a dialer gets its first one the listener also speaks.
+    /// </summary>
+    public IReadOnlyList<string> Security { get; init; } = SecurityProtocols.Defaults;
+
     /// <summary>Limits of each connection stage, the upgrade timeout among them.</summary>
     public ConnectionStageSettings Connection { get; init; } = ConnectionStageSettings.Default;
 
@@ -48,5 +54,5 @@ public sealed record SwarmSettings(PrivateKey Identity)
 
     // Without a memory account: the listener and the dial give each connection one over its own
     // scope (opened before the upgrade), so window growth counts against that connection.
-    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection);
+    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection, Security: Security);
 }

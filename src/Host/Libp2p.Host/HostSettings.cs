@@ -8,7 +8,6 @@ using Libp2p.Host.Identity;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
-using Libp2p.Protocols.Noise;
 using Libp2p.Protocols.Transport;
 using Libp2p.Protocols.Transport.WebSockets;
 
@@ -78,12 +77,13 @@ public sealed record HostSettings(PrivateKey Identity)
         identity ??= LoadIdentity(section.GetConfig("identity"));
         var muxers = section.GetStringList("muxers").Select(Muxer).ToArray();
         var security = section.GetStringList("security");
-        if (security.Count == 0 || security.Any(s => s != NoiseHandshake.ProtocolId))
-            throw new ConfigurationException($"{ConfigPath}.security: only {NoiseHandshake.ProtocolId} is supported, not [{string.Join(", ", security)}]");
+        if (security.Count == 0 || security.Any(s => !SecurityProtocols.Supported.Contains(s)) || security.Distinct().Count() != security.Count)
+            throw new ConfigurationException($"{ConfigPath}.security: a list of distinct protocols among {string.Join(", ", SecurityProtocols.Supported)}, not [{string.Join(", ", security)}]");
         var swarm = new SwarmSettings(identity)
         {
             Transports = Transports(section),
             Muxers = muxers,
+            Security = security.ToArray(),
             DialParallelism = Positive(section, "dial.parallelism"),
             BackoffBase = section.GetTimeSpan("dial.backoff-base"),
             BackoffMax = section.GetTimeSpan("dial.backoff-max"),

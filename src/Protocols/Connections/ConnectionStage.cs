@@ -73,6 +73,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string KeepAliveTimer = "keep-alive";
         private const string LaggardTimer = "laggard-grace";
         private const string CloseFlushTimer = "close-flush";
+        private const string MemoryRetryTimer = "memory-retry";
         private const int MaxPush = 60 * 1024;
 
         /// <summary>
@@ -96,7 +97,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private long _pingSent;
         private bool _upgraded;
         private bool _waitingForMemory;
+        private long _memoryRefusedSince;
         private bool _completeWhenFlushed;
+        private bool _inputFinished;
         private Exception? _failure;
 
         public Logic(ConnectionStage stage, IConnectionCore core, MuxedConnection handle) : base(stage.Shape)
@@ -107,6 +110,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
             var decided = GetAsyncCallback<bool>(MemoryDecided);
             _memoryDecided = decided.Invoke;
+            core.SetWakeup(GetAsyncCallback(OnWake));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
@@ -138,6 +142,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         protected override void OnTimer(object timerKey)
         {
+            if (timerKey is MemoryRetryTimer)
+            {
+                _waitingForMemory = false;
+                AfterWork();
+                return;
+            }
             if (timerKey is StreamCloseTimer close)
             {
                 // The remote never closed its half: the muxer forgets the stream (a no-op if it already did).
@@ -218,8 +228,23 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             }
         }
 
+        /// <summary>Work off the stage's thread (TLS) progressed: take in what it produced.</summary>
+        private void OnWake()
+        {
+            _core.Poll(_events);
+            HandleEvents();
+            if (_inputFinished && !_core.HasPendingInput)
+            {
+                OnUpstreamFinish();
+                return;
+            }
+            AfterWork();
+        }
+
         private void OnUpstreamFinish()
         {
+            if (WaitingForDecryption())
+                return;
             // The remote closed the transport: whatever it said last has been handled.
             if (!_core.IsClosed && !_completeWhenFlushed)
                 _failure ??= _upgraded ? null : new ConnectionClosedException("the remote closed the connection during the upgrade");
@@ -233,10 +258,30 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 ? new ConnectionClosedException("the remote reset the connection during the upgrade", error)
                 : error);
 
+        /// <summary>
+        /// Whether the transport's end must wait: bytes that arrived before it are still being
+        /// decrypted off the stage's thread (TLS). The core is told no more comes, and the wake that
+        /// reports them handled finishes the stage.
+        /// </summary>
+        private bool WaitingForDecryption()
+        {
+            if (!_upgraded || !_core.HasPendingInput)
+                return false;
+            if (!_inputFinished)
+            {
+                _inputFinished = true;
+                _core.EndInput();
+            }
+            return true;
+        }
+
         private void OnDownstreamFinish(Exception cause)
         {
             // The transport stopped taking bytes because its socket closed, often before its read side
-            // finished: during the upgrade, as in OnUpstreamFinish, the remote closed it.
+            // finished: what it had read is still taken in, as when its read side ends.
+            if (WaitingForDecryption())
+                return;
+            // During the upgrade, as in OnUpstreamFinish, the remote closed it.
             if (!_upgraded)
                 _failure ??= new ConnectionClosedException("the remote closed the connection during the upgrade");
             CompleteStage();
@@ -244,13 +289,24 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         private void MemoryDecided(bool granted)
         {
-            _waitingForMemory = false;
-            if (!granted)
+            if (granted)
             {
-                Fail(new MuxerException($"the resource manager refused the {ReadHeadroom / 1024} KiB of memory this connection needs approved before it reads on"));
+                _waitingForMemory = false;
+                _memoryRefusedSince = 0;
+                AfterWork();
                 return;
             }
-            AfterWork();
+            // Refused for now: what this connection's readers hold, or others', may come back. The
+            // socket waits (TCP slows the remote), asking again, for as long as a laggard reader may.
+            var now = Stopwatch.GetTimestamp();
+            if (_memoryRefusedSince == 0)
+                _memoryRefusedSince = now;
+            if (Stopwatch.GetElapsedTime(_memoryRefusedSince, now) >= _stage._settings.LaggardGrace)
+            {
+                Fail(new MuxerException($"the resource manager refused, for {_stage._settings.LaggardGrace.TotalSeconds:0.###} s, the {ReadHeadroom / 1024} KiB of memory this connection needs approved before it reads on"));
+                return;
+            }
+            ScheduleOnce(MemoryRetryTimer, TimeSpan.FromMilliseconds(100));
         }
 
         private void Fail(Exception error)

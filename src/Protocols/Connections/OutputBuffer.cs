@@ -17,6 +17,9 @@ internal sealed class OutputBuffer : IBufferWriter<byte>
 
     public void Advance(int count) => _written += count;
 
+    /// <summary>Bytes written and not yet taken.</summary>
+    public int WrittenCount => _written;
+
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         Ensure(sizeHint);

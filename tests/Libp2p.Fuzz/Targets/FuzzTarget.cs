@@ -51,6 +51,8 @@ public static partial class FuzzTargets
         WebSocketFrames,
         WebSocketReader,
         WebSocketUpgrade,
+        TlsCertificate,
+        TlsClientHello,
     ];
 
     /// <summary>The target called <paramref name="name"/>, or null.</summary>

@@ -3,42 +3,48 @@ using System.Security.Cryptography.X509Certificates;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Multistream;
+using Libp2p.Protocols.Noise;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Tests.Connections;
+using Libp2p.Protocols.Tls;
 using Libp2p.Protocols.Transport;
 using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Protocols.Tests.Interop;
 
-/// <summary>Noise with yamux and with mplex, over TCP and over WebSockets, against js-libp2p 3, both ways: we dial it, it dials us.</summary>
+/// <summary>Noise and TLS, each with yamux and with mplex, over TCP and over WebSockets, against js-libp2p 3, both ways: we dial it, it dials us.</summary>
 [Trait("Category", "Interop")]
 public sealed class JsInteropTests : ConnectionTestKit
 {
     private const string Ping = "/ipfs/ping/1.0.0";
     private const string Echo = "/echo/1.0.0";
 
-    public static TheoryData<string, string> Cells => new()
+    public static TheoryData<string, string, string> Cells => new()
     {
-        { "tcp", "yamux" }, { "tcp", "mplex" }, { "ws", "yamux" }, { "ws", "mplex" },
+        { "tcp", "yamux", "noise" }, { "tcp", "mplex", "noise" }, { "tcp", "yamux", "tls" }, { "tcp", "mplex", "tls" },
+        { "ws", "yamux", "noise" }, { "ws", "mplex", "noise" }, { "ws", "yamux", "tls" }, { "ws", "mplex", "tls" },
     };
 
     private static ITransport Transport(string transport) => transport == "ws" ? WebSocketTransport.Instance : TcpTransport.Instance;
 
     private static IReadOnlyList<MuxerFactory> Only(string muxer) => muxer == "yamux" ? [MuxerFactory.Yamux] : [MuxerFactory.Mplex];
 
+    private static IReadOnlyList<string> OnlySecurity(string security) => security == "tls" ? [TlsHandshake.ProtocolId] : [NoiseHandshake.ProtocolId];
+
     [Theory]
     [MemberData(nameof(Cells))]
-    public async Task We_must_dial_js_and_ping_and_echo(string transport, string muxer)
+    public async Task We_must_dial_js_and_ping_and_echo(string transport, string muxer, string security)
     {
-        await using var js = await JsPeer.ListenAsync(muxer, transport);
+        await using var js = await JsPeer.ListenAsync(muxer, transport, security);
         var address = Multiaddr.Parse(js.Address);
         var expected = PeerId.Parse(address.PeerIdText!);
 
         Assert.Equal(transport == "ws", address.Has("ws"));
-        var dial = Upgrader.Dial(Sys, Materializer, Transport(transport), address.Decapsulate("p2p"), new UpgradeSettings(DialerKey, Only(muxer)), expected);
+        var dial = Upgrader.Dial(Sys, Materializer, Transport(transport), address.Decapsulate("p2p"), new UpgradeSettings(DialerKey, Only(muxer), Security: OnlySecurity(security)), expected);
         var upgrade = await dial.Connection.Upgraded.WaitAsync(Patience);
         Assert.Equal(expected, upgrade.RemotePeer);
         Assert.Equal(muxer == "yamux" ? "/yamux/1.0.0" : "/mplex/6.7.0", upgrade.Muxer);
+        Assert.Equal(OnlySecurity(security)[0], upgrade.Security);
 
         // Ping: 32 random bytes come back unchanged, three times on one stream.
         await using (var ping = (await dial.Connection.OpenStreamAsync().WaitAsync(Patience)).AsStream())
@@ -67,17 +73,17 @@ public sealed class JsInteropTests : ConnectionTestKit
 
     [Theory]
     [MemberData(nameof(Cells))]
-    public async Task Js_must_dial_us_and_ping_and_echo(string transport, string muxer)
+    public async Task Js_must_dial_us_and_ping_and_echo(string transport, string muxer, string security)
     {
         var bound = await Upgrader.Listen(Sys, Materializer, Transport(transport), Multiaddr.Parse(transport == "ws" ? "/ip4/127.0.0.1/tcp/0/ws" : "/ip4/127.0.0.1/tcp/0"),
-            new UpgradeSettings(ListenerKey, Only(muxer)), (connection, _) => Serve(connection)).WaitAsync(Patience);
+            new UpgradeSettings(ListenerKey, Only(muxer), Security: OnlySecurity(security)), (connection, _) => Serve(connection)).WaitAsync(Patience);
         var address = $"{bound.Address}/p2p/{PeerId.FromPublicKey(ListenerKey.PublicKey)}";
 
-        var (pingExit, pingOutput) = await JsPeer.DialAsync(address, muxer, "ping", "--count", "3");
+        var (pingExit, pingOutput) = await JsPeer.DialAsync(address, muxer, "ping", "--count", "3", "--security", security);
         Assert.True(pingExit == 0, string.Join('\n', pingOutput));
         Assert.Equal(3, pingOutput.Count(l => l.StartsWith("PING ", StringComparison.Ordinal)));
 
-        var (echoExit, echoOutput) = await JsPeer.DialAsync(address, muxer, "echo", "--bytes", $"{1024 * 1024}");
+        var (echoExit, echoOutput) = await JsPeer.DialAsync(address, muxer, "echo", "--bytes", $"{1024 * 1024}", "--security", security);
         Assert.True(echoExit == 0, string.Join('\n', echoOutput));
         Assert.Contains(echoOutput, l => l.StartsWith($"ECHO {1024 * 1024} ok", StringComparison.Ordinal));
     }
@@ -133,7 +139,7 @@ public sealed class JsInteropTests : ConnectionTestKit
         try
         {
             using var certificate = LoopbackCertificate(folder.FullName, out var certificateFile, out var keyFile);
-            await using var js = await JsPeer.ListenAsync("yamux", "wss", "--cert", certificateFile, "--key", keyFile);
+            await using var js = await JsPeer.ListenAsync("yamux", "wss", "noise", "--cert", certificateFile, "--key", keyFile);
             var address = Multiaddr.Parse(js.Address);
             Assert.True(address.Has("tls") && address.Has("ws"), js.Address);
             var thumbprint = certificate.GetCertHashString();

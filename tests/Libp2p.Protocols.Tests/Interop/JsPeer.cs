@@ -81,13 +81,15 @@ public sealed class JsPeer : IAsyncDisposable
     /// <summary>Node's options for <paramref name="transport"/>: Node 20 has a global WebSocket, which a js dialer of /ws needs, only behind a flag.</summary>
     private static string[] NodeOptions(string transport) => transport is "ws" or "wss" ? ["--experimental-websocket"] : [];
 
+    /// <summary>Starts a js listener speaking only <paramref name="muxer"/> and <paramref name="security"/>, on <paramref name="transport"/>.</summary>
     /// <param name="muxer">yamux or mplex.</param>
     /// <param name="transport">tcp, ws, or wss (then <paramref name="options"/> has <c>--cert PEM --key PEM</c>).</param>
+    /// <param name="security">noise or tls: the connection's security, over any transport (inside wss too).</param>
     /// <param name="options">More options for node.mjs.</param>
-    public static async Task<JsPeer> ListenAsync(string muxer, string transport = "tcp", params string[] options)
+    public static async Task<JsPeer> ListenAsync(string muxer, string transport = "tcp", string security = "noise", params string[] options)
     {
         await EnsureInstalledAsync();
-        var process = Start("node", [.. NodeOptions(transport), "node.mjs", "listen", "--muxer", muxer, "--transport", transport, .. options]);
+        var process = Start("node", [.. NodeOptions(transport), "node.mjs", "listen", "--muxer", muxer, "--transport", transport, "--security", security, .. options]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {

@@ -1,5 +1,5 @@
 // The js-libp2p peer of the interop tests. Usage:
-//   node node.mjs listen [--muxer yamux|mplex] [--transport tcp|ws|wss --cert PEM --key PEM]
+//   node node.mjs listen [--muxer yamux|mplex] [--security noise|tls] [--transport tcp|ws|wss --cert PEM --key PEM]
 //   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify | push
 // Dialing a /ws address on Node 20 needs `node --experimental-websocket` (the global WebSocket);
 // dialing /tls/ws trusts what NODE_EXTRA_CA_CERTS names besides the system's roots.
@@ -20,6 +20,7 @@ const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')
 const { webSockets } = await import('@libp2p/websockets')
 const { noise } = await import('@libp2p/noise')
+const { tls } = await import('@libp2p/tls')
 const { yamux } = await import('@libp2p/yamux')
 const { mplex } = await import('@libp2p/mplex')
 const { ping } = await import('@libp2p/ping')
@@ -33,6 +34,7 @@ const option = (name, fallback) => {
 }
 const mode = args[0]
 const muxer = option('muxer', 'yamux')
+const security = option('security', 'noise')
 const transport = option('transport', 'tcp')
 const timeoutMs = Number(option('timeout-ms', '120000'))
 
@@ -47,7 +49,9 @@ const node = await createLibp2p({
   // Both, so a dialer takes whichever the address names. @libp2p/websockets 10 dials and listens
   // on any /ws or /wss address (no filter of insecure or non-DNS addresses to turn off).
   transports: [tcp(), webSockets(transport === 'wss' ? { https: { cert: readFileSync(option('cert')), key: readFileSync(option('key')) } } : {})],
-  connectionEncrypters: [noise()],
+  // One security protocol only, so each test run proves the one it names (over any transport:
+  // libp2p-TLS inside wss is the connection's security, the wss TLS only the transport's).
+  connectionEncrypters: [security === 'tls' ? tls() : noise()],
   // One muxer only, so each test run proves the one it names.
   streamMuxers: [muxer === 'mplex' ? mplex({ disconnectThreshold: 10_000, maxInboundStreams: 1024 }) : yamux()],
   connectionManager: { inboundConnectionThreshold: 10_000, maxConnections: 1000, maxIncomingPendingConnections: 1000 },
