@@ -15,6 +15,7 @@ using Libp2p.Protocols.Records;
 using Libp2p.Protocols.Tests.Crypto;
 using Libp2p.Protocols.Tests.Multiformats;
 using Libp2p.Protocols.Tests.Tls;
+using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Fuzz;
 
@@ -57,8 +58,35 @@ internal static class FuzzSeeds
         yield return ("peer-record", [record.ToBytes(), new PeerRecord(record.Peer, 0, []).ToBytes()]);
         yield return ("public-key", new[] { KeyVectors.Ed25519Public, KeyVectors.Secp256k1Public, KeyVectors.EcdsaPublic, KeyVectors.RsaPublic }.Select(Convert.FromHexString).ToArray());
         yield return ("private-key", new[] { KeyVectors.Ed25519Private, KeyVectors.Secp256k1Private, KeyVectors.EcdsaPrivate, KeyVectors.RsaPrivate }.Select(Convert.FromHexString).ToArray());
+        yield return ("websocket-frames", [WebSocketFrames(mask: 0x37FA213D), WebSocketFrames(mask: null)]);
+        yield return ("websocket-reader", [[0, .. WebSocketFrames(mask: 0x37FA213D)], [0, .. WebSocketFrames(mask: null)], [3, .. WebSocketFrames(mask: 0x01020304)]]);
+        yield return ("websocket-upgrade", [
+            WebSocketHandshake.Request("127.0.0.1:4001", "/", "dGhlIHNhbXBsZSBub25jZQ=="),
+            WebSocketHandshake.SwitchingProtocols("dGhlIHNhbXBsZSBub25jZQ=="),
+            WebSocketHandshake.BadRequest("websocket: the upgrade request has no Sec-WebSocket-Key")]);
         yield return ("tls-certificate", new[] { SpecVectors.Ed25519, SpecVectors.Ecdsa, SpecVectors.Secp256k1, SpecVectors.Invalid }.Select(Convert.FromHexString).ToArray());
         yield return ("tls-client-hello", [ClientHello(["/yamux/1.0.0", "/mplex/6.7.0", "libp2p"]), ClientHello([])]);
+    }
+
+    // A binary message in two fragments, a ping, a pong and a close, as a client (masked) or server writes them.
+    private static byte[] WebSocketFrames(uint? mask)
+    {
+        var output = new List<byte>();
+        void Frame(bool fin, WebSocketOpcode opcode, byte[] payload)
+        {
+            var frame = new byte[WebSocketFrameCodec.HeaderLength(payload.Length, mask.HasValue) + payload.Length];
+            var written = WebSocketFrameCodec.WriteHeader(frame, fin, opcode, payload.Length, mask);
+            payload.CopyTo(frame, written);
+            if (mask is { } key)
+                WebSocketFrameCodec.Mask(frame.AsSpan(written), key, 0);
+            output.AddRange(frame);
+        }
+        Frame(false, WebSocketOpcode.Binary, "hello, "u8.ToArray());
+        Frame(true, WebSocketOpcode.Continuation, new byte[300]);
+        Frame(true, WebSocketOpcode.Ping, "ping"u8.ToArray());
+        Frame(true, WebSocketOpcode.Pong, []);
+        Frame(true, WebSocketOpcode.Close, WebSocketFrameCodec.ClosePayload(WebSocketCloseCode.Normal, "bye"));
+        return [.. output];
     }
 
     private static byte[] Multistream(Action<ArrayBufferWriter<byte>> write)

@@ -17,7 +17,9 @@ using Libp2p.Protocols.Transport;
 using Libp2p.Scenarios;
 
 // End-to-end scenarios, each measured beside its baselines in the same run:
-//   dotnet run -c Release --project tests/Libp2p.Scenarios -- [--mib 256] [--connections 1000] [--no-js] [--security]
+//   dotnet run -c Release --project tests/Libp2p.Scenarios -- [--mib 256] [--connections 1000] [--no-js]
+//   … -- --transports [--mib 256] [--connections 1000] [--no-js]: TCP beside WebSockets only
+//   … -- --security [--mib 256] [--connections 1000] [--no-js]: Noise beside TLS only
 var mib = Arg("--mib", 256);
 var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");
@@ -81,16 +83,16 @@ if (args.Contains("--security"))
     await security.WarmUpAsync();
     foreach (var (name, protocol) in new[] { ("TCP + Noise + yamux", "/noise"), ("TCP + TLS + yamux", "/tls/1.0.0") })
     {
-        var up = await security.Libp2pAsync(bytes, upload: true, SocketTransport.Instance, protocol);
-        var down = await security.Libp2pAsync(bytes, upload: false, SocketTransport.Instance, protocol);
-        var set = await security.ConnectionSetupAsync(connections, protocol);
+        var up = await security.Libp2pAsync(bytes, upload: true, SocketTransport.Instance, security: protocol);
+        var down = await security.Libp2pAsync(bytes, upload: false, SocketTransport.Instance, security: protocol);
+        var set = await security.ConnectionSetupAsync(connections, security: protocol);
         SecurityRow($"| ours: {name} | {up:F0} | {down:F0} | {set.P50:F2} | {set.P99:F2} |");
     }
     if (withJs)
     {
         foreach (var protocol in new[] { "noise", "tls" })
         {
-            var set = await security.JsConnectionSetupAsync(connections, protocol);
+            var set = await security.JsConnectionSetupAsync(connections, security: protocol);
             SecurityRow($"| js-libp2p ⇄ js-libp2p: TCP + {(protocol == "tls" ? "TLS" : "Noise")} + yamux | | | {set.P50:F2} | {set.P99:F2} |");
         }
     }
@@ -100,6 +102,35 @@ if (args.Contains("--security"))
     return 0;
 }
 var runner = new Scenarios(system, materializer);
+// --transports: TCP beside WebSockets (both on the socket engine, Noise + yamux), ours and js's (issue 13).
+if (args.Contains("--transports"))
+{
+    await runner.WarmUpAsync();
+    Console.WriteLine($"# Transports ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {mib} MiB per transfer, {connections} set-ups)");
+    Console.WriteLine();
+    Console.WriteLine("| transport + Noise + yamux | ours up MiB/s | ours down MiB/s | ours set-up p50 ms | p99 ms | js⇄js up MiB/s | js⇄js down MiB/s | js set-up p50 ms | p99 ms |");
+    Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    foreach (var (name, transport, listen) in new (string, ITransport, string)[]
+    {
+        ("tcp", SocketTransport.Instance, "/ip4/127.0.0.1/tcp/0"),
+        ("ws", Libp2p.Protocols.Transport.WebSockets.WebSocketTransport.Instance, "/ip4/127.0.0.1/tcp/0/ws"),
+    })
+    {
+        var up = await runner.Libp2pAsync(bytes, upload: true, transport, listen);
+        var down = await runner.Libp2pAsync(bytes, upload: false, transport, listen);
+        var (p50, p99) = await runner.ConnectionSetupAsync(connections, transport, listen);
+        var jsCells = "| – | – | – | – |";
+        if (withJs)
+        {
+            var (jsUp, jsDown) = await runner.JsToJsAsync(bytes, name);
+            var (jsP50, jsP99) = await runner.JsConnectionSetupAsync(connections, name);
+            jsCells = $"| {jsUp:F0} | {jsDown:F0} | {jsP50:F2} | {jsP99:F2} |";
+        }
+        Console.WriteLine($"| {name} | {up:F0} | {down:F0} | {p50:F2} | {p99:F2} {jsCells}");
+    }
+    await system.Terminate();
+    return 0;
+}
 var report = new StringBuilder();
 void Line(string text)
 {

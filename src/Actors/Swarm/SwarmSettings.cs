@@ -3,6 +3,7 @@ using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Transport;
+using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Actors.Swarm;
 
@@ -11,10 +12,11 @@ namespace Libp2p.Actors.Swarm;
 public sealed record SwarmSettings(PrivateKey Identity)
 {
     /// <summary>
-    /// The transports, tried in order for each address (default TCP on the socket engine, then
-    /// memory; <see cref="TcpTransport"/> is the Akka.IO engine, HOCON <c>akka.libp2p.tcp.engine</c>).
+    /// The transports, tried in order for each address (default TCP on the socket engine,
+    /// WebSockets over it, then memory; <see cref="TcpTransport"/> is the Akka.IO engine, HOCON
+    /// <c>akka.libp2p.tcp.engine</c>).
     /// </summary>
-    public IReadOnlyList<ITransport> Transports { get; init; } = [SocketTransport.Instance, MemoryTransport.Instance];
+    public IReadOnlyList<ITransport> Transports { get; init; } = [SocketTransport.Instance, WebSocketTransport.Instance, MemoryTransport.Instance];
 
     /// <summary>The muxers offered, in order of preference (default yamux, then mplex).</summary>
     public IReadOnlyList<MuxerFactory> Muxers { get; init; } = MuxerFactory.Defaults;

@@ -48,6 +48,9 @@ public static partial class FuzzTargets
         PeerRecord,
         PublicKey,
         PrivateKey,
+        WebSocketFrames,
+        WebSocketReader,
+        WebSocketUpgrade,
         TlsCertificate,
         TlsClientHello,
     ];

@@ -7,9 +7,11 @@ using Libp2p.Protocols.Tests.Interop;
 namespace Libp2p.Host.Tests.Interop;
 
 /// <summary>
-/// The host's standard protocols against js-libp2p 3, both directions: identify (each side sees
-/// the other's protocols and listen addresses), ping, echo of 1 MiB and perf of 64 MiB each way.
-/// The host offers its defaults (Noise, then TLS); js speaks the one security protocol of the cell.
+/// The host's standard protocols against js-libp2p 3, both directions, over TCP and WebSockets:
+/// identify (each side sees the other's protocols and listen addresses), ping, echo of 1 MiB and
+/// perf of 64 MiB each way. The host offers its defaults (Noise, then TLS); js speaks the one
+/// security protocol of the cell. WebSockets with TLS is run with yamux only (mplex over TLS and
+/// over WebSockets each has its cell, and the protocol-level interop tests run every combination).
 /// </summary>
 [Trait("Category", "Interop")]
 public sealed class HostJsInteropTests : HostTestKit
@@ -18,14 +20,18 @@ public sealed class HostJsInteropTests : HostTestKit
     private const long PerfBytes = 64L * 1024 * 1024;
 
     [Theory]
-    [InlineData("yamux", "noise")]
-    [InlineData("mplex", "noise")]
-    [InlineData("yamux", "tls")]
-    [InlineData("mplex", "tls")]
-    public async Task Js_dials_us_identifies_pings_echoes_and_runs_perf(string muxer, string security)
+    [InlineData("tcp", "yamux", "noise")]
+    [InlineData("tcp", "mplex", "noise")]
+    [InlineData("tcp", "yamux", "tls")]
+    [InlineData("tcp", "mplex", "tls")]
+    [InlineData("ws", "yamux", "noise")]
+    [InlineData("ws", "mplex", "noise")]
+    [InlineData("ws", "yamux", "tls")]
+    public async Task Js_dials_us_identifies_pings_echoes_and_runs_perf(string transport, string muxer, string security)
     {
-        var us = await StartAsync();
+        var us = await StartAsync(s => transport == "ws" ? s with { ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0/ws")] } : s);
         var address = (await AddressOfAsync(us)).ToString();
+        Assert.Equal(transport == "ws", address.Contains("/ws/p2p/", StringComparison.Ordinal));
         var identified = CreateTestProbe();
         Sys.EventStream.Subscribe(identified.Ref, typeof(IdentifyService.PeerIdentified));
 
@@ -52,17 +58,22 @@ public sealed class HostJsInteropTests : HostTestKit
     }
 
     [Theory]
-    [InlineData("yamux", "noise")]
-    [InlineData("mplex", "noise")]
-    [InlineData("yamux", "tls")]
-    [InlineData("mplex", "tls")]
-    public async Task We_dial_js_identify_ping_echo_and_run_perf(string muxer, string security)
+    [InlineData("tcp", "yamux", "noise")]
+    [InlineData("tcp", "mplex", "noise")]
+    [InlineData("tcp", "yamux", "tls")]
+    [InlineData("tcp", "mplex", "tls")]
+    [InlineData("ws", "yamux", "noise")]
+    [InlineData("ws", "mplex", "noise")]
+    [InlineData("ws", "yamux", "tls")]
+    public async Task We_dial_js_identify_ping_echo_and_run_perf(string transportName, string muxer, string security)
     {
         var us = await StartAsync();
-        await using var js = await JsPeer.ListenAsync(muxer, security);
+        await using var js = await JsPeer.ListenAsync(muxer, transportName, security);
         var jsAddress = Multiaddr.Parse(js.Address);
         var (peer, transport) = Libp2pHost.Split(jsAddress);
-        await us.ConnectAsync(jsAddress).WaitAsync(Patience);
+        Assert.Equal(transportName == "ws", transport.Has("ws"));
+        var connection = await us.ConnectAsync(jsAddress).WaitAsync(Patience);
+        Assert.Equal(transport, connection.RemoteAddress);
 
         var identify = await us.IdentifyAsync(peer).WaitAsync(Patience);
         Assert.Contains(PingService.ProtocolId, identify.Protocols);
