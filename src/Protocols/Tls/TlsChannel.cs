@@ -120,7 +120,8 @@ public sealed class TlsChannel : IDisposable
 
     /// <summary>
     /// Takes the next decrypted chunk: <paramref name="buffer"/>'s first <paramref name="length"/>
-    /// bytes. Give it back with <see cref="Return"/> once read.
+    /// bytes. Give it back with <see cref="Return"/> once read; the array is pooled, so nothing
+    /// may refer to it afterwards (copy what must outlive the call, never wrap it in a ByteString).
     /// </summary>
     public bool TryTakePlaintext(out byte[] buffer, out int length)
     {

@@ -140,7 +140,9 @@ public sealed class TlsStage : GraphStage<BidiShape<ByteString, ByteString, Byte
         {
             if (IsAvailable(_stage._plainOut) && Channel.TryTakePlaintext(out var buffer, out var length))
             {
-                Push(_stage._plainOut, ByteString.FromBytes(buffer, 0, length));
+                // Copied: FromBytes would wrap the pooled array, which goes back to the pool right
+                // here and is filled by the next decrypt while downstream still reads the ByteString.
+                Push(_stage._plainOut, ByteString.CopyFrom(buffer, 0, length));
                 TlsChannel.Return(buffer);
             }
             else if (Channel.RemoteClosed)

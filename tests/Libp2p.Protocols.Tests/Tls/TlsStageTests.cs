@@ -60,6 +60,51 @@ public sealed class TlsStageTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_tls_stage_must_hand_up_plaintext_that_stays_intact_while_downstream_holds_it()
+    {
+        // ByteStrings are immutable: one pushed up must not change however long downstream keeps it.
+        // Holding every chunk until the end makes a chunk whose array went back to a pool (and was
+        // filled again by the next decrypt) show as corruption on every run, not once in a few.
+        using var identity = PrivateKey.Generate(KeyType.Ed25519);
+        using var certificate = Libp2pCertificate.Create(identity);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var served = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            await using var tls = new SslStream(socket.GetStream());
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = certificate,
+                EnabledSslProtocols = SslProtocols.Tls13,
+            });
+            await tls.CopyToAsync(tls);
+        });
+        var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
+        var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, remote, _, _) => remote is not null,
+        }, cancel)));
+        var data = RandomBytes(4 * 1024 * 1024 + 7);
+        var received = 0L;
+
+        var chunks = await Source.From(Chunks(data, 7_001)).Concat(Source.Maybe<ByteString>().MapMaterializedValue(_ => Akka.NotUsed.Instance))
+            .Via(stage.Join(SocketTransport.Instance.Dial(Sys, address, Patience)))
+            .TakeWhile(bytes => (received += bytes.Count) < data.Length, inclusive: true)
+            .RunWith(Sink.Seq<ByteString>(), Materializer)
+            .WaitAsync(Patience);
+
+        var echoed = new MemoryStream();
+        foreach (var chunk in chunks)
+            echoed.Write(chunk.ToReadOnlySpan());
+        Assert.Equal(data.Length, echoed.Length);
+        Assert.True(data.AsSpan().SequenceEqual(echoed.ToArray()), $"the echoed bytes differ from byte {data.AsSpan().CommonPrefixLength(echoed.ToArray())}");
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_tls_stage_must_fail_with_the_handshake_error()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
