@@ -113,6 +113,8 @@ internal static class ResourceScenarios
             for (var sent = 0; sent < perStream; sent += block.Length)
                 await stream.Stream.WriteAsync(block);
             stream.CloseWrite();
+            // A stream is done once both halves are: ours is closed, and the remote's ends when we read its end.
+            await stream.Stream.CopyToAsync(Stream.Null);
             await stream.Completion.ContinueWith(_ => { }, TaskScheduler.Default);
         }));
         var elapsed = watch.Elapsed;
