@@ -40,6 +40,9 @@ public sealed class ConnectionCore : IConnectionCore
     /// <summary>Frames under this size (window updates, pings, small writes) share a Noise message.</summary>
     private const int SmallFrame = 4096;
 
+    /// <summary>What a Noise message adds to its plaintext: the length prefix and the tag.</summary>
+    private const int MessageOverhead = 2 + CipherState.TagLength;
+
     private readonly bool _dialer;
     private readonly PrivateKey _identity;
     private readonly PeerId? _expectedRemote;
@@ -205,23 +208,28 @@ public sealed class ConnectionCore : IConnectionCore
         }
         if (_muxer is null || _session is null)
             return;
-        // Batch small frames (window updates, pings) into one Noise message; never split a frame.
-        while (written < limit && _muxer.PeekFrameLength() is var length and > 0)
+        // Whole Noise messages while they fit the limit (at least one); small frames (window
+        // updates, pings) share a message, and a frame is never split.
+        while (_muxer.PeekFrameLength() is var length and > 0)
         {
+            var room = limit - written - MessageOverhead;
+            if (length > room && written > 0)
+                break;
             if (length >= SmallFrame)
             {
                 // A data frame: encrypted straight from the muxer's buffer into the output.
                 _session.Transport.Encrypt(_muxer.PeekFrame(), output);
                 _muxer.DropFrame();
-                written += length;
+                written += length + MessageOverhead;
                 continue;
             }
+            var most = Math.Min(NoiseTransport.MaxPlaintextLength, Math.Max(room, length));
             _plainOut.ResetWrittenCount();
             do
                 _muxer.TryDequeueFrame(_plainOut);
-            while (_muxer.PeekFrameLength() is var next and > 0 and < SmallFrame && _plainOut.WrittenCount + next <= NoiseTransport.MaxPlaintextLength);
-            _session.Transport.EncryptAll(_plainOut.WrittenSpan, output);
-            written += _plainOut.WrittenCount;
+            while (_muxer.PeekFrameLength() is var next and > 0 and < SmallFrame && _plainOut.WrittenCount + next <= most);
+            _session.Transport.Encrypt(_plainOut.WrittenSpan, output);
+            written += _plainOut.WrittenCount + MessageOverhead;
         }
         _plainOut.Clear();
     }

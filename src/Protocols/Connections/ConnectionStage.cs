@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Diagnostics;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
 using Libp2p.Protocols.Muxing;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -73,7 +75,6 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string KeepAliveTimer = "keep-alive";
         private const string LaggardTimer = "laggard-grace";
         private const string CloseFlushTimer = "close-flush";
-        private const int MaxPush = 60 * 1024;
 
         private readonly ConnectionStage _stage;
         private readonly IConnectionCore _core;
@@ -117,6 +118,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             {
                 state.Fail(closed);
                 state.Stream.Complete(closed);
+                state.DropInbound();
             }
             _streams.Clear();
             while (_opensBeforeUpgrade.TryDequeue(out var open))
@@ -176,6 +178,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             var bytes = Grab(_stage._in);
             _core.Receive(bytes.ToReadOnlySpan(), _events);
+            // Decrypted (what a frame cut short left is copied): the transport's array can be reused.
+            TransportBuffers.Return(bytes);
             HandleEvents();
             AfterWork();
         }
@@ -248,8 +252,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (_core.HasOutput && IsAvailable(_stage._out))
             {
-                // About one Noise message a push: large enough to batch small frames, small enough to stay off the large object heap.
-                _core.DrainOutput(_output, MaxPush);
+                // A full Noise message and small frames beside it, in one array of the transport's
+                // pool (off the large object heap), which the transport gives back once it is sent.
+                _core.DrainOutput(_output, TransportBuffers.Size);
                 Push(_stage._out, _output.Take());
                 foreach (var ack in _acksAfterFlush)
                     ack(StreamSignal.Accepted);
@@ -278,9 +283,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                         break;
                     case MuxerEvent.Data data when _streams.TryGetValue(data.StreamId, out var state):
                         if (state.ReadClosed)
-                            _core.Consumed(data.StreamId, data.Bytes.Length);
+                        {
+                            _core.Consumed(data.StreamId, data.Length);
+                            ArrayPool<byte>.Shared.Return(data.Buffer);
+                        }
                         else
-                            state.Inbound.Enqueue(data.Bytes);
+                        {
+                            state.Inbound.Enqueue(data);
+                        }
                         Deliver(state);
                         break;
                     case MuxerEvent.RemoteClosed closed when _streams.TryGetValue(closed.StreamId, out var state):
@@ -326,7 +336,10 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     break;
                 case ConnectionCommand.AttachSource attach:
                     if (_streams.TryGetValue(attach.StreamId, out StreamState? state) && state.Failure is null)
+                    {
                         state.Source = attach.Signal;
+                        state.SourceReturnsChunks = attach.ReturnsChunks;
+                    }
                     else
                         attach.Signal(new StreamSignal.Failed(state?.Failure ?? Gone(attach.StreamId)));
                     break;
@@ -344,7 +357,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     CloseRead(state);
                     break;
                 case ConnectionCommand.Write write when _streams.TryGetValue(write.StreamId, out state):
-                    state.PendingWrites.Enqueue(write.Bytes);
+                    state.PendingWrites.Enqueue(write);
                     if (state.PendingWrites.Count == 1)
                         ContinueWrite(state);
                     break;
@@ -407,12 +420,15 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (state.Source is null || !state.Demand || state.ReadClosed)
                 return;
-            if (state.Inbound.TryDequeue(out var bytes))
+            if (state.Inbound.TryDequeue(out var data))
             {
                 state.Demand = false;
-                state.Source(new StreamSignal.Data(ByteString.FromBytes(bytes)));
+                // A source's reader keeps its chunks, so the array is theirs; the Stream adapter copies out and gives it back.
+                state.Source(state.SourceReturnsChunks
+                    ? new StreamSignal.Chunk(data.Buffer, data.Length)
+                    : new StreamSignal.Data(ByteString.FromBytes(data.Buffer, 0, data.Length)));
                 // Window goes back to the remote only now that the reader has the bytes.
-                _core.Consumed(state.Stream.Id, bytes.Length);
+                _core.Consumed(state.Stream.Id, data.Length);
             }
             else if (state.RemoteClosed)
             {
@@ -428,15 +444,18 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 return;
             while (state.PendingWrites.TryPeek(out var pending))
             {
-                while (state.PendingOffset < pending.Count)
+                while (state.PendingOffset < pending.Bytes.Count)
                 {
-                    var taken = _core.Send(state.Stream.Id, pending.ToReadOnlySpan()[state.PendingOffset..]);
+                    var taken = _core.Send(state.Stream.Id, pending.Bytes.ToReadOnlySpan()[state.PendingOffset..]);
                     if (taken == 0)
                         return; // SendWindowOpened resumes it.
                     state.PendingOffset += taken;
                 }
                 state.PendingWrites.Dequeue();
                 state.PendingOffset = 0;
+                // The muxer copied the bytes into its frames: a writer's pooled copy goes back.
+                if (pending.Pooled is { } pooled)
+                    ArrayPool<byte>.Shared.Return(pooled);
                 if (!state.CloseAfterWrite && state.Sink is { } sink)
                 {
                     // Hold the writer while its bytes still wait for the transport: bounded memory.
@@ -460,9 +479,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private void CloseRead(StreamState state)
         {
             state.ReadClosed = true;
-            foreach (var bytes in state.Inbound)
-                _core.Consumed(state.Stream.Id, bytes.Length);
-            state.Inbound.Clear();
+            foreach (var data in state.Inbound)
+                _core.Consumed(state.Stream.Id, data.Length);
+            state.DropInbound();
             _core.CloseRead(state.Stream.Id);
             Forget(state);
         }
@@ -478,6 +497,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             if (state.Failure is null && !(state.ReadClosed && state.WriteClosed))
                 return;
             _streams.Remove(state.Stream.Id);
+            state.DropInbound();
             state.Stream.Complete(state.Failure);
             if (state.Failure is null && !state.RemoteClosed)
                 ScheduleOnce(new StreamCloseTimer(state.Stream.Id), _stage._settings.StreamCloseTimeout);
@@ -491,17 +511,25 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
     private sealed class StreamState(MuxedStream stream)
     {
         public MuxedStream Stream { get; } = stream;
-        public Queue<byte[]> Inbound { get; } = new();
+        public Queue<MuxerEvent.Data> Inbound { get; } = new();
         public Action<StreamSignal>? Source { get; set; }
+        public bool SourceReturnsChunks { get; set; }
         public Action<StreamSignal>? Sink { get; set; }
         public bool Demand { get; set; }
         public bool RemoteClosed { get; set; }
         public bool ReadClosed { get; set; }
         public bool WriteClosed { get; set; }
         public bool CloseAfterWrite { get; set; }
-        public Queue<ByteString> PendingWrites { get; } = new(MuxedStreamSink.WritesInFlight);
+        public Queue<ConnectionCommand.Write> PendingWrites { get; } = new(MuxedStreamSink.WritesInFlight);
         public int PendingOffset { get; set; }
         public Exception? Failure { get; private set; }
+
+        /// <summary>Gives the arrays of inbound data no reader will take back to the pool.</summary>
+        public void DropInbound()
+        {
+            while (Inbound.TryDequeue(out var data))
+                ArrayPool<byte>.Shared.Return(data.Buffer);
+        }
 
         public void Fail(Exception error)
         {

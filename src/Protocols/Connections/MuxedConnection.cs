@@ -85,6 +85,14 @@ public sealed class MuxedConnection
             Refuse(command, reply);
             return;
         }
+        if (reply is null && command is not (ConnectionCommand.AttachSource or ConnectionCommand.AttachSink))
+        {
+            // Fire and forget, as every command a stream sends per chunk is: no feedback task per
+            // command. Should the stage stop meanwhile, the command is dropped, and the stream's
+            // source and sink, attached before, were failed by the stage as it stopped.
+            _commands.Invoke(command);
+            return;
+        }
         var delivered = _commands.InvokeWithFeedback(command);
         if (!delivered.IsCompletedSuccessfully)
             delivered.ContinueWith(t => { if (t.IsFaulted || t.IsCanceled) Refuse(command, reply); }, TaskScheduler.Default);

@@ -51,11 +51,11 @@ public sealed class ConnectionCoreBufferTests : IDisposable
             sent += dialer.Send(id, data.AsSpan(sent));
             PumpAll(dialer, listener, dialerEvents, listenerEvents, chunk);
             foreach (var d in listenerEvents.OfType<MuxerEvent.Data>())
-                listener.Consumed(d.StreamId, d.Bytes.Length);
+                listener.Consumed(d.StreamId, d.Length);
             PumpAll(dialer, listener, dialerEvents, listenerEvents, chunk);
         }
 
-        Assert.Equal(data, listenerEvents.OfType<MuxerEvent.Data>().SelectMany(d => d.Bytes).ToArray());
+        Assert.Equal(data, listenerEvents.OfType<MuxerEvent.Data>().SelectMany(d => d.Payload.ToArray()).ToArray());
         Assert.Empty(listenerEvents.OfType<MuxerEvent.SessionFailed>());
         // Everything read and written: no plaintext, raw or kept-frame buffer stays rented, nothing stays charged.
         foreach (var core in new[] { dialer, listener })
