@@ -96,7 +96,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _stage = stage;
             _core = core;
             _handle = handle;
-            handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
+            handle.Bind(GetAsyncCallback(OnCommands));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
@@ -112,6 +112,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         public override void PostStop()
         {
             _core.Dispose();
+            // Commands still queued, or queued from now on, are refused: replies fail, attaches hear the end.
             _handle.SetClosed(_failure);
             var closed = _handle.Closed();
             foreach (var state in _streams.Values)
@@ -324,7 +325,20 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _events.Clear();
         }
 
-        private void OnCommand(ConnectionCommand command)
+        /// <summary>Handles every command queued on the handle, then flushes once.</summary>
+        private void OnCommands()
+        {
+            _handle.DrainStarted();
+            while (_handle.TryTakeCommand(out var command))
+            {
+                if (!OnCommand(command))
+                    return;
+            }
+            AfterWork();
+        }
+
+        /// <summary>Handles one command; false once the stage failed.</summary>
+        private bool OnCommand(ConnectionCommand command)
         {
             switch (command)
             {
@@ -386,12 +400,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     break;
                 case ConnectionCommand.Abort abort:
                     Fail(abort.Reason);
-                    return;
+                    return false;
                 default:
                     // A command for a stream that is gone: its stages were told when it went.
                     break;
             }
-            AfterWork();
+            return true;
         }
 
         private void Open(TaskCompletionSource<MuxedStream> opened)
