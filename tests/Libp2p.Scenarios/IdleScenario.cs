@@ -46,21 +46,24 @@ internal static class IdleScenario
         line($"| listening, 100 idle connections (keep-alive pings every 30 s), two windows one after the other | {hundred:P3}, {again:P3} |");
         line("");
 
-        var (heap0, process0) = Memory();
+        var before = Memory();
         await dialer.AskAsync($"conns {connections - 100}");
-        var (heap1, process1) = Memory();
+        var connected = Memory();
         await dialer.AskAsync("streams");
-        var (heap2, process2) = Memory();
-        line("| listening side | managed heap after GC | process memory (private) |");
-        line("| --- | ---: | ---: |");
-        line($"| per idle connection ({connections - 100} more, Noise + yamux, identify done) | {(heap1 - heap0) / 1024.0 / (connections - 100):F1} KiB | {(process1 - process0) / 1024.0 / (connections - 100):F1} KiB |");
-        line($"| per idle stream (one /echo/1.0.0 stream on each of {connections} connections) | {(heap2 - heap1) / 1024.0 / connections:F1} KiB | {(process2 - process1) / 1024.0 / connections:F1} KiB |");
+        var streaming = Memory();
+        line("| listening side | managed heap after GC | process private memory | process resident set |");
+        line("| --- | ---: | ---: | ---: |");
+        line($"| per idle connection ({connections - 100} more, Noise + yamux, identify done) | {Per(before, connected, connections - 100)} |");
+        line($"| per idle stream (one /echo/1.0.0 stream on each of {connections} connections) | {Per(connected, streaming, connections)} |");
 
         await dialer.AskAsync("quit");
         await host.StopAsync();
         await system.Terminate();
         return 0;
     }
+
+    private static string Per((long Heap, long Process, long Resident) from, (long Heap, long Process, long Resident) to, int count) =>
+        $"{(to.Heap - from.Heap) / 1024.0 / count:F1} KiB | {(to.Process - from.Process) / 1024.0 / count:F1} KiB | {(to.Resident - from.Resident) / 1024.0 / count:F1} KiB";
 
     /// <summary>The share of one core this process used over <paramref name="window"/>.</summary>
     private static async Task<double> CpuAsync(TimeSpan window)
@@ -73,11 +76,11 @@ internal static class IdleScenario
         return (self.TotalProcessorTime - before).TotalMilliseconds / watch.Elapsed.TotalMilliseconds;
     }
 
-    private static (long Heap, long Process) Memory()
+    private static (long Heap, long Process, long Resident) Memory()
     {
         var heap = ChurnScenarios.Heap();
         using var self = Process.GetCurrentProcess();
-        return (heap, self.PrivateMemorySize64);
+        return (heap, self.PrivateMemorySize64, self.WorkingSet64);
     }
 
     private static Dialer StartDialer(Multiaddr address, PeerId peer)

@@ -70,7 +70,13 @@ public sealed class MuxedStreamAdapter : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)
+        {
+            // A zero-byte read waits until bytes (or the end) are there, as a socket's does: a
+            // reader can wait without holding a buffer, and rent one only once it has something to read.
+            if (_chunk is null && !_endOfStream)
+                await NextChunkAsync(cancellationToken).ConfigureAwait(false);
             return 0;
+        }
         while (_chunk is null)
         {
             if (_endOfStream || !await NextChunkAsync(cancellationToken).ConfigureAwait(false))
