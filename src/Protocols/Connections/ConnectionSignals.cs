@@ -16,7 +16,7 @@ internal abstract record ConnectionCommand
     public sealed record PullSource(long StreamId) : ConnectionCommand;
     public sealed record CancelSource(long StreamId) : ConnectionCommand;
     public sealed record AttachSink(long StreamId, Action<StreamSignal> Signal) : ConnectionCommand;
-    /// <summary>Bytes to send; <paramref name="Pooled"/>, the array under them rented from the shared pool, goes back once the muxer took them.</summary>
+    /// <summary>Bytes to send; <paramref name="Pooled"/>, the array under them (from the transport's pool or the shared one), goes back once the muxer took them.</summary>
     public sealed record Write(long StreamId, ByteString Bytes, byte[]? Pooled = null) : ConnectionCommand;
     public sealed record CompleteSink(long StreamId) : ConnectionCommand;
     public sealed record ResetStream(long StreamId, string Reason) : ConnectionCommand;
@@ -41,7 +41,7 @@ internal abstract record StreamSignal
 
     /// <summary>
     /// Inbound bytes for a reader that returns them: the first <paramref name="Length"/> bytes of
-    /// <paramref name="Buffer"/>, an array from <see cref="System.Buffers.ArrayPool{T}.Shared"/>
+    /// <paramref name="Buffer"/>, a pooled array (<see cref="Libp2p.Protocols.Muxing.MuxerEvent.Data"/>'s)
     /// that the reader gives back once it copied them out.
     /// </summary>
     public sealed record Chunk(byte[] Buffer, int Length) : StreamSignal;

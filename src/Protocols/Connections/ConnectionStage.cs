@@ -286,7 +286,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                         if (state.ReadClosed)
                         {
                             _core.Consumed(data.StreamId, data.Length);
-                            ArrayPool<byte>.Shared.Return(data.Buffer);
+                            data.Release();
                         }
                         else
                         {
@@ -437,10 +437,18 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             if (state.Inbound.TryDequeue(out var data))
             {
                 state.Demand = false;
-                // A source's reader keeps its chunks, so the array is theirs; the Stream adapter copies out and gives it back.
-                state.Source(state.SourceReturnsChunks
-                    ? new StreamSignal.Chunk(data.Buffer, data.Length)
-                    : new StreamSignal.Data(ByteString.FromBytes(data.Buffer, 0, data.Length)));
+                // The Stream adapter copies out and gives the array back. A source's reader keeps
+                // its chunks: it gets an array of its own, of the chunk's size, and the pooled one
+                // goes back (handing that over would make the pool allocate 80 KiB for each chunk).
+                if (state.SourceReturnsChunks)
+                {
+                    state.Source(new StreamSignal.Chunk(data.Buffer, data.Length));
+                }
+                else
+                {
+                    state.Source(new StreamSignal.Data(ByteString.CopyFrom(data.Buffer, 0, data.Length)));
+                    data.Release();
+                }
                 // Window goes back to the remote only now that the reader has the bytes.
                 _core.Consumed(state.Stream.Id, data.Length);
             }
@@ -469,7 +477,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 state.PendingOffset = 0;
                 // The muxer copied the bytes into its frames: a writer's pooled copy goes back.
                 if (pending.Pooled is { } pooled)
-                    ArrayPool<byte>.Shared.Return(pooled);
+                    TransportBuffers.ReturnPooled(pooled);
                 if (!state.CloseAfterWrite && state.Sink is { } sink)
                 {
                     // Hold the writer while its bytes still wait for the transport: bounded memory.
@@ -542,7 +550,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         public void DropInbound()
         {
             while (Inbound.TryDequeue(out var data))
-                ArrayPool<byte>.Shared.Return(data.Buffer);
+                data.Release();
         }
 
         public void Fail(Exception error)

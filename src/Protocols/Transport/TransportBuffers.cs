@@ -23,8 +23,8 @@ internal static class TransportBuffers
     /// <summary>The size of every array: 80 KiB, below the large-object heap.</summary>
     public const int Size = 80 * 1024;
 
-    /// <summary>Idle arrays kept for reuse, at most (5 MiB).</summary>
-    public const int Retained = 64;
+    /// <summary>Idle arrays kept for reuse, at most (10 MiB): a stream whose yamux window grew to 16 MiB has up to 200 of them in flight.</summary>
+    public const int Retained = 128;
 
     private static readonly ConditionalWeakTable<byte[], object> Ours = new();
     private static readonly Stack<byte[]> Idle = new(Retained);
@@ -58,6 +58,15 @@ internal static class TransportBuffers
             if (Idle.Count < Retained)
                 Idle.Push(array);
         }
+    }
+
+    /// <summary>Gives back an array from <see cref="Rent"/> or, if it is not one, from <see cref="System.Buffers.ArrayPool{T}.Shared"/>.</summary>
+    public static void ReturnPooled(byte[] array)
+    {
+        if (array.Length == Size && Ours.TryGetValue(array, out _))
+            Return(array);
+        else
+            System.Buffers.ArrayPool<byte>.Shared.Return(array);
     }
 
     /// <summary>
