@@ -289,6 +289,33 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_zero_byte_read_must_wait_for_bytes_without_taking_them()
+    {
+        var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
+        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        await using var io = stream.AsStream();
+        // yamux announces a stream as it opens: the remote has it before any byte is written.
+        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+        await using var remoteIo = remote.AsStream();
+
+        var waiting = remoteIo.ReadAsync(Memory<byte>.Empty).AsTask();
+        Assert.False(waiting.IsCompleted); // nothing was written: it waits
+        await io.WriteAsync("x"u8.ToArray());
+        Assert.Equal(0, await waiting.WaitAsync(Patience));
+        await io.WriteAsync("yz"u8.ToArray());
+        io.Dispose();
+        var buffer = new byte[8];
+        var read = 0;
+        int n;
+        while ((n = await remoteIo.ReadAsync(buffer.AsMemory(read)).AsTask().WaitAsync(Patience)) > 0)
+            read += n;
+
+        Assert.Equal("xyz"u8.ToArray(), buffer[..read]);
+        // At the end a zero-byte read answers at once.
+        Assert.Equal(0, await remoteIo.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task A_yamux_ping_must_measure_a_round_trip()
     {
         var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
