@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using Akka;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
@@ -96,7 +97,10 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _stage = stage;
             _core = core;
             _handle = handle;
-            handle.Bind(GetAsyncCallback(OnCommands));
+            // The typed callback: it keeps what is invoked before the stage started (a connection
+            // aborted right after it was materialized); the untyped one drops it.
+            var wake = GetTypedAsyncCallback<NotUsed>(_ => OnCommands());
+            handle.Bind(() => wake.Invoke(NotUsed.Instance));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
