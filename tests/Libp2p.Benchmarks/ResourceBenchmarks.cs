@@ -1,3 +1,4 @@
+using Akka.Actor;
 using BenchmarkDotNet.Attributes;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
@@ -7,46 +8,40 @@ using Libp2p.Protocols.Peer;
 namespace Libp2p.Benchmarks;
 
 /// <summary>
-/// One memory reservation and its release through a stream's whole DAG (stream, service, protocol,
-/// peer, system), alone and with reservers on every core.
+/// One memory reservation approved by the scope actors through a stream's whole path (the stream,
+/// system, peer, protocol, service) and given back; and a stream's scope opened and closed.
 /// </summary>
 [MemoryDiagnoser]
 public class ResourceBenchmarks
 {
-    private const int PerThread = 10_000;
+    private ActorSystem _system = null!;
     private ResourceManager _manager = null!;
-    private StreamManagementScope[] _streams = [];
+    private StreamManagementScope _stream = null!;
+    private PeerId _peer = null!;
 
     [GlobalSetup]
     public void Setup()
     {
+        _system = ActorSystem.Create("bench", "akka.loglevel = WARNING");
         _manager = new ResourceManager(new ResourceLimits { System = new ScopeLimit { Memory = 1L << 40 } });
+        _manager.Start(_system);
         using var key = PrivateKey.Generate(KeyType.Ed25519);
-        var peer = PeerId.FromPublicKey(key.PublicKey);
-        _streams = Enumerable.Range(0, Environment.ProcessorCount).Select(_ =>
-        {
-            var stream = _manager.OpenStream(peer, Direction.Inbound);
-            stream.SetProtocol("/bench/1.0.0");
-            stream.SetService("bench");
-            return stream;
-        }).ToArray();
+        _peer = PeerId.FromPublicKey(key.PublicKey);
+        _stream = _manager.OpenStreamAsync(_peer, Direction.Inbound).GetAwaiter().GetResult();
+        _stream.SetProtocolAsync("/bench/1.0.0").GetAwaiter().GetResult();
+        _stream.SetServiceAsync("bench").GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _system.Terminate().Wait();
+
+    [Benchmark]
+    public async Task ReserveAndRelease()
+    {
+        await _stream.ReserveMemoryAsync(1024, ReservationPriority.High);
+        _stream.ReleaseMemory(1024);
     }
 
     [Benchmark]
-    public void ReserveAndRelease()
-    {
-        _streams[0].ReserveMemory(1024, ReservationPriority.High);
-        _streams[0].ReleaseMemory(1024);
-    }
-
-    [Benchmark(OperationsPerInvoke = PerThread * 2)]
-    public void ReserveAndReleaseOnEveryCore() => Parallel.For(0, _streams.Length, i =>
-    {
-        var stream = _streams[i];
-        for (var n = 0; n < PerThread; n++)
-        {
-            stream.ReserveMemory(1024, ReservationPriority.High);
-            stream.ReleaseMemory(1024);
-        }
-    });
+    public async Task OpenStreamScope() => (await _manager.OpenStreamAsync(_peer, Direction.Outbound)).Done();
 }

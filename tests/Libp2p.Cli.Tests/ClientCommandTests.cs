@@ -66,7 +66,8 @@ public sealed class ClientCommandTests(ListenerFixture listener) : IClassFixture
         var result = await P2pProcess.RunAsync("top", "--connect", listener.Address, "--once");
 
         Assert.True(result.ExitCode == 0, string.Join('\n', result.Error));
-        Assert.StartsWith($"resources of {PeerId} at ", result.Output[0], StringComparison.Ordinal);
+        Assert.StartsWith($"resources of {PeerId[..8]}…{PeerId[^4..]} at ", result.Output[0], StringComparison.Ordinal);
+        Assert.All(result.Output, l => Assert.True(l.Length < 80, $"wider than 80 columns: {l}"));
         Assert.StartsWith("SCOPE", result.Output[1], StringComparison.Ordinal);
         Assert.StartsWith("system ", result.Output[2], StringComparison.Ordinal);
         Assert.Contains(result.Output, l => l.StartsWith("transient ", StringComparison.Ordinal));

@@ -71,7 +71,7 @@ public sealed class IdCommandTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "id", "--type", "dsa" }, "--type takes ed25519, secp256k1, ecdsa or rsa, not 'dsa'")]
-    [InlineData(new[] { "id", "--colour", "red" }, "'id' has no option --colour")]
+    [InlineData(new[] { "id", "--colour", "red" }, "unknown option '--colour' for 'id'; see 'p2p id --help'")]
     [InlineData(new[] { "fly" }, "unknown command 'fly'")]
     [InlineData(new[] { "id", "--key" }, "option --key needs a value")]
     public void P2p_must_reject_a_wrong_command_line_with_exit_code_2(string[] args, string reason)

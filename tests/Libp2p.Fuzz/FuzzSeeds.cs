@@ -14,6 +14,8 @@ using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Records;
 using Libp2p.Protocols.Tests.Crypto;
 using Libp2p.Protocols.Tests.Multiformats;
+using Libp2p.Protocols.Tests.Tls;
+using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Fuzz;
 
@@ -56,6 +58,35 @@ internal static class FuzzSeeds
         yield return ("peer-record", [record.ToBytes(), new PeerRecord(record.Peer, 0, []).ToBytes()]);
         yield return ("public-key", new[] { KeyVectors.Ed25519Public, KeyVectors.Secp256k1Public, KeyVectors.EcdsaPublic, KeyVectors.RsaPublic }.Select(Convert.FromHexString).ToArray());
         yield return ("private-key", new[] { KeyVectors.Ed25519Private, KeyVectors.Secp256k1Private, KeyVectors.EcdsaPrivate, KeyVectors.RsaPrivate }.Select(Convert.FromHexString).ToArray());
+        yield return ("websocket-frames", [WebSocketFrames(mask: 0x37FA213D), WebSocketFrames(mask: null)]);
+        yield return ("websocket-reader", [[0, .. WebSocketFrames(mask: 0x37FA213D)], [0, .. WebSocketFrames(mask: null)], [3, .. WebSocketFrames(mask: 0x01020304)]]);
+        yield return ("websocket-upgrade", [
+            WebSocketHandshake.Request("127.0.0.1:4001", "/", "dGhlIHNhbXBsZSBub25jZQ=="),
+            WebSocketHandshake.SwitchingProtocols("dGhlIHNhbXBsZSBub25jZQ=="),
+            WebSocketHandshake.BadRequest("websocket: the upgrade request has no Sec-WebSocket-Key")]);
+        yield return ("tls-certificate", new[] { SpecVectors.Ed25519, SpecVectors.Ecdsa, SpecVectors.Secp256k1, SpecVectors.Invalid }.Select(Convert.FromHexString).ToArray());
+        yield return ("tls-client-hello", [ClientHello(["/yamux/1.0.0", "/mplex/6.7.0", "libp2p"]), ClientHello([])]);
+    }
+
+    // A binary message in two fragments, a ping, a pong and a close, as a client (masked) or server writes them.
+    private static byte[] WebSocketFrames(uint? mask)
+    {
+        var output = new List<byte>();
+        void Frame(bool fin, WebSocketOpcode opcode, byte[] payload)
+        {
+            var frame = new byte[WebSocketFrameCodec.HeaderLength(payload.Length, mask.HasValue) + payload.Length];
+            var written = WebSocketFrameCodec.WriteHeader(frame, fin, opcode, payload.Length, mask);
+            payload.CopyTo(frame, written);
+            if (mask is { } key)
+                WebSocketFrameCodec.Mask(frame.AsSpan(written), key, 0);
+            output.AddRange(frame);
+        }
+        Frame(false, WebSocketOpcode.Binary, "hello, "u8.ToArray());
+        Frame(true, WebSocketOpcode.Continuation, new byte[300]);
+        Frame(true, WebSocketOpcode.Ping, "ping"u8.ToArray());
+        Frame(true, WebSocketOpcode.Pong, []);
+        Frame(true, WebSocketOpcode.Close, WebSocketFrameCodec.ClosePayload(WebSocketCloseCode.Normal, "bye"));
+        return [.. output];
     }
 
     private static byte[] Multistream(Action<ArrayBufferWriter<byte>> write)
@@ -88,5 +119,25 @@ internal static class FuzzSeeds
         output.Write([(byte)0]);
         session.DrainOutput(output);
         return output.WrittenSpan.ToArray();
+    }
+    /// <summary>A TLS record holding a ClientHello whose only extension is ALPN with <paramref name="protocols"/> (none: no extensions).</summary>
+    private static byte[] ClientHello(IReadOnlyList<string> protocols)
+    {
+        var body = new List<byte> { 3, 3 };
+        body.AddRange(new byte[32]);                 // random
+        body.Add(0);                                 // no session ID
+        body.AddRange(new byte[] { 0, 2, 0x13, 0x01 }); // TLS_AES_128_GCM_SHA256
+        body.AddRange(new byte[] { 1, 0 });           // null compression
+        if (protocols.Count > 0)
+        {
+            var list = protocols.SelectMany(p => new[] { (byte)p.Length }.Concat(Encoding.ASCII.GetBytes(p))).ToArray();
+            var alpn = new List<byte> { 0, 16, (byte)((list.Length + 2) >> 8), (byte)(list.Length + 2), (byte)(list.Length >> 8), (byte)list.Length };
+            alpn.AddRange(list);
+            body.AddRange(new[] { (byte)(alpn.Count >> 8), (byte)alpn.Count });
+            body.AddRange(alpn);
+        }
+        var handshake = new List<byte> { 1, 0, (byte)(body.Count >> 8), (byte)body.Count };
+        handshake.AddRange(body);
+        return [22, 3, 1, (byte)(handshake.Count >> 8), (byte)handshake.Count, .. handshake];
     }
 }

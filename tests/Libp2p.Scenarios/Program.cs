@@ -18,6 +18,8 @@ using Libp2p.Scenarios;
 
 // End-to-end scenarios, each measured beside its baselines in the same run:
 //   dotnet run -c Release --project tests/Libp2p.Scenarios -- [--mib 256] [--connections 1000] [--no-js]
+//   … -- --transports [--mib 256] [--connections 1000] [--no-js]: TCP beside WebSockets only
+//   … -- --security [--mib 256] [--connections 1000] [--no-js]: Noise beside TLS only
 var mib = Arg("--mib", 256);
 var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");
@@ -85,12 +87,83 @@ if (Arg("--churn", 0) is var churn and > 0)
     await system.Terminate();
     return 0;
 }
+// --security: only Noise beside TLS (issue 13): one-stream throughput and connection set-up, each over TCP + yamux.
+if (args.Contains("--security"))
+{
+    var security = new Scenarios(system, materializer);
+    var rows = new StringBuilder();
+    void SecurityRow(string text)
+    {
+        Console.WriteLine(text);
+        rows.AppendLine(text);
+    }
+    SecurityRow($"# Noise and TLS ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {mib} MiB per transfer, {connections} connections)");
+    SecurityRow("");
+    SecurityRow("| stack | upload MiB/s | download MiB/s | connection set-up p50 ms | p99 ms |");
+    SecurityRow("| --- | ---: | ---: | ---: | ---: |");
+    await security.WarmUpAsync();
+    foreach (var (name, protocol) in new[] { ("TCP + Noise + yamux", "/noise"), ("TCP + TLS + yamux", "/tls/1.0.0") })
+    {
+        var up = await security.Libp2pAsync(bytes, upload: true, SocketTransport.Instance, security: protocol);
+        var down = await security.Libp2pAsync(bytes, upload: false, SocketTransport.Instance, security: protocol);
+        var set = await security.ConnectionSetupAsync(connections, security: protocol);
+        SecurityRow($"| ours: {name} | {up:F0} | {down:F0} | {set.P50:F2} | {set.P99:F2} |");
+    }
+    if (withJs)
+    {
+        foreach (var protocol in new[] { "noise", "tls" })
+        {
+            var set = await security.JsConnectionSetupAsync(connections, security: protocol);
+            SecurityRow($"| js-libp2p ⇄ js-libp2p: TCP + {(protocol == "tls" ? "TLS" : "Noise")} + yamux | | | {set.P50:F2} | {set.P99:F2} |");
+        }
+    }
+    Directory.CreateDirectory(Path.Combine("artifacts", "bench"));
+    await File.WriteAllTextAsync(Path.Combine("artifacts", "bench", "security.md"), rows.ToString());
+    await system.Terminate();
+    return 0;
+}
 var runner = new Scenarios(system, materializer);
+// --transports: TCP beside WebSockets (both on the socket engine, Noise + yamux), ours and js's (issue 13).
+if (args.Contains("--transports"))
+{
+    await runner.WarmUpAsync();
+    Console.WriteLine($"# Transports ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {mib} MiB per transfer, {connections} set-ups)");
+    Console.WriteLine();
+    Console.WriteLine("| transport + Noise + yamux | ours up MiB/s | ours down MiB/s | ours set-up p50 ms | p99 ms | js⇄js up MiB/s | js⇄js down MiB/s | js set-up p50 ms | p99 ms |");
+    Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    foreach (var (name, transport, listen) in new (string, ITransport, string)[]
+    {
+        ("tcp", SocketTransport.Instance, "/ip4/127.0.0.1/tcp/0"),
+        ("ws", Libp2p.Protocols.Transport.WebSockets.WebSocketTransport.Instance, "/ip4/127.0.0.1/tcp/0/ws"),
+    })
+    {
+        var up = await runner.Libp2pAsync(bytes, upload: true, transport, listen);
+        var down = await runner.Libp2pAsync(bytes, upload: false, transport, listen);
+        var (p50, p99) = await runner.ConnectionSetupAsync(connections, transport, listen);
+        var jsCells = "| – | – | – | – |";
+        if (withJs)
+        {
+            var (jsUp, jsDown) = await runner.JsToJsAsync(bytes, name);
+            var (jsP50, jsP99) = await runner.JsConnectionSetupAsync(connections, name);
+            jsCells = $"| {jsUp:F0} | {jsDown:F0} | {jsP50:F2} | {jsP99:F2} |";
+        }
+        Console.WriteLine($"| {name} | {up:F0} | {down:F0} | {p50:F2} | {p99:F2} {jsCells}");
+    }
+    await system.Terminate();
+    return 0;
+}
 var report = new StringBuilder();
 void Line(string text)
 {
     Console.WriteLine(text);
     report.AppendLine(text);
+}
+// --resources: only the resource manager's figures (issue 10).
+if (args.Contains("--resources"))
+{
+    await ResourceLines(system);
+    await system.Terminate();
+    return 0;
 }
 
 Line($"# Scenarios ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {mib} MiB per transfer, 64 KiB writes)");
@@ -129,20 +202,34 @@ if (withJs)
     Line($"js-libp2p to js-libp2p, same scenario: p50 {jsSetup.P50:F2} ms, p99 {jsSetup.P99:F2} ms; ours / js p50 = {setup.P50 / jsSetup.P50:F2}");
 }
 Line("");
-var one = ResourceScenarios.Latency(1);
-var many = ResourceScenarios.Latency(Environment.ProcessorCount);
-Line($"Resource manager, reserve through a stream's whole DAG: one reserver p50 {one.P50Micros:F2} µs, p99 {one.P99Micros:F2} µs, {one.PerSecond / 1e6:F1} M reservation steps/s; " +
-     $"{Environment.ProcessorCount} reservers p50 {many.P50Micros:F2} µs, p99 {many.P99Micros:F2} µs, {many.PerSecond / 1e6:F1} M steps/s");
-var limited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
-var unlimited = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: false);
-var limited2 = await ResourceScenarios.SwarmStreamsAsync(system, withLimits: true);
-Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, null resource manager {unlimited:F0} MiB/s, cost {(1 - (limited + limited2) / 2 / unlimited):P0}");
+await ResourceLines(system);
 var output = Path.Combine("artifacts", "bench");
 Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "scenarios.md"), report.ToString());
 Console.WriteLine($"written to {Path.Combine(output, "scenarios.md")}");
 await system.Terminate();
 return 0;
+
+async Task ResourceLines(ActorSystem actors)
+{
+    var cores = Environment.ProcessorCount;
+    string Row(string what, int requesters, ResourceScenarios.Approvals a) =>
+        $"| {what} | {requesters} | {a.P50Micros:F1} | {a.P99Micros:F1} | {a.PerSecond / 1000:F0} k | {a.BytesPerApproval:F0} |";
+    Line("| approval by the scope actors | requesters | p50 µs | p99 µs | approvals/s | bytes allocated per approval |");
+    Line("| --- | ---: | ---: | ---: | ---: | ---: |");
+    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", 1, await ResourceScenarios.ReservationsAsync(actors, 1)));
+    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", cores, await ResourceScenarios.ReservationsAsync(actors, cores)));
+    // Many streams reserving at once: the scope actors take their mailboxes in batches.
+    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", 64, await ResourceScenarios.ReservationsAsync(actors, 64, 5_000)));
+    Line(Row("a stream's scope opened: system, peer, transient", 1, await ResourceScenarios.StreamScopesAsync(actors, 1)));
+    Line(Row("a stream's scope opened: system, peer, transient", cores, await ResourceScenarios.StreamScopesAsync(actors, cores)));
+    Line("");
+    var limited = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: true);
+    var unlimited = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: false);
+    var limited2 = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: true);
+    var unlimited2 = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: false);
+    Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, null resource manager {(unlimited + unlimited2) / 2:F0} MiB/s, cost {(1 - (limited + limited2) / (unlimited + unlimited2)):P0}");
+}
 
 int Arg(string name, int fallback)
 {

@@ -13,32 +13,85 @@ namespace Libp2p.Scenarios;
 /// <summary>The resource manager's cost: one reservation's latency, and end-to-end streams with it on and off.</summary>
 internal static class ResourceScenarios
 {
-    /// <summary>p50 and p99 of one reserve-and-release through a stream's whole DAG, with <paramref name="threads"/> reservers.</summary>
-    public static (double P50Micros, double P99Micros, double PerSecond) Latency(int threads, int perThread = 200_000)
+    /// <summary>Latency percentiles in µs, approvals per second, and bytes allocated per approval.</summary>
+    public readonly record struct Approvals(double P50Micros, double P99Micros, double PerSecond, double BytesPerApproval);
+
+    /// <summary>
+    /// Memory reserved and given back through a stream's whole path (the stream, system, peer,
+    /// protocol, service), by message through the scope actors, with <paramref name="requesters"/>
+    /// reserving at once, each waiting for its approval before the next.
+    /// </summary>
+    public static async Task<Approvals> ReservationsAsync(ActorSystem system, int requesters, int perRequester = 20_000)
     {
         var manager = new ResourceManager(new ResourceLimits { System = new ScopeLimit { Memory = 1L << 40 } });
+        var actor = manager.Start(system, $"rcmgr-bench-{Guid.NewGuid():N}");
         using var key = PrivateKey.Generate(KeyType.Ed25519);
         var peer = PeerId.FromPublicKey(key.PublicKey);
-        var samples = new long[threads][];
-        var watch = Stopwatch.StartNew();
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        var streams = await Task.WhenAll(Enumerable.Range(0, requesters).Select(async _ =>
         {
-            using var stream = manager.OpenStream(peer, Direction.Inbound);
-            stream.SetProtocol("/bench/1.0.0");
-            stream.SetService("bench");
-            var mine = samples[t] = new long[perThread];
-            for (var i = 0; i < perThread; i++)
+            var stream = await manager.OpenStreamAsync(peer, Direction.Inbound);
+            await stream.SetProtocolAsync("/bench/1.0.0");
+            await stream.SetServiceAsync("bench");
+            return stream;
+        }));
+        var result = await MeasureAsync(requesters, perRequester, async (r, samples) =>
+        {
+            var stream = streams[r];
+            for (var i = 0; i < samples.Length; i++)
             {
                 var start = Stopwatch.GetTimestamp();
-                stream.ReserveMemory(1024, ReservationPriority.High);
-                mine[i] = Stopwatch.GetTimestamp() - start;
+                await stream.ReserveMemoryAsync(1024, ReservationPriority.High);
+                samples[i] = Stopwatch.GetTimestamp() - start;
                 stream.ReleaseMemory(1024);
             }
         });
+        await actor.GracefulStop(TimeSpan.FromSeconds(10));
+        return result;
+    }
+
+    /// <summary>
+    /// A stream's scope opened (approved by system, its peer and transient, by message) and closed,
+    /// with <paramref name="requesters"/> opening at once: what every stream pays before its SYN.
+    /// </summary>
+    public static async Task<Approvals> StreamScopesAsync(ActorSystem system, int requesters, int perRequester = 10_000)
+    {
+        // Unlimited: a closed stream's scope gives back a moment after Done, and at this rate the
+        // scaled transient limit would refuse some of the next ones.
+        var manager = new ResourceManager();
+        var actor = manager.Start(system, $"rcmgr-bench-{Guid.NewGuid():N}");
+        using var key = PrivateKey.Generate(KeyType.Ed25519);
+        var peer = PeerId.FromPublicKey(key.PublicKey);
+        // The peer's scope stays (a connection holds it), as it does for every stream of a live connection.
+        using var connection = await manager.OpenConnectionAsync(Direction.Inbound, true);
+        await connection.SetPeerAsync(peer);
+        var result = await MeasureAsync(requesters, perRequester, async (_, samples) =>
+        {
+            for (var i = 0; i < samples.Length; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var stream = await manager.OpenStreamAsync(peer, Direction.Inbound);
+                samples[i] = Stopwatch.GetTimestamp() - start;
+                stream.Done();
+            }
+        });
+        await actor.GracefulStop(TimeSpan.FromSeconds(10));
+        return result;
+    }
+
+    private static async Task<Approvals> MeasureAsync(int requesters, int perRequester, Func<int, long[], Task> run)
+    {
+        // A warm-up round first: the first messages pay for JIT and actor creation.
+        await Task.WhenAll(Enumerable.Range(0, requesters).Select(r => Task.Run(() => run(r, new long[Math.Min(1000, perRequester)]))));
+        var samples = Enumerable.Range(0, requesters).Select(_ => new long[perRequester]).ToArray();
+        GC.Collect();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, requesters).Select(r => Task.Run(() => run(r, samples[r]))));
         var elapsed = watch.Elapsed;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var all = samples.SelectMany(s => s).Order().ToArray();
         double Micros(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
-        return (Micros(all[all.Length / 2]), Micros(all[all.Length * 99 / 100]), threads * perThread * 2 / elapsed.TotalSeconds);
+        return new Approvals(Micros(all[all.Length / 2]), Micros(all[all.Length * 99 / 100]), all.Length / elapsed.TotalSeconds, (double)allocated / all.Length);
     }
 
     /// <summary>MiB/s of 100 concurrent streams between two Swarms, each stream echoing <paramref name="perStream"/> bytes.</summary>

@@ -13,6 +13,7 @@ using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Multistream;
+using Libp2p.Protocols.Noise;
 using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Tests.Interop;
 using Libp2p.Protocols.Transport;
@@ -88,13 +89,15 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
     }
 
     /// <param name="transport">The TCP engine: Akka.IO's (<see cref="TcpTransport"/>) unless given.</param>
-    public async Task<double> Libp2pAsync(long bytes, bool upload, ITransport? transport = null)
+    /// <param name="listen">Where to listen: TCP on loopback unless given (e.g. <c>…/ws</c> with a WebSocket transport).</param>
+    /// <param name="security">The one security protocol to use; Noise unless given.</param>
+    public async Task<double> Libp2pAsync(long bytes, bool upload, ITransport? transport = null, string listen = "/ip4/127.0.0.1/tcp/0", string? security = null)
     {
         transport ??= TcpTransport.Instance;
         var accepted = Channel.CreateUnbounded<MuxedConnection>();
-        var bound = await Upgrader.Listen(system, materializer, transport, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
-            new UpgradeSettings(_listenerKey), (c, _) => accepted.Writer.TryWrite(c));
-        var dial = Upgrader.Dial(system, materializer, transport, bound.Address, new UpgradeSettings(_dialerKey));
+        var bound = await Upgrader.Listen(system, materializer, transport, Multiaddr.Parse(listen),
+            new UpgradeSettings(_listenerKey, Security: Only(security)), (c, _) => accepted.Writer.TryWrite(c));
+        var dial = Upgrader.Dial(system, materializer, transport, bound.Address, new UpgradeSettings(_dialerKey, Security: Only(security)));
         var server = await accepted.Reader.ReadAsync();
         await dial.Connection.Upgraded;
         var stream = await dial.Connection.OpenStreamAsync();
@@ -163,24 +166,28 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return (MiBps(bytes, up.UploadTime), MiBps(bytes, down.DownloadTime));
     }
 
-    public async Task<(double Up, double Down)> JsToJsAsync(long bytes)
+    public async Task<(double Up, double Down)> JsToJsAsync(long bytes, string transport = "tcp")
     {
-        await using var js = await JsPeer.ListenAsync("yamux");
+        await using var js = await JsPeer.ListenAsync("yamux", transport);
         var n = bytes.ToString(CultureInfo.InvariantCulture);
         var (_, output) = await JsPeer.DialAsync(js.Address, "yamux", "perf", "--upload", n, "--download", n);
         return (MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "upload"))), MiBps(bytes, TimeSpan.FromSeconds(PerfSeconds(output, "download"))));
     }
 
-    public async Task<(double P50, double P99)> ConnectionSetupAsync(int count)
+    /// <param name="transport">Akka.IO's TCP (<see cref="TcpTransport"/>) unless given.</param>
+    /// <param name="listen">Where to listen: TCP on loopback unless given (e.g. <c>…/ws</c> with a WebSocket transport).</param>
+    /// <param name="security">The one security protocol to use; Noise unless given.</param>
+    public async Task<(double P50, double P99)> ConnectionSetupAsync(int count, ITransport? transport = null, string listen = "/ip4/127.0.0.1/tcp/0", string? security = null)
     {
-        var bound = await Upgrader.Listen(system, materializer, TcpTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
-            new UpgradeSettings(_listenerKey), (c, _) => ServeEcho(c));
+        transport ??= TcpTransport.Instance;
+        var bound = await Upgrader.Listen(system, materializer, transport, Multiaddr.Parse(listen),
+            new UpgradeSettings(_listenerKey, Security: Only(security)), (c, _) => ServeEcho(c));
         var times = new List<double>(count);
         var one = ByteString.FromBytes([1]);
         for (var i = 0; i < count; i++)
         {
             var watch = Stopwatch.StartNew();
-            var dial = Upgrader.Dial(system, materializer, TcpTransport.Instance, bound.Address, new UpgradeSettings(_dialerKey));
+            var dial = Upgrader.Dial(system, materializer, transport, bound.Address, new UpgradeSettings(_dialerKey, Security: Only(security)));
             var stream = await dial.Connection.OpenStreamAsync();
             var answer = stream.Source.RunWith(Sink.First<ByteString>(), materializer);
             Source.Single(one).Concat(Source.Never<ByteString>()).RunWith(stream.Sink, materializer);
@@ -193,13 +200,17 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return (times[count / 2], times[Math.Min(count - 1, count * 99 / 100)]);
     }
 
-    public async Task<(double P50, double P99)> JsConnectionSetupAsync(int count)
+    /// <param name="transport">tcp or ws, for both js nodes.</param>
+    /// <param name="security">noise or tls, for both js nodes.</param>
+    public async Task<(double P50, double P99)> JsConnectionSetupAsync(int count, string transport = "tcp", string security = "noise")
     {
-        await using var js = await JsPeer.ListenAsync("yamux");
-        var (_, output) = await JsPeer.DialAsync(js.Address, "yamux", "connect", "--count", count.ToString(CultureInfo.InvariantCulture));
+        await using var js = await JsPeer.ListenAsync("yamux", transport, security);
+        var (_, output) = await JsPeer.DialAsync(js.Address, "yamux", "connect", "--count", count.ToString(CultureInfo.InvariantCulture), "--security", security);
         var parts = output.First(l => l.StartsWith("CONNECT", StringComparison.Ordinal)).Split(' ');
         return (double.Parse(parts[3], CultureInfo.InvariantCulture), double.Parse(parts[5], CultureInfo.InvariantCulture));
     }
+
+    private static IReadOnlyList<string> Only(string? security) => [security ?? NoiseHandshake.ProtocolId];
 
     private void ServeEcho(MuxedConnection connection) => _ = Task.Run(async () =>
     {

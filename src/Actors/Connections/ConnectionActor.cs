@@ -3,92 +3,250 @@ using Akka.Event;
 using Akka.Streams;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
-using Libp2p.Protocols.Connections;
 using Libp2p.Actors.Swarm;
+using Libp2p.Protocols.Connections;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Actors.Connections;
 
 /// <summary>
-/// One upgraded connection: it owns the connection's graph, spawns a <see cref="StreamActor"/>
-/// per stream, and stops when the connection is gone, which the Swarm (watching it) turns into
-/// the <see cref="SwarmProtocol.Disconnected"/> event. Bytes never pass through this actor.
+/// One connection, from the moment it is accepted or dialed: it opens the connection's resource
+/// scope (and is that scope's owner), upgrades the connection once the scope is approved, moves
+/// the scope to the remote peer, and, once the Swarm adopts it, spawns a <see cref="StreamActor"/>
+/// per stream. It stops when the connection is gone, which the Swarm (watching it) turns into the
+/// <see cref="SwarmProtocol.Disconnected"/> event; whatever stops it, the connection is cut and its
+/// scope released. Bytes never pass through this actor.
 /// </summary>
 public sealed class ConnectionActor : ReceiveActor
 {
-    private readonly MuxedConnection _connection;
+    private readonly ConnectionStart _start;
+    private readonly ConnectionId _id;
+    private readonly SwarmSettings _settings;
     private readonly IMaterializer _materializer;
-    private readonly ResourceManager _resources;
-    private readonly ConnectionManagementScope _scope;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly StreamLimits _limits;
     private readonly Dictionary<IActorRef, StreamHandle?> _streams = new();
     private readonly HashSet<IActorRef> _negotiatingInbound = new();
-    private readonly HashSet<StreamManagementScope> _opening = new();
-    private bool _taking;
-    private ConnectionInfo _info;
     private StreamHandlerTable _handlers;
+    private MuxedConnection? _connection;
+    private ConnectionManagementScope? _scope;
+    private ConnectionInfo? _info;
+    private bool _taking;
+    private bool _upgraded;
     private long _nextStream;
 
+    /// <summary>How a connection begins: accepted by a listener, or one attempt of a dial.</summary>
+    public abstract record ConnectionStart
+    {
+        private ConnectionStart() { }
+
+        /// <summary>Accepted by a listener; the Swarm (the parent) is told when it is up.</summary>
+        public sealed record Accepted(InboundConnection Inbound) : ConnectionStart;
+
+        /// <summary>Dialed at <paramref name="Address"/> for <paramref name="Dialer"/>, which is told how it went and which the attempt lives no longer than, unless chosen.</summary>
+        public sealed record Dialed(Multiaddr Address, ITransport Transport, PeerId Peer, TimeSpan Timeout, IActorRef Dialer) : ConnectionStart;
+    }
+
+    /// <summary>The connection is secured, muxed and counted against its peer; sent to the Swarm, or to the dialer.</summary>
+    public sealed record Up(ConnectionInfo Info, MuxedConnection Connection, Multiaddr? DialedAddress);
+
+    /// <summary>A dial attempt failed: the reason the dialer reports for <paramref name="Address"/>.</summary>
+    public sealed record AttemptFailed(Multiaddr Address, Exception Error);
+
+    /// <summary>The dialer chose this attempt: it no longer ends with the dialer.</summary>
+    public sealed record Chosen
+    {
+        /// <summary>The message.</summary>
+        public static Chosen Instance { get; } = new();
+    }
+
+    /// <summary>The Swarm took the connection into its table: streams may flow.</summary>
+    public sealed record Adopted
+    {
+        /// <summary>The message.</summary>
+        public static Adopted Instance { get; } = new();
+    }
+
+    private sealed record ScopeOpened(ConnectionManagementScope Scope);
+    private sealed record ScopeRefused(Exception Reason);
+    private sealed record Upgraded(ConnectionUpgrade Upgrade, TransportConnection Addresses);
+    private sealed record UpgradeFailed(Exception Reason);
+    private sealed record PeerSet(ConnectionUpgrade Upgrade, TransportConnection Addresses);
+    private sealed record PeerRefused(PeerId Peer, Exception Reason);
     private sealed record InboundStream(MuxedStream Stream);
     private sealed record InboundEnded;
-    private sealed record OutboundStream(MuxedStream Stream, IReadOnlyList<string> Protocols, IActorRef Requester, StreamManagementScope Scope);
-    private sealed record OutboundFailed(Exception Reason, IActorRef Requester, StreamManagementScope Scope);
     private sealed record ConnectionEnded(Exception? Error);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public ConnectionActor(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer, ResourceManager resources, ConnectionManagementScope scope, StreamLimits limits)
+    public ConnectionActor(ConnectionStart start, ConnectionId id, SwarmSettings settings, StreamHandlerTable handlers, IMaterializer materializer)
     {
-        _limits = limits;
-        _connection = connection;
-        _info = info;
+        _start = start;
+        _id = id;
+        _settings = settings;
         _handlers = handlers;
         _materializer = materializer;
-        _resources = resources;
-        _scope = scope;
+        Upgrading();
+    }
 
+    /// <summary>The actor of a connection accepted or dialed (<paramref name="start"/>), numbered <paramref name="id"/>.</summary>
+    public static Props Props(ConnectionStart start, ConnectionId id, SwarmSettings settings, StreamHandlerTable handlers, IMaterializer materializer) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(start, id, settings, handlers, materializer));
+
+    /// <summary>A <see cref="StreamActor"/> tells its parent the stream it negotiated.</summary>
+    internal sealed record StreamNegotiated(StreamHandle Stream);
+
+    private Direction Direction => _start is ConnectionStart.Accepted ? Direction.Inbound : Direction.Outbound;
+
+    private Multiaddr RemoteAddress => _start switch
+    {
+        ConnectionStart.Accepted a => a.Inbound.Addresses.RemoteAddress,
+        ConnectionStart.Dialed d => d.Address,
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _log.Warning("a stream of {0} failed: {1}", (object?)_info ?? _id, e.Message);
+        return Directive.Stop;
+    });
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        if (_start is ConnectionStart.Dialed dialed)
+            Context.Watch(dialed.Dialer);
+        // Counted from the first byte, as go-libp2p's listener and dialer do, and approved before
+        // the upgrade starts, so the muxer's memory is charged to this connection's own scope.
+        _settings.Resources.OpenConnectionAsync(Direction, useFileDescriptor: true, RemoteAddress, owner: Self)
+            .PipeTo(Self, success: s => new ScopeOpened(s), failure: e => new ScopeRefused(e));
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        // The actor owns the socket: when it stops for any reason, so does the connection.
+        if (_connection is { Completion.IsCompleted: false })
+            _connection.Abort(new ConnectionClosedException($"{(object?)_info ?? $"connection {_id}"} was closed by its actor stopping"));
+        // Its scope watches this actor too; this only makes the release immediate.
+        _scope?.Done();
+    }
+
+    private void Upgrading()
+    {
+        Receive<ScopeOpened>(o =>
+        {
+            _scope = o.Scope;
+            var upgrade = _settings.Upgrade with { Memory = o.Scope.LeaseMemory() };
+            switch (_start)
+            {
+                case ConnectionStart.Accepted accepted:
+                    _connection = Upgrader.Accept(_materializer, accepted.Inbound, upgrade);
+                    var addresses = accepted.Inbound.Addresses;
+                    _connection.Upgraded.PipeTo(Self, success: u => new Upgraded(u, addresses), failure: e => new UpgradeFailed(e));
+                    break;
+                case ConnectionStart.Dialed dialed:
+                    // The connect may take what is left of the dial's time, no more and no less.
+                    var dial = Upgrader.Dial(Context.System, _materializer, dialed.Transport, dialed.Address, upgrade, dialed.Peer, dialed.Timeout);
+                    _connection = dial.Connection;
+                    // Both settle: a refused connect closes the stage before the transport's task
+                    // faults, and only the transport's error says "connection refused".
+                    Task.WhenAll(dial.Connection.Upgraded, dial.Transport).ContinueWith(_ => dial.Connection.Upgraded.IsCompletedSuccessfully && dial.Transport.IsCompletedSuccessfully
+                            ? (object)new Upgraded(dial.Connection.Upgraded.Result, dial.Transport.Result)
+                            : new UpgradeFailed(dial.Transport.Exception?.GetBaseException() ?? dial.Connection.Upgraded.Exception?.GetBaseException() ?? new TimeoutException("cancelled")),
+                            TaskScheduler.Default)
+                        .PipeTo(Self);
+                    break;
+            }
+            _connection!.Completion.ContinueWith(t => new ConnectionEnded(t.Exception?.GetBaseException()), TaskScheduler.Default).PipeTo(Self);
+        });
+        Receive<ScopeRefused>(r =>
+        {
+            if (_start is ConnectionStart.Accepted accepted)
+            {
+                // Run only to be cut at once: as the listening side it has sent nothing yet.
+                Upgrader.Accept(_materializer, accepted.Inbound, _settings.Upgrade).Abort(r.Reason);
+                _log.Info("refused an inbound connection from {0}: {1}", RemoteAddress, r.Reason.Message);
+            }
+            GiveUp(r.Reason);
+        });
+        Receive<Upgraded>(u =>
+        {
+            _upgraded = true;
+            var self = Self;
+            _scope!.SetPeerAsync(u.Upgrade.RemotePeer).PipeTo(self, success: () => new PeerSet(u.Upgrade, u.Addresses), failure: e => new PeerRefused(u.Upgrade.RemotePeer, e));
+        });
+        Receive<UpgradeFailed>(f =>
+        {
+            if (_start is ConnectionStart.Accepted)
+                _log.Info("an inbound connection failed its upgrade: {0}", f.Reason.Message);
+            GiveUp(f.Reason);
+        });
+        Receive<PeerRefused>(r =>
+        {
+            _log.Info("refused a connection with {0}: {1}", r.Peer, r.Reason.Message);
+            _connection!.Abort(r.Reason);
+            GiveUp(r.Reason);
+        });
+        Receive<PeerSet>(s =>
+        {
+            var upgrade = s.Upgrade;
+            _info = new ConnectionInfo(_id, PeerId.FromPublicKey(_settings.Identity.PublicKey), upgrade.RemotePeer, upgrade.RemotePublicKey,
+                s.Addresses.LocalAddress, s.Addresses.RemoteAddress, upgrade.Security, upgrade.Muxer,
+                new Stats(Direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), Self);
+            if (_start is ConnectionStart.Dialed dialed)
+                dialed.Dialer.Tell(new Up(_info, _connection!, dialed.Address));
+            else
+                Context.Parent.Tell(new Up(_info, _connection!, null));
+        });
+        Receive<Chosen>(_ =>
+        {
+            if (_start is ConnectionStart.Dialed dialed)
+                Context.Unwatch(dialed.Dialer);
+        });
+        Receive<Adopted>(_ =>
+        {
+            Become(Running);
+            TakeInbound();
+        });
+        // A dial that ended (another address won, or time ran out) takes its attempts with it.
+        Receive<Terminated>(_ => Context.Stop(Self));
+        // Before the upgrade succeeds its failure says more (the transport's "connection refused"); after, the connection died before adoption.
+        Receive<ConnectionEnded>(e =>
+        {
+            if (_upgraded)
+                GiveUp(e.Error ?? new ConnectionClosedException("the connection closed before the Swarm took it"));
+        });
+        Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
+        Receive<Conn.Close>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>Tells the dialer why (an accepted connection has nobody waiting), and stops: the scope and the socket go with the actor.</summary>
+    private void GiveUp(Exception reason)
+    {
+        if (_start is ConnectionStart.Dialed dialed)
+            dialed.Dialer.Tell(new AttemptFailed(dialed.Address, reason));
+        Context.Stop(Self);
+    }
+
+    private void Running()
+    {
+        var info = _info!;
+        var connection = _connection!;
         Receive<InboundStream>(s =>
         {
             _taking = false;
-            if (OpenScope(Direction.Inbound) is { } streamScope)
-                _negotiatingInbound.Add(Spawn(StreamActor.Inbound(s.Stream, NextId(), _info, _handlers, _materializer, streamScope, _limits.NegotiationTimeout)));
-            else
-                s.Stream.Reset(); // refused cleanly: the remote sees a reset, nothing stays reserved
+            var child = Spawn(StreamActor.Inbound(s.Stream, NextId(), info, _handlers, _settings.Resources, _settings.Streams.NegotiationTimeout));
+            _negotiatingInbound.Add(child);
             TakeInbound();
         });
         Receive<InboundEnded>(_ => { });
-        Receive<Conn.NewStream>(n =>
-        {
-            // Reserve, then open (go-libp2p's swarm_conn.go): a stream refused here never reaches the wire.
-            StreamManagementScope streamScope;
-            try
-            {
-                streamScope = _resources.OpenStream(_info.RemotePeer, Direction.Outbound);
-            }
-            catch (ResourceLimitExceededException e)
-            {
-                Sender.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, e));
-                return;
-            }
-            _opening.Add(streamScope);
-            var requester = Sender;
-            var self = Self;
-            _connection.OpenStreamAsync().PipeTo(self,
-                success: s => new OutboundStream(s, n.Protocols, requester, streamScope),
-                failure: e => new OutboundFailed(e, requester, streamScope));
-        });
-        Receive<OutboundStream>(o =>
-        {
-            _opening.Remove(o.Scope);
-            Spawn(StreamActor.Outbound(o.Stream, NextId(), _info, o.Protocols, o.Requester, _materializer, o.Scope, _limits.NegotiationTimeout));
-        });
-        Receive<OutboundFailed>(f =>
-        {
-            _opening.Remove(f.Scope);
-            f.Scope.Done();
-            f.Requester.Tell(new SwarmProtocol.OpenStreamFailed(_info.RemotePeer, f.Reason));
-        });
+        // Reserve, then open (go-libp2p's swarm_conn.go): the stream's actor opens it on the wire
+        // only once its scope is approved, so a stream refused here never reaches the wire.
+        Receive<Conn.NewStream>(n => Spawn(StreamActor.Outbound(connection, NextId(), info, n.Protocols, Sender, _settings.Resources, _settings.Streams.NegotiationTimeout)));
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
-        Receive<Conn.GetStats>(_ => Sender.Tell(new Conn.StatsAre(_info.Stat, _streams.Count)));
+        Receive<Conn.GetStats>(_ => Sender.Tell(new Conn.StatsAre(info.Stat, _streams.Count)));
         Receive<StreamNegotiated>(n =>
         {
             _streams[Sender] = n.Stream;
@@ -96,11 +254,11 @@ public sealed class ConnectionActor : ReceiveActor
             TakeInbound();
         });
         Receive<Conn.GetStreams>(_ => Sender.Tell(new Conn.StreamsAre(_streams.Values.Where(h => h is not null).Select(h => h!).ToArray())));
-        Receive<Conn.Close>(_ => _connection.Close());
+        Receive<Conn.Close>(_ => connection.Close());
         Receive<ConnectionEnded>(e =>
         {
             if (e.Error is not null)
-                _log.Info("{0} ended: {1}", _info, e.Error.Message);
+                _log.Info("{0} ended: {1}", info, e.Error.Message);
             Context.Stop(Self);
         });
         Receive<Terminated>(t =>
@@ -111,55 +269,6 @@ public sealed class ConnectionActor : ReceiveActor
         });
     }
 
-    /// <summary>The actor of an upgraded connection.</summary>
-    public static Props Props(MuxedConnection connection, ConnectionInfo info, StreamHandlerTable handlers, IMaterializer materializer,
-        ResourceManager resources, ConnectionManagementScope scope, StreamLimits limits) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(connection, info, handlers, materializer, resources, scope, limits));
-
-    /// <summary>A <see cref="StreamActor"/> tells its parent the stream it negotiated.</summary>
-    internal sealed record StreamNegotiated(StreamHandle Stream);
-
-    /// <inheritdoc />
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
-    {
-        _log.Warning("a stream of {0} failed: {1}", _info, e.Message);
-        return Directive.Stop;
-    });
-
-    /// <inheritdoc />
-    protected override void PreStart()
-    {
-        _info = _info with { Actor = Self };
-        var self = Self;
-        _connection.Completion.ContinueWith(t => self.Tell(new ConnectionEnded(t.Exception?.GetBaseException())), TaskScheduler.Default);
-        TakeInbound();
-    }
-
-    /// <inheritdoc />
-    protected override void PostStop()
-    {
-        // The actor owns the socket: when it stops for any reason, so does the connection.
-        if (!_connection.Completion.IsCompleted)
-            _connection.Abort(new ConnectionClosedException($"{_info} was closed by its actor stopping"));
-        // Whatever the reason it ends, the connection's resources go back, with streams still opening.
-        foreach (var opening in _opening)
-            opening.Done();
-        _scope.Done();
-    }
-
-    private StreamManagementScope? OpenScope(Direction direction)
-    {
-        try
-        {
-            return _resources.OpenStream(_info.RemotePeer, direction);
-        }
-        catch (ResourceLimitExceededException e)
-        {
-            _log.Info("refused an inbound stream of {0}: {1}", _info, e.Message);
-            return null;
-        }
-    }
-
     /// <summary>
     /// Takes the next stream the remote opened once fewer than the cap of this connection's inbound
     /// streams are negotiating. The rest wait in the connection's backlog, not in the transient
@@ -167,19 +276,19 @@ public sealed class ConnectionActor : ReceiveActor
     /// </summary>
     private void TakeInbound()
     {
-        if (_taking || _negotiatingInbound.Count >= _limits.MaxNegotiatingInbound)
+        if (_taking || _negotiatingInbound.Count >= _settings.Streams.MaxNegotiatingInbound)
             return;
         _taking = true;
-        _connection.InboundStreams.ReadAsync().AsTask().PipeTo(Self,
+        _connection!.InboundStreams.ReadAsync().AsTask().PipeTo(Self,
             success: s => new InboundStream(s),
             failure: _ => new InboundEnded()); // the connection is ending; ConnectionEnded follows
     }
 
-    private StreamId NextId() => new(_info.Id, ++_nextStream);
+    private StreamId NextId() => new(_id, ++_nextStream);
 
     private IActorRef Spawn(Props props)
     {
-        var child = Context.ActorOf(props, $"stream-{_info.Id}-{_nextStream}");
+        var child = Context.ActorOf(props, $"stream-{_id}-{_nextStream}");
         Context.Watch(child);
         _streams[child] = null;
         return child;

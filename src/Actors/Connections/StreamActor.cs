@@ -10,53 +10,66 @@ using Libp2p.Actors.Swarm;
 namespace Libp2p.Actors.Connections;
 
 /// <summary>
-/// One muxed stream: negotiates its protocol (as the responder for an inbound stream, the
-/// initiator for an outbound one), then hands it to its handler or to whoever asked for it, and
-/// stops when the stream is gone. A handler that throws resets its own stream and nothing else.
+/// One muxed stream: it opens the stream's resource scope (and is that scope's owner), opens an
+/// outbound stream on the wire only once the scope is approved, negotiates its protocol (as the
+/// responder for an inbound stream, the initiator for an outbound one), moves the scope to the
+/// protocol's, then hands the stream to its handler or to whoever asked for it, and stops when the
+/// stream is gone. A handler that throws resets its own stream and nothing else.
 /// </summary>
 public sealed class StreamActor : ReceiveActor, IWithTimers
 {
-    private readonly MuxedStream _muxed;
     private readonly StreamId _id;
     private readonly ConnectionInfo _connection;
+    private readonly MuxedConnection? _opener;
     private readonly StreamHandlerTable? _handlers;
     private readonly IReadOnlyList<string>? _protocols;
     private readonly IActorRef? _requester;
-    private readonly MuxedStreamAdapter _io;
-    private readonly StreamManagementScope _scope;
+    private readonly ResourceManager _resources;
     private readonly TimeSpan _negotiationTimeout;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private MuxedStream? _muxed;
+    private MuxedStreamAdapter? _io;
+    private StreamManagementScope? _scope;
     private StreamHandle? _handle;
+    private CancellationTokenSource? _opening;
     private bool _ended;
 
+    private sealed record ScopeOpened(StreamManagementScope Scope);
+    private sealed record ScopeRefused(Exception Reason);
+    private sealed record StreamOpenedOnWire(MuxedStream Stream);
     private sealed record Negotiated(string Protocol);
+    private sealed record ProtocolSet(string Protocol);
+    private sealed record ProtocolRefused(string Protocol, Exception Reason);
     private sealed record NegotiationFailed(Exception Reason);
     private sealed record HandlerCompleted(Exception? Error);
     private sealed record Ended(Exception? Error);
     private sealed record NegotiationTimedOut;
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public StreamActor(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, IMaterializer materializer, StreamManagementScope scope, TimeSpan negotiationTimeout)
+    public StreamActor(MuxedStream? muxed, MuxedConnection? opener, StreamId id, ConnectionInfo connection, StreamHandlerTable? handlers, IReadOnlyList<string>? protocols, IActorRef? requester, ResourceManager resources, TimeSpan negotiationTimeout)
     {
-        _scope = scope;
+        _resources = resources;
         _negotiationTimeout = negotiationTimeout;
         _muxed = muxed;
+        _opener = opener;
         _id = id;
         _connection = connection;
         _handlers = handlers;
         _protocols = protocols;
         _requester = requester;
-        _io = muxed.AsStream();
         Negotiating();
     }
 
     /// <summary>An inbound stream, served by the handler of the protocol it negotiates.</summary>
-    public static Props Inbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable handlers, IMaterializer materializer, StreamManagementScope scope, TimeSpan negotiationTimeout) =>
-        Props.Create(() => new StreamActor(muxed, id, connection, handlers, null, null, materializer, scope, negotiationTimeout));
+    public static Props Inbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, StreamHandlerTable handlers, ResourceManager resources, TimeSpan negotiationTimeout) =>
+        Props.Create(() => new StreamActor(muxed, null, id, connection, handlers, null, null, resources, negotiationTimeout));
 
-    /// <summary>An outbound stream, handed to <paramref name="requester"/> once it negotiated one of <paramref name="protocols"/>.</summary>
-    public static Props Outbound(MuxedStream muxed, StreamId id, ConnectionInfo connection, IReadOnlyList<string> protocols, IActorRef requester, IMaterializer materializer, StreamManagementScope scope, TimeSpan negotiationTimeout) =>
-        Props.Create(() => new StreamActor(muxed, id, connection, null, protocols, requester, materializer, scope, negotiationTimeout));
+    /// <summary>
+    /// An outbound stream of <paramref name="connection"/>, opened on the wire once its scope is
+    /// approved and handed to <paramref name="requester"/> once it negotiated one of <paramref name="protocols"/>.
+    /// </summary>
+    public static Props Outbound(MuxedConnection opener, StreamId id, ConnectionInfo connection, IReadOnlyList<string> protocols, IActorRef requester, ResourceManager resources, TimeSpan negotiationTimeout) =>
+        Props.Create(() => new StreamActor(null, opener, id, connection, null, protocols, requester, resources, negotiationTimeout));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -73,12 +86,11 @@ public sealed class StreamActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
-        var self = Self;
-        _muxed.Completion.ContinueWith(t => self.Tell(new Ended(t.Exception?.GetBaseException())), TaskScheduler.Default);
-        var negotiation = _handlers is not null
-            ? MultistreamSelect.HandleAsync(_io, _handlers.Handlers.Keys.ToArray())
-            : MultistreamSelect.SelectOneOfAsync(_io, _protocols!);
-        negotiation.PipeTo(self, success: p => new Negotiated(p), failure: e => new NegotiationFailed(e));
+        if (_muxed is not null)
+            WatchEnd(_muxed);
+        var direction = _handlers is not null ? Direction.Inbound : Direction.Outbound;
+        _resources.OpenStreamAsync(_connection.RemotePeer, direction, owner: Self)
+            .PipeTo(Self, success: s => new ScopeOpened(s), failure: e => new ScopeRefused(e));
         // Until negotiated, the stream holds transient budget every peer shares: a peer gets so long.
         Timers.StartSingleTimer(nameof(NegotiationTimedOut), new NegotiationTimedOut(), _negotiationTimeout);
     }
@@ -87,31 +99,71 @@ public sealed class StreamActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         // Whatever stopped us, the remote must not be left with a half-open stream.
+        _opening?.Cancel();
+        _opening?.Dispose();
         if (!_ended)
-            _muxed.Reset();
-        _scope.Done();
+            _muxed?.Reset();
+        // The scope watches this actor too; this only makes the release immediate.
+        _scope?.Done();
+    }
+
+    private void WatchEnd(MuxedStream muxed)
+    {
+        var self = Self;
+        muxed.Completion.ContinueWith(t => self.Tell(new Ended(t.Exception?.GetBaseException())), TaskScheduler.Default);
+    }
+
+    private void Negotiate(MuxedStream muxed)
+    {
+        _io = muxed.AsStream();
+        var negotiation = _handlers is not null
+            ? MultistreamSelect.HandleAsync(_io, _handlers.Handlers.Keys.ToArray())
+            : MultistreamSelect.SelectOneOfAsync(_io, _protocols!);
+        negotiation.PipeTo(Self, success: p => new Negotiated(p), failure: e => new NegotiationFailed(e));
     }
 
     private void Negotiating()
     {
-        Receive<Negotiated>(n =>
+        Receive<ScopeOpened>(o =>
         {
-            Timers.Cancel(nameof(NegotiationTimedOut));
-            try
+            _scope = o.Scope;
+            if (_muxed is not null)
             {
-                // The stream leaves the transient scope for its protocol's, which may be full.
-                _scope.SetProtocol(n.Protocol);
-            }
-            catch (ResourceLimitExceededException e)
-            {
-                _log.Info("refused stream {0} of {1}: {2}", _id, n.Protocol, e.Message);
-                _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer, e));
-                Context.Stop(Self);
+                Negotiate(_muxed);
                 return;
             }
+            // Reserved, so now opened: a stream refused by a scope never sent its SYN. Given up when
+            // this actor stops first: the stage then sends nothing, or resets what it had opened.
+            _opening = new CancellationTokenSource();
+            _opener!.OpenStreamAsync(_opening.Token).PipeTo(Self, success: s => new StreamOpenedOnWire(s), failure: e => new NegotiationFailed(e));
+        });
+        Receive<ScopeRefused>(r =>
+        {
+            if (_requester is null)
+                _log.Info("refused an inbound stream of {0}: {1}", _connection, r.Reason.Message);
+            _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer, r.Reason));
+            Context.Stop(Self); // PostStop resets an inbound stream: the remote sees a reset, nothing stays reserved
+        });
+        Receive<StreamOpenedOnWire>(o =>
+        {
+            _muxed = o.Stream;
+            WatchEnd(o.Stream);
+            Negotiate(o.Stream);
+        });
+        // The stream leaves the transient scope for its protocol's, which may be full.
+        Receive<Negotiated>(n => _scope!.SetProtocolAsync(n.Protocol).PipeTo(Self, success: () => new ProtocolSet(n.Protocol), failure: e => new ProtocolRefused(n.Protocol, e)));
+        Receive<ProtocolRefused>(r =>
+        {
+            _log.Info("refused stream {0} of {1}: {2}", _id, r.Protocol, r.Reason.Message);
+            _requester?.Tell(new SwarmProtocol.OpenStreamFailed(_connection.RemotePeer, r.Reason));
+            Context.Stop(Self);
+        });
+        Receive<ProtocolSet>(n =>
+        {
+            Timers.Cancel(nameof(NegotiationTimedOut));
             var direction = _handlers is not null ? Direction.Inbound : Direction.Outbound;
             _handle = new StreamHandle(_id, n.Protocol, _connection,
-                new Stats(direction, DateTimeOffset.UtcNow, _connection.Stat.Transient, new Dictionary<string, object>()), _muxed, _io);
+                new Stats(direction, DateTimeOffset.UtcNow, _connection.Stat.Transient, new Dictionary<string, object>()), _muxed!, _io!);
             Context.Parent.Tell(new ConnectionActor.StreamNegotiated(_handle));
             if (_requester is not null)
                 _requester.Tell(new SwarmProtocol.StreamOpened(_handle));

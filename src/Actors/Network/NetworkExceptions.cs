@@ -81,3 +81,17 @@ public sealed class ResourceScopeClosedException(string scope) : Exception($"res
     /// <summary>The scope's name.</summary>
     public string Scope { get; } = scope;
 }
+
+/// <summary>
+/// Addresses were given but no transport of this node can dial any of them (go-libp2p's
+/// <c>ErrNoTransport</c>): a QUIC address to a node without QUIC, say.
+/// </summary>
+public sealed class NoTransportException(PeerId peer, IReadOnlyList<Multiaddr> addresses)
+    : Exception($"no transport for {string.Join(", ", addresses)}")
+{
+    /// <summary>The peer.</summary>
+    public PeerId Peer { get; } = peer;
+
+    /// <summary>The addresses no transport can dial.</summary>
+    public IReadOnlyList<Multiaddr> Addresses { get; } = addresses;
+}

@@ -1,77 +1,228 @@
 using Akka.Actor;
+using Libp2p.Actors.Network;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using static Libp2p.Actors.Resources.ScopeProtocol;
 
 namespace Libp2p.Actors.Resources;
 
 /// <summary>
-/// The resource DAG as actors (<c>rcmgr</c> under the Swarm): one <see cref="ScopeActor"/> child
-/// per named scope (system, transient, the allow-listed pair, and each service, protocol and peer
-/// scope while it exists), made when the scope is made and stopped when it is reclaimed idle and
-/// empty. Reservations themselves are approved by the scopes' ordered-lock ledger, on the caller's
-/// thread: a reservation through six scopes by message passing would cost two mailbox hops per
-/// scope on every yamux window update, which the throughput aims do not allow (see docs/resources.md).
+/// The resource DAG as actors (<c>rcmgr</c> under the Swarm): <c>system</c> with its children
+/// <c>transient</c> and each <c>peer-…</c>, <c>protocol-…</c> and <c>service-…</c> scope while it
+/// holds something, <c>allowlisted-system</c> with <c>allowlisted-transient</c>, and one
+/// <see cref="ScopeSpanActor"/> per open connection and stream scope (<c>conn-…</c>,
+/// <c>stream-…</c>, their spans under them). Every reservation is approved by the scope actors it
+/// passes, by message; no lock decides one.
 /// </summary>
-public sealed class ResourceManagerActor : ReceiveActor
+public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly ResourceManager _manager;
-    private readonly Observer _observer;
-    private readonly Dictionary<string, IActorRef> _scopes = new(StringComparer.Ordinal);
-    private long _generation;
+    private readonly IActorRef _system;
+    private readonly IActorRef _allowlistedSystem;
+    private IActorRef? _transient;
+    private IActorRef? _allowlistedTransient;
+    private ScopeSpanActor.ScopeDirectory? _directory;
+    private long _next;
 
-    /// <summary>Asks for the scope actors by path; answered with <see cref="ScopesAre"/>.</summary>
-    public sealed record GetScopes
+    /// <summary>Opens a connection's scope; answered with <see cref="ScopeSpanActor.Opened"/> or a <see cref="Status.Failure"/>.</summary>
+    public sealed record OpenConnection(Direction Direction, bool UseFileDescriptor, Multiaddr? Endpoint, IActorRef? Owner);
+
+    /// <summary>Opens a stream's scope; answered with <see cref="ScopeSpanActor.Opened"/> or a <see cref="Status.Failure"/>.</summary>
+    public sealed record OpenStream(PeerId Peer, Direction Direction, IActorRef? Owner);
+
+    /// <summary>Asks for one named scope's usage and limit (the seed's <c>ViewSystem</c>, <c>ViewPeer</c>, …); answered with <see cref="ScopeProtocol.StatIs"/>.</summary>
+    public sealed record View(ScopeName Scope);
+
+    /// <summary>Asks for every named scope's usage and limit and the busiest subnets; answered with <see cref="SnapshotIs"/>.</summary>
+    public sealed record GetSnapshot
     {
         /// <summary>The message.</summary>
-        public static GetScopes Instance { get; } = new();
+        public static GetSnapshot Instance { get; } = new();
     }
 
-    /// <summary>The live scope actors by scope path.</summary>
-    public sealed record ScopesAre(IReadOnlyDictionary<string, IActorRef> Scopes);
+    /// <summary>The snapshot, in <see cref="ResourceManager.SnapshotAsync"/>'s order.</summary>
+    public sealed record SnapshotIs(IReadOnlyList<ScopeSnapshot> Scopes);
 
-    private sealed record ScopeOpened(NamedScope Scope);
-    private sealed record ScopeClosed(string Path);
+    private sealed record Started(IActorRef Transient, IActorRef AllowlistedTransient);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public ResourceManagerActor(ResourceManager manager)
     {
         _manager = manager;
-        _observer = new Observer(Self);
-        Receive<ScopeOpened>(o => Open(o.Scope));
-        Receive<ScopeClosed>(c =>
+        var limits = manager.Limits;
+        _system = Context.ActorOf(ScopeActor.Props("system", limits.System, reclaimable: false, [("transient", limits.Transient)]), "system");
+        _allowlistedSystem = Context.ActorOf(ScopeActor.Props("allowlisted-system", limits.AllowlistedSystem, reclaimable: false,
+            [("allowlisted-transient", limits.AllowlistedTransient)]), "allowlisted-system");
+
+        Receive<Started>(s =>
         {
-            if (_scopes.Remove(c.Path, out var scope))
-                Context.Stop(scope);
+            _transient = s.Transient;
+            _allowlistedTransient = s.AllowlistedTransient;
+            _directory = new ScopeSpanActor.ScopeDirectory(_system, s.Transient, _allowlistedSystem, s.AllowlistedTransient, manager);
+            Become(Running);
+            Stash.UnstashAll();
         });
-        Receive<GetScopes>(_ => Sender.Tell(new ScopesAre(new Dictionary<string, IActorRef>(_scopes, StringComparer.Ordinal))));
+        Receive<Status.Failure>(f => throw new InvalidOperationException("the resource scopes did not start", f.Cause));
+        ReceiveAny(_ => Stash.Stash());
     }
 
-    /// <summary>The scope actors of <paramref name="manager"/>.</summary>
-    public static Props Props(ResourceManager manager) => Akka.Actor.Props.Create(() => new ResourceManagerActor(manager));
+    /// <inheritdoc />
+    public IStash Stash { get; set; } = null!;
+
+    /// <summary>The scope actors of <paramref name="manager"/>; <see cref="ResourceManager.Start"/> makes them and binds the manager to them.</summary>
+    internal static Props Props(ResourceManager manager) => Akka.Actor.Props.Create(() => new ResourceManagerActor(manager));
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        // A scope that fails is stopped, never restarted: a restart would lose its counters, or open
+        // a connection's scope twice. What it held comes back through the DeathWatch of the scopes above.
+        new OneForOneStrategy(_ => Directive.Stop);
 
     /// <inheritdoc />
     protected override void PreStart()
     {
-        // Made here, not through the mailbox, so a query that arrived before this start sees them.
-        foreach (var scope in _manager.Attach(_observer))
-            Open(scope);
+        var timeout = TimeSpan.FromSeconds(10);
+        var transient = _system.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("transient"), timeout);
+        var allowlisted = _allowlistedSystem.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("allowlisted-transient"), timeout);
+        Task.WhenAll(transient, allowlisted).PipeTo(Self, success: _ => new Started(transient.Result.Child!, allowlisted.Result.Child!));
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => _manager.Detach(_observer);
+    protected override void PostStop() => _manager.Unbind(Self);
 
-    private void Open(NamedScope scope)
+    private void Running()
     {
-        if (_scopes.Remove(scope.Name, out var stale))
-            Context.Stop(stale);
-        _scopes[scope.Name] = Context.ActorOf(ScopeActor.Props(scope), ActorName(scope.Name));
+        Receive<OpenConnection>(o =>
+        {
+            var endpoint = o.Endpoint;
+            ConnectionLimiter.Lease? subnets;
+            try
+            {
+                // go-libp2p counts allow-listed addresses per subnet too; here they are exempt, as the
+                // allow-list is meant for hosts trusted to hold many connections (see docs/resources.md).
+                subnets = _manager.Subnets.IsEmpty || (endpoint is not null && !_manager.Allowlist.IsEmpty && _manager.Allowlist.Allowed(endpoint))
+                    ? null
+                    : _manager.Subnets.Open(endpoint, o.Direction);
+            }
+            catch (ResourceLimitExceededException e)
+            {
+                Sender.Tell(new Status.Failure(e));
+                return;
+            }
+            var id = ++_next;
+            var opening = new ScopeSpanActor.Opening(ScopeSpanActor.ScopeKind.Connection, $"transient/conn-{id}", _manager.Limits.Connection,
+                Usage.OfConnection(o.Direction, o.UseFileDescriptor),
+                [(ScopeSpanActor.SystemRank, new Step(_system)), (ScopeSpanActor.TransientRank, new Step(_transient!))], Sender, o.Owner)
+            {
+                Endpoint = endpoint,
+                Subnets = subnets,
+            };
+            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!), $"conn-{id}");
+        });
+        Receive<OpenStream>(o =>
+        {
+            var id = ++_next;
+            var limits = _manager.Limits;
+            var opening = new ScopeSpanActor.Opening(ScopeSpanActor.ScopeKind.Stream, $"peer:{o.Peer}/stream-{id}", limits.Stream, Usage.OfStream(o.Direction),
+                [
+                    (ScopeSpanActor.SystemRank, new Step(_system)),
+                    (ScopeSpanActor.PeerRank, new Step(_system, $"peer:{o.Peer}", limits.Peers.GetValueOrDefault(o.Peer) ?? limits.PeerDefault)),
+                    (ScopeSpanActor.TransientRank, new Step(_transient!)),
+                ], Sender, o.Owner);
+            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!), $"stream-{id}");
+        });
+        Receive<View>(v =>
+        {
+            var limits = _manager.Limits;
+            switch (v.Scope)
+            {
+                case { Kind: ScopeName.ScopeKind.System }:
+                    _system.Forward(ScopeProtocol.GetStat.Instance);
+                    break;
+                case { Kind: ScopeName.ScopeKind.Transient }:
+                    _transient!.Forward(ScopeProtocol.GetStat.Instance);
+                    break;
+                case { Kind: ScopeName.ScopeKind.Peer, Name: var peer }:
+                    _system.Forward(new ScopeActor.GetChildStat($"peer:{peer}", limits.Peers.GetValueOrDefault(PeerId.Parse(peer)) ?? limits.PeerDefault));
+                    break;
+                case { Kind: ScopeName.ScopeKind.Protocol, Name: var protocol }:
+                    _system.Forward(new ScopeActor.GetChildStat($"protocol:{protocol}", limits.Protocols.GetValueOrDefault(protocol) ?? limits.ProtocolDefault));
+                    break;
+                case { Kind: ScopeName.ScopeKind.Service, Name: var service }:
+                    _system.Forward(new ScopeActor.GetChildStat($"service:{service}", limits.Services.GetValueOrDefault(service) ?? limits.ServiceDefault));
+                    break;
+            }
+        });
+        Receive<GetSnapshot>(_ =>
+        {
+            var timeout = TimeSpan.FromSeconds(10);
+            var system = _system.Ask<ScopeActor.TreeIs>(ScopeActor.GetTree.Instance, timeout);
+            var allowlisted = _allowlistedSystem.Ask<ScopeActor.TreeIs>(ScopeActor.GetTree.Instance, timeout);
+            var subnets = _manager.Subnets.Busiest(ResourceManager.SnapshotSubnets).Select(ResourceManager.Row).ToArray();
+            Task.WhenAll(system, allowlisted).PipeTo(Sender, success: _ => new SnapshotIs(Order(system.Result.Scopes, allowlisted.Result.Scopes, subnets)));
+        });
     }
 
-    // A scope made again while its old actor is still stopping needs another name.
-    private string ActorName(string path) => $"{Uri.EscapeDataString(path.Replace(':', '-'))}-{++_generation}";
-
-    private sealed class Observer(IActorRef actor) : IScopeObserver
+    /// <summary>system, transient, allowlisted-system, allowlisted-transient, then the other named scopes by name, then subnets.</summary>
+    private static ScopeSnapshot[] Order(IReadOnlyList<ScopeSnapshot> system, IReadOnlyList<ScopeSnapshot> allowlisted, ScopeSnapshot[] subnets)
     {
-        public void Opened(NamedScope scope) => actor.Tell(new ScopeOpened(scope));
-
-        public void Closed(string path) => actor.Tell(new ScopeClosed(path));
+        string[] fixedScopes = ["system", "transient", "allowlisted-system", "allowlisted-transient"];
+        var all = system.Concat(allowlisted).ToArray();
+        return
+        [
+            .. fixedScopes.Select(name => all.First(s => s.Scope == name)),
+            .. all.Where(s => !fixedScopes.Contains(s.Scope)).OrderBy(s => s.Scope, StringComparer.Ordinal),
+            .. subnets,
+        ];
     }
+}
+
+/// <summary>A named scope to view: the system or transient scope, or a peer's, protocol's or service's.</summary>
+public sealed record ScopeName
+{
+    private ScopeName(ScopeKind kind, string name)
+    {
+        Kind = kind;
+        Name = name;
+    }
+
+    /// <summary>The kinds of named scope.</summary>
+    public enum ScopeKind
+    {
+        /// <summary><c>system</c>.</summary>
+        System,
+
+        /// <summary><c>transient</c>.</summary>
+        Transient,
+
+        /// <summary><c>peer:…</c>.</summary>
+        Peer,
+
+        /// <summary><c>protocol:…</c>.</summary>
+        Protocol,
+
+        /// <summary><c>service:…</c>.</summary>
+        Service,
+    }
+
+    /// <summary>Which kind.</summary>
+    public ScopeKind Kind { get; }
+
+    /// <summary>The peer ID, protocol ID or service name; empty for system and transient.</summary>
+    public string Name { get; }
+
+    /// <summary>The system scope.</summary>
+    public static ScopeName System { get; } = new(ScopeKind.System, "");
+
+    /// <summary>The transient scope.</summary>
+    public static ScopeName Transient { get; } = new(ScopeKind.Transient, "");
+
+    /// <summary>A peer's scope.</summary>
+    public static ScopeName Peer(PeerId peer) => new(ScopeKind.Peer, peer.ToString());
+
+    /// <summary>A protocol's scope.</summary>
+    public static ScopeName Protocol(string protocol) => new(ScopeKind.Protocol, protocol);
+
+    /// <summary>A service's scope.</summary>
+    public static ScopeName Service(string service) => new(ScopeKind.Service, service);
 }

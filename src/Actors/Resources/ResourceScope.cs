@@ -1,115 +1,84 @@
+using Akka.Actor;
 using Libp2p.Actors.Network;
+using Libp2p.Protocols.Muxing;
+using Libp2p.Protocols.Peer;
 
 namespace Libp2p.Actors.Resources;
 
 /// <summary>
-/// A resource scope (the seed's <c>ResourceScope</c>): reserving in it charges it and every scope
-/// above it in the DAG, all or nothing.
+/// A scope with an end (the seed's <c>ResourceScopeSpan</c>): a handle on its
+/// <see cref="ScopeSpanActor"/>. What is reserved in it charges every scope above it, all or
+/// nothing; <see cref="Done"/> gives everything back and closes it, as does its actor stopping for
+/// any reason. For the <see cref="ResourceManager.Null"/> manager there is no actor and every call
+/// returns at once.
 /// </summary>
-public class ResourceScope
+public class ResourceScopeSpan : IDisposable
 {
-    private protected ResourceScope(ResourceManager manager, ScopeNode node, ScopeNode[] above)
+    private volatile bool _done;
+
+    internal ResourceScopeSpan(IActorRef? actor, string name)
     {
-        Manager = manager;
-        Node = node;
-        Above = above;
+        Actor = actor;
+        Name = name;
     }
 
-    private protected ResourceManager Manager { get; }
+    /// <summary>The scope's actor; null for the <see cref="ResourceManager.Null"/> manager.</summary>
+    public IActorRef? Actor { get; }
 
-    internal ScopeNode Node { get; }
-
-    /// <summary>The scopes this one charges besides itself, in DAG order.</summary>
-    private protected ScopeNode[] Above { get; set; }
-
-    /// <summary>The scope's path in the DAG, e.g. <c>system</c>, <c>peer:12D3…</c>, <c>peer:12D3…/conn-4</c>.</summary>
-    public string Name => Node.Path;
+    /// <summary>The scope's path in the DAG, e.g. <c>transient/conn-4</c>, <c>peer:12D3…/conn-4</c>, <c>peer:12D3…/stream-9</c>.</summary>
+    public string Name { get; private protected set; }
 
     /// <summary>Reserves memory here and above, if every scope's priority rule allows it (the seed's <c>ReserveMemory</c>).</summary>
-    /// <exception cref="ResourceLimitExceededException">A scope refused; the exception names it.</exception>
-    /// <exception cref="ResourceScopeClosedException">This scope was closed.</exception>
-    public void ReserveMemory(int size, byte priority)
+    /// <exception cref="ResourceLimitExceededException">A scope refused; the exception names it, and nothing stays reserved.</exception>
+    public Task ReserveMemoryAsync(int size, byte priority)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(size);
-        Reserve(new Usage(size, 0, 0, 0, 0, 0), priority);
+        ThrowIfDone();
+        return Actor is null
+            ? Task.CompletedTask
+            : Actor.Ask<ScopeSpanActor.MemoryReserved>(new ScopeSpanActor.ReserveMemory(size, priority), ResourceManager.AnswerTimeout);
     }
 
-    /// <summary>Gives back memory reserved with <see cref="ReserveMemory"/> (the seed's <c>ReleaseMemory</c>).</summary>
-    public void ReleaseMemory(int size) => Release(new Usage(size, 0, 0, 0, 0, 0));
+    /// <summary>Gives back memory reserved with <see cref="ReserveMemoryAsync"/> (the seed's <c>ReleaseMemory</c>).</summary>
+    public void ReleaseMemory(int size) => Actor?.Tell(new ScopeSpanActor.ReleaseMemory(size));
 
-    /// <summary>The scope's usage (the seed's <c>Stat</c>).</summary>
-    public ScopeStat Stat() => Node.Usage.ToStat();
+    /// <summary>The scope's usage (the seed's <c>Stat</c>): what it holds itself and what its spans hold.</summary>
+    public async Task<ScopeStat> StatAsync() => Actor is null || _done
+        ? ScopeStat.Zero
+        : (await Actor.Ask<ScopeProtocol.StatIs>(ScopeProtocol.GetStat.Instance, ResourceManager.AnswerTimeout).ConfigureAwait(false)).Scope.Usage;
 
-    /// <summary>A span under this scope: what it reserves is released by its <see cref="ResourceScopeSpan.Done"/> (the seed's <c>BeginSpan</c>).</summary>
-    public ResourceScopeSpan BeginSpan()
+    /// <summary>A span under this scope: what it reserves is released by its <see cref="Done"/> (the seed's <c>BeginSpan</c>).</summary>
+    public async Task<ResourceScopeSpan> BeginSpanAsync()
     {
-        if (Node.Closed)
-            throw new ResourceScopeClosedException(Node.Path);
-        return new ResourceScopeSpan(Manager, Manager.NewNode($"{Node.Path}/span", ScopeLimit.Unlimited), [Node, .. Above]);
+        ThrowIfDone();
+        if (Actor is null)
+            return new ResourceScopeSpan(null, $"{Name}/span");
+        var opened = await Actor.Ask<ScopeSpanActor.Opened>(ScopeSpanActor.BeginSpan.Instance, ResourceManager.AnswerTimeout).ConfigureAwait(false);
+        return new ResourceScopeSpan(opened.Scope, opened.Name);
     }
 
-    private protected virtual void Reserve(Usage usage, byte priority)
-    {
-        if (!Manager.Counting)
-        {
-            if (Node.Closed)
-                throw new ResourceScopeClosedException(Node.Path);
-            return;
-        }
-        if (ScopeNode.TryReserve(ResourceManager.Chain(Node, Above), usage, priority) is { } refusal)
-            throw refusal;
-    }
+    /// <summary>
+    /// Closes the scope when <paramref name="owner"/> stops (and no longer when its previous owner
+    /// does): the actor that holds the connection or stream now.
+    /// </summary>
+    public void Adopt(IActorRef owner) => Actor?.Tell(new ScopeSpanActor.Adopt(owner));
 
-    private protected virtual void Release(Usage usage)
-    {
-        if (Manager.Counting)
-            ScopeNode.Release(ResourceManager.Chain(Node, Above), usage);
-    }
-}
-
-/// <summary>
-/// A scope with an end (the seed's <c>ResourceScopeSpan</c>): <see cref="Done"/> gives back
-/// everything reserved in it, and nothing can be reserved in it afterwards.
-/// </summary>
-public class ResourceScopeSpan : ResourceScope, IDisposable
-{
-    // Serializes this span's reservations, releases, moves and Done: a muxer reserves window growth
-    // on its stage's thread while the actor that owns the scope moves or closes it. Taken before any
-    // node's lock and never while one is held, so the global node order is kept.
-    private readonly object _gate = new();
-    private Usage _held;
-
-    internal ResourceScopeSpan(ResourceManager manager, ScopeNode node, ScopeNode[] above) : base(manager, node, above)
-    {
-        foreach (var scope in above)
-            Manager.Retain(scope);
-    }
-
-    /// <summary>Releases everything the span still holds, and closes it (the seed's <c>Done</c>).</summary>
+    /// <summary>Gives back everything the scope holds, and closes it (the seed's <c>Done</c>).</summary>
     public void Done()
     {
-        ScopeNode[] above;
-        lock (_gate)
-        {
-            lock (Node)
-            {
-                if (Node.Closed)
-                    return;
-                Node.Closed = true;
-            }
-            // Before the scopes: whoever sees them released sees this released too.
-            Closing();
-            if (Manager.Counting)
-                ScopeNode.Release(ResourceManager.Chain(Node, Above), _held);
-            _held = Usage.Zero;
-            above = Above;
-        }
-        foreach (var scope in above)
-            Manager.Unretain(scope);
+        _done = true;
+        Actor?.Tell(ScopeSpanActor.Done.Instance);
     }
 
-    /// <summary>Runs once, when <see cref="Done"/> closes the span: what it holds outside the scopes goes back here.</summary>
-    private protected virtual void Closing() { }
+    /// <summary>Whether <see cref="Done"/> was called on this handle.</summary>
+    public bool IsDone => _done;
+
+    /// <exception cref="ResourceScopeClosedException">The scope is done.</exception>
+    private protected void ThrowIfDone()
+    {
+        if (_done)
+            throw new ResourceScopeClosedException(Name);
+    }
 
     /// <summary>The same as <see cref="Done"/>.</summary>
     public void Dispose()
@@ -117,66 +86,97 @@ public class ResourceScopeSpan : ResourceScope, IDisposable
         Done();
         GC.SuppressFinalize(this);
     }
+}
 
-    private protected override void Reserve(Usage usage, byte priority)
-    {
-        lock (_gate)
-        {
-            base.Reserve(usage, priority);
-            _held += usage;
-        }
-    }
+/// <summary>
+/// A connection's scope (the seed's <c>ConnManagementScope</c>): it counts against the transient
+/// scope until <see cref="SetPeerAsync"/>, then against its peer's scope. An allow-listed
+/// connection counts against the allow-listed transient and system scopes instead.
+/// </summary>
+public sealed class ConnectionManagementScope : ResourceScopeSpan
+{
+    private readonly MemoryLease? _lease;
 
-    private protected override void Release(Usage usage)
+    internal ConnectionManagementScope(IActorRef? actor, string name, MemoryLease? lease, bool allowlisted) : base(actor, name)
     {
-        lock (_gate)
-        {
-            // After Done everything was given back already; a late release (a muxer closing after
-            // its connection's actor stopped) must not count it twice.
-            if (Node.Closed)
-                return;
-            _held -= usage;
-            base.Release(usage);
-        }
+        _lease = lease;
+        Allowlisted = allowlisted;
     }
 
     /// <summary>
-    /// Moves what the span holds from <paramref name="from"/> into a named scope just looked up, and
-    /// lets go of the reference the lookup handed out (the move takes its own, if it succeeds).
+    /// Starts the lease the connection's muxer charges memory a peer makes it hold to, without
+    /// waiting (window growth, partly received frames, unread mplex data): the scope's actor
+    /// reserves a first 384 KiB through its path now, while the connection is upgraded, and more
+    /// as the muxer takes it (null for the <see cref="ResourceManager.Null"/> manager).
     /// </summary>
-    private protected void MoveInto(ScopeNode[] from, NamedScope scope)
+    public IMemoryAccount? LeaseMemory()
     {
-        try
-        {
-            Move(from, [scope.Node]);
-        }
-        finally
-        {
-            Manager.Unretain(scope.Node);
-        }
+        // As much as one read may take: an mplex peer's first frames can arrive in the very read
+        // that ends the upgrade, before the connection could wait for more to be approved.
+        if (_lease is { Granted: 0 })
+            Actor?.Tell(new ScopeSpanActor.LeaseLow(ScopeSpanActor.FirstLease));
+        return _lease;
     }
 
-    /// <summary>Moves what the span holds from the scopes <paramref name="from"/> to the scopes <paramref name="to"/>, all or nothing.</summary>
-    private protected void Move(ScopeNode[] from, ScopeNode[] to)
+    /// <summary>The peer's scope once <see cref="SetPeerAsync"/> was called (the seed's <c>PeerScope</c>), e.g. <c>peer:12D3…</c>.</summary>
+    public string? PeerScope { get; private set; }
+
+    /// <summary>Whether the connection is counted in the allow-listed scopes rather than the ordinary ones.</summary>
+    public bool Allowlisted { get; private set; }
+
+    /// <summary>Moves the connection from the transient scope to <paramref name="peer"/>'s (the seed's <c>SetPeer</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">
+    /// The peer's scope cannot take the connection, or it was allow-listed for other peers only and the
+    /// ordinary scopes cannot take it; it stays where it was.
+    /// </exception>
+    public async Task SetPeerAsync(PeerId peer)
     {
-        lock (_gate)
+        ThrowIfDone();
+        if (Actor is null)
         {
-            if (Node.Closed)
-                throw new ResourceScopeClosedException(Node.Path);
-            // Charged first, released second: for a moment it counts twice, never zero times.
-            if (Manager.Counting)
-            {
-                var chain = (ScopeNode[])to.Clone();
-                Array.Sort(chain, static (a, b) => a.Id.CompareTo(b.Id));
-                if (ScopeNode.TryReserve(chain, _held, ReservationPriority.Always) is { } refusal)
-                    throw refusal;
-                ScopeNode.Release(from, _held);
-            }
-            foreach (var scope in to)
-                Manager.Retain(scope);
-            Above = [.. Above.Where(a => !from.Contains(a)), .. to];
+            PeerScope = $"peer:{peer}";
+            return;
         }
-        foreach (var scope in from)
-            Manager.Unretain(scope);
+        var set = await Actor.Ask<ScopeSpanActor.PeerSet>(new ScopeSpanActor.SetPeer(peer), ResourceManager.AnswerTimeout).ConfigureAwait(false);
+        (PeerScope, Name, Allowlisted) = (set.Scope, set.Name, set.Allowlisted);
+    }
+}
+
+/// <summary>
+/// A stream's scope (the seed's <c>StreamManagementScope</c>): it counts against its peer and the
+/// transient scope until <see cref="SetProtocolAsync"/> moves it to its protocol's scope; a
+/// service, once set, is charged too.
+/// </summary>
+public sealed class StreamManagementScope : ResourceScopeSpan
+{
+    internal StreamManagementScope(IActorRef? actor, string name, string peerScope) : base(actor, name) => PeerScope = peerScope;
+
+    /// <summary>The peer's scope (the seed's <c>PeerScope</c>), e.g. <c>peer:12D3…</c>.</summary>
+    public string PeerScope { get; }
+
+    /// <summary>The protocol's scope once set (the seed's <c>ProtocolScope</c>), e.g. <c>protocol:/echo/1.0.0</c>.</summary>
+    public string? ProtocolScope { get; private set; }
+
+    /// <summary>The service's scope once set (the seed's <c>ServiceScope</c>), e.g. <c>service:identify</c>.</summary>
+    public string? ServiceScope { get; private set; }
+
+    /// <summary>Moves the stream from the transient scope to <paramref name="protocol"/>'s (the seed's <c>SetProtocol</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">The protocol's scope cannot take the stream; it stays where it was.</exception>
+    public async Task SetProtocolAsync(string protocol)
+    {
+        ThrowIfDone();
+        ProtocolScope = Actor is null
+            ? $"protocol:{protocol}"
+            : (await Actor.Ask<ScopeSpanActor.ProtocolSet>(new ScopeSpanActor.SetProtocol(protocol), ResourceManager.AnswerTimeout).ConfigureAwait(false)).Scope;
+    }
+
+    /// <summary>Also charges <paramref name="service"/>'s scope (the seed's <c>SetService</c>).</summary>
+    /// <exception cref="ResourceLimitExceededException">The service's scope cannot take the stream.</exception>
+    public async Task SetServiceAsync(string service)
+    {
+        ThrowIfDone();
+        ServiceScope = Actor is null
+            ? $"service:{service}"
+            : (await Actor.Ask<ScopeSpanActor.ServiceSet>(new ScopeSpanActor.SetService(service), ResourceManager.AnswerTimeout).ConfigureAwait(false)).Scope;
     }
 }

@@ -1,7 +1,7 @@
 using Akka.Actor;
-using Akka.Streams;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
+using Libp2p.Actors.Connections;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
@@ -13,60 +13,69 @@ namespace Libp2p.Actors.Swarm;
 /// <summary>
 /// One peer being dialed (go-libp2p's dial worker): the Swarm sends every concurrent dial of the
 /// peer here, so they share one attempt. It takes the addresses the dial names, or asks the
-/// peerstore when it names none, ranks them, dials a few at a time, keeps the first connection that upgrades and aborts the rest, and reports to the Swarm.
+/// peerstore when it names none, ranks them, has the Swarm start a <see cref="ConnectionActor"/> per
+/// address, a few at a time, keeps the first connection that comes up and reports it to the Swarm.
+/// The other attempts watch it and end when it stops.
 /// </summary>
 public sealed class DialActor : ReceiveActor, IWithTimers
 {
     private readonly PeerId _peer;
     private readonly SwarmSettings _settings;
-    private readonly IMaterializer _materializer;
     private readonly List<(Multiaddr Address, ITransport Transport)> _queue = [];
     private readonly List<(Multiaddr Address, Exception Error)> _failures = [];
-    private readonly Dictionary<Multiaddr, (UpgradingConnection Dial, ConnectionManagementScope Scope)> _running = new();
+    private readonly HashSet<Multiaddr> _running = [];
     private readonly TimeSpan _timeout;
     private readonly IActorRef _peerstore;
     private readonly IReadOnlyList<Multiaddr> _given;
     private readonly TimeSpan _started;
+    private readonly IReadOnlyDictionary<Multiaddr, Backoff> _backedOff;
     private bool _done;
 
-    /// <summary>A connection to the peer is up; the receiver owns its scope.</summary>
-    public sealed record Succeeded(PeerId Peer, MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade, ConnectionManagementScope Scope);
+    /// <summary>A connection to the peer is up, its actor chosen among the attempts; the receiver adopts it.</summary>
+    public sealed record Succeeded(PeerId Peer, ConnectionInfo Info, MuxedConnection Connection);
+
+    /// <summary>
+    /// Asks the Swarm (the parent) for a <see cref="ConnectionActor"/> dialing <paramref name="Address"/>
+    /// for this dial: connections are the Swarm's children, each an actor from its first byte.
+    /// </summary>
+    public sealed record StartAttempt(PeerId Peer, Multiaddr Address, ITransport Transport, TimeSpan Timeout);
 
     /// <summary>Every address failed, or time ran out; the reason names each address.</summary>
     public sealed record Failed(PeerId Peer, Exception Reason);
 
+    /// <summary>An address that failed <paramref name="Failures"/> times in a row is not dialed again before <paramref name="Until"/>.</summary>
+    public sealed record Backoff(DateTimeOffset Until, int Failures);
+
     private sealed record AddressesKnown(IReadOnlyList<Multiaddr> Addresses);
-    private sealed record AttemptUpgraded(Multiaddr Address, ConnectionUpgrade Upgrade, TransportConnection Addresses);
-    private sealed record AttemptFailed(Multiaddr Address, Exception Error);
     private sealed record TimedOut;
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore, IMaterializer materializer)
+    public DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore,
+        IReadOnlyDictionary<Multiaddr, Backoff> backedOff)
     {
+        _backedOff = backedOff;
         _peer = peer;
         _settings = settings;
-        _materializer = materializer;
         _timeout = timeout;
         _peerstore = peerstore;
         _given = given;
         _started = Context.System.Scheduler.MonotonicClock;
 
         Receive<AddressesKnown>(known => Start(known.Addresses));
-        Receive<AttemptUpgraded>(u =>
+        Receive<ConnectionActor.Up>(u =>
         {
             if (_done)
                 return;
-            var winner = _running[u.Address];
-            _running.Remove(u.Address);
-            Context.Parent.Tell(new Succeeded(peer, winner.Dial.Connection, u.Addresses, u.Upgrade, winner.Scope));
+            _running.Remove(u.DialedAddress!);
+            // Chosen before this dial stops: the other attempts end with it, the winner does not.
+            Sender.Tell(ConnectionActor.Chosen.Instance);
+            Context.Parent.Tell(new Succeeded(peer, u.Info, u.Connection));
             Finish(null);
         });
-        Receive<AttemptFailed>(f =>
+        Receive<ConnectionActor.AttemptFailed>(f =>
         {
-            if (_done)
+            if (_done || !_running.Remove(f.Address))
                 return;
-            if (_running.Remove(f.Address, out var attempt))
-                attempt.Scope.Done();
             _failures.Add((f.Address, f.Error));
             if (_queue.Count == 0 && _running.Count == 0)
                 Finish(AllFailed());
@@ -76,7 +85,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         Receive<TimedOut>(_ =>
         {
             // Attempts still running are named too, so the dialer sees which addresses never answered.
-            foreach (var address in _running.Keys)
+            foreach (var address in _running)
                 _failures.Add((address, new TimeoutException($"still connecting or upgrading when the dial timed out after {timeout.TotalSeconds:0.###} s")));
             Finish(new DialException(peer, $"timed out after {timeout.TotalSeconds:0.###} s", _failures));
         });
@@ -99,9 +108,13 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             .PipeTo(Self, success: a => new AddressesKnown(a.Addresses), failure: _ => new AddressesKnown([]));
     }
 
-    /// <summary>A dial of <paramref name="peer"/> at <paramref name="addresses"/>, or at its peerstore addresses when none are given.</summary>
-    public static Props Props(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore, IMaterializer materializer) =>
-        Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore, materializer));
+    /// <summary>
+    /// A dial of <paramref name="peer"/> at <paramref name="addresses"/>, or at its peerstore addresses
+    /// when none are given, skipping those in <paramref name="backedOff"/> (keyed without <c>/p2p</c>).
+    /// </summary>
+    public static Props Props(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore,
+        IReadOnlyDictionary<Multiaddr, Backoff>? backedOff = null) =>
+        Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore, backedOff ?? new Dictionary<Multiaddr, Backoff>()));
 
     /// <summary>Loopback first, then private, then the rest; IPv4 before IPv6 within each (cheapest, likeliest first).</summary>
     private static IEnumerable<Multiaddr> Rank(IEnumerable<Multiaddr> addresses) => addresses
@@ -121,15 +134,35 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     /// <summary>Queues the addresses some transport can dial, best first, and starts dialing.</summary>
     private void Start(IEnumerable<Multiaddr> addresses)
     {
+        var waiting = new List<Backoff>();
+        var untransported = new List<Multiaddr>();
         foreach (var address in Rank(addresses))
         {
-            if (_settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
+            if (_backedOff.TryGetValue(address, out var backoff))
+                waiting.Add(backoff);
+            else if (_settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
                 _queue.Add((address, transport));
+            else
+                untransported.Add(address);
         }
-        if (_queue.Count == 0)
-            Finish(new NoRemoteAddressesException(_peer));
-        else
+        if (_queue.Count > 0)
             Launch();
+        else if (waiting.Count > 0)
+            Finish(BackoffFailure(waiting));
+        else if (untransported.Count > 0)
+            Finish(new NoTransportException(_peer, untransported));
+        else
+            Finish(new NoRemoteAddressesException(_peer));
+    }
+
+    /// <summary>Every address is backed off: says how many, and how long until the first may be dialed again.</summary>
+    private DialException BackoffFailure(List<Backoff> waiting)
+    {
+        var wait = waiting.Min(b => b.Until) - _settings.Clock.GetUtcNow();
+        var seconds = Math.Max(0.1, Math.Ceiling(wait.TotalSeconds * 10) / 10);
+        var failures = waiting.Max(b => b.Failures);
+        return new DialException(_peer, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"dial backoff: {(waiting.Count == 1 ? "the address" : $"all {waiting.Count} addresses")} failed {(failures == 1 ? "once" : $"{failures} times")} lately; retry in {seconds:0.0} s"));
     }
 
     private void Launch()
@@ -138,38 +171,10 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         {
             var (address, transport) = _queue[0];
             _queue.RemoveAt(0);
-            // Counted before dialing, as go-libp2p does, so the muxer's window growth is charged to the connection's own scope.
-            ConnectionManagementScope scope;
-            try
-            {
-                scope = _settings.Resources.OpenConnection(Direction.Outbound, useFileDescriptor: true, address);
-            }
-            catch (ResourceLimitExceededException e)
-            {
-                _failures.Add((address, e));
-                continue;
-            }
-            try
-            {
-                // The connect may take what is left of the dial's time, no more and no less.
-                var dial = Upgrader.Dial(Context.System, _materializer, transport, address, _settings.Upgrade with { Memory = new ScopeMemoryAccount(scope) }, _peer, Remaining());
-                _running[address] = (dial, scope);
-                // Both settle: a refused connect closes the stage before the transport's task faults,
-                // and only the transport's error says "connection refused".
-                Task.WhenAll(dial.Connection.Upgraded, dial.Transport).ContinueWith(_ => dial.Connection.Upgraded.IsCompletedSuccessfully && dial.Transport.IsCompletedSuccessfully
-                        ? (object)new AttemptUpgraded(address, dial.Connection.Upgraded.Result, dial.Transport.Result)
-                        // The transport's own error says more than the connection it never became.
-                        : new AttemptFailed(address, dial.Transport.Exception?.GetBaseException() ?? dial.Connection.Upgraded.Exception?.GetBaseException() ?? new TimeoutException("cancelled")),
-                        TaskScheduler.Default)
-                    .PipeTo(Self);
-            }
-            catch (Exception e)
-            {
-                // Whatever stopped the dial from starting (a transport error, a materializer already
-                // shut down), the scope opened for it is given back.
-                scope.Done();
-                _failures.Add((address, e));
-            }
+            // The connect may take what is left of the dial's time, no more and no less. The attempt's
+            // actor counts it before dialing, as go-libp2p does, and reports here how it went.
+            _running.Add(address);
+            Context.Parent.Tell(new StartAttempt(_peer, address, transport, Remaining()));
         }
         if (_running.Count == 0 && _queue.Count == 0 && !_done)
             Finish(AllFailed());
@@ -197,14 +202,4 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         Context.Stop(Self);
     }
 
-    /// <inheritdoc />
-    protected override void PostStop()
-    {
-        // Losers of the race, and attempts cut off by the timeout, are aborted.
-        foreach (var (dial, scope) in _running.Values)
-        {
-            dial.Connection.Abort(new DialException(_peer, "another address won, or the dial ended"));
-            scope.Done();
-        }
-    }
 }

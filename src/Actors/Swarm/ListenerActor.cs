@@ -1,7 +1,5 @@
 using Akka.Actor;
 using Akka.Streams;
-using Libp2p.Actors.Network;
-using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Transport;
@@ -9,8 +7,9 @@ using Libp2p.Protocols.Transport;
 namespace Libp2p.Actors.Swarm;
 
 /// <summary>
-/// One listen address: binds it, opens a resource scope for and upgrades every accepted connection, and hands each to the Swarm
-/// (its parent). Stopping it unbinds the address; connections already accepted live on.
+/// One listen address: binds it and hands every accepted connection to the Swarm (its parent),
+/// which gives it a <see cref="Connections.ConnectionActor"/> at once. Stopping it unbinds the
+/// address; connections already accepted live on.
 /// </summary>
 public sealed class ListenerActor : ReceiveActor
 {
@@ -23,16 +22,13 @@ public sealed class ListenerActor : ReceiveActor
     /// <summary>The address could not be bound.</summary>
     public sealed record BindFailed(Multiaddr Requested, Exception Reason);
 
-    /// <summary>A connection was accepted and its scope opened; its upgrade is under way. The receiver owns the scope.</summary>
-    public sealed record Accepted(MuxedConnection Connection, TransportConnection Addresses, ConnectionManagementScope Scope);
-
-    /// <summary>A connection was refused by the resource manager and cut before its handshake.</summary>
-    public sealed record Refused(TransportConnection Addresses, ResourceLimitExceededException Reason);
+    /// <summary>A connection was accepted, nothing read from it yet: the receiver owns it.</summary>
+    public sealed record Accepted(InboundConnection Inbound);
 
     private sealed record Listening(TransportListener Listener);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public ListenerActor(Multiaddr requested, ITransport transport, UpgradeSettings upgrade, ResourceManager resources, IMaterializer materializer)
+    public ListenerActor(Multiaddr requested, ITransport transport, IMaterializer materializer)
     {
         _requested = requested;
         Receive<Listening>(l =>
@@ -51,47 +47,15 @@ public sealed class ListenerActor : ReceiveActor
         // (and its scope) accepted while the listener stops is still closed and released there.
         var swarm = Context.Parent;
         var system = Context.System;
-        // Every accepted connection is upgraded on the Swarm's materializer, not this actor's:
-        // closing a listener must not close the connections it accepted.
-        Upgrader.Listen(system, materializer, transport, requested, inbound => Accept(inbound, upgrade, resources, materializer, swarm))
+        // On the Swarm's materializer, not this actor's: closing a listener must not close the
+        // connections it accepted.
+        Upgrader.Listen(system, materializer, transport, requested, inbound => swarm.Tell(new Accepted(inbound)))
             .PipeTo(self, success: l => new Listening(l));
     }
 
-    /// <summary>A listener for <paramref name="address"/> on <paramref name="transport"/>, accounting its connections in <paramref name="resources"/>.</summary>
-    public static Props Props(Multiaddr address, ITransport transport, UpgradeSettings upgrade, ResourceManager resources, IMaterializer materializer) =>
-        Akka.Actor.Props.Create(() => new ListenerActor(address, transport, upgrade, resources, materializer));
-
-    /// <summary>
-    /// Counts the connection from the moment it is accepted, as go-libp2p's listener does, so its
-    /// scope exists before the upgrade and the muxer's window growth is charged to it.
-    /// </summary>
-    private static void Accept(InboundConnection inbound, UpgradeSettings upgrade, ResourceManager resources, IMaterializer materializer, IActorRef swarm)
-    {
-        ConnectionManagementScope scope;
-        try
-        {
-            scope = resources.OpenConnection(Direction.Inbound, useFileDescriptor: true, inbound.Addresses.RemoteAddress);
-        }
-        catch (ResourceLimitExceededException e)
-        {
-            // Run only to be cut at once: as the listening side it has sent nothing yet.
-            Upgrader.Accept(materializer, inbound, upgrade).Abort(e);
-            swarm.Tell(new Refused(inbound.Addresses, e));
-            return;
-        }
-        MuxedConnection connection;
-        try
-        {
-            connection = Upgrader.Accept(materializer, inbound, upgrade with { Memory = new ScopeMemoryAccount(scope) });
-        }
-        catch
-        {
-            // The connection never started (the materializer is shutting down): its scope goes back.
-            scope.Done();
-            throw;
-        }
-        swarm.Tell(new Accepted(connection, inbound.Addresses, scope));
-    }
+    /// <summary>A listener for <paramref name="address"/> on <paramref name="transport"/>.</summary>
+    public static Props Props(Multiaddr address, ITransport transport, IMaterializer materializer) =>
+        Akka.Actor.Props.Create(() => new ListenerActor(address, transport, materializer));
 
     /// <inheritdoc />
     protected override void PostStop() => _listener?.UnbindAsync();

@@ -47,16 +47,13 @@ public sealed partial class SwarmActor
             Fail(peer, pending, new NoConnectionException(peer, options.NoDial));
             return;
         }
-        if (_backoff.TryGetValue(peer, out var backoff) && backoff.Until > _settings.Clock.GetUtcNow())
-        {
-            Fail(peer, pending, new DialException(peer, $"dial backoff: {backoff.Failures} failed dial(s), the next is allowed at {backoff.Until:O}"));
-            return;
-        }
         if (!_dials.TryGetValue(peer, out var dial))
         {
             // Numbered, not named after the peer alone: a finished dial reports before it has stopped,
             // so its name may still be taken when the next dial of the same peer starts.
-            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, _materializer), $"dial-{++_nextDial}-{peer}");
+            // Backoff is per address, as go-libp2p's: the dial skips addresses that failed lately,
+            // so a mistyped address does not hold back the right one of the same peer.
+            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, BackedOff(peer)), $"dial-{++_nextDial}-{peer}");
             Context.Watch(actor);
             _dials[peer] = dial = new DialInProgress(actor, []);
         }
@@ -67,23 +64,14 @@ public sealed partial class SwarmActor
     {
         _backoff.Remove(succeeded.Peer);
         var waiters = _dials.Remove(succeeded.Peer, out var dial) ? dial.Waiters : [];
-        if (TryAdopt(succeeded.Connection, succeeded.Addresses, succeeded.Upgrade, Direction.Outbound, succeeded.Scope, out var info, out var refusal))
-        {
-            foreach (var waiter in waiters)
-                Satisfy(waiter, info);
-        }
-        else
-        {
-            foreach (var waiter in waiters)
-                Fail(succeeded.Peer, waiter, refusal);
-        }
+        Adopt(succeeded.Info, succeeded.Connection);
+        foreach (var waiter in waiters)
+            Satisfy(waiter, succeeded.Info);
     }
 
     private void HandleDialFailed(DialActor.Failed failed)
     {
-        var failures = _backoff.TryGetValue(failed.Peer, out var previous) ? previous.Failures + 1 : 1;
-        var delay = TimeSpan.FromTicks(Math.Min(_settings.BackoffMax.Ticks, _settings.BackoffBase.Ticks << Math.Min(failures - 1, 20)));
-        _backoff[failed.Peer] = (_settings.Clock.GetUtcNow() + delay, failures);
+        RecordBackoff(failed.Peer, failed.Reason);
         if (ConnectionsTo(failed.Peer).Count == 0)
             _history[failed.Peer] = Connectedness.CannotConnect;
         if (_dials.Remove(failed.Peer, out var dial))
@@ -94,41 +82,78 @@ public sealed partial class SwarmActor
     }
 
     /// <summary>
-    /// Takes an upgraded connection into the table under a new <see cref="ConnectionActor"/>, once its
-    /// scope accepts the peer. Refused, the connection is cut, nothing stays reserved, and the refusal
-    /// is returned for a dialer to learn why.
+    /// Backs off each address that failed, longer for each failure in a row (doubling from
+    /// <see cref="SwarmSettings.BackoffBase"/> up to <see cref="SwarmSettings.BackoffMax"/>). A
+    /// refusal of our own resource manager says nothing about the address, so it is not counted.
     /// </summary>
-    private bool TryAdopt(MuxedConnection connection, TransportConnection addresses, ConnectionUpgrade upgrade, Direction direction, ConnectionManagementScope scope,
-        [NotNullWhen(true)] out ConnectionInfo? info, [NotNullWhen(false)] out ResourceLimitExceededException? refusal)
+    private void RecordBackoff(PeerId peer, Exception reason)
     {
-        try
+        if (reason is not DialException { Attempts.Count: > 0 } dial)
+            return;
+        var now = _settings.Clock.GetUtcNow();
+        PruneBackoff(now);
+        if (!_backoff.TryGetValue(peer, out var addresses))
+            _backoff[peer] = addresses = new Dictionary<Multiaddr, DialActor.Backoff>();
+        foreach (var (address, error) in dial.Attempts)
         {
-            scope.SetPeer(upgrade.RemotePeer);
+            if (error is ResourceLimitExceededException)
+                continue;
+            var failures = addresses.TryGetValue(address, out var previous) ? previous.Failures + 1 : 1;
+            var delay = TimeSpan.FromTicks(Math.Min(_settings.BackoffMax.Ticks, _settings.BackoffBase.Ticks << Math.Min(failures - 1, 20)));
+            addresses[address] = new DialActor.Backoff(now + delay, failures);
         }
-        catch (ResourceLimitExceededException e)
+        if (addresses.Count == 0)
+            _backoff.Remove(peer);
+    }
+
+    /// <summary>The addresses of <paramref name="peer"/> still backed off now, with when each may be dialed again.</summary>
+    private IReadOnlyDictionary<Multiaddr, DialActor.Backoff> BackedOff(PeerId peer)
+    {
+        var now = _settings.Clock.GetUtcNow();
+        if (!_backoff.TryGetValue(peer, out var addresses))
+            return new Dictionary<Multiaddr, DialActor.Backoff>();
+        return addresses.Where(a => a.Value.Until > now).ToDictionary(a => a.Key, a => a.Value);
+    }
+
+    /// <summary>Drops expired entries, so peers dialed once long ago are not remembered forever.</summary>
+    private void PruneBackoff(DateTimeOffset now)
+    {
+        foreach (var (peer, addresses) in _backoff)
         {
-            _log.Info("refused a connection with {0}: {1}", upgrade.RemotePeer, e.Message);
-            scope.Done();
-            connection.Abort(e);
-            (info, refusal) = (null, e);
-            return false;
+            foreach (var (address, backoff) in addresses)
+            {
+                if (backoff.Until <= now)
+                    addresses.Remove(address);
+            }
+            if (addresses.Count == 0)
+                _backoff.Remove(peer);
         }
+    }
+
+    /// <summary>Starts the actor of a connection accepted or dialed; it tells us once it is up (or its dialer, for a dial).</summary>
+    private void StartConnection(ConnectionActor.ConnectionStart start)
+    {
         var id = new ConnectionId(++_nextConnection);
-        info = new ConnectionInfo(id, _local, upgrade.RemotePeer, upgrade.RemotePublicKey, addresses.LocalAddress, addresses.RemoteAddress,
-            upgrade.Security, upgrade.Muxer, new Stats(direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), ActorRefs.Nobody);
-        var actor = Context.ActorOf(ConnectionActor.Props(connection, info, _handlers, _materializer, _settings.Resources, scope, _settings.Streams), $"conn-{id}");
-        info = info with { Actor = actor };
+        var actor = Context.ActorOf(ConnectionActor.Props(start, id, _settings, _handlers, _materializer), $"conn-{id}");
         Context.Watch(actor);
+        _upgrading.Add(actor);
+    }
+
+    /// <summary>Takes a connection that is up (secured, muxed, counted against its peer) into the table.</summary>
+    private void Adopt(ConnectionInfo info, MuxedConnection connection)
+    {
+        var actor = info.Actor;
+        if (!_upgrading.Remove(actor))
+            return; // stopped meanwhile: its Terminated came first
         _connections[actor] = new LiveConnection(info, connection);
-        _history.Remove(upgrade.RemotePeer);
+        actor.Tell(ConnectionActor.Adopted.Instance);
+        _history.Remove(info.RemotePeer);
         // Only an address we dialed is worth keeping: an inbound connection's comes from an ephemeral
         // port nobody listens on, and a peer reconnecting from new ports would grow the peerstore.
-        if (direction == Direction.Outbound)
-            _peerstore.Tell(new PeerstoreProtocol.AddAddresses(upgrade.RemotePeer, [addresses.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
-        _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(upgrade.RemotePeer, upgrade.RemotePublicKey));
+        if (info.Stat.Direction == Direction.Outbound)
+            _peerstore.Tell(new PeerstoreProtocol.AddAddresses(info.RemotePeer, [info.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
+        _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(info.RemotePeer, info.RemotePublicKey));
         Context.System.EventStream.Publish(new SwarmProtocol.Connected(info));
-        refusal = null;
-        return true;
     }
 
     private List<ConnectionInfo> ConnectionsTo(PeerId peer) => _connections.Values.Select(c => c.Info).Where(c => c.RemotePeer == peer).ToList();
@@ -150,7 +175,7 @@ public sealed partial class SwarmActor
     private void ChangeHandlers(string protocol, ImmutableDictionary<string, StreamHandler> handlers)
     {
         _handlers = new StreamHandlerTable(handlers);
-        foreach (var connection in _connections.Keys)
+        foreach (var connection in _connections.Keys.Concat(_upgrading))
             connection.Tell(new Conn.HandlersChanged(_handlers));
         Sender.Tell(new SwarmProtocol.HandlerSet(protocol));
         Context.System.EventStream.Publish(new SwarmProtocol.ProtocolsChanged(_local, Protocols()));
@@ -172,6 +197,9 @@ public sealed partial class SwarmActor
             Context.Stop(dial.Actor);
         }
         _dials.Clear();
+        // Connections still upgrading are cut: nobody will adopt them.
+        foreach (var upgrading in _upgrading)
+            Context.Stop(upgrading);
         // A connection whose remote never answers the goodbye is cut after a grace period.
         Timers.StartSingleTimer("close", new CloseTimedOut(), TimeSpan.FromSeconds(5));
         Become(() => Closing(closing));
@@ -198,23 +226,11 @@ public sealed partial class SwarmActor
         Receive<SwarmProtocol.Dial>(d => Sender.Tell(new SwarmProtocol.DialFailed(d.Peer, new DialException(d.Peer, "the network is closed"))));
         Receive<SwarmProtocol.OpenStream>(o => Sender.Tell(new SwarmProtocol.OpenStreamFailed(o.Peer, new DialException(o.Peer, "the network is closed"))));
         Receive<SwarmProtocol.Listen>(l => Sender.Tell(new SwarmProtocol.ListenFailed(l.Addresses.FirstOrDefault() ?? Multiaddr.Empty, new TransportException("the network is closed"))));
-        // Connections that finish upgrading while closing are not adopted: they are closed at once.
-        Receive<ListenerActor.Accepted>(a =>
-        {
-            a.Scope.Done();
-            a.Connection.Close();
-        });
-        Receive<InboundUpgraded>(u =>
-        {
-            u.Scope.Done();
-            u.Connection.Close();
-        });
-        Receive<InboundFailed>(f => f.Scope.Done());
-        Receive<DialActor.Succeeded>(d =>
-        {
-            d.Scope.Done();
-            d.Connection.Close();
-        });
+        // Connections accepted or up while closing are not adopted: they are cut at once.
+        Receive<ListenerActor.Accepted>(a => Upgrader.Accept(_materializer, a.Inbound, _settings.Upgrade).Abort(new ConnectionClosedException("the network is closing")));
+        Receive<DialActor.StartAttempt>(a => Sender.Tell(new ConnectionActor.AttemptFailed(a.Address, new DialException(a.Peer, "the network is closing"))));
+        Receive<ConnectionActor.Up>(u => Context.Stop(u.Info.Actor));
+        Receive<DialActor.Succeeded>(d => Context.Stop(d.Info.Actor));
         Queries();
         // Everything else is for a network that is gone; the messages above answer what can be answered.
         ReceiveAny(_ => { });
@@ -231,7 +247,7 @@ public sealed partial class SwarmActor
             foreach (var connection in _connections.Keys)
                 connection.Tell(Conn.Close.Instance);
         }
-        if (_connections.Count > 0)
+        if (_connections.Count > 0 || _upgrading.Count > 0)
             return;
         Timers.Cancel("close");
         foreach (var closer in closing.Closers)

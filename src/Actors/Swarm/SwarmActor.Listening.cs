@@ -29,7 +29,7 @@ public sealed partial class SwarmActor
                 Sender.Tell(new SwarmProtocol.ListenFailed(address, new TransportException($"no transport can listen on {address}")));
                 return;
             }
-            var listener = Context.ActorOf(ListenerActor.Props(address, transport, _settings.Upgrade, _settings.Resources, _materializer), $"listener-{++_nextListener}");
+            var listener = Context.ActorOf(ListenerActor.Props(address, transport, _materializer), $"listener-{++_nextListener}");
             Context.Watch(listener);
             _listeners[listener] = new Listener(address);
             request.Waiting.Add(listener);

@@ -20,7 +20,7 @@ namespace Libp2p.Actors.Swarm;
 /// </summary>
 /// <remarks>
 /// Three tables, one entry per child: <c>_connections</c> (a <see cref="LiveConnection"/> per
-/// <see cref="ConnectionActor"/>), <c>_listeners</c> (a <see cref="Listener"/> per
+/// <see cref="ConnectionActor"/> adopted; <c>_upgrading</c> holds those not yet up), <c>_listeners</c> (a <see cref="Listener"/> per
 /// <see cref="ListenerActor"/>) and <c>_dials</c> (a <see cref="DialInProgress"/> per peer being
 /// dialed). Listening is in <c>SwarmActor.Listening.cs</c>; dialing, adopting connections and
 /// closing in <c>SwarmActor.Connections.cs</c>.
@@ -33,11 +33,12 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private readonly ActorMaterializer _materializer;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, LiveConnection> _connections = new();
+    private readonly HashSet<IActorRef> _upgrading = [];
     private readonly Dictionary<IActorRef, Listener> _listeners = new();
     private readonly List<ListenRequest> _listenRequests = [];
     private readonly Dictionary<PeerId, DialInProgress> _dials = new();
     private readonly Dictionary<PeerId, Connectedness> _history = new();
-    private readonly Dictionary<PeerId, (DateTimeOffset Until, int Failures)> _backoff = new();
+    private readonly Dictionary<PeerId, Dictionary<Multiaddr, DialActor.Backoff>> _backoff = new();
     private StreamHandlerTable _handlers = StreamHandlerTable.Empty;
     private long _nextConnection;
     private long _nextListener;
@@ -60,8 +61,6 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     /// <summary>A request waiting for a connection: a dial, or a stream to open once connected.</summary>
     private sealed record Pending(IActorRef ReplyTo, IReadOnlyList<string>? StreamProtocols);
 
-    private sealed record InboundUpgraded(MuxedConnection Connection, TransportConnection Addresses, ConnectionUpgrade Upgrade, ConnectionManagementScope Scope);
-    private sealed record InboundFailed(Exception Reason, ConnectionManagementScope Scope);
     private sealed record CloseTimedOut;
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
@@ -74,7 +73,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         // their sockets. The Swarm shuts the materializer down once they are gone.
         _materializer = ActorMaterializer.Create(Context.System, namePrefix: $"libp2p-{Self.Path.Name}");
         _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock), "peerstore");
-        Context.ActorOf(ResourceManagerActor.Props(settings.Resources), "rcmgr");
+        settings.Resources.Start(Context);
         Active();
     }
 
@@ -93,6 +92,10 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             connection.Handle.Abort(new ConnectionClosedException("the swarm stopped"));
         // The Swarm owns its resource manager: its meter stops publishing with it.
         _settings.Resources.Dispose();
+        // And its materializer: once the aborts above reached their graphs (a moment), every graph
+        // left (listeners, connections cut short) stops with it.
+        var materializer = _materializer;
+        Context.System.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromSeconds(1), () => materializer.Shutdown());
     }
 
     /// <inheritdoc />
@@ -108,16 +111,10 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         Receive<ListenerActor.Bound>(HandleBound);
         Receive<ListenerActor.BindFailed>(f => ListenerFailed(Sender, f.Requested, f.Reason));
         Receive<SwarmProtocol.CloseListener>(HandleCloseListener);
-        // Counted (against the transient scope) by the listener from the moment it was accepted, before the handshake.
-        Receive<ListenerActor.Accepted>(a =>
-            a.Connection.Upgraded.PipeTo(Self, success: u => new InboundUpgraded(a.Connection, a.Addresses, u, a.Scope), failure: e => new InboundFailed(e, a.Scope)));
-        Receive<ListenerActor.Refused>(r => _log.Info("refused an inbound connection from {0}: {1}", r.Addresses.RemoteAddress, r.Reason.Message));
-        Receive<InboundUpgraded>(u => TryAdopt(u.Connection, u.Addresses, u.Upgrade, Direction.Inbound, u.Scope, out _, out _));
-        Receive<InboundFailed>(f =>
-        {
-            f.Scope.Done();
-            _log.Info("an inbound connection failed its upgrade: {0}", f.Reason.Message);
-        });
+        // An actor from the first byte: it opens the connection's scope, then upgrades it.
+        Receive<ListenerActor.Accepted>(a => StartConnection(new ConnectionActor.ConnectionStart.Accepted(a.Inbound)));
+        Receive<DialActor.StartAttempt>(a => StartConnection(new ConnectionActor.ConnectionStart.Dialed(a.Address, a.Transport, a.Peer, a.Timeout, Sender)));
+        Receive<ConnectionActor.Up>(u => Adopt(u.Info, u.Connection));
         Receive<SwarmProtocol.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null)));
         Receive<SwarmProtocol.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols)));
         Receive<DialActor.Succeeded>(HandleDialSucceeded);
@@ -144,12 +141,14 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         Receive<SwarmProtocol.GetConns>(g => Sender.Tell(new SwarmProtocol.ConnsAre(g.Peer is null ? [.. _connections.Values.Select(c => c.Info)] : ConnectionsTo(g.Peer))));
         Receive<SwarmProtocol.GetProtocols>(_ => Sender.Tell(new SwarmProtocol.ProtocolsAre(Protocols())));
         Receive<SwarmProtocol.GetPeerstore>(_ => Sender.Tell(new SwarmProtocol.PeerstoreIs(_peerstore)));
-        Receive<SwarmProtocol.GetResourceSnapshot>(_ => Sender.Tell(new SwarmProtocol.ResourceSnapshotIs(_settings.Resources.Snapshot())));
+        Receive<SwarmProtocol.GetResourceSnapshot>(_ => _settings.Resources.SnapshotAsync().PipeTo(Sender, success: s => new SwarmProtocol.ResourceSnapshotIs(s)));
     }
 
     private void HandleTerminated(Terminated terminated)
     {
         var actor = terminated.ActorRef;
+        if (_upgrading.Remove(actor))
+            return;
         if (_connections.Remove(actor, out var connection))
         {
             var info = connection.Info;

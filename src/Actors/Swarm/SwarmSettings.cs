@@ -3,6 +3,7 @@ using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Transport;
+using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Actors.Swarm;
 
@@ -11,13 +12,20 @@ namespace Libp2p.Actors.Swarm;
 public sealed record SwarmSettings(PrivateKey Identity)
 {
     /// <summary>
-    /// The transports, tried in order for each address (default TCP on the socket engine, then
-    /// memory; <see cref="TcpTransport"/> is the Akka.IO engine, HOCON <c>akka.libp2p.tcp.engine</c>).
+    /// The transports, tried in order for each address (default TCP on the socket engine,
+    /// WebSockets over it, then memory; <see cref="TcpTransport"/> is the Akka.IO engine, HOCON
+    /// <c>akka.libp2p.tcp.engine</c>).
     /// </summary>
-    public IReadOnlyList<ITransport> Transports { get; init; } = [SocketTransport.Instance, MemoryTransport.Instance];
+    public IReadOnlyList<ITransport> Transports { get; init; } = [SocketTransport.Instance, WebSocketTransport.Instance, MemoryTransport.Instance];
 
     /// <summary>The muxers offered, in order of preference (default yamux, then mplex).</summary>
     public IReadOnlyList<MuxerFactory> Muxers { get; init; } = MuxerFactory.Defaults;
+
+    /// <summary>
+    /// The security protocols offered, in order of preference (default <c>/noise</c>, then
+    /// <c>/tls/1.0.0</c>, as go-libp2p); a dialer gets its first one the listener also speaks.
+    /// </summary>
+    public IReadOnlyList<string> Security { get; init; } = SecurityProtocols.Defaults;
 
     /// <summary>Limits of each connection stage, the upgrade timeout among them.</summary>
     public ConnectionStageSettings Connection { get; init; } = ConnectionStageSettings.Default;
@@ -46,5 +54,5 @@ public sealed record SwarmSettings(PrivateKey Identity)
 
     // Without a memory account: the listener and the dial give each connection one over its own
     // scope (opened before the upgrade), so window growth counts against that connection.
-    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection);
+    internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection, Security: Security);
 }

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using Libp2p.Cli;
 using Libp2p.Cli.Commands;
 
@@ -5,42 +7,9 @@ return await Cli.RunAsync(args, Console.Out, Console.Error);
 
 namespace Libp2p.Cli
 {
-    /// <summary>The <c>p2p</c> tool's entry: dispatch, usage and exit codes (0 ok, 1 failed, 2 misused).</summary>
+    /// <summary>The <c>p2p</c> tool's entry: dispatch, help and exit codes (0 ok, 1 failed, 2 misused).</summary>
     internal static class Cli
     {
-        private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "help", "once", "serve-resources" };
-
-        public const string Usage = """
-            usage: p2p <command> [options]
-
-            commands:
-              demo [--nodes N]
-                    N nodes (default 2) in this process on 127.0.0.1: node 1 connects to the others,
-                    they identify each other, ping, echo 64 KiB and move 8 MiB each way; then all stop
-              listen [--listen MULTIADDR]... [--key FILE] [--config FILE] [--serve-resources]
-                    run a node serving identify, ping, echo and perf; prints LISTEN <multiaddr> lines,
-                    then its events; stops on Ctrl-C or SIGTERM. --config: HOCON over the reference
-                    config; --serve-resources: let peers read its resource scopes (for top --connect)
-              ping MULTIADDR [--count N] [--timeout SECONDS]
-                    round-trip times to a peer (default 5 pings)
-              echo MULTIADDR [--bytes N] [--timeout SECONDS]
-                    send N random bytes (default 1MiB) to the peer's echo service and check them
-              perf MULTIADDR [--upload BYTES] [--download BYTES] [--timeout SECONDS]
-                    throughput each way (default 64MiB each)
-              identify MULTIADDR [--timeout SECONDS]
-                    what the peer says about itself: agent, protocols, addresses
-              top [--connect MULTIADDR] [--interval SECONDS] [--once] [listen's options]
-                    resource scopes, usage against limits: of a node of its own, or with --connect
-                    of a 'p2p listen --serve-resources' node
-              id [--key FILE] [--type ed25519|secp256k1|ecdsa|rsa]
-                    load the identity in FILE (created when missing) and print its peer ID
-              help  this text
-
-            MULTIADDR ends in /p2p/<peer id>, as 'p2p listen' prints it; byte counts take KiB, MiB, GiB
-            --timeout bounds connecting and each exchange except perf's transfer (default 30 s)
-            every command takes --json for one JSON object a line
-            """;
-
         /// <summary>Runs the tool and waits; for callers that cannot await.</summary>
         public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error) =>
             RunAsync(args, output, error).GetAwaiter().GetResult();
@@ -50,14 +19,25 @@ namespace Libp2p.Cli
         {
             // Events arrive on actor threads while the command writes too.
             output = ReferenceEquals(output, Console.Out) ? output : TextWriter.Synchronized(output);
+            // Known before parsing, so even a command line that does not parse fails in JSON.
+            var json = args.Contains("--json", StringComparer.Ordinal);
             try
             {
-                var line = CommandLine.Parse(args, Flags);
-                if (line.Flag("help"))
+                var root = Grammar.Build();
+                // '@file' is no response file here: a multiaddr never starts with '@', and a name that does is a typo.
+                var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+                if (parsed.Action is SynchronousCommandLineAction and not ParseErrorAction)
+                    return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+                if (parsed.CommandResult.Command is RootCommand && parsed.UnmatchedTokens.Count == 0)
                 {
-                    output.WriteLine(Usage);
-                    return 0;
+                    // No command: the usage goes where errors go, and the exit code says it was a misuse.
+                    if (!json)
+                        Grammar.WriteHelp(root, error);
+                    throw new UsageException("missing-command", $"no command given; the commands are {string.Join(", ", Grammar.Commands.Select(c => c.Name))}, help");
                 }
+                if (parsed.Errors.Count > 0)
+                    throw CommandLine.Explain(parsed);
+                var line = CommandLine.From(parsed);
                 return line.Command switch
                 {
                     "id" => IdCommand.Run(line, output),
@@ -68,37 +48,54 @@ namespace Libp2p.Cli
                     "perf" => await PerfCommand.RunAsync(line, output, error).ConfigureAwait(false),
                     "identify" => await IdentifyCommand.RunAsync(line, output).ConfigureAwait(false),
                     "top" => await TopCommand.RunAsync(line, output, cancellationToken).ConfigureAwait(false),
-                    "help" => Help(output),
-                    _ => throw new UsageException($"unknown command '{line.Command}'"),
+                    "help" => Help(root, line, output),
+                    _ => throw new UsageException("unknown-command", $"unknown command '{line.Command}'"),
                 };
             }
             catch (UsageException e)
             {
-                error.WriteLine($"p2p: {e.Message}");
-                error.WriteLine("run 'p2p help' for usage");
-                return 2;
+                return Fail(error, json, 2, e.Code, e.Message);
             }
             catch (CommandFailedException e)
             {
-                error.WriteLine($"p2p: {Node.OneLine(e.Message)}");
-                return 1;
+                return Fail(error, json, 1, e.Code, e.Message);
             }
             catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
             {
-                error.WriteLine($"p2p: {Node.OneLine(e.Message)}");
-                return 1;
+                return Fail(error, json, 1, e is UnauthorizedAccessException ? "permission-denied" : "io", e.Message);
             }
             catch (Exception e)
             {
                 // A bug, not a network failure: still one line, with the type to search for.
-                error.WriteLine($"p2p: unexpected {e.GetType().Name}: {Node.OneLine(e.Message)}");
-                return 1;
+                return Fail(error, json, 1, "internal", $"unexpected {e.GetType().Name}: {e.Message}");
             }
         }
 
-        private static int Help(TextWriter output)
+        /// <summary>One line on standard error: <c>p2p: message</c>, or with <c>--json</c> <c>{"error": code, "message": …}</c>.</summary>
+        private static int Fail(TextWriter error, bool json, int exitCode, string code, string message)
         {
-            output.WriteLine(Usage);
+            message = Node.OneLine(message);
+            if (json)
+                Output.Json(error, new Dictionary<string, object?> { ["error"] = code, ["message"] = message, ["exitCode"] = exitCode });
+            else
+                error.WriteLine($"p2p: {message}");
+            return exitCode;
+        }
+
+        /// <summary><c>p2p help [COMMAND]</c>: the usage, or that command's help with examples.</summary>
+        private static int Help(RootCommand root, CommandLine line, TextWriter output)
+        {
+            if (line.Positional.Count > 1)
+                throw new UsageException("unexpected-argument", "'help' takes at most one command");
+            if (line.Positional.Count == 0)
+            {
+                Grammar.WriteHelp(root, output);
+                return 0;
+            }
+            var name = line.Positional[0];
+            var command = root.Subcommands.FirstOrDefault(c => c.Name == name)
+                ?? throw new UsageException("unknown-command", $"unknown command '{name}'; the commands are {string.Join(", ", Grammar.Commands.Select(c => c.Name))}, help");
+            Grammar.WriteHelp(command, output);
             return 0;
         }
     }

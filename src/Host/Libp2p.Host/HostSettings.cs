@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Configuration;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Resources;
@@ -6,8 +8,8 @@ using Libp2p.Host.Identity;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
-using Libp2p.Protocols.Noise;
 using Libp2p.Protocols.Transport;
+using Libp2p.Protocols.Transport.WebSockets;
 
 namespace Libp2p.Host;
 
@@ -75,12 +77,13 @@ public sealed record HostSettings(PrivateKey Identity)
         identity ??= LoadIdentity(section.GetConfig("identity"));
         var muxers = section.GetStringList("muxers").Select(Muxer).ToArray();
         var security = section.GetStringList("security");
-        if (security.Count == 0 || security.Any(s => s != NoiseHandshake.ProtocolId))
-            throw new ConfigurationException($"{ConfigPath}.security: only {NoiseHandshake.ProtocolId} is supported, not [{string.Join(", ", security)}]");
+        if (security.Count == 0 || security.Any(s => !SecurityProtocols.Supported.Contains(s)) || security.Distinct().Count() != security.Count)
+            throw new ConfigurationException($"{ConfigPath}.security: a list of distinct protocols among {string.Join(", ", SecurityProtocols.Supported)}, not [{string.Join(", ", security)}]");
         var swarm = new SwarmSettings(identity)
         {
-            Transports = [TcpEngine(section.GetString("tcp.engine")), MemoryTransport.Instance],
+            Transports = Transports(section),
             Muxers = muxers,
+            Security = security.ToArray(),
             DialParallelism = Positive(section, "dial.parallelism"),
             BackoffBase = section.GetTimeSpan("dial.backoff-base"),
             BackoffMax = section.GetTimeSpan("dial.backoff-max"),
@@ -138,6 +141,42 @@ public sealed record HostSettings(PrivateKey Identity)
         };
         var file = identity.GetString("key-file");
         return string.IsNullOrEmpty(file) ? PrivateKey.Generate(type) : IdentityKeyFile.LoadOrCreate(file, type).Key;
+    }
+
+    private static IReadOnlyList<ITransport> Transports(Config section)
+    {
+        var tcp = TcpEngine(section.GetString("tcp.engine"));
+        var maxMessage = section.GetByteSize("websocket.max-message-size") ?? 0;
+        if (maxMessage is < 1024 or > int.MaxValue)
+            throw new ConfigurationException($"{ConfigPath}.websocket.max-message-size must be between 1 KiB and 2 GiB, not {maxMessage}");
+        var websocket = new WebSocketSettings
+        {
+            MaxMessageSize = (int)maxMessage,
+            UpgradeTimeout = PositiveTime(section, "websocket.upgrade-timeout"),
+            CloseTimeout = PositiveTime(section, "websocket.close-timeout"),
+        };
+        var tls = new WebSocketTlsOptions { ServerCertificate = LoadCertificate(section.GetConfig("websocket.tls")) };
+        // Plain TCP first: a /ws address is never one TCP takes, and the other way round.
+        return [tcp, new WebSocketTransport(tcp, websocket, tls), MemoryTransport.Instance];
+    }
+
+    private static X509Certificate2? LoadCertificate(Config tls)
+    {
+        var file = tls.GetString("certificate");
+        if (string.IsNullOrEmpty(file))
+            return null;
+        var key = tls.GetString("key");
+        try
+        {
+            if (!string.IsNullOrEmpty(key))
+                return X509Certificate2.CreateFromPemFile(file, key);
+            var password = tls.GetString("password");
+            return X509CertificateLoader.LoadPkcs12FromFile(file, string.IsNullOrEmpty(password) ? null : password);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"{ConfigPath}.websocket.tls.certificate: cannot load '{file}': {e.Message}", e);
+        }
     }
 
     private static ITransport TcpEngine(string engine) => engine switch

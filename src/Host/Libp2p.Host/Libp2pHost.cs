@@ -30,7 +30,7 @@ public sealed class Libp2pHost : IExtension
         // answers with it once the standard protocols are registered, so none is missing at Listen.
         _swarm = ResolveSwarmAsync(Actor);
         Network = new NetworkClient(_swarm, PeerId);
-        Started = Network.ListenAsync(settings.ListenAddresses);
+        Started = ListenAsync(settings.ListenAddresses);
         WatchForStop(system, Actor);
         // Connections close in order (streams, then sockets) before the system tears actors down.
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, $"libp2p-stop-{name}", async () =>
@@ -77,11 +77,22 @@ public sealed class Libp2pHost : IExtension
     /// <summary>The seed's <c>Network</c> as async methods.</summary>
     public NetworkClient Network { get; }
 
-    /// <summary>Completes with the bound addresses once every configured address listens; faults when one cannot.</summary>
+    /// <summary>
+    /// Completes once every configured address listens, with the addresses others can dial, as
+    /// <see cref="AddressesAsync"/> gives them: wildcards expanded to this host's interface
+    /// addresses, real ports for port 0, each ending in <c>/p2p/</c> and this node's peer ID. Faults
+    /// when an address cannot be listened on.
+    /// </summary>
     public Task<IReadOnlyList<Multiaddr>> Started { get; }
 
     /// <summary>Completes when the node's actors are gone, by <see cref="StopAsync"/> or otherwise.</summary>
     public Task Stopped => _stopped.Task;
+
+    private async Task<IReadOnlyList<Multiaddr>> ListenAsync(IReadOnlyList<Multiaddr> addresses)
+    {
+        await Network.ListenAsync(addresses).ConfigureAwait(false);
+        return await AddressesAsync().ConfigureAwait(false);
+    }
 
     /// <summary>The addresses others can dial, each ending in <c>/p2p/</c> and this node's peer ID (wildcards expanded).</summary>
     public async Task<IReadOnlyList<Multiaddr>> AddressesAsync(CancellationToken cancellationToken = default)

@@ -6,6 +6,7 @@ using Libp2p.Protocols.Muxing.Mplex;
 using Libp2p.Protocols.Muxing.Yamux;
 using Libp2p.Protocols.Noise;
 using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Tls;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -28,14 +29,17 @@ public sealed record MuxerFactory(string Protocol, Func<bool, IMemoryAccount?, I
 }
 
 /// <summary>
-/// The whole life of a libp2p connection's bytes, sans-IO: multistream-select for <c>/noise</c>,
-/// the Noise handshake, multistream-select for a muxer inside Noise, then the muxer session with
-/// its frames in Noise messages. Small muxer frames are batched into one Noise message; a frame is
-/// never split across two.
+/// The whole life of a libp2p connection's bytes, sans-IO: multistream-select for a security
+/// protocol (<c>/noise</c> or <c>/tls/1.0.0</c>), its handshake, multistream-select for a muxer
+/// inside it (or the muxer TLS's ALPN already chose), then the muxer session with its frames in
+/// Noise messages or TLS records. Small muxer frames are batched into one Noise message; a frame is
+/// never split across two. TLS runs on <see cref="TlsChannel"/>, off the caller's thread: it calls
+/// the wake action set by <see cref="SetWakeup"/> when it has progressed, and the owner then calls
+/// <see cref="Poll"/>.
 /// </summary>
-public sealed class ConnectionCore : IConnectionCore
+public sealed partial class ConnectionCore : IConnectionCore
 {
-    private enum Phase { Security, Handshake, Muxer, Muxed, Failed }
+    private enum Phase { Security, Handshake, TlsHandshake, Muxer, Muxed, Failed }
 
     /// <summary>Frames under this size (window updates, pings, small writes) share a Noise message.</summary>
     private const int SmallFrame = 4096;
@@ -43,11 +47,21 @@ public sealed class ConnectionCore : IConnectionCore
     /// <summary>What a Noise message adds to its plaintext: the length prefix and the tag.</summary>
     private const int MessageOverhead = 2 + CipherState.TagLength;
 
+    /// <summary>What a TLS 1.3 record adds to its plaintext: header, inner content type and tag.</summary>
+    private const int TlsRecordOverhead = 5 + 1 + 16;
+
+    /// <summary>The most plaintext one TLS record carries.</summary>
+    private const int TlsRecordPlaintext = 16 * 1024;
+
     private readonly bool _dialer;
     private readonly PrivateKey _identity;
     private readonly PeerId? _expectedRemote;
     private readonly IReadOnlyList<MuxerFactory> _muxers;
     private readonly IMemoryAccount? _memory;
+    private readonly IReadOnlyList<string> _security;
+
+    /// <inheritdoc />
+    public IMemoryAccount? Memory => _muxer is { ChargesReads: true } ? _memory : null;
     // Scratch buffers rented only while in use: an idle connection holds none of them.
     private readonly PooledBufferWriter _raw = new();
     private readonly PooledBufferWriter _plainIn = new();
@@ -57,6 +71,9 @@ public sealed class ConnectionCore : IConnectionCore
     private NoiseHandshake? _handshake;
     private NoiseSession? _session;
     private IMuxerSession? _muxer;
+    private TlsHandshake? _tls;
+    private TlsSession? _tlsSession;
+    private Action _wake = () => { };
 
     /// <summary>Prepares one side of a connection.</summary>
     /// <param name="dialer">Whether this side dialed (it proposes the protocols).</param>
@@ -64,14 +81,22 @@ public sealed class ConnectionCore : IConnectionCore
     /// <param name="expectedRemote">The peer the dialer means to reach, if known.</param>
     /// <param name="muxers">The muxers offered, in order of preference.</param>
     /// <param name="memory">Where the muxer charges what the remote makes it hold (window growth, partly received frames, unread mplex data).</param>
-    public ConnectionCore(bool dialer, PrivateKey identity, PeerId? expectedRemote = null, IReadOnlyList<MuxerFactory>? muxers = null, IMemoryAccount? memory = null)
+    /// <param name="security">The security protocols offered, in order of preference (default <c>/noise</c>, then <c>/tls/1.0.0</c>).</param>
+    public ConnectionCore(bool dialer, PrivateKey identity, PeerId? expectedRemote = null, IReadOnlyList<MuxerFactory>? muxers = null, IMemoryAccount? memory = null,
+        IReadOnlyList<string>? security = null)
     {
+        _security = security is { Count: > 0 } ? security : SecurityProtocols.Defaults;
+        foreach (var protocol in _security)
+        {
+            if (!SecurityProtocols.Supported.Contains(protocol))
+                throw new ArgumentException($"security protocol {protocol} is not supported (only {string.Join(", ", SecurityProtocols.Supported)})", nameof(security));
+        }
         _memory = memory;
         _dialer = dialer;
         _identity = identity;
         _expectedRemote = expectedRemote;
         _muxers = muxers is { Count: > 0 } ? muxers : MuxerFactory.Defaults;
-        _negotiation = dialer ? MultistreamNegotiator.Initiator([NoiseHandshake.ProtocolId]) : MultistreamNegotiator.Responder([NoiseHandshake.ProtocolId]);
+        _negotiation = dialer ? MultistreamNegotiator.Initiator(_security) : MultistreamNegotiator.Responder(_security);
     }
 
     /// <inheritdoc />
@@ -84,7 +109,7 @@ public sealed class ConnectionCore : IConnectionCore
     public bool IsClosed => _phase == Phase.Failed || _muxer?.IsClosed == true;
 
     /// <inheritdoc />
-    public bool HasOutput => _raw.WrittenCount > 0 || _muxer?.HasOutput == true;
+    public bool HasOutput => _raw.WrittenCount > 0 || _muxer?.HasOutput == true || _tls?.Channel.HasCiphertext == true;
 
     /// <summary>Bytes the connection's own scratch buffers hold (the muxer's and Noise's kept frames aside).</summary>
     internal int ScratchBytes => _raw.Capacity + _plainIn.Capacity + _plainOut.Capacity;
@@ -111,12 +136,16 @@ public sealed class ConnectionCore : IConnectionCore
                 case Phase.Handshake:
                     ReceiveHandshake(input, events);
                     break;
+                case Phase.TlsHandshake:
+                    _tls!.Channel.Feed(input);
+                    PollTlsHandshake(events);
+                    break;
                 case Phase.Muxer or Phase.Muxed:
                     ReceiveEncrypted(input, events);
                     break;
             }
         }
-        catch (NoiseException e)
+        catch (Exception e) when (e is NoiseException or TlsException)
         {
             Fail(e.Message, e, events);
         }
@@ -132,6 +161,14 @@ public sealed class ConnectionCore : IConnectionCore
         }
         if (_negotiation.State != NegotiationState.Done)
             return;
+        if (_negotiation.Protocol == TlsHandshake.ProtocolId)
+        {
+            _phase = Phase.TlsHandshake;
+            _tls = new TlsHandshake(_dialer, _identity, _expectedRemote, _muxers.Select(m => m.Protocol).ToArray(), _wake);
+            _tls.Start();
+            _tls.Channel.Feed(input[used..]);
+            return;
+        }
         _phase = Phase.Handshake;
         _handshake = new NoiseHandshake(_dialer, _identity, _expectedRemote);
         _handshake.Start(_raw);
@@ -150,18 +187,30 @@ public sealed class ConnectionCore : IConnectionCore
             return;
         _session = session;
         _handshake.Dispose();
+        StartMuxerNegotiation();
+        ReceiveEncrypted(input[used..], events);
+    }
+
+    private void StartMuxerNegotiation()
+    {
         _phase = Phase.Muxer;
         var protocols = _muxers.Select(m => m.Protocol).ToArray();
         _negotiation = _dialer ? MultistreamNegotiator.Initiator(protocols) : MultistreamNegotiator.Responder(protocols);
         _negotiation.Start(_plainOut);
         FlushPlaintext();
-        ReceiveEncrypted(input[used..], events);
     }
 
     private void ReceiveEncrypted(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
     {
         if (input.IsEmpty)
             return;
+        if (_tls is not null)
+        {
+            // TLS decrypts on its own thread and wakes the owner, whose Poll takes the plaintext.
+            _tls.Channel.Feed(input);
+            ReceiveTlsPlaintext(events);
+            return;
+        }
         try
         {
             _session!.Transport.Decrypt(input, _plainIn);
@@ -186,14 +235,20 @@ public sealed class ConnectionCore : IConnectionCore
             }
             if (_negotiation.State != NegotiationState.Done)
                 return;
-            var factory = _muxers.First(m => m.Protocol == _negotiation.Protocol);
-            _muxer = factory.Create(_dialer, _memory);
-            _phase = Phase.Muxed;
-            Upgrade = new ConnectionUpgrade(_session!.RemotePeer, _session.RemoteKey, NoiseHandshake.ProtocolId, factory.Protocol);
+            StartMuxer(_muxers.First(m => m.Protocol == _negotiation.Protocol));
             plain = plain[used..];
         }
         if (!plain.IsEmpty)
             _muxer!.Receive(plain, events);
+    }
+
+    private void StartMuxer(MuxerFactory factory)
+    {
+        _muxer = factory.Create(_dialer, _memory);
+        _phase = Phase.Muxed;
+        Upgrade = _tlsSession is { } tls
+            ? new ConnectionUpgrade(tls.RemotePeer, tls.RemoteKey, TlsHandshake.ProtocolId, factory.Protocol)
+            : new ConnectionUpgrade(_session!.RemotePeer, _session.RemoteKey, NoiseHandshake.ProtocolId, factory.Protocol);
     }
 
     /// <inheritdoc />
@@ -206,30 +261,31 @@ public sealed class ConnectionCore : IConnectionCore
             written += _raw.WrittenCount;
             _raw.Clear();
         }
-        if (_muxer is null || _session is null)
+        _tls?.Channel.DrainCiphertext(output);
+        if (_muxer is null || (_session is null && _tlsSession is null))
             return;
-        // Whole Noise messages while they fit the limit (at least one); small frames (window
-        // updates, pings) share a message, and a frame is never split.
+        // Whole Noise messages (or TLS records) while they fit the limit (at least one); small
+        // frames (window updates, pings) share a message, and a frame is never split.
         while (_muxer.PeekFrameLength() is var length and > 0)
         {
-            var room = limit - written - MessageOverhead;
-            if (length > room && written > 0)
+            var room = limit - written;
+            if (Sealed(length) > room && written > 0)
                 break;
             if (length >= SmallFrame)
             {
                 // A data frame: encrypted straight from the muxer's buffer into the output.
-                _session.Transport.Encrypt(_muxer.PeekFrame(), output);
+                Encrypt(_muxer.PeekFrame(), output);
                 _muxer.DropFrame();
-                written += length + MessageOverhead;
+                written += Sealed(length);
                 continue;
             }
-            var most = Math.Min(NoiseTransport.MaxPlaintextLength, Math.Max(room, length));
+            var most = Math.Min(NoiseTransport.MaxPlaintextLength, Math.Max(PlaintextRoom(room), length));
             _plainOut.ResetWrittenCount();
             do
                 _muxer.TryDequeueFrame(_plainOut);
             while (_muxer.PeekFrameLength() is var next and > 0 and < SmallFrame && _plainOut.WrittenCount + next <= most);
-            _session.Transport.Encrypt(_plainOut.WrittenSpan, output);
-            written += _plainOut.WrittenCount + MessageOverhead;
+            Encrypt(_plainOut.WrittenSpan, output);
+            written += Sealed(_plainOut.WrittenCount);
         }
         _plainOut.Clear();
     }
@@ -253,7 +309,7 @@ public sealed class ConnectionCore : IConnectionCore
     public void Reset(long streamId) => _muxer?.Reset(streamId);
 
     /// <inheritdoc />
-    public bool InputPaused => _muxer?.InputPaused == true;
+    public bool InputPaused => _muxer?.InputPaused == true || _tls?.Channel.Backlogged == true;
 
     /// <inheritdoc />
     public void ShedLaggards(ICollection<MuxerEvent> events) => _muxer?.ShedLaggards(events);
@@ -277,6 +333,7 @@ public sealed class ConnectionCore : IConnectionCore
         _muxer?.Dispose();
         _handshake?.Dispose();
         _session?.Transport.Dispose();
+        _tls?.Dispose();
         _raw.Clear();
         _plainIn.Clear();
         _plainOut.Clear();
@@ -288,9 +345,28 @@ public sealed class ConnectionCore : IConnectionCore
     {
         if (_plainOut.WrittenCount == 0)
             return;
-        _session!.Transport.EncryptAll(_plainOut.WrittenSpan, _raw);
+        Encrypt(_plainOut.WrittenSpan, _raw);
         _plainOut.Clear();
     }
+
+    /// <summary>Any amount of plaintext into Noise messages or TLS records, whichever secures the connection.</summary>
+    private void Encrypt(ReadOnlySpan<byte> plaintext, IBufferWriter<byte> output)
+    {
+        if (_tls is not null)
+            _tls.Channel.Encrypt(plaintext, output);
+        else
+            _session!.Transport.EncryptAll(plaintext, output);
+    }
+
+    /// <summary>What <paramref name="plaintext"/> bytes become on the wire once <see cref="Encrypt"/> sealed them.</summary>
+    private int Sealed(int plaintext) => _tls is not null
+        ? plaintext + TlsRecordOverhead * Math.Max(1, (plaintext + TlsRecordPlaintext - 1) / TlsRecordPlaintext)
+        : plaintext + MessageOverhead * Math.Max(1, (plaintext + NoiseTransport.MaxPlaintextLength - 1) / NoiseTransport.MaxPlaintextLength);
+
+    /// <summary>The most plaintext that, sealed, fits <paramref name="room"/> bytes (at most one Noise message).</summary>
+    private int PlaintextRoom(int room) => _tls is not null
+        ? room - TlsRecordOverhead * Math.Max(1, (room + TlsRecordPlaintext - 1) / TlsRecordPlaintext)
+        : room - MessageOverhead;
 
     private void Fail(string reason, Exception cause, ICollection<MuxerEvent> events)
     {

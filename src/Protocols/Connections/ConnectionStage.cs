@@ -76,6 +76,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string KeepAliveTimer = "keep-alive";
         private const string LaggardTimer = "laggard-grace";
         private const string CloseFlushTimer = "close-flush";
+        private const string MemoryRetryTimer = "memory-retry";
+
+        /// <summary>
+        /// What one read (up to 128 KiB, Akka.IO's buffer; 64 KiB on the socket engine) may make
+        /// the muxer hold at most: its bytes as unread data plus a partly received frame's buffer
+        /// grown by at most twice them. A read is made only with this much approved ahead.
+        /// </summary>
+        private const long ReadHeadroom = 384 * 1024;
 
         private readonly ConnectionStage _stage;
         private readonly IConnectionCore _core;
@@ -85,11 +93,15 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private readonly Queue<TaskCompletionSource<MuxedStream>> _opensBeforeUpgrade = new();
         private readonly List<Action<StreamSignal>> _acksAfterFlush = new();
         private readonly OutputBuffer _output = new();
+        private readonly Action<bool>? _memoryDecided;
         private readonly List<TaskCompletionSource<TimeSpan>> _pingWaiters = new();
         private bool _pingOutstanding;
         private long _pingSent;
         private bool _upgraded;
+        private bool _waitingForMemory;
+        private long _memoryRefusedSince;
         private bool _completeWhenFlushed;
+        private bool _inputFinished;
         private Exception? _failure;
 
         public Logic(ConnectionStage stage, IConnectionCore core, MuxedConnection handle) : base(stage.Shape)
@@ -101,6 +113,10 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             // aborted right after it was materialized); the untyped one drops it.
             var wake = GetTypedAsyncCallback<NotUsed>(_ => OnCommands());
             handle.Bind(() => wake.Invoke(NotUsed.Instance));
+            var decided = GetTypedAsyncCallback<bool>(MemoryDecided);
+            _memoryDecided = decided.Invoke;
+            var woken = GetTypedAsyncCallback<NotUsed>(_ => OnWake());
+            core.SetWakeup(() => woken.Invoke(NotUsed.Instance));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
@@ -134,6 +150,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
 
         protected override void OnTimer(object timerKey)
         {
+            if (timerKey is MemoryRetryTimer)
+            {
+                _waitingForMemory = false;
+                AfterWork();
+                return;
+            }
             if (timerKey is StreamCloseTimer close)
             {
                 // The remote never closed its half: the muxer forgets the stream (a no-op if it already did).
@@ -197,9 +219,17 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (_core.IsClosed || IsClosed(_stage._in) || HasBeenPulled(_stage._in))
                 return;
+            if (_waitingForMemory)
+                return;
             if (!_core.InputPaused)
             {
                 CancelTimer(LaggardTimer);
+                if (_core.Memory is { } memory && !memory.EnsureHeadroom(ReadHeadroom, _memoryDecided!))
+                {
+                    // Nothing is read until the memory it may take is approved (TCP slows the remote meanwhile).
+                    _waitingForMemory = true;
+                    return;
+                }
                 Pull(_stage._in);
             }
             else if (!IsTimerActive(LaggardTimer))
@@ -208,23 +238,85 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             }
         }
 
+        /// <summary>Work off the stage's thread (TLS) progressed: take in what it produced.</summary>
+        private void OnWake()
+        {
+            _core.Poll(_events);
+            HandleEvents();
+            if (_inputFinished && !_core.HasPendingInput)
+            {
+                OnUpstreamFinish();
+                return;
+            }
+            AfterWork();
+        }
+
         private void OnUpstreamFinish()
         {
+            if (WaitingForDecryption())
+                return;
             // The remote closed the transport: whatever it said last has been handled.
             if (!_core.IsClosed && !_completeWhenFlushed)
                 _failure ??= _upgraded ? null : new ConnectionClosedException("the remote closed the connection during the upgrade");
             CompleteStage();
         }
 
-        private void OnUpstreamFailure(Exception error) => Fail(error);
+        private void OnUpstreamFailure(Exception error) =>
+            // A remote that refuses a connection before its handshake closes it with bytes unread,
+            // which the kernel turns into a reset: during the upgrade, say so in the same words.
+            Fail(!_upgraded && error.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset }
+                ? new ConnectionClosedException("the remote reset the connection during the upgrade", error)
+                : error);
+
+        /// <summary>
+        /// Whether the transport's end must wait: bytes that arrived before it are still being
+        /// decrypted off the stage's thread (TLS). The core is told no more comes, and the wake that
+        /// reports them handled finishes the stage.
+        /// </summary>
+        private bool WaitingForDecryption()
+        {
+            if (!_upgraded || !_core.HasPendingInput)
+                return false;
+            if (!_inputFinished)
+            {
+                _inputFinished = true;
+                _core.EndInput();
+            }
+            return true;
+        }
 
         private void OnDownstreamFinish(Exception cause)
         {
             // The transport stopped taking bytes because its socket closed, often before its read side
-            // finished: during the upgrade, as in OnUpstreamFinish, the remote closed it.
+            // finished: what it had read is still taken in, as when its read side ends.
+            if (WaitingForDecryption())
+                return;
+            // During the upgrade, as in OnUpstreamFinish, the remote closed it.
             if (!_upgraded)
                 _failure ??= new ConnectionClosedException("the remote closed the connection during the upgrade");
             CompleteStage();
+        }
+
+        private void MemoryDecided(bool granted)
+        {
+            if (granted)
+            {
+                _waitingForMemory = false;
+                _memoryRefusedSince = 0;
+                AfterWork();
+                return;
+            }
+            // Refused for now: what this connection's readers hold, or others', may come back. The
+            // socket waits (TCP slows the remote), asking again, for as long as a laggard reader may.
+            var now = Stopwatch.GetTimestamp();
+            if (_memoryRefusedSince == 0)
+                _memoryRefusedSince = now;
+            if (Stopwatch.GetElapsedTime(_memoryRefusedSince, now) >= _stage._settings.LaggardGrace)
+            {
+                Fail(new MuxerException($"the resource manager refused, for {_stage._settings.LaggardGrace.TotalSeconds:0.###} s, the {ReadHeadroom / 1024} KiB of memory this connection needs approved before it reads on"));
+                return;
+            }
+            ScheduleOnce(MemoryRetryTimer, TimeSpan.FromMilliseconds(100));
         }
 
         private void Fail(Exception error)

@@ -32,6 +32,27 @@ public interface IConnectionCore : IDisposable
     void Start();
 
     /// <summary>
+    /// Where a core that works off the owner's thread (TLS) signals progress; the owner then calls
+    /// <see cref="Poll"/>. <paramref name="wake"/> may be called on any thread.
+    /// </summary>
+    void SetWakeup(Action wake)
+    {
+    }
+
+    /// <summary>Takes in what work off the owner's thread produced since the last wake (TLS plaintext, a finished handshake).</summary>
+    void Poll(ICollection<MuxerEvent> events)
+    {
+    }
+
+    /// <summary>True while transport bytes already received are still being decrypted off the owner's thread.</summary>
+    bool HasPendingInput => false;
+
+    /// <summary>The transport's input ended: whatever is still being decrypted is the last of it.</summary>
+    void EndInput()
+    {
+    }
+
+    /// <summary>
     /// Takes raw transport bytes (any split), advances the upgrade or hands the plaintext to the
     /// muxer, and appends what happened to <paramref name="events"/>; a violation appends
     /// <see cref="MuxerEvent.SessionFailed"/>, it does not throw.
@@ -44,6 +65,9 @@ public interface IConnectionCore : IDisposable
     /// gets writes of a bounded size.
     /// </summary>
     void DrainOutput(IBufferWriter<byte> output, int limit);
+
+    /// <summary>Where the muxer charges what it reads, when a refusal there costs (see <see cref="IMuxerSession.ChargesReads"/>); else null.</summary>
+    IMemoryAccount? Memory => null;
 
     /// <summary>Opens an outbound stream; its opening frame is queued as output.</summary>
     /// <exception cref="MuxerException">Not upgraded yet, or the muxer refuses (closed, going away, at its stream limit).</exception>

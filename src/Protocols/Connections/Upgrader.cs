@@ -14,7 +14,9 @@ namespace Libp2p.Protocols.Connections;
 /// <param name="Muxers">The muxers offered, in order of preference (default yamux, then mplex).</param>
 /// <param name="Stage">Limits of each connection stage, the upgrade timeout among them.</param>
 /// <param name="Memory">Where muxers charge the memory a remote makes them hold (window growth, partly received frames, unread mplex data); per connection.</param>
-public sealed record UpgradeSettings(PrivateKey Identity, IReadOnlyList<MuxerFactory>? Muxers = null, ConnectionStageSettings? Stage = null, Muxing.IMemoryAccount? Memory = null);
+/// <param name="Security">The security protocols offered, in order of preference (default <see cref="SecurityProtocols.Defaults"/>: Noise, then TLS).</param>
+public sealed record UpgradeSettings(PrivateKey Identity, IReadOnlyList<MuxerFactory>? Muxers = null, ConnectionStageSettings? Stage = null, Muxing.IMemoryAccount? Memory = null,
+    IReadOnlyList<string>? Security = null);
 
 /// <summary>A connection that is being (or has been) upgraded.</summary>
 /// <param name="Transport">Completes with both ends' addresses once the transport connected.</param>
@@ -33,7 +35,7 @@ public static class Upgrader
         UpgradeSettings settings, PeerId? expectedRemote = null, TimeSpan? connectTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var stage = new ConnectionStage(() => new ConnectionCore(true, settings.Identity, expectedRemote, settings.Muxers, settings.Memory), settings.Stage);
+        var stage = new ConnectionStage(() => new ConnectionCore(true, settings.Identity, expectedRemote, settings.Muxers, settings.Memory, settings.Security), settings.Stage);
         var (connected, connection) = transport.Dial(system, address, connectTimeout ?? TimeSpan.FromSeconds(10))
             .JoinMaterialized(Flow.FromGraph(stage), Keep.Both)
             .Run(materializer);
@@ -47,7 +49,7 @@ public static class Upgrader
     {
         ArgumentNullException.ThrowIfNull(inbound);
         ArgumentNullException.ThrowIfNull(settings);
-        var stage = new ConnectionStage(() => new ConnectionCore(false, settings.Identity, null, settings.Muxers, settings.Memory), settings.Stage);
+        var stage = new ConnectionStage(() => new ConnectionCore(false, settings.Identity, null, settings.Muxers, settings.Memory, settings.Security), settings.Stage);
         return inbound.Flow.JoinMaterialized(Flow.FromGraph(stage), Keep.Right).Run(materializer);
     }
 

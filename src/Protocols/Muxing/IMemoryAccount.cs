@@ -12,4 +12,13 @@ public interface IMemoryAccount
 
     /// <summary>Gives back what <see cref="TryReserve"/> granted.</summary>
     void Release(long bytes);
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> could be reserved now without waiting. When not, the
+    /// account asks for more and calls <paramref name="decided"/> once, on any thread, with
+    /// whether it got it: the connection reads on only once what it reads can be charged, so a
+    /// charge is never refused for want of a grant still on its way. An account that never
+    /// waits has headroom always.
+    /// </summary>
+    bool EnsureHeadroom(long bytes, Action<bool> decided) => true;
 }

@@ -34,6 +34,14 @@ public interface IMuxerSession : IDisposable
     /// <exception cref="MuxerException">The session is closed, going away, or at its stream limit.</exception>
     long OpenStream();
 
+    /// <summary>
+    /// Whether what the session reads is charged to its memory account in a way that is refused
+    /// at a cost (mplex: unread data resets its stream, a frame held in part fails the session),
+    /// so its connection reads only with memory approved ahead. yamux charges only window growth,
+    /// which a refusal merely leaves as it is.
+    /// </summary>
+    bool ChargesReads => false;
+
     /// <summary>How many bytes <see cref="Send"/> may take for <paramref name="streamId"/> right now.</summary>
     int SendCapacity(long streamId);
 

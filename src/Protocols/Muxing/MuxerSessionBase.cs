@@ -84,6 +84,9 @@ public abstract class MuxerSessionBase : IMuxerSession
     public abstract long OpenStream();
 
     /// <inheritdoc />
+    public virtual bool ChargesReads => false;
+
+    /// <inheritdoc />
     public abstract int SendCapacity(long streamId);
 
     /// <inheritdoc />

@@ -30,6 +30,7 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
     private byte[] _buffer = [];
     private bool _pooled;
     private int _length;
+    private long _charged;
 
     /// <summary>Bytes held for a partly received frame (the buffer's size, which is what is charged).</summary>
     public int Held => _buffer.Length;
@@ -50,11 +51,16 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
                 input = input[take..];
                 continue; // a header just completed may announce a payload
             }
+            // The whole frame passes to its stream now, which charges its payload as unread data:
+            // the buffer's charge goes first, so the frame is not counted twice.
+            Uncharge();
             var used = parse(_buffer.AsSpan(0, _length), events);
             if (used == 0)
                 return; // the session closed while parsing
             _buffer.AsSpan(used, _length - used).CopyTo(_buffer);
             _length -= used;
+            if (_length > 0)
+                Charge(_buffer.Length, needed);
         }
         Release();
         if (input.IsEmpty)
@@ -77,8 +83,10 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
         if (bytes.IsEmpty)
             return;
         var required = _length + bytes.Length;
+        // Doubling, but never by more than twice what just arrived: one read's bytes then cost at
+        // most twice themselves in new memory, which the connection has approved before reading.
         if (_buffer.Length < required)
-            Grow(Math.Min(needed, Math.Max(required, Math.Max(MinimumSize, _buffer.Length * 2))), needed);
+            Grow(Math.Min(needed, Math.Max(required, Math.Max(MinimumSize, Math.Min(_buffer.Length * 2, required + bytes.Length)))), needed);
         bytes.CopyTo(_buffer.AsSpan(_length));
         _length += bytes.Length;
     }
@@ -87,12 +95,11 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
     {
         var pooled = size <= PooledUpTo;
         var buffer = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
-        var more = buffer.Length - _buffer.Length;
-        if (memory?.TryReserve(more) == false)
+        if (!TryCharge(buffer.Length - _charged))
         {
             if (pooled)
                 ArrayPool<byte>.Shared.Return(buffer);
-            throw new FormatException($"{protocol}: a frame of {frame} bytes arrived in part and the connection's memory account refused the {more} more bytes to hold it");
+            throw new FormatException($"{protocol}: a frame of {frame} bytes arrived in part and the connection's memory account refused the {buffer.Length - _charged} more bytes to hold it");
         }
         _buffer.AsSpan(0, _length).CopyTo(buffer);
         if (_pooled)
@@ -101,11 +108,34 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
         _pooled = pooled;
     }
 
+    private bool TryCharge(long more)
+    {
+        if (more <= 0 || memory?.TryReserve(more) != false)
+        {
+            _charged += Math.Max(0, more);
+            return true;
+        }
+        return false;
+    }
+
+    private void Charge(long size, int frame)
+    {
+        if (!TryCharge(size - _charged))
+            throw new FormatException($"{protocol}: a frame of {frame} bytes arrived in part and the connection's memory account refused the {size - _charged} bytes to hold it");
+    }
+
+    private void Uncharge()
+    {
+        if (_charged > 0)
+            memory?.Release(_charged);
+        _charged = 0;
+    }
+
     private void Release()
     {
+        Uncharge();
         if (_buffer.Length == 0)
             return;
-        memory?.Release(_buffer.Length);
         if (_pooled)
             ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];

@@ -49,6 +49,6 @@ public sealed class SwarmJsInteropTests : SwarmTestKit
         Assert.True(exit == 0, string.Join('\n', output));
         Assert.Contains(output, l => l.StartsWith("ECHO 16 ok", StringComparison.Ordinal) && l.EndsWith(" x2000", StringComparison.Ordinal));
         CloseAll(us);
-        Assert.All(resources.Snapshot(), s => Assert.Equal(Libp2p.Actors.Resources.ScopeStat.Zero, s.Usage));
+        await ScopesAtZeroAsync(resources);
     }
 }

@@ -6,25 +6,18 @@ using Libp2p.Protocols.Peer;
 
 namespace Libp2p.Actors.Tests.Resources;
 
-public sealed class AllowlistTests
+public sealed class AllowlistTests : ResourceTestKit
 {
     private static readonly Multiaddr Stranger = Multiaddr.Parse("/ip4/5.6.7.8/tcp/4001");
 
-    private static PeerId NewPeer()
-    {
-        using var key = PrivateKey.Generate(KeyType.Ed25519);
-        return PeerId.FromPublicKey(key.PublicKey);
-    }
-
     /// <summary>One inbound connection fills the ordinary system scope; the allow-list has <paramref name="entries"/>.</summary>
-    private static ResourceManager FullManager(params string[] entries) => new(new ResourceLimits
+    private ResourceManager FullManager(params string[] entries) => Start(new ResourceLimits
     {
         System = new ScopeLimit { ConnsInbound = 1 },
         AllowlistedSystem = new ScopeLimit { ConnsInbound = 2 },
         Allowlist = entries.Select(Multiaddr.Parse).ToArray(),
     });
 
-    private static ScopeStat StatOf(ResourceManager manager, string scope) => manager.Snapshot().Single(s => s.Scope == scope).Usage;
 
     [Theory]
     [InlineData("/ip4/1.2.3.4", "/ip4/1.2.3.4/tcp/1", true)]
@@ -38,7 +31,7 @@ public sealed class AllowlistTests
     [InlineData("/ip6/2001:db8::/ipcidr/32", "/ip6/2001:db9::1/tcp/1", false)]
     [InlineData("/ip4/1.2.3.0/ipcidr/24", "/ip6/::ffff:1.2.3.4/tcp/1", true)]
     [InlineData("/ip4/1.2.3.0/ipcidr/24", "/dns4/example.com/tcp/1", false)]
-    public void An_entry_must_match_its_address_or_network(string entry, string endpoint, bool allowed)
+    public async Task An_entry_must_match_its_address_or_network(string entry, string endpoint, bool allowed)
     {
         var allowlist = new Allowlist([Multiaddr.Parse(entry)]);
 
@@ -46,14 +39,14 @@ public sealed class AllowlistTests
     }
 
     [Fact]
-    public void An_entry_without_an_IP_or_with_a_prefix_too_long_must_be_refused()
+    public async Task An_entry_without_an_IP_or_with_a_prefix_too_long_must_be_refused()
     {
-        Assert.Throws<FormatException>(() => new Allowlist([Multiaddr.Parse("/dns4/example.com")]));
-        Assert.Throws<FormatException>(() => new Allowlist([Multiaddr.Parse("/ip4/1.2.3.4/ipcidr/33")]));
+        await Assert.ThrowsAsync<FormatException>(async () => new Allowlist([Multiaddr.Parse("/dns4/example.com")]));
+        await Assert.ThrowsAsync<FormatException>(async () => new Allowlist([Multiaddr.Parse("/ip4/1.2.3.4/ipcidr/33")]));
     }
 
     [Fact]
-    public void A_peer_restricted_entry_must_match_only_that_peer()
+    public async Task A_peer_restricted_entry_must_match_only_that_peer()
     {
         var (mine, other) = (NewPeer(), NewPeer());
         var allowlist = new Allowlist([Multiaddr.Parse($"/ip4/1.2.3.0/ipcidr/24/p2p/{mine}")]);
@@ -67,152 +60,152 @@ public sealed class AllowlistTests
     }
 
     [Fact]
-    public void An_allowlisted_address_must_get_a_connection_when_the_system_limit_is_exhausted()
+    public async Task An_allowlisted_address_must_get_a_connection_when_the_system_limit_is_exhausted()
     {
         var manager = FullManager("/ip4/1.2.3.0/ipcidr/24");
-        using var ordinary = manager.OpenConnection(Direction.Inbound, true, Stranger);
+        using var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true, Stranger);
 
-        using var allowed = manager.OpenConnection(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/4001"));
+        using var allowed = await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/4001"));
 
         Assert.True(allowed.Allowlisted);
         Assert.False(ordinary.Allowlisted);
         Assert.StartsWith("allowlisted-transient/conn-", allowed.Name, StringComparison.Ordinal);
-        Assert.Equal(1, StatOf(manager, "system").NumConnsInbound);
-        Assert.Equal(1, StatOf(manager, "allowlisted-system").NumConnsInbound);
-        Assert.Equal(1, StatOf(manager, "allowlisted-transient").NumConnsInbound);
-        Assert.Equal(1, StatOf(manager, "allowlisted-system").NumFD);
+        Assert.Equal(1, (await StatOfAsync(manager, "system")).NumConnsInbound);
+        Assert.Equal(1, (await StatOfAsync(manager, "allowlisted-system")).NumConnsInbound);
+        Assert.Equal(1, (await StatOfAsync(manager, "allowlisted-transient")).NumConnsInbound);
+        Assert.Equal(1, (await StatOfAsync(manager, "allowlisted-system")).NumFD);
     }
 
     [Fact]
-    public void An_address_not_allowlisted_must_be_denied_with_the_explanation()
+    public async Task An_address_not_allowlisted_must_be_denied_with_the_explanation()
     {
         var manager = FullManager("/ip4/1.2.3.0/ipcidr/24");
-        using var ordinary = manager.OpenConnection(Direction.Inbound, true, Stranger);
+        using var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true, Stranger);
 
-        var error = Assert.Throws<ResourceLimitExceededException>(() =>
-            manager.OpenConnection(Direction.Inbound, true, Multiaddr.Parse("/ip4/9.9.9.9/tcp/1")));
+        var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () =>
+            await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse("/ip4/9.9.9.9/tcp/1")));
 
         Assert.Equal("resource limit exceeded: system: inbound connections: asked 1, in use 1, limit 1 (/ip4/9.9.9.9/tcp/1 is not allow-listed)", error.Message);
-        Assert.Equal(ScopeStat.Zero, StatOf(manager, "allowlisted-system"));
+        Assert.Equal(ScopeStat.Zero, await StatOfAsync(manager, "allowlisted-system"));
     }
 
     [Fact]
-    public void The_old_overload_and_an_empty_allowlist_must_refuse_as_before()
+    public async Task The_old_overload_and_an_empty_allowlist_must_refuse_as_before()
     {
         var manager = FullManager();
-        using var ordinary = manager.OpenConnection(Direction.Inbound, true);
+        using var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true);
 
-        var error = Assert.Throws<ResourceLimitExceededException>(() => manager.OpenConnection(Direction.Inbound, true));
+        var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true));
 
         Assert.Equal("resource limit exceeded: system: inbound connections: asked 1, in use 1, limit 1", error.Message);
     }
 
     [Fact]
-    public void The_allowlisted_scopes_must_enforce_their_own_limits()
+    public async Task The_allowlisted_scopes_must_enforce_their_own_limits()
     {
         var manager = FullManager("/ip4/1.2.3.4");
         var endpoint = Multiaddr.Parse("/ip4/1.2.3.4/tcp/1");
-        using var ordinary = manager.OpenConnection(Direction.Inbound, true, Stranger);
-        using var first = manager.OpenConnection(Direction.Inbound, true, endpoint);
-        using var second = manager.OpenConnection(Direction.Inbound, true, endpoint);
+        using var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true, Stranger);
+        using var first = await manager.OpenConnectionAsync(Direction.Inbound, true, endpoint);
+        using var second = await manager.OpenConnectionAsync(Direction.Inbound, true, endpoint);
 
-        var error = Assert.Throws<ResourceLimitExceededException>(() => manager.OpenConnection(Direction.Inbound, true, endpoint));
+        var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true, endpoint));
 
         Assert.Equal("allowlisted-system", error.Scope);
         Assert.Contains("/ip4/1.2.3.4/tcp/1 is allow-listed, and system had refused its inbound connections too", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void SetPeer_must_keep_an_allowed_peer_in_the_allowlisted_system_scope()
+    public async Task SetPeer_must_keep_an_allowed_peer_in_the_allowlisted_system_scope()
     {
         var peer = NewPeer();
         var manager = FullManager($"/ip4/1.2.3.4/p2p/{peer}");
-        using var ordinary = manager.OpenConnection(Direction.Inbound, true, Stranger);
-        var allowed = manager.OpenConnection(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/1"));
+        using var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true, Stranger);
+        var allowed = await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/1"));
 
-        allowed.SetPeer(peer);
-        allowed.ReserveMemory(1000, ReservationPriority.Always);
+        await allowed.SetPeerAsync(peer);
+        await allowed.ReserveMemoryAsync(1000, ReservationPriority.Always);
 
         Assert.True(allowed.Allowlisted);
-        Assert.Equal(1, manager.ViewPeer(peer, s => s.Stat().NumConnsInbound));
-        Assert.Equal(new ScopeStat(0, 0, 1, 0, 1, 1000), StatOf(manager, "allowlisted-system"));
-        Assert.Equal(ScopeStat.Zero, StatOf(manager, "allowlisted-transient"));
-        Assert.Equal(new ScopeStat(0, 0, 1, 0, 1, 0), StatOf(manager, "system"));
+        Assert.Equal(1, (await manager.ViewPeerAsync(peer)).Usage.NumConnsInbound);
+        Assert.Equal(new ScopeStat(0, 0, 1, 0, 1, 1000), await StatOfAsync(manager, "allowlisted-system"));
+        Assert.Equal(ScopeStat.Zero, await StatOfAsync(manager, "allowlisted-transient"));
+        Assert.Equal(new ScopeStat(0, 0, 1, 0, 1, 0), await StatOfAsync(manager, "system"));
         allowed.Done();
         ordinary.Done();
-        Assert.All(manager.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        await AllAtZeroAsync(manager);
     }
 
     [Fact]
-    public void SetPeer_with_another_peer_than_the_entry_names_must_be_refused_when_the_ordinary_scopes_are_full()
+    public async Task SetPeer_with_another_peer_than_the_entry_names_must_be_refused_when_the_ordinary_scopes_are_full()
     {
         var (allowedPeer, intruder) = (NewPeer(), NewPeer());
         var manager = FullManager($"/ip4/1.2.3.4/p2p/{allowedPeer}");
-        using var ordinary = manager.OpenConnection(Direction.Inbound, true, Stranger);
-        var connection = manager.OpenConnection(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/1"));
+        using var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true, Stranger);
+        var connection = await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/1"));
 
-        var error = Assert.Throws<ResourceLimitExceededException>(() => connection.SetPeer(intruder));
+        var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await connection.SetPeerAsync(intruder));
 
         Assert.Equal($"resource limit exceeded: system: inbound connections: asked 1, in use 1, limit 1 (/ip4/1.2.3.4/tcp/1 is allow-listed only for other peers than {intruder})", error.Message);
         Assert.Null(connection.PeerScope);
         connection.Done();
         ordinary.Done();
-        Assert.All(manager.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        await AllAtZeroAsync(manager);
     }
 
     [Fact]
-    public void SetPeer_with_another_peer_must_move_the_connection_back_to_the_ordinary_scopes_when_they_have_room()
+    public async Task SetPeer_with_another_peer_must_move_the_connection_back_to_the_ordinary_scopes_when_they_have_room()
     {
         var (allowedPeer, other) = (NewPeer(), NewPeer());
         var manager = FullManager($"/ip4/1.2.3.4/p2p/{allowedPeer}");
-        var ordinary = manager.OpenConnection(Direction.Inbound, true, Stranger);
-        var connection = manager.OpenConnection(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/1"));
-        ordinary.Done();
+        var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true, Stranger);
+        var connection = await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse("/ip4/1.2.3.4/tcp/1"));
+        await DoneAsync(ordinary);
 
-        connection.SetPeer(other);
+        await connection.SetPeerAsync(other);
 
         Assert.False(connection.Allowlisted);
-        Assert.Equal(new ScopeStat(0, 0, 1, 0, 1, 0), StatOf(manager, "system"));
-        Assert.Equal(ScopeStat.Zero, StatOf(manager, "allowlisted-system"));
-        Assert.Equal(ScopeStat.Zero, StatOf(manager, "allowlisted-transient"));
+        Assert.Equal(new ScopeStat(0, 0, 1, 0, 1, 0), await StatOfAsync(manager, "system"));
+        Assert.Equal(ScopeStat.Zero, await StatOfAsync(manager, "allowlisted-system"));
+        Assert.Equal(ScopeStat.Zero, await StatOfAsync(manager, "allowlisted-transient"));
         connection.Done();
-        Assert.All(manager.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        await AllAtZeroAsync(manager);
     }
 
     [Fact]
-    public void Allowlisted_scopes_must_return_to_zero_after_their_connections_close()
+    public async Task Allowlisted_scopes_must_return_to_zero_after_their_connections_close()
     {
         var manager = FullManager("/ip4/1.2.3.0/ipcidr/24");
-        var ordinary = manager.OpenConnection(Direction.Inbound, true, Stranger);
-        var connections = Enumerable.Range(1, 2)
-            .Select(i => manager.OpenConnection(Direction.Inbound, true, Multiaddr.Parse($"/ip4/1.2.3.{i}/tcp/1")))
-            .ToList();
-        connections[0].SetPeer(NewPeer());
-        connections[1].ReserveMemory(4096, ReservationPriority.Low);
+        var ordinary = await manager.OpenConnectionAsync(Direction.Inbound, true, Stranger);
+        var connections = new List<ConnectionManagementScope>();
+        for (var i = 1; i <= 2; i++)
+            connections.Add(await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse($"/ip4/1.2.3.{i}/tcp/1")));
+        await connections[0].SetPeerAsync(NewPeer());
+        await connections[1].ReserveMemoryAsync(4096, ReservationPriority.Low);
 
         foreach (var connection in connections)
             connection.Done();
         ordinary.Done();
 
-        Assert.Equal(["system", "transient", "allowlisted-system", "allowlisted-transient"], manager.Snapshot().Select(s => s.Scope));
-        Assert.All(manager.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        await AwaitAssertAsync(async () => Assert.Equal(["system", "transient", "allowlisted-system", "allowlisted-transient"], (await manager.SnapshotAsync()).Select(s => s.Scope)), Patience);
+        await AllAtZeroAsync(manager);
     }
 
     [Fact]
-    public void A_release_after_Done_must_not_count_twice()
+    public async Task A_release_after_Done_must_not_count_twice()
     {
-        var manager = new ResourceManager();
-        var connection = manager.OpenConnection(Direction.Inbound, true);
-        connection.ReserveMemory(1000, ReservationPriority.Low);
+        var manager = Start();
+        var connection = await manager.OpenConnectionAsync(Direction.Inbound, true);
+        await connection.ReserveMemoryAsync(1000, ReservationPriority.Low);
 
         connection.Done();
         connection.ReleaseMemory(1000);
 
-        Assert.All(manager.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        await AllAtZeroAsync(manager);
     }
 
     [Fact]
-    public void The_allowlist_and_its_limits_must_be_read_from_HOCON()
+    public async Task The_allowlist_and_its_limits_must_be_read_from_HOCON()
     {
         var config = Akka.Configuration.ConfigurationFactory.ParseString("""
             akka.libp2p.resource-manager {
@@ -237,7 +230,7 @@ public sealed class AllowlistTests
     }
 
     [Fact]
-    public void Scaled_defaults_must_give_the_allowlisted_scopes_the_ordinary_scopes_limits()
+    public async Task Scaled_defaults_must_give_the_allowlisted_scopes_the_ordinary_scopes_limits()
     {
         var limits = ResourceLimitDefaults.Scaled(memory: 1L << 30, fileDescriptors: 1000);
 

@@ -39,7 +39,7 @@ public sealed class ConnectionLimiterSwarmTests : SwarmTestKit
         var flood = await IdleConnectionsAsync("127.0.0.2", endpoint, 12);
         var neighbour = await IdleConnectionsAsync("127.0.0.3", endpoint, 1);
         AwaitAssert(() => Assert.Equal(4, resources.Subnets.Refused), Patience);
-        AwaitAssert(() => Assert.Equal(9, resources.Transient.Stat().NumConnsInbound), Patience);
+        await AwaitAssertAsync(async () => Assert.Equal(9, (await resources.ViewTransientAsync()).Usage.NumConnsInbound), Patience);
 
         // The four refused are cut before any handshake: the flooding host sees them end.
         var reads = flood.Select(s => s.ReceiveAsync(new byte[1], SocketFlags.None)).ToList();
@@ -54,16 +54,16 @@ public sealed class ConnectionLimiterSwarmTests : SwarmTestKit
         var client = StartHost();
         var stream = await OpenAsync(client, server, "/echo/1.0.0");
         Assert.Equal("still here"u8.ToArray(), await EchoThroughAsync(stream, "still here"u8.ToArray()));
-        Assert.Contains(resources.Snapshot(), s => s.Scope == "subnet:/ip4/127.0.0.1/ipcidr/32" && s.Usage.NumConnsInbound == 1);
+        Assert.Contains(await resources.SnapshotAsync(), s => s.Scope == "subnet:/ip4/127.0.0.1/ipcidr/32" && s.Usage.NumConnsInbound == 1);
 
         // Whatever ends them, the connections give their places back.
         foreach (var socket in flood.Concat(neighbour))
             socket.Dispose();
         CloseAll(client, server);
-        AwaitAssert(() =>
+        await AwaitAssertAsync(async () =>
         {
             Assert.Equal(0, resources.Subnets.Tracked);
-            Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+            Assert.All(await resources.SnapshotAsync(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
         }, Patience);
     }
 }

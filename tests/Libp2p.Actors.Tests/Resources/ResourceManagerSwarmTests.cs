@@ -46,7 +46,7 @@ public sealed class ResourceManagerSwarmTests : SwarmTestKit
             refused++;
         }
         Assert.Equal(limit, streams.Count);
-        Assert.Equal(limit, resources.ViewProtocol("/echo/1.0.0", s => s.Stat().NumStreamsInbound));
+        Assert.Equal(limit, (await resources.ViewProtocolAsync("/echo/1.0.0")).Usage.NumStreamsInbound);
 
         release.SetResult();
         var served = 0;
@@ -60,7 +60,7 @@ public sealed class ResourceManagerSwarmTests : SwarmTestKit
         var during = await server.Swarm.Ask<SwarmProtocol.ResourceSnapshotIs>(SwarmProtocol.GetResourceSnapshot.Instance, Patience);
         Assert.Contains(during.Scopes, s => s.Scope == "system" && s.Usage.NumConnsInbound == 1);
         CloseAll(client, server);
-        Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        await ScopesAtZeroAsync(resources);
     }
 
     [Fact]
@@ -77,6 +77,6 @@ public sealed class ResourceManagerSwarmTests : SwarmTestKit
 
         Assert.Equal("resource limit exceeded: system: outbound connections: asked 1, in use 1, limit 1", reply.Reason.Message);
         CloseAll(client, first, second);
-        Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
+        await ScopesAtZeroAsync(resources);
     }
 }

@@ -74,7 +74,7 @@ public sealed class ConnectionChurnTests : SwarmTestKit
         var after = Heap();
 
         Assert.True(after - before < Tolerance, $"{Churned} connections left {(after - before) / 1024} KiB behind");
-        await AwaitAssertAsync(() => Assert.All(resources.Snapshot(), s => Assert.Equal(ScopeStat.Zero, s.Usage)), Patience);
+        await AwaitAssertAsync(async () => Assert.All(await resources.SnapshotAsync(), s => Assert.Equal(ScopeStat.Zero, s.Usage)), Patience);
         CloseAll(server);
     }
 

@@ -56,9 +56,10 @@ public sealed class DialErrorTests : SwarmTestKit
 
         var (error, attempt) = await DialFailsAsync(b, full.Peer, full.Addresses[0]);
 
+        // Closed, or reset when our first bytes reached it before it refused (it had not read them).
         Assert.IsType<ConnectionClosedException>(attempt);
-        Assert.Equal("connection failed: the remote closed the connection during the upgrade", attempt.Message);
-        Assert.EndsWith($"{full.Addresses[0]}: connection failed: the remote closed the connection during the upgrade", error.Message, StringComparison.Ordinal);
+        Assert.Matches("^connection failed: the remote (closed|reset) the connection during the upgrade$", attempt.Message);
+        Assert.EndsWith($"{full.Addresses[0]}: {attempt.Message}", error.Message, StringComparison.Ordinal);
         CloseAll(full, b);
     }
 

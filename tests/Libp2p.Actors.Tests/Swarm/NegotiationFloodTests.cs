@@ -20,7 +20,7 @@ public sealed class NegotiationFloodTests : SwarmTestKit
         var server = StartHost(configure: s => s with { Resources = resources, Streams = s.Streams with { NegotiationTimeout = deadline } });
         var honest = StartHost();
         SetHandler(server, "/echo/1.0.0", Echo);
-        var transientLimit = resources.Snapshot().Single(s => s.Scope == "transient").Limit.StreamsInbound;
+        var transientLimit = resources.Limits.Transient.StreamsInbound;
         var materializer = Sys.Materializer();
         using var attackerKey = PrivateKey.Generate(KeyType.Ed25519);
 
@@ -50,7 +50,7 @@ public sealed class NegotiationFloodTests : SwarmTestKit
         // Every hostile stream is reset: past the backlog at once, the others at their deadline, 32 at a time.
         foreach (var stream in hostile)
             await Assert.ThrowsAsync<StreamResetException>(() => stream.Completion.WaitAsync(Patience));
-        await AwaitAssertAsync(() => Assert.Equal(0, resources.ViewTransient(s => s.Stat().NumStreamsInbound)), Patience);
+        await AwaitAssertAsync(async () => Assert.Equal(0, (await resources.ViewTransientAsync()).Usage.NumStreamsInbound), Patience);
         CloseAll(honest, server);
     }
 }

@@ -27,12 +27,13 @@ public sealed class StreamLifetimeTests : SwarmTestKit
 
         Assert.Single(Conns(client));
         // Both sides forgot every stream while the connection stays open.
-        await AwaitAssertAsync(() =>
+        await AwaitAssertAsync(async () =>
         {
-            Assert.Equal(0, serverResources.ViewTransient(s => s.Stat().NumStreamsInbound + s.Stat().NumStreamsOutbound));
-            var system = serverResources.ViewSystem(s => s.Stat());
+            var transient = (await serverResources.ViewTransientAsync()).Usage;
+            Assert.Equal(0, transient.NumStreamsInbound + transient.NumStreamsOutbound);
+            var system = (await serverResources.ViewSystemAsync()).Usage;
             Assert.Equal((0, 0, 1), (system.NumStreamsInbound, system.NumStreamsOutbound, system.NumConnsInbound));
-            var clientSystem = clientResources.ViewSystem(s => s.Stat());
+            var clientSystem = (await clientResources.ViewSystemAsync()).Usage;
             Assert.Equal((0, 0, 1), (clientSystem.NumStreamsInbound, clientSystem.NumStreamsOutbound, clientSystem.NumConnsOutbound));
         }, Patience);
         var stats = await Conns(server)[0].Actor!.Ask<Libp2p.Actors.Connections.Conn.StatsAre>(Libp2p.Actors.Connections.Conn.GetStats.Instance, Patience);

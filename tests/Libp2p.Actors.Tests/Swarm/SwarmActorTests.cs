@@ -191,9 +191,59 @@ public sealed class SwarmActorTests : SwarmTestKit
         var attempt = Assert.IsType<DialException>(first.Reason);
         Assert.Contains("/memory/1234567: ", attempt.Message, StringComparison.Ordinal);
         Assert.Contains("nothing listens there", attempt.Message, StringComparison.Ordinal);
-        Assert.Contains("dial backoff: 1 failed dial(s)", second.Reason.Message, StringComparison.Ordinal);
+        Assert.EndsWith("dial backoff: the address failed once lately; retry in 5.0 s", second.Reason.Message, StringComparison.Ordinal);
         Assert.Contains("all addresses failed", third.Reason.Message, StringComparison.Ordinal);
         CloseAll(b);
+    }
+
+    [Fact]
+    public async Task A_failed_dial_to_one_address_must_not_stop_a_dial_to_another_address_of_the_same_peer()
+    {
+        // go-libp2p backs off per (peer, address): a mistyped address must not hold back the right one.
+        var clock = new ManualClock();
+        var a = StartHost("/memory/0");
+        var b = StartHost("", configure: s => s with { Clock = clock });
+        var wrong = Multiaddr.Parse("/memory/987654321");
+
+        var failed = await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, [wrong]), Patience);
+        var backedOff = await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, [wrong]), Patience);
+        clock.Advance(TimeSpan.FromSeconds(1.05));
+        var stillBackedOff = await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, [wrong]), Patience);
+        var dialed = await b.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, a.Addresses), Patience);
+
+        Assert.Contains("all addresses failed", Assert.IsType<DialException>(failed.Reason).Message, StringComparison.Ordinal);
+        Assert.EndsWith("retry in 5.0 s", Assert.IsType<DialException>(backedOff.Reason).Message, StringComparison.Ordinal);
+        Assert.EndsWith("retry in 4.0 s", stillBackedOff.Reason.Message, StringComparison.Ordinal);
+        Assert.Equal(a.Peer, dialed.Connection.RemotePeer);
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task A_dial_with_a_backed_off_and_a_fresh_address_must_try_the_fresh_one()
+    {
+        var clock = new ManualClock();
+        var a = StartHost("/memory/0");
+        var b = StartHost("", configure: s => s with { Clock = clock });
+        var wrong = Multiaddr.Parse("/memory/987654322");
+
+        await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, [wrong]), Patience);
+        var dialed = await b.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, [wrong, .. a.Addresses]), Patience);
+
+        Assert.Equal(a.Peer, dialed.Connection.RemotePeer);
+        CloseAll(a, b);
+    }
+
+    [Fact]
+    public async Task An_address_no_transport_dials_must_fail_with_ErrNoTransport_naming_it()
+    {
+        var a = StartHost("/memory/0");
+        var b = StartHost("");
+        var quic = Multiaddr.Parse("/ip4/127.0.0.1/udp/4001/quic-v1");
+
+        var reply = await b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(a.Peer, DialOptions.Default, [quic]), Patience);
+
+        Assert.Equal("no transport for /ip4/127.0.0.1/udp/4001/quic-v1", Assert.IsType<NoTransportException>(reply.Reason).Message);
+        CloseAll(a, b);
     }
 
     [Fact]

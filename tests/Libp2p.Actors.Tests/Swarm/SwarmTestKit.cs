@@ -100,6 +100,10 @@ public abstract class SwarmTestKit : Akka.TestKit.Xunit2.TestKit
     protected Connectedness ConnectednessOf(Host host, PeerId peer) =>
         host.Swarm.Ask<SwarmProtocol.ConnectednessIs>(new SwarmProtocol.GetConnectedness(peer), Patience).Result.Connectedness;
 
+    /// <summary>Every scope of <paramref name="resources"/> back to zero: releases are messages, so this waits for them.</summary>
+    protected Task ScopesAtZeroAsync(Libp2p.Actors.Resources.ResourceManager resources) =>
+        AwaitAssertAsync(async () => Assert.All(await resources.SnapshotAsync(), s => Assert.Equal(Libp2p.Actors.Resources.ScopeStat.Zero, s.Usage)), Patience);
+
     protected void CloseAll(params Host[] hosts)
     {
         foreach (var host in hosts)

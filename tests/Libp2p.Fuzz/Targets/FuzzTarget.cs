@@ -48,6 +48,11 @@ public static partial class FuzzTargets
         PeerRecord,
         PublicKey,
         PrivateKey,
+        WebSocketFrames,
+        WebSocketReader,
+        WebSocketUpgrade,
+        TlsCertificate,
+        TlsClientHello,
     ];
 
     /// <summary>The target called <paramref name="name"/>, or null.</summary>

@@ -38,12 +38,13 @@ public abstract class ConnectionTestKit : Akka.TestKit.Xunit2.TestKit
 
     protected sealed record Pair(MuxedConnection Dialer, MuxedConnection Listener, TransportListener Bound);
 
-    protected async Task<Pair> ConnectAsync(ITransport transport, string listenOn, IReadOnlyList<MuxerFactory>? muxers = null, IReadOnlyList<MuxerFactory>? listenerMuxers = null, ConnectionStageSettings? listenerStage = null)
+    protected async Task<Pair> ConnectAsync(ITransport transport, string listenOn, IReadOnlyList<MuxerFactory>? muxers = null, IReadOnlyList<MuxerFactory>? listenerMuxers = null, ConnectionStageSettings? listenerStage = null,
+        IReadOnlyList<string>? security = null, IReadOnlyList<string>? listenerSecurity = null)
     {
         var accepted = Channel.CreateUnbounded<MuxedConnection>();
         var bound = await Upgrader.Listen(Sys, Materializer, transport, Multiaddr.Parse(listenOn),
-            new UpgradeSettings(ListenerKey, listenerMuxers ?? muxers, listenerStage), (connection, _) => accepted.Writer.TryWrite(connection)).WaitAsync(Patience);
-        var dial = Upgrader.Dial(Sys, Materializer, transport, bound.Address, new UpgradeSettings(DialerKey, muxers), PeerId.FromPublicKey(ListenerKey.PublicKey));
+            new UpgradeSettings(ListenerKey, listenerMuxers ?? muxers, listenerStage, Security: listenerSecurity ?? security), (connection, _) => accepted.Writer.TryWrite(connection)).WaitAsync(Patience);
+        var dial = Upgrader.Dial(Sys, Materializer, transport, bound.Address, new UpgradeSettings(DialerKey, muxers, Security: security), PeerId.FromPublicKey(ListenerKey.PublicKey));
         var listener = await accepted.Reader.ReadAsync().AsTask().WaitAsync(Patience);
         await dial.Connection.Upgraded.WaitAsync(Patience);
         await listener.Upgraded.WaitAsync(Patience);

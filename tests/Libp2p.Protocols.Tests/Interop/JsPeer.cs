@@ -51,7 +51,7 @@ public sealed class JsPeer : IAsyncDisposable
                 mutex.WaitOne(TimeSpan.FromMinutes(10));
                 try
                 {
-                    if (File.Exists(Path.Combine(Folder, "node_modules", "libp2p", "package.json")))
+                    if (Installed())
                         return;
                     var (exit, output) = RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], TimeSpan.FromMinutes(5)).GetAwaiter().GetResult();
                     if (exit != 0)
@@ -70,10 +70,26 @@ public sealed class JsPeer : IAsyncDisposable
         }
     }
 
-    public static async Task<JsPeer> ListenAsync(string muxer)
+    /// <summary>Whether every dependency package.json pins is in node_modules (a dependency added later triggers a new install).</summary>
+    private static bool Installed()
+    {
+        using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "package.json")));
+        return manifest.RootElement.GetProperty("dependencies").EnumerateObject()
+            .All(d => File.Exists(Path.Combine(Folder, "node_modules", d.Name, "package.json")));
+    }
+
+    /// <summary>Node's options for <paramref name="transport"/>: Node 20 has a global WebSocket, which a js dialer of /ws needs, only behind a flag.</summary>
+    private static string[] NodeOptions(string transport) => transport is "ws" or "wss" ? ["--experimental-websocket"] : [];
+
+    /// <summary>Starts a js listener speaking only <paramref name="muxer"/> and <paramref name="security"/>, on <paramref name="transport"/>.</summary>
+    /// <param name="muxer">yamux or mplex.</param>
+    /// <param name="transport">tcp, ws, or wss (then <paramref name="options"/> has <c>--cert PEM --key PEM</c>).</param>
+    /// <param name="security">noise or tls: the connection's security, over any transport (inside wss too).</param>
+    /// <param name="options">More options for node.mjs.</param>
+    public static async Task<JsPeer> ListenAsync(string muxer, string transport = "tcp", string security = "noise", params string[] options)
     {
         await EnsureInstalledAsync();
-        var process = Start("node", ["node.mjs", "listen", "--muxer", muxer]);
+        var process = Start("node", [.. NodeOptions(transport), "node.mjs", "listen", "--muxer", muxer, "--transport", transport, "--security", security, .. options]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
@@ -87,13 +103,18 @@ public sealed class JsPeer : IAsyncDisposable
     }
 
     /// <summary>Runs the js dialer against <paramref name="address"/>; returns its exit code and output lines.</summary>
-    public static async Task<(int Exit, string[] Output)> DialAsync(string address, string muxer, params string[] action)
+    public static Task<(int Exit, string[] Output)> DialAsync(string address, string muxer, params string[] action) =>
+        DialAsync(address, muxer, new Dictionary<string, string>(), action);
+
+    /// <summary>As <see cref="DialAsync(string, string, string[])"/>, with <paramref name="environment"/> set for node (e.g. <c>NODE_EXTRA_CA_CERTS</c>).</summary>
+    public static async Task<(int Exit, string[] Output)> DialAsync(string address, string muxer, IReadOnlyDictionary<string, string> environment, params string[] action)
     {
         await EnsureInstalledAsync();
-        return await RunAsync("node", ["node.mjs", "dial", address, .. action, "--muxer", muxer], TimeSpan.FromMinutes(3));
+        var transport = address.Contains("/ws", StringComparison.Ordinal) || address.Contains("/wss", StringComparison.Ordinal) ? "ws" : "tcp";
+        return await RunAsync("node", [.. NodeOptions(transport), "node.mjs", "dial", address, .. action, "--muxer", muxer], TimeSpan.FromMinutes(3), environment);
     }
 
-    private static Process Start(string file, IEnumerable<string> args)
+    private static Process Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -105,12 +126,14 @@ public sealed class JsPeer : IAsyncDisposable
         };
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         return Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
     }
 
-    private static async Task<(int, string[])> RunAsync(string file, IEnumerable<string> args, TimeSpan limit)
+    private static async Task<(int, string[])> RunAsync(string file, IEnumerable<string> args, TimeSpan limit, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Start(file, args);
+        using var process = Start(file, args, environment);
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

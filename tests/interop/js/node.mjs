@@ -1,6 +1,8 @@
 // The js-libp2p peer of the interop tests. Usage:
-//   node node.mjs listen [--muxer yamux|mplex]
+//   node node.mjs listen [--muxer yamux|mplex] [--security noise|tls] [--transport tcp|ws|wss --cert PEM --key PEM]
 //   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify | push
+// Dialing a /ws address on Node 20 needs `node --experimental-websocket` (the global WebSocket);
+// dialing /tls/ws trusts what NODE_EXTRA_CA_CERTS names besides the system's roots.
 // Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …, PUSH …) or `ERROR <reason>` and a non-zero exit.
 
 // js-libp2p 3 expects Node 22; this machine has Node 20, which lacks Promise.withResolvers.
@@ -13,9 +15,12 @@ if (typeof Promise.withResolvers !== 'function') {
   }
 }
 
+const { readFileSync } = await import('node:fs')
 const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')
+const { webSockets } = await import('@libp2p/websockets')
 const { noise } = await import('@libp2p/noise')
+const { tls } = await import('@libp2p/tls')
 const { yamux } = await import('@libp2p/yamux')
 const { mplex } = await import('@libp2p/mplex')
 const { ping } = await import('@libp2p/ping')
@@ -29,6 +34,8 @@ const option = (name, fallback) => {
 }
 const mode = args[0]
 const muxer = option('muxer', 'yamux')
+const security = option('security', 'noise')
+const transport = option('transport', 'tcp')
 const timeoutMs = Number(option('timeout-ms', '120000'))
 
 const fail = (err) => {
@@ -38,9 +45,13 @@ const fail = (err) => {
 setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs).unref()
 
 const node = await createLibp2p({
-  addresses: { listen: mode === 'listen' ? ['/ip4/127.0.0.1/tcp/0'] : [] },
-  transports: [tcp()],
-  connectionEncrypters: [noise()],
+  addresses: { listen: mode === 'listen' ? [{ ws: '/ip4/127.0.0.1/tcp/0/ws', wss: '/ip4/127.0.0.1/tcp/0/tls/ws' }[transport] ?? '/ip4/127.0.0.1/tcp/0'] : [] },
+  // Both, so a dialer takes whichever the address names. @libp2p/websockets 10 dials and listens
+  // on any /ws or /wss address (no filter of insecure or non-DNS addresses to turn off).
+  transports: [tcp(), webSockets(transport === 'wss' ? { https: { cert: readFileSync(option('cert')), key: readFileSync(option('key')) } } : {})],
+  // One security protocol only, so each test run proves the one it names (over any transport:
+  // libp2p-TLS inside wss is the connection's security, the wss TLS only the transport's).
+  connectionEncrypters: [security === 'tls' ? tls() : noise()],
   // One muxer only, so each test run proves the one it names.
   streamMuxers: [muxer === 'mplex' ? mplex({ disconnectThreshold: 10_000, maxInboundStreams: 1024 }) : yamux()],
   connectionManager: { inboundConnectionThreshold: 10_000, maxConnections: 1000, maxIncomingPendingConnections: 1000 },

@@ -21,10 +21,9 @@ internal static class DemoCommand
     {
         var count = line.LongOption("nodes", 2);
         if (count is < 2 or > 64)
-            throw new UsageException("--nodes takes a number from 2 to 64");
-        line.RejectUnknownOptions();
+            throw new UsageException("invalid-value", "--nodes takes a number from 2 to 64");
         if (line.Positional.Count > 0)
-            throw new UsageException($"'demo' takes no arguments, got '{line.Positional[0]}'");
+            throw new UsageException("unexpected-argument", $"'demo' takes no arguments, got '{line.Positional[0]}'");
 
         var clock = Stopwatch.StartNew();
         var print = new Printer(line.Json, output);
@@ -34,7 +33,7 @@ internal static class DemoCommand
         {
             for (var i = 1; i <= count; i++)
             {
-                var settings = Node.DialerSettings(Patience) with
+                var settings = Node.DialerSettings(Akka.Configuration.ConfigurationFactory.Empty, Patience) with
                 {
                     ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
                 };

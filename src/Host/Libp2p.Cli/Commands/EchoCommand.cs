@@ -9,12 +9,11 @@ internal static class EchoCommand
     {
         var bytes = line.SizeOption("bytes", 1 << 20);
         if (bytes > Array.MaxLength)
-            throw new UsageException($"--bytes takes at most {Array.MaxLength}");
+            throw new UsageException("invalid-value", $"--bytes takes at most {Array.MaxLength}");
         var timeout = Node.Timeout(line);
-        line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(address, timeout, async (host, peer) =>
+        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
         {
             var payload = RandomNumberGenerator.GetBytes((int)bytes);
             var elapsed = await Node.AttemptAsync($"echo {peer}", host.EchoAsync(peer, payload).WaitAsync(timeout)).ConfigureAwait(false);

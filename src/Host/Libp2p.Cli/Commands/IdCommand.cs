@@ -11,15 +11,14 @@ internal static class IdCommand
     {
         var path = line.Option("key") ?? IdentityKeyFile.DefaultPath;
         var type = ParseKeyType(line.Option("type"));
-        line.RejectUnknownOptions();
         if (line.Positional.Count > 0)
-            throw new UsageException($"'id' takes no arguments, got '{line.Positional[0]}'");
+            throw new UsageException("unexpected-argument", $"'id' takes no arguments, got '{line.Positional[0]}'");
 
         var (key, created) = IdentityKeyFile.LoadOrCreate(path, type ?? KeyType.Ed25519);
         using (key)
         {
             if (!created && type is { } wanted && wanted != key.Type)
-                throw new UsageException($"{path} holds a {key.Type} key, not {wanted}; name another --key file");
+                throw new UsageException("key-type-mismatch", $"{path} holds {Article(key.Type)} {key.Type} key, not {wanted}; name another --key file");
             var peer = PeerId.FromPublicKey(key.PublicKey);
             if (line.Json)
             {
@@ -41,6 +40,9 @@ internal static class IdCommand
         return 0;
     }
 
+    /// <summary>"an Ed25519", "an ECDSA", "an RSA", "a Secp256k1": by how the name is said.</summary>
+    internal static string Article(KeyType type) => type is KeyType.Secp256k1 ? "a" : "an";
+
     private static KeyType? ParseKeyType(string? text) => text?.ToLowerInvariant() switch
     {
         null => null,
@@ -48,6 +50,6 @@ internal static class IdCommand
         "secp256k1" => KeyType.Secp256k1,
         "ecdsa" => KeyType.ECDSA,
         "rsa" => KeyType.RSA,
-        _ => throw new UsageException($"--type takes ed25519, secp256k1, ecdsa or rsa, not '{text}'"),
+        _ => throw new UsageException("invalid-value", $"--type takes ed25519, secp256k1, ecdsa or rsa, not '{text}'"),
     };
 }

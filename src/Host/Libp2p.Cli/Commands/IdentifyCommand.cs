@@ -8,10 +8,9 @@ internal static class IdentifyCommand
     public static async Task<int> RunAsync(CommandLine line, TextWriter output)
     {
         var timeout = Node.Timeout(line);
-        line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(address, timeout, async (host, peer) =>
+        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
         {
             var result = await Node.AttemptAsync($"identify {peer}", host.IdentifyAsync(peer).WaitAsync(timeout)).ConfigureAwait(false);
             if (line.Json)

@@ -14,9 +14,8 @@ internal static class ListenCommand
         var settings = Node.ListenerSettings(line, config);
         if (line.Flag("serve-resources"))
             settings = settings with { Resources = true };
-        line.RejectUnknownOptions();
         if (line.Positional.Count > 0)
-            throw new UsageException($"'listen' takes no arguments, got '{line.Positional[0]}'; use --listen MULTIADDR");
+            throw new UsageException("unexpected-argument", $"'listen' takes no arguments, got '{line.Positional[0]}'; use --listen MULTIADDR");
 
         using var stop = new StopSignal(cancellationToken);
         var system = Node.CreateSystem("p2p", config);

@@ -39,13 +39,13 @@ internal static class Node
         {
             return ConfigurationFactory.ParseString(File.ReadAllText(path));
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new IOException($"{path}: no such file");
+            throw new UsageException("no-such-file", $"--config {path}: no such file");
         }
         catch (Exception e) when (e is ConfigurationException or FormatException)
         {
-            throw new IOException($"{path}: not valid HOCON: {OneLine(e.Message)}");
+            throw new UsageException("invalid-config", $"--config {path}: not valid HOCON: {OneLine(e.Message)}");
         }
     }
 
@@ -66,14 +66,23 @@ internal static class Node
         }
         catch (ConfigurationException e)
         {
-            throw new IOException($"configuration: {OneLine(e.Message)}");
+            throw new UsageException("invalid-config", $"configuration: {OneLine(e.Message)}");
         }
         return listen.Length == 0 ? settings : settings with { ListenAddresses = listen };
     }
 
-    /// <summary>The settings of a node that only dials: a fresh key, no listener.</summary>
-    public static HostSettings DialerSettings(TimeSpan timeout) =>
-        HostSettings.FromConfig(ConfigurationFactory.Empty) with { ListenAddresses = [], DialTimeout = timeout };
+    /// <summary>The settings of a node that only dials: the config file's, with a fresh key and no listener.</summary>
+    public static HostSettings DialerSettings(Config config, TimeSpan timeout)
+    {
+        try
+        {
+            return HostSettings.FromConfig(config) with { ListenAddresses = [], DialTimeout = timeout };
+        }
+        catch (ConfigurationException e)
+        {
+            throw new UsageException("invalid-config", $"configuration: {OneLine(e.Message)}");
+        }
+    }
 
     /// <summary>Parses a multiaddr from the command line; a bad one is a usage error naming it.</summary>
     public static Multiaddr ParseAddress(string text)
@@ -84,15 +93,24 @@ internal static class Node
         }
         catch (FormatException e)
         {
-            throw new UsageException($"'{text}' is not a multiaddr: {e.Message}");
+            // 'ipfs ping' takes a bare peer ID and finds the peer; this tool has no peer routing.
+            if (IsPeerId(text))
+                throw new UsageException("invalid-address", $"'{text}' is a peer ID, not an address: this tool does not look peers up; give the address the peer listens on, ending in /p2p/{text}, as 'p2p listen' prints it");
+            throw new UsageException("invalid-address", $"'{text}' is not a multiaddr: {OneLine(e.Message)}");
         }
+    }
+
+    private static bool IsPeerId(string text)
+    {
+        return PeerId.TryParse(text, out _);
     }
 
     /// <summary>The one positional argument of a command that dials: a multiaddr ending in <c>/p2p/&lt;peer id&gt;</c>.</summary>
     public static (Multiaddr Address, PeerId Peer) ParseTarget(CommandLine line)
     {
         if (line.Positional.Count != 1)
-            throw new UsageException($"'{line.Command}' takes one multiaddr ending in /p2p/<peer id>");
+            throw new UsageException(line.Positional.Count == 0 ? "missing-argument" : "unexpected-argument",
+                $"'{line.Command}' takes one multiaddr ending in /p2p/<peer id>{(line.Positional.Count == 0 ? "" : $", got {line.Positional.Count}")}; see 'p2p {line.Command} --help'");
         return ParsePeerAddress(line.Positional[0]);
     }
 
@@ -101,14 +119,14 @@ internal static class Node
     {
         var address = ParseAddress(text);
         if (address.PeerIdText is null)
-            throw new UsageException($"'{text}' does not end in /p2p/<peer id>, so the peer to expect is unknown");
+            throw new UsageException("invalid-address", $"'{text}' does not end in /p2p/<peer id>, so the peer to expect is unknown");
         try
         {
             return (address, Libp2pHost.Split(address).Peer);
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
-            throw new UsageException($"'{text}': '{address.PeerIdText}' is not a peer ID");
+            throw new UsageException("invalid-address", $"'{text}': '{address.PeerIdText}' is not a peer ID");
         }
     }
 
@@ -116,19 +134,21 @@ internal static class Node
     public static TimeSpan Timeout(CommandLine line, long fallbackSeconds = 30)
     {
         var seconds = line.LongOption("timeout", fallbackSeconds);
-        return seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new UsageException("--timeout takes a number of seconds above 0");
+        return seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new UsageException("invalid-value", "--timeout takes a number of seconds above 0");
     }
 
     /// <summary>
     /// Starts a dialing node, connects it to <paramref name="address"/>, runs <paramref name="work"/>,
     /// then stops the node and the system whatever happened.
     /// </summary>
-    public static async Task<int> DialAsync(Multiaddr address, TimeSpan timeout, Func<Libp2pHost, PeerId, Task<int>> work)
+    public static async Task<int> DialAsync(CommandLine line, Multiaddr address, TimeSpan timeout, Func<Libp2pHost, PeerId, Task<int>> work)
     {
-        var system = CreateSystem("p2p");
+        var config = ReadConfig(line);
+        var settings = DialerSettings(config, timeout);
+        var system = CreateSystem("p2p", config);
         try
         {
-            var host = await Libp2pHost.StartAsync(system, DialerSettings(timeout), "libp2p").ConfigureAwait(false);
+            var host = await Libp2pHost.StartAsync(system, settings, "libp2p").ConfigureAwait(false);
             var (peer, _) = Libp2pHost.Split(address);
             try
             {
@@ -137,7 +157,7 @@ internal static class Node
             }
             catch (TimeoutException)
             {
-                throw new CommandFailedException($"cannot connect to {address}: no answer within {timeout.TotalSeconds:0} s");
+                throw new CommandFailedException($"cannot connect to {address}: no answer within {timeout.TotalSeconds:0} s", code: "timeout");
             }
             catch (Exception e) when (e is not CommandFailedException)
             {
@@ -172,4 +192,8 @@ internal static class Node
 }
 
 /// <summary>The command ran but did not succeed; the message is the one line the tool prints, and it exits with 1.</summary>
-internal sealed class CommandFailedException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class CommandFailedException(string message, Exception? inner = null, string? code = null) : Exception(message, inner)
+{
+    /// <summary>The stable <c>error</c> of the <c>--json</c> error object: named by the failure's cause.</summary>
+    public string Code { get; } = code ?? (inner is null ? "failed" : Failure.Code(inner));
+}

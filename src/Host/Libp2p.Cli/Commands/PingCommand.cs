@@ -7,12 +7,11 @@ internal static class PingCommand
     {
         var count = line.LongOption("count", 5);
         if (count is < 1 or > 100_000)
-            throw new UsageException("--count takes a number from 1 to 100000");
+            throw new UsageException("invalid-value", "--count takes a number from 1 to 100000");
         var timeout = Node.Timeout(line);
-        line.RejectUnknownOptions();
         var (address, _) = Node.ParseTarget(line);
 
-        return await Node.DialAsync(address, timeout, async (host, peer) =>
+        return await Node.DialAsync(line, address, timeout, async (host, peer) =>
         {
             var times = await Node.AttemptAsync($"ping {peer}", host.PingAsync(peer, (int)count).WaitAsync(timeout)).ConfigureAwait(false);
             for (var i = 0; i < times.Count; i++)

@@ -21,17 +21,19 @@ internal static class TopCommand
     {
         var interval = line.LongOption("interval", 2);
         if (interval < 1)
-            throw new UsageException("--interval takes a number of seconds above 0");
+            throw new UsageException("invalid-value", "--interval takes a number of seconds above 0");
         var once = line.Flag("once");
+        var wide = line.Flag("wide");
         var timeout = Node.Timeout(line);
         var connect = line.Option("connect") is { } text ? Node.ParsePeerAddress(text) : ((Protocols.Multiformats.Multiaddr, PeerId)?)null;
-        var config = connect is null ? Node.ReadConfig(line) : null;
-        var settings = connect is null ? Node.ListenerSettings(line, config!) : Node.DialerSettings(timeout);
+        if (connect is not null && new[] { "listen", "key", "serve-resources" }.FirstOrDefault(o => line.Option(o) is not null) is { } own)
+            throw new UsageException("unexpected-argument", $"--{own} is for top's own node, and with --connect it runs none");
+        var config = Node.ReadConfig(line);
+        var settings = connect is null ? Node.ListenerSettings(line, config) : Node.DialerSettings(config, timeout);
         if (connect is null && line.Flag("serve-resources"))
             settings = settings with { Resources = true };
-        line.RejectUnknownOptions();
         if (line.Positional.Count > 0)
-            throw new UsageException($"'top' takes no arguments, got '{line.Positional[0]}'; use --connect MULTIADDR");
+            throw new UsageException("unexpected-argument", $"'top' takes no arguments, got '{line.Positional[0]}'; use --connect MULTIADDR");
 
         using var stop = new StopSignal(cancellationToken);
         var system = Node.CreateSystem("p2p", config);
@@ -66,7 +68,7 @@ internal static class TopCommand
                 if (line.Json)
                     output.WriteLine(Json(shown, scopes));
                 else
-                    output.Write((redraw ? ClearScreen : "") + Table(shown, scopes));
+                    output.Write((redraw ? ClearScreen : "") + Table(shown, scopes, wide, Output.Width(output)));
                 if (once)
                     break;
                 var next = Task.Delay(TimeSpan.FromSeconds(interval), CancellationToken.None);
@@ -94,30 +96,78 @@ internal static class TopCommand
         }
     }
 
-    /// <summary>One block: a header, then a row per scope, children indented under <c>system</c>.</summary>
-    internal static string Table(PeerId peer, IReadOnlyList<ScopeSnapshot> scopes)
+    /// <summary>
+    /// One block: a header, then a row per scope, children indented under <c>system</c>. Unless
+    /// <paramref name="wide"/>, it fits <paramref name="width"/> columns: peer IDs are shortened
+    /// (<c>12D3KooW…AmNN</c>), headers are short, limits go when even that is too wide, and scope
+    /// names are cut last.
+    /// </summary>
+    internal static string Table(PeerId peer, IReadOnlyList<ScopeSnapshot> scopes, bool wide = true, int width = 80)
     {
-        string[] header = ["SCOPE", "CONNS IN", "CONNS OUT", "STREAMS IN", "STREAMS OUT", "FD", "MEMORY"];
-        var rows = scopes.Select(s => new[]
+        if (wide)
         {
-            (s.Scope == "system" ? "" : "  ") + s.Scope,
-            Cell(s.Usage.NumConnsInbound, s.Limit.ConnsInbound),
-            Cell(s.Usage.NumConnsOutbound, s.Limit.ConnsOutbound),
-            Cell(s.Usage.NumStreamsInbound, s.Limit.StreamsInbound),
-            Cell(s.Usage.NumStreamsOutbound, s.Limit.StreamsOutbound),
-            Cell(s.Usage.NumFD, s.Limit.FD),
-            s.Limit.Memory == long.MaxValue ? Output.Size(s.Usage.Memory) : $"{Output.Size(s.Usage.Memory)}/{Output.Size(s.Limit.Memory)}",
-        }).ToList();
-        var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
-        var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"resources of {peer} at {DateTime.Now:HH:mm:ss} (used/limit; no limit shown when unlimited)\n");
+            return Render($"resources of {peer} at {DateTime.Now:HH:mm:ss} (used/limit; no limit shown when unlimited)",
+                ["SCOPE", "CONNS IN", "CONNS OUT", "STREAMS IN", "STREAMS OUT", "FD", "MEMORY"], Rows(scopes, limits: true, s => s), int.MaxValue);
+        }
+        string[] header = ["SCOPE", "C-IN", "C-OUT", "S-IN", "S-OUT", "FD", "MEM"];
+        var title = $"resources of {Output.ShortPeer(peer)} at {DateTime.Now:HH:mm:ss}";
+        var withLimits = Rows(scopes, limits: true, ShortScope);
+        if (Fits(header, withLimits, width))
+            return Render(Output.Fit(width, $"{title} (used/limit; C conns, S streams)", title), header, withLimits, width);
+        // One space between columns here: every column saved goes to the scope names.
+        return Render(Output.Fit(width, $"{title} (used; limits with --wide)", title), header, Rows(scopes, limits: false, ShortScope), width, " ");
+    }
+
+    private static List<string[]> Rows(IReadOnlyList<ScopeSnapshot> scopes, bool limits, Func<string, string> name) => scopes.Select(s => new[]
+    {
+        (s.Scope == "system" ? "" : "  ") + name(s.Scope),
+        Cell(s.Usage.NumConnsInbound, s.Limit.ConnsInbound, limits),
+        Cell(s.Usage.NumConnsOutbound, s.Limit.ConnsOutbound, limits),
+        Cell(s.Usage.NumStreamsInbound, s.Limit.StreamsInbound, limits),
+        Cell(s.Usage.NumStreamsOutbound, s.Limit.StreamsOutbound, limits),
+        Cell(s.Usage.NumFD, s.Limit.FD, limits),
+        !limits || s.Limit.Memory == long.MaxValue ? Output.Size(s.Usage.Memory) : $"{Output.Size(s.Usage.Memory)}/{Output.Size(s.Limit.Memory)}",
+    }).ToList();
+
+    /// <summary>Scope names carry peer IDs (<c>peer:12D3KooW…</c>): those are shortened.</summary>
+    private static string ShortScope(string scope)
+    {
+        var colon = scope.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && PeerId.TryParse(scope[(colon + 1)..], out var peer) ? $"{scope[..(colon + 1)]}{Output.ShortPeer(peer)}" : scope;
+    }
+
+    private static int[] Widths(string[] header, List<string[]> rows) =>
+        header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
+
+    /// <summary>Whether the table, with scope names cut to at most 20 columns, fits.</summary>
+    private static bool Fits(string[] header, List<string[]> rows, int width)
+    {
+        var widths = Widths(header, rows);
+        return Math.Min(widths[0], 20) + widths.Skip(1).Sum() + 2 * (widths.Length - 1) < width;
+    }
+
+    private static string Render(string title, string[] header, List<string[]> rows, int width, string separator = "  ")
+    {
+        var widths = Widths(header, rows);
+        // What the scope column may take: the rest of the line, the last column left free.
+        var others = widths.Skip(1).Sum() + separator.Length * (widths.Length - 1);
+        var scopeWidth = width == int.MaxValue ? widths[0] : Math.Clamp(width - 1 - others, header[0].Length, widths[0]);
+        widths[0] = scopeWidth;
+        var text = new StringBuilder().Append(title).Append('\n');
         foreach (var row in rows.Prepend(header))
-            text.Append(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd()).Append('\n');
+        {
+            var cells = row.Select((cell, i) => i == 0 ? Cut(cell, scopeWidth).PadRight(scopeWidth) : i == row.Length - 1 ? cell : cell.PadRight(widths[i]));
+            var rendered = string.Join(separator, cells).TrimEnd();
+            // A terminal narrower than even the shortest layout gets cut lines rather than wrapped ones.
+            text.Append(width != int.MaxValue && rendered.Length >= width ? Cut(rendered, width - 1) : rendered).Append('\n');
+        }
         return text.Append('\n').ToString();
     }
 
-    private static string Cell(int used, int limit) =>
-        limit == int.MaxValue ? used.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{used}/{limit}");
+    private static string Cut(string text, int width) => text.Length <= width ? text : width <= 1 ? text[..Math.Max(0, width)] : $"{text[..(width - 1)]}…";
+
+    private static string Cell(int used, int limit, bool limits) =>
+        !limits || limit == int.MaxValue ? used.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{used}/{limit}");
 
     private static string Json(PeerId peer, IReadOnlyList<ScopeSnapshot> scopes)
     {

@@ -46,6 +46,10 @@ public sealed class MplexSession : MuxerSessionBase
     public override string Protocol => ProtocolId;
 
     /// <inheritdoc />
+    /// <inheritdoc />
+    public override bool ChargesReads => _options.Memory is not null;
+
+    /// <inheritdoc />
     public override long OpenStream()
     {
         if (IsClosed)

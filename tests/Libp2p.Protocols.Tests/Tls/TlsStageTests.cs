@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Akka.IO;
+using Akka.Streams.Dsl;
+using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Tests.Connections;
+using Libp2p.Protocols.Tls;
+using Libp2p.Protocols.Transport;
+
+namespace Libp2p.Protocols.Tests.Tls;
+
+/// <summary><see cref="TlsStage"/> as a BidiFlow over TCP, against .NET's own SslStream as the oracle.</summary>
+public sealed class TlsStageTests : ConnectionTestKit
+{
+    [Fact]
+    public async Task A_tls_stage_over_tcp_must_round_trip_bytes_through_an_sslstream_server()
+    {
+        using var identity = PrivateKey.Generate(KeyType.Ed25519);
+        using var certificate = Libp2pCertificate.Create(identity);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var served = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            await using var tls = new SslStream(socket.GetStream());
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = certificate,
+                EnabledSslProtocols = SslProtocols.Tls13,
+            });
+            await tls.CopyToAsync(tls); // echo until the client closes
+        });
+        var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
+        var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, remote, _, _) => remote is not null,
+        }, cancel)));
+        var data = RandomBytes(1024 * 1024 + 3);
+        var received = new MemoryStream();
+
+        var total = await Source.From(Chunks(data, 50_000)).Concat(Source.Maybe<ByteString>().MapMaterializedValue(_ => Akka.NotUsed.Instance))
+            .Via(stage.Join(SocketTransport.Instance.Dial(Sys, address, Patience)))
+            .Select(bytes =>
+            {
+                received.Write(bytes.ToReadOnlySpan());
+                return (int)received.Length;
+            })
+            .TakeWhile(length => length < data.Length, inclusive: true)
+            .RunWith(Sink.Last<int>(), Materializer)
+            .WaitAsync(Patience);
+
+        Assert.Equal(data.Length, total);
+        Assert.Equal(data, received.ToArray());
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_tls_stage_must_fail_with_the_handshake_error()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var served = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            await socket.GetStream().WriteAsync("HTTP/1.1 400 Bad Request\r\n\r\n"u8.ToArray());
+        });
+        var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
+        var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = SslProtocols.Tls13,
+        }, cancel)));
+
+        var run = Source.Maybe<ByteString>().Via(stage.Join(SocketTransport.Instance.Dial(Sys, address, Patience)))
+            .RunWith(Sink.Ignore<ByteString>(), Materializer);
+
+        var error = await Assert.ThrowsAsync<TlsException>(() => run.WaitAsync(Patience));
+        Assert.StartsWith("tls: ", error.Message, StringComparison.Ordinal);
+        await served.WaitAsync(Patience);
+    }
+}
