@@ -21,6 +21,8 @@ public sealed class HostingTests
         await app.StartAsync().WaitAsync(Patience);
 
         var system = app.Services.GetRequiredService<ActorSystem>();
+        // WithLibp2p selects the scheduler that costs nothing while idle.
+        Assert.IsType<TimerScheduler>(system.Scheduler);
         var node = Libp2pHost.Get(system);
         var registry = app.Services.GetRequiredService<ActorRegistry>();
         Assert.Equal(node.Actor, registry.Get<Libp2pHost>());

@@ -25,6 +25,27 @@ var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");
 var bytes = mib * 1024L * 1024;
 
+// --idle SECONDS [--connections N]: idle CPU and memory of a listening host (issue 11).
+if (Array.IndexOf(args, "--idle-dialer") is var dialerAt and >= 0)
+    return await IdleScenario.DialerAsync(Multiaddr.Parse(args[dialerAt + 1]), PeerId.Parse(args[dialerAt + 2]));
+if (Arg("--idle", 0) is var idleSeconds and > 0)
+{
+    var idleReport = new StringBuilder();
+    void IdleLine(string text)
+    {
+        Console.WriteLine(text);
+        idleReport.AppendLine(text);
+    }
+    IdleLine($"# Idle node ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, socket engine, {idleSeconds} s per CPU figure)");
+    IdleLine("");
+    IdleLine("| listening host | CPU, share of one core |");
+    IdleLine("| --- | ---: |");
+    var code = await IdleScenario.RunAsync(TimeSpan.FromSeconds(idleSeconds), connections, IdleLine);
+    Directory.CreateDirectory(Path.Combine("artifacts", "bench"));
+    await File.WriteAllTextAsync(Path.Combine("artifacts", "bench", "idle.md"), idleReport.ToString());
+    return code;
+}
+
 using var system = ActorSystem.Create("scenarios", "akka.loglevel = WARNING");
 var materializer = system.Materializer();
 // --soak MINUTES [--sample SECONDS]: a node's long life under churn and a hostile peer (issue 9);

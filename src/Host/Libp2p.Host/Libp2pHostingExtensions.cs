@@ -23,7 +23,9 @@ public sealed class Libp2pOptions
 public static class Libp2pHostingExtensions
 {
     /// <summary>
-    /// Starts the actor system's default <see cref="Libp2pHost"/> with the system, registers its
+    /// Starts the actor system's default <see cref="Libp2pHost"/> with the system (on the
+    /// <see cref="TimerScheduler"/>, which costs nothing while idle, unless the application chose
+    /// a scheduler), registers its
     /// root actor in the <see cref="ActorRegistry"/> under <see cref="Libp2pHost"/>, and stops it
     /// when the application stops (the host takes part in coordinated shutdown).
     /// </summary>
@@ -41,6 +43,8 @@ public static class Libp2pHostingExtensions
             hocon.AppendLine($"akka.libp2p {{\n{extra}\n}}");
         if (hocon.Length > 0)
             builder.AddHocon(hocon.ToString(), HoconAddMode.Prepend);
+        // A fallback: an application that chose its own scheduler keeps it.
+        builder.AddHocon(TimerScheduler.Hocon, HoconAddMode.Append);
         if (options.Identity is { } identity)
             builder.AddSetup(new Libp2pSetup { Identity = identity });
         return builder.WithActors((system, registry) => registry.Register<Libp2pHost>(Libp2pHost.Get(system).Actor));

@@ -44,6 +44,15 @@ public sealed partial class ConnectionCore : IConnectionCore
     /// <summary>Frames under this size (window updates, pings, small writes) share a Noise message.</summary>
     private const int SmallFrame = 4096;
 
+    /// <summary>What a Noise message adds to its plaintext: the length prefix and the tag.</summary>
+    private const int MessageOverhead = 2 + CipherState.TagLength;
+
+    /// <summary>What a TLS 1.3 record adds to its plaintext: header, inner content type and tag.</summary>
+    private const int TlsRecordOverhead = 5 + 1 + 16;
+
+    /// <summary>The most plaintext one TLS record carries.</summary>
+    private const int TlsRecordPlaintext = 16 * 1024;
+
     private readonly bool _dialer;
     private readonly PrivateKey _identity;
     private readonly PeerId? _expectedRemote;
@@ -255,23 +264,28 @@ public sealed partial class ConnectionCore : IConnectionCore
         _tls?.Channel.DrainCiphertext(output);
         if (_muxer is null || (_session is null && _tlsSession is null))
             return;
-        // Batch small frames (window updates, pings) into one Noise message; never split a frame.
-        while (written < limit && _muxer.PeekFrameLength() is var length and > 0)
+        // Whole Noise messages (or TLS records) while they fit the limit (at least one); small
+        // frames (window updates, pings) share a message, and a frame is never split.
+        while (_muxer.PeekFrameLength() is var length and > 0)
         {
+            var room = limit - written;
+            if (Sealed(length) > room && written > 0)
+                break;
             if (length >= SmallFrame)
             {
                 // A data frame: encrypted straight from the muxer's buffer into the output.
                 Encrypt(_muxer.PeekFrame(), output);
                 _muxer.DropFrame();
-                written += length;
+                written += Sealed(length);
                 continue;
             }
+            var most = Math.Min(NoiseTransport.MaxPlaintextLength, Math.Max(PlaintextRoom(room), length));
             _plainOut.ResetWrittenCount();
             do
                 _muxer.TryDequeueFrame(_plainOut);
-            while (_muxer.PeekFrameLength() is var next and > 0 and < SmallFrame && _plainOut.WrittenCount + next <= NoiseTransport.MaxPlaintextLength);
+            while (_muxer.PeekFrameLength() is var next and > 0 and < SmallFrame && _plainOut.WrittenCount + next <= most);
             Encrypt(_plainOut.WrittenSpan, output);
-            written += _plainOut.WrittenCount;
+            written += Sealed(_plainOut.WrittenCount);
         }
         _plainOut.Clear();
     }
@@ -343,6 +357,16 @@ public sealed partial class ConnectionCore : IConnectionCore
         else
             _session!.Transport.EncryptAll(plaintext, output);
     }
+
+    /// <summary>What <paramref name="plaintext"/> bytes become on the wire once <see cref="Encrypt"/> sealed them.</summary>
+    private int Sealed(int plaintext) => _tls is not null
+        ? plaintext + TlsRecordOverhead * Math.Max(1, (plaintext + TlsRecordPlaintext - 1) / TlsRecordPlaintext)
+        : plaintext + MessageOverhead * Math.Max(1, (plaintext + NoiseTransport.MaxPlaintextLength - 1) / NoiseTransport.MaxPlaintextLength);
+
+    /// <summary>The most plaintext that, sealed, fits <paramref name="room"/> bytes (at most one Noise message).</summary>
+    private int PlaintextRoom(int room) => _tls is not null
+        ? room - TlsRecordOverhead * Math.Max(1, (room + TlsRecordPlaintext - 1) / TlsRecordPlaintext)
+        : room - MessageOverhead;
 
     private void Fail(string reason, Exception cause, ICollection<MuxerEvent> events)
     {

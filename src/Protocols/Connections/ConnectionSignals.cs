@@ -11,11 +11,13 @@ internal abstract record ConnectionCommand
     private ConnectionCommand() { }
 
     public sealed record OpenStream(TaskCompletionSource<MuxedStream> Opened) : ConnectionCommand;
-    public sealed record AttachSource(long StreamId, Action<StreamSignal> Signal) : ConnectionCommand;
+    /// <summary>A reader attaches; one that <paramref name="ReturnsChunks"/> gets <see cref="StreamSignal.Chunk"/>s and gives their arrays back to the pool.</summary>
+    public sealed record AttachSource(long StreamId, Action<StreamSignal> Signal, bool ReturnsChunks = false) : ConnectionCommand;
     public sealed record PullSource(long StreamId) : ConnectionCommand;
     public sealed record CancelSource(long StreamId) : ConnectionCommand;
     public sealed record AttachSink(long StreamId, Action<StreamSignal> Signal) : ConnectionCommand;
-    public sealed record Write(long StreamId, ByteString Bytes) : ConnectionCommand;
+    /// <summary>Bytes to send; <paramref name="Pooled"/>, the array under them (from the transport's pool or the shared one), goes back once the muxer took them.</summary>
+    public sealed record Write(long StreamId, ByteString Bytes, byte[]? Pooled = null) : ConnectionCommand;
     public sealed record CompleteSink(long StreamId) : ConnectionCommand;
     public sealed record ResetStream(long StreamId, string Reason) : ConnectionCommand;
     public sealed record Ping(TaskCompletionSource<TimeSpan> Answered) : ConnectionCommand;
@@ -36,6 +38,13 @@ internal abstract record StreamSignal
 
     /// <summary>The sink's last write was taken by the muxer: it may pull the next.</summary>
     public sealed record WriteAccepted : StreamSignal;
+
+    /// <summary>
+    /// Inbound bytes for a reader that returns them: the first <paramref name="Length"/> bytes of
+    /// <paramref name="Buffer"/>, a pooled array (<see cref="Libp2p.Protocols.Muxing.MuxerEvent.Data"/>'s)
+    /// that the reader gives back once it copied them out.
+    /// </summary>
+    public sealed record Chunk(byte[] Buffer, int Length) : StreamSignal;
 
     /// <summary>The stream was reset or its connection went away.</summary>
     public sealed record Failed(Exception Reason) : StreamSignal;

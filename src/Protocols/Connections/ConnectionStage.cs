@@ -1,8 +1,11 @@
+using System.Buffers;
 using System.Diagnostics;
+using Akka;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
 using Libp2p.Protocols.Muxing;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -74,7 +77,6 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private const string LaggardTimer = "laggard-grace";
         private const string CloseFlushTimer = "close-flush";
         private const string MemoryRetryTimer = "memory-retry";
-        private const int MaxPush = 60 * 1024;
 
         /// <summary>
         /// What one read (up to 128 KiB, Akka.IO's buffer; 64 KiB on the socket engine) may make
@@ -107,10 +109,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _stage = stage;
             _core = core;
             _handle = handle;
-            handle.Bind(GetTypedAsyncCallback<ConnectionCommand>(OnCommand));
-            var decided = GetAsyncCallback<bool>(MemoryDecided);
+            // The typed callback: it keeps what is invoked before the stage started (a connection
+            // aborted right after it was materialized); the untyped one drops it.
+            var wake = GetTypedAsyncCallback<NotUsed>(_ => OnCommands());
+            handle.Bind(() => wake.Invoke(NotUsed.Instance));
+            var decided = GetTypedAsyncCallback<bool>(MemoryDecided);
             _memoryDecided = decided.Invoke;
-            core.SetWakeup(GetAsyncCallback(OnWake));
+            var woken = GetTypedAsyncCallback<NotUsed>(_ => OnWake());
+            core.SetWakeup(() => woken.Invoke(NotUsed.Instance));
             SetHandler(stage._in, OnPush, OnUpstreamFinish, OnUpstreamFailure);
             SetHandler(stage._out, Flush, OnDownstreamFinish);
         }
@@ -126,12 +132,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         public override void PostStop()
         {
             _core.Dispose();
+            // Commands still queued, or queued from now on, are refused: replies fail, attaches hear the end.
             _handle.SetClosed(_failure);
             var closed = _handle.Closed();
             foreach (var state in _streams.Values)
             {
                 state.Fail(closed);
                 state.Stream.Complete(closed);
+                state.DropInbound();
             }
             _streams.Clear();
             while (_opensBeforeUpgrade.TryDequeue(out var open))
@@ -197,6 +205,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             var bytes = Grab(_stage._in);
             _core.Receive(bytes.ToReadOnlySpan(), _events);
+            // Decrypted (what a frame cut short left is copied): the transport's array can be reused.
+            TransportBuffers.Return(bytes);
             HandleEvents();
             AfterWork();
         }
@@ -339,8 +349,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (_core.HasOutput && IsAvailable(_stage._out))
             {
-                // About one Noise message a push: large enough to batch small frames, small enough to stay off the large object heap.
-                _core.DrainOutput(_output, MaxPush);
+                // A full Noise message and small frames beside it, in one array of the transport's
+                // pool (off the large object heap), which the transport gives back once it is sent.
+                _core.DrainOutput(_output, TransportBuffers.Size);
                 Push(_stage._out, _output.Take());
                 foreach (var ack in _acksAfterFlush)
                     ack(StreamSignal.Accepted);
@@ -369,9 +380,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                         break;
                     case MuxerEvent.Data data when _streams.TryGetValue(data.StreamId, out var state):
                         if (state.ReadClosed)
-                            _core.Consumed(data.StreamId, data.Bytes.Length);
+                        {
+                            _core.Consumed(data.StreamId, data.Length);
+                            data.Release();
+                        }
                         else
-                            state.Inbound.Enqueue(data.Bytes);
+                        {
+                            state.Inbound.Enqueue(data);
+                        }
                         Deliver(state);
                         break;
                     case MuxerEvent.RemoteClosed closed when _streams.TryGetValue(closed.StreamId, out var state):
@@ -405,7 +421,20 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _events.Clear();
         }
 
-        private void OnCommand(ConnectionCommand command)
+        /// <summary>Handles every command queued on the handle, then flushes once.</summary>
+        private void OnCommands()
+        {
+            _handle.DrainStarted();
+            while (_handle.TryTakeCommand(out var command))
+            {
+                if (!OnCommand(command))
+                    return;
+            }
+            AfterWork();
+        }
+
+        /// <summary>Handles one command; false once the stage failed.</summary>
+        private bool OnCommand(ConnectionCommand command)
         {
             switch (command)
             {
@@ -417,7 +446,10 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     break;
                 case ConnectionCommand.AttachSource attach:
                     if (_streams.TryGetValue(attach.StreamId, out StreamState? state) && state.Failure is null)
+                    {
                         state.Source = attach.Signal;
+                        state.SourceReturnsChunks = attach.ReturnsChunks;
+                    }
                     else
                         attach.Signal(new StreamSignal.Failed(state?.Failure ?? Gone(attach.StreamId)));
                     break;
@@ -435,7 +467,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     CloseRead(state);
                     break;
                 case ConnectionCommand.Write write when _streams.TryGetValue(write.StreamId, out state):
-                    state.PendingWrites.Enqueue(write.Bytes);
+                    state.PendingWrites.Enqueue(write);
                     if (state.PendingWrites.Count == 1)
                         ContinueWrite(state);
                     break;
@@ -464,12 +496,12 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     break;
                 case ConnectionCommand.Abort abort:
                     Fail(abort.Reason);
-                    return;
+                    return false;
                 default:
                     // A command for a stream that is gone: its stages were told when it went.
                     break;
             }
-            AfterWork();
+            return true;
         }
 
         private void Open(TaskCompletionSource<MuxedStream> opened)
@@ -498,12 +530,23 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (state.Source is null || !state.Demand || state.ReadClosed)
                 return;
-            if (state.Inbound.TryDequeue(out var bytes))
+            if (state.Inbound.TryDequeue(out var data))
             {
                 state.Demand = false;
-                state.Source(new StreamSignal.Data(ByteString.FromBytes(bytes)));
+                // The Stream adapter copies out and gives the array back. A source's reader keeps
+                // its chunks: it gets an array of its own, of the chunk's size, and the pooled one
+                // goes back (handing that over would make the pool allocate 80 KiB for each chunk).
+                if (state.SourceReturnsChunks)
+                {
+                    state.Source(new StreamSignal.Chunk(data.Buffer, data.Length));
+                }
+                else
+                {
+                    state.Source(new StreamSignal.Data(ByteString.CopyFrom(data.Buffer, 0, data.Length)));
+                    data.Release();
+                }
                 // Window goes back to the remote only now that the reader has the bytes.
-                _core.Consumed(state.Stream.Id, bytes.Length);
+                _core.Consumed(state.Stream.Id, data.Length);
             }
             else if (state.RemoteClosed)
             {
@@ -519,15 +562,18 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 return;
             while (state.PendingWrites.TryPeek(out var pending))
             {
-                while (state.PendingOffset < pending.Count)
+                while (state.PendingOffset < pending.Bytes.Count)
                 {
-                    var taken = _core.Send(state.Stream.Id, pending.ToReadOnlySpan()[state.PendingOffset..]);
+                    var taken = _core.Send(state.Stream.Id, pending.Bytes.ToReadOnlySpan()[state.PendingOffset..]);
                     if (taken == 0)
                         return; // SendWindowOpened resumes it.
                     state.PendingOffset += taken;
                 }
                 state.PendingWrites.Dequeue();
                 state.PendingOffset = 0;
+                // The muxer copied the bytes into its frames: a writer's pooled copy goes back.
+                if (pending.Pooled is { } pooled)
+                    TransportBuffers.ReturnPooled(pooled);
                 if (!state.CloseAfterWrite && state.Sink is { } sink)
                 {
                     // Hold the writer while its bytes still wait for the transport: bounded memory.
@@ -551,9 +597,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private void CloseRead(StreamState state)
         {
             state.ReadClosed = true;
-            foreach (var bytes in state.Inbound)
-                _core.Consumed(state.Stream.Id, bytes.Length);
-            state.Inbound.Clear();
+            foreach (var data in state.Inbound)
+                _core.Consumed(state.Stream.Id, data.Length);
+            state.DropInbound();
             _core.CloseRead(state.Stream.Id);
             Forget(state);
         }
@@ -569,6 +615,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             if (state.Failure is null && !(state.ReadClosed && state.WriteClosed))
                 return;
             _streams.Remove(state.Stream.Id);
+            state.DropInbound();
             state.Stream.Complete(state.Failure);
             if (state.Failure is null && !state.RemoteClosed)
                 ScheduleOnce(new StreamCloseTimer(state.Stream.Id), _stage._settings.StreamCloseTimeout);
@@ -582,17 +629,25 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
     private sealed class StreamState(MuxedStream stream)
     {
         public MuxedStream Stream { get; } = stream;
-        public Queue<byte[]> Inbound { get; } = new();
+        public Queue<MuxerEvent.Data> Inbound { get; } = new();
         public Action<StreamSignal>? Source { get; set; }
+        public bool SourceReturnsChunks { get; set; }
         public Action<StreamSignal>? Sink { get; set; }
         public bool Demand { get; set; }
         public bool RemoteClosed { get; set; }
         public bool ReadClosed { get; set; }
         public bool WriteClosed { get; set; }
         public bool CloseAfterWrite { get; set; }
-        public Queue<ByteString> PendingWrites { get; } = new(MuxedStreamSink.WritesInFlight);
+        public Queue<ConnectionCommand.Write> PendingWrites { get; } = new(MuxedStreamSink.WritesInFlight);
         public int PendingOffset { get; set; }
         public Exception? Failure { get; private set; }
+
+        /// <summary>Gives the arrays of inbound data no reader will take back to the pool.</summary>
+        public void DropInbound()
+        {
+            while (Inbound.TryDequeue(out var data))
+                data.Release();
+        }
 
         public void Fail(Exception error)
         {

@@ -60,8 +60,9 @@ public interface IConnectionCore : IDisposable
     void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events);
 
     /// <summary>
-    /// Moves queued output into <paramref name="output"/> until at least <paramref name="limit"/>
-    /// bytes are written (or nothing is left), so the transport gets writes of a bounded size.
+    /// Moves queued output into <paramref name="output"/> as whole secure messages while they fit
+    /// within <paramref name="limit"/> bytes (at least one, whatever its size), so the transport
+    /// gets writes of a bounded size.
     /// </summary>
     void DrainOutput(IBufferWriter<byte> output, int limit);
 

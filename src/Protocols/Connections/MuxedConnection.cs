@@ -1,5 +1,6 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
-using Akka.Streams.Stage;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -13,7 +14,11 @@ public sealed class MuxedConnection
     private readonly TaskCompletionSource<ConnectionUpgrade> _upgraded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<MuxedStream> _inbound;
-    private IAsyncCallback<ConnectionCommand>? _commands;
+    // Commands wait here in order and the stage takes them all at once: one wake-up of the stage
+    // (an async callback, which allocates) per batch, not per command.
+    private readonly ConcurrentQueue<ConnectionCommand> _queued = new();
+    private Action? _wake;
+    private int _wakeScheduled;
 
     internal MuxedConnection(int inboundBacklog)
     {
@@ -76,18 +81,48 @@ public sealed class MuxedConnection
     /// <summary>Closes the connection at once; open streams fail with <paramref name="reason"/>.</summary>
     public void Abort(Exception reason) => Post(new ConnectionCommand.Abort(reason));
 
-    internal void Bind(IAsyncCallback<ConnectionCommand> commands) => _commands = commands;
+    internal void Bind(Action wake) => _wake = wake;
 
     internal void Send<T>(ConnectionCommand command, TaskCompletionSource<T>? reply)
     {
-        if (_completion.Task.IsCompleted || _commands is null)
+        if (_completion.Task.IsCompleted || _wake is null)
         {
             Refuse(command, reply);
             return;
         }
-        var delivered = _commands.InvokeWithFeedback(command);
-        if (!delivered.IsCompletedSuccessfully)
-            delivered.ContinueWith(t => { if (t.IsFaulted || t.IsCanceled) Refuse(command, reply); }, TaskScheduler.Default);
+        _queued.Enqueue(command);
+        // The stage may have stopped between the check and the enqueue: what it left is refused here.
+        if (_completion.Task.IsCompleted)
+        {
+            RefuseQueued();
+            return;
+        }
+        if (Interlocked.Exchange(ref _wakeScheduled, 1) == 0)
+            _wake();
+    }
+
+    /// <summary>The stage starts taking queued commands: one queued from now on wakes it again.</summary>
+    internal void DrainStarted() => Volatile.Write(ref _wakeScheduled, 0);
+
+    internal bool TryTakeCommand([MaybeNullWhen(false)] out ConnectionCommand command) => _queued.TryDequeue(out command);
+
+    private void RefuseQueued()
+    {
+        while (_queued.TryDequeue(out var command))
+        {
+            switch (command)
+            {
+                case ConnectionCommand.OpenStream open:
+                    Refuse(command, open.Opened);
+                    break;
+                case ConnectionCommand.Ping ping:
+                    Refuse(command, ping.Answered);
+                    break;
+                default:
+                    Refuse<object>(command, null);
+                    break;
+            }
+        }
     }
 
     /// <summary>
@@ -124,6 +159,7 @@ public sealed class MuxedConnection
             _completion.TrySetResult();
         else
             _completion.TrySetException(error);
+        RefuseQueued();
     }
 
     internal Exception Closed() =>

@@ -1,7 +1,11 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Akka;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -18,21 +22,32 @@ public sealed class MuxedStreamAdapter : Stream
 {
     private readonly MuxedStream _stream;
     private readonly Lock _gate = new();
-    // Writes in flight: a slot is taken per write and given back when the stage accepted it.
-    private readonly SemaphoreSlim _writeSlots = new(MuxedStreamSink.WritesInFlight);
-    private TaskCompletionSource<StreamSignal>? _pull;
+    // One pull and one wait for a write slot at a time (a Stream is not read or written
+    // concurrently), each answered through a reusable value-task source: nothing is allocated per chunk.
+    private readonly Reply<StreamSignal> _pull = new();
+    private readonly Reply<bool> _slot = new();
+    private readonly ConnectionCommand.PullSource _pullCommand;
+    private bool _pulling;
+    private bool _waitingForSlot;
+    private int _writesInFlight;
     private Task<StreamSignal>? _pendingRead;
     private Task<bool>? _pendingSlot;
     private StreamSignal? _lastSignal;
     private Exception? _writeFailure;
     private bool _sourceAttached;
     private bool _sinkAttached;
-    private ByteString _current = ByteString.Empty;
+    // The chunk being read: a pooled array the stage handed over, given back once read.
+    private byte[]? _chunk;
+    private int _chunkLength;
     private int _offset;
     private bool _endOfStream;
     private bool _writeClosed;
 
-    internal MuxedStreamAdapter(MuxedStream stream) => _stream = stream;
+    internal MuxedStreamAdapter(MuxedStream stream)
+    {
+        _stream = stream;
+        _pullCommand = new ConnectionCommand.PullSource(stream.Id);
+    }
 
     /// <inheritdoc />
     public override bool CanRead => true;
@@ -52,85 +67,122 @@ public sealed class MuxedStreamAdapter : Stream
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <inheritdoc />
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)
-            return 0;
-        while (_offset >= _current.Count)
         {
-            if (_endOfStream)
-                return 0;
-            if (await NextChunkAsync(cancellationToken).ConfigureAwait(false) is not { } next)
-                return 0;
-            _current = next;
-            _offset = 0;
+            // A zero-byte read waits until bytes (or the end) are there, as a socket's does: a
+            // reader can wait without holding a buffer, and rent one only once it has something to read.
+            if (_chunk is null && !_endOfStream)
+                await NextChunkAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
         }
-        var count = Math.Min(buffer.Length, _current.Count - _offset);
-        _current.ToReadOnlySpan().Slice(_offset, count).CopyTo(buffer.Span);
+        while (_chunk is null)
+        {
+            if (_endOfStream || !await NextChunkAsync(cancellationToken).ConfigureAwait(false))
+                return 0;
+        }
+        var count = Math.Min(buffer.Length, _chunkLength - _offset);
+        _chunk.AsSpan(_offset, count).CopyTo(buffer.Span);
         _offset += count;
+        if (_offset == _chunkLength)
+            ReleaseChunk();
         return count;
     }
 
-    /// <summary>The next inbound chunk, or null at the end of the stream.</summary>
-    private async Task<ByteString?> NextChunkAsync(CancellationToken cancellationToken)
+    private void ReleaseChunk()
     {
-        // A read that passed its deadline leaves its pull outstanding: the next read takes it over.
-        _pendingRead ??= Pull();
-        var signal = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
-        _pendingRead = null;
+        if (_chunk is { } chunk)
+            TransportBuffers.ReturnPooled(chunk);
+        _chunk = null;
+        _chunkLength = _offset = 0;
+    }
+
+    /// <summary>Takes the next inbound chunk; false at the end of the stream.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> NextChunkAsync(CancellationToken cancellationToken)
+    {
+        StreamSignal signal;
+        if (_pendingRead is null && ReadTimeout == Timeout.Infinite && !cancellationToken.CanBeCanceled)
+        {
+            signal = await Pull().ConfigureAwait(false);
+        }
+        else
+        {
+            // A read that passed its deadline leaves its pull outstanding: the next read takes it over.
+            _pendingRead ??= Pull().AsTask();
+            signal = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
+            _pendingRead = null;
+        }
         switch (signal)
         {
-            case StreamSignal.Data data:
-                return data.Bytes;
+            case StreamSignal.Chunk chunk:
+                _chunk = chunk.Buffer;
+                _chunkLength = chunk.Length;
+                _offset = 0;
+                return true;
             case StreamSignal.Failed failed:
                 throw failed.Reason is IOException io ? io : new IOException($"stream {_stream.Id}: read failed: {failed.Reason.Message}", failed.Reason);
             default:
                 _endOfStream = true;
-                return null;
+                return false;
         }
     }
 
-    private Task<StreamSignal> Pull()
+    private ValueTask<StreamSignal> Pull()
     {
-        TaskCompletionSource<StreamSignal> pull;
+        ValueTask<StreamSignal> answer;
         lock (_gate)
         {
             if (_lastSignal is { } last)
-                return Task.FromResult(last);
-            _pull = pull = new TaskCompletionSource<StreamSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
+                return new ValueTask<StreamSignal>(last);
+            _pulling = true;
+            answer = _pull.Prepare();
         }
         if (!_sourceAttached)
         {
             _sourceAttached = true;
             _stream.TakeSource();
             // A connection already gone answers the attach with a failure (MuxedConnection.Post).
-            _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, OnReadSignal));
+            _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, OnReadSignal, ReturnsChunks: true));
         }
-        _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));
-        return pull.Task;
+        _stream.Connection.Post(_pullCommand);
+        return answer;
     }
 
     // Called by the connection stage (or the connection's end) on their own threads.
     private void OnReadSignal(StreamSignal signal)
     {
-        TaskCompletionSource<StreamSignal>? pull;
         lock (_gate)
         {
             // The end and a failure are final: every later read answers with them.
             if (signal is StreamSignal.Failed or StreamSignal.End)
                 _lastSignal ??= signal;
-            pull = _pull;
-            _pull = null;
+            if (!_pulling)
+                return;
+            _pulling = false;
         }
-        pull?.TrySetResult(signal);
+        _pull.Set(signal);
     }
 
     /// <inheritdoc />
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        buffer.IsEmpty ? ValueTask.CompletedTask : WriteAsync(ByteString.FromBytes(buffer.ToArray()), cancellationToken);
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty)
+            return ValueTask.CompletedTask;
+        // The caller may reuse its buffer once this returns: the bytes travel in a pooled copy,
+        // which the stage gives back as soon as the muxer took them. Up to 80 KiB it comes from
+        // the transport's pool, one stack for every thread: the shared pool's per-core stacks
+        // miss when, as here, arrays are rented on one thread and returned on another.
+        var copy = buffer.Length <= TransportBuffers.Size ? TransportBuffers.Rent() : ArrayPool<byte>.Shared.Rent(buffer.Length);
+        buffer.Span.CopyTo(copy);
+        return WriteAsync(ByteString.FromBytes(copy, 0, buffer.Length), copy, cancellationToken);
+    }
 
-    /// <summary>Writes bytes the caller hands over (they are not copied again).</summary>
-    private async ValueTask WriteAsync(ByteString bytes, CancellationToken cancellationToken)
+    /// <summary>Writes bytes the caller hands over (they are not copied again); <paramref name="pooled"/> is their pooled array, if any.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteAsync(ByteString bytes, byte[]? pooled, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_writeClosed, this);
         if (!_sinkAttached)
@@ -139,31 +191,68 @@ public sealed class MuxedStreamAdapter : Stream
             _stream.TakeSink();
             _stream.Connection.Post(new ConnectionCommand.AttachSink(_stream.Id, OnWriteSignal));
         }
-        // A write that passed its deadline leaves its wait for a slot outstanding: the next write takes it over.
-        _pendingSlot ??= _writeSlots.WaitAsync().ContinueWith(_ => true, TaskScheduler.Default);
-        await WithDeadline(_pendingSlot, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
-        _pendingSlot = null;
-        if (Volatile.Read(ref _writeFailure) is { } failure)
+        if (_pendingSlot is null && TakeSlot() is { } wait)
         {
-            _writeSlots.Release();
-            throw failure is IOException io ? io : new IOException($"stream {_stream.Id}: write failed: {failure.Message}", failure);
+            if (WriteTimeout == Timeout.Infinite && !cancellationToken.CanBeCanceled)
+            {
+                await wait.ConfigureAwait(false);
+            }
+            else
+            {
+                // A write that passed its deadline leaves its wait for a slot outstanding: the next write takes it over.
+                _pendingSlot = wait.AsTask();
+            }
         }
-        _stream.Connection.Post(new ConnectionCommand.Write(_stream.Id, bytes));
+        if (_pendingSlot is not null)
+        {
+            await WithDeadline(_pendingSlot, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
+            _pendingSlot = null;
+        }
+        if (Volatile.Read(ref _writeFailure) is { } failure)
+            throw failure is IOException io ? io : new IOException($"stream {_stream.Id}: write failed: {failure.Message}", failure);
+        _stream.Connection.Post(new ConnectionCommand.Write(_stream.Id, bytes, pooled));
+    }
+
+    /// <summary>Takes a write slot: null when one was free, else what completes once one is.</summary>
+    private ValueTask<bool>? TakeSlot()
+    {
+        lock (_gate)
+        {
+            if (_writeFailure is not null || _writesInFlight < MuxedStreamSink.WritesInFlight)
+            {
+                _writesInFlight++;
+                return null;
+            }
+            _waitingForSlot = true;
+            return _slot.Prepare();
+        }
     }
 
     // Called by the connection stage (or the connection's end) on their own threads.
     private void OnWriteSignal(StreamSignal signal)
     {
-        switch (signal)
+        lock (_gate)
         {
-            case StreamSignal.WriteAccepted:
-                _writeSlots.Release();
-                break;
-            case StreamSignal.Failed failed when Interlocked.CompareExchange(ref _writeFailure, failed.Reason, null) is null:
-                // Wake every writer waiting for a slot: each finds the failure.
-                _writeSlots.Release(MuxedStreamSink.WritesInFlight + 1);
-                break;
+            switch (signal)
+            {
+                case StreamSignal.WriteAccepted when _waitingForSlot:
+                    // The slot given back goes straight to the writer waiting for one.
+                    break;
+                case StreamSignal.WriteAccepted:
+                    _writesInFlight--;
+                    return;
+                case StreamSignal.Failed failed:
+                    // Every later write finds the failure.
+                    _writeFailure ??= failed.Reason;
+                    if (!_waitingForSlot)
+                        return;
+                    break;
+                default:
+                    return;
+            }
+            _waitingForSlot = false;
         }
+        _slot.Set(true);
     }
 
     /// <inheritdoc />
@@ -195,15 +284,13 @@ public sealed class MuxedStreamAdapter : Stream
     public Source<ByteString, NotUsed> RemainingSource() =>
         Source.UnfoldAsync(0, async _ =>
         {
-            if (_offset < _current.Count)
-            {
-                var rest = _current.Slice(_offset);
-                _offset = _current.Count;
-                return Akka.Util.Option<(int, ByteString)>.Create((0, rest));
-            }
-            if (!_endOfStream && await NextChunkAsync(CancellationToken.None).ConfigureAwait(false) is { } next)
-                return Akka.Util.Option<(int, ByteString)>.Create((0, next));
-            return Akka.Util.Option<(int, ByteString)>.None;
+            if (_chunk is null && (_endOfStream || !await NextChunkAsync(CancellationToken.None).ConfigureAwait(false)))
+                return Akka.Util.Option<(int, ByteString)>.None;
+            // The graph's reader keeps what it is given: the chunk's array is handed on, not given back.
+            var rest = ByteString.FromBytes(_chunk!, _offset, _chunkLength - _offset);
+            _chunk = null;
+            _chunkLength = _offset = 0;
+            return Akka.Util.Option<(int, ByteString)>.Create((0, rest));
         });
 
     /// <summary>
@@ -215,7 +302,7 @@ public sealed class MuxedStreamAdapter : Stream
             .SelectAsync(1, async bytes =>
             {
                 if (!bytes.IsEmpty)
-                    await WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
+                    await WriteAsync(bytes, null, CancellationToken.None).ConfigureAwait(false);
                 return NotUsed.Instance;
             })
             .WatchTermination((_, done) =>
@@ -249,6 +336,7 @@ public sealed class MuxedStreamAdapter : Stream
             CloseWrite();
             if (!_endOfStream)
                 _stream.CloseRead();
+            ReleaseChunk();
         }
         base.Dispose(disposing);
     }
@@ -273,5 +361,26 @@ public sealed class MuxedStreamAdapter : Stream
         {
             throw new IOException($"stream {_stream.Id}: {what} failed: {e.Message}", e);
         }
+    }
+
+    /// <summary>A reusable answer to one wait at a time, completed from another thread.</summary>
+    private sealed class Reply<T> : IValueTaskSource<T>
+    {
+        private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
+
+        public ValueTask<T> Prepare()
+        {
+            _core.Reset();
+            return new ValueTask<T>(this, _core.Version);
+        }
+
+        public void Set(T value) => _core.SetResult(value);
+
+        public T GetResult(short token) => _core.GetResult(token);
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 }

@@ -1,24 +1,25 @@
 using System.Buffers;
 using Akka.IO;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Connections;
 
 /// <summary>
-/// Collects a batch of outbound transport bytes and hands it over as one <see cref="ByteString"/>.
-/// Each batch gets a fresh array: a ByteString may outlive the stage (the TCP stage holds it until
-/// written), so the array is never pooled.
+/// Collects a batch of outbound transport bytes in a <see cref="TransportBuffers"/> array and
+/// hands it over as one <see cref="ByteString"/>: the transport gives the array back once it is
+/// sent (the socket engine does; another transport lets it be collected). The connection keeps a
+/// batch within <see cref="TransportBuffers.Size"/>, so nothing lands on the large-object heap;
+/// should a write still not fit, the batch moves to a plain array of its own.
 /// </summary>
 internal sealed class OutputBuffer : IBufferWriter<byte>
 {
-    // Room for a full Noise message (65,537 bytes) without growing; still under the 85,000-byte LOH threshold.
-    private const int MinimumSize = 66 * 1024;
     private byte[] _buffer = [];
     private int _written;
 
-    public void Advance(int count) => _written += count;
-
-    /// <summary>Bytes written and not yet taken.</summary>
+    /// <summary>Bytes written since the last <see cref="Take"/>.</summary>
     public int WrittenCount => _written;
+
+    public void Advance(int count) => _written += count;
 
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
@@ -32,7 +33,7 @@ internal sealed class OutputBuffer : IBufferWriter<byte>
         return _buffer.AsSpan(_written);
     }
 
-    /// <summary>Everything written since the last call; the buffer starts afresh.</summary>
+    /// <summary>Everything written since the last call; the next write starts a new array.</summary>
     public ByteString Take()
     {
         var bytes = ByteString.FromBytes(_buffer, 0, _written);
@@ -46,8 +47,11 @@ internal sealed class OutputBuffer : IBufferWriter<byte>
         var needed = _written + Math.Max(sizeHint, 1);
         if (needed <= _buffer.Length)
             return;
-        var grown = new byte[Math.Max(needed, Math.Max(MinimumSize, _buffer.Length * 2))];
+        var grown = _buffer.Length == 0 && needed <= TransportBuffers.Size
+            ? TransportBuffers.Rent()
+            : GC.AllocateUninitializedArray<byte>(Math.Max(needed, _buffer.Length * 2));
         _buffer.AsSpan(0, _written).CopyTo(grown);
+        TransportBuffers.Return(_buffer);
         _buffer = grown;
     }
 }

@@ -108,8 +108,32 @@ public abstract record MuxerEvent
     /// <summary>The remote opened a stream.</summary>
     public sealed record StreamOpened(long StreamId) : MuxerEvent;
 
-    /// <summary>Bytes arrived on a stream. The array is owned by the receiver of the event.</summary>
-    public sealed record Data(long StreamId, byte[] Bytes) : MuxerEvent;
+    /// <summary>
+    /// Bytes arrived on a stream: the first <paramref name="Length"/> bytes of
+    /// <paramref name="Buffer"/>, a pooled array (so it may be longer). The receiver of the event
+    /// owns it: it gives it back with <see cref="Release"/> once it has taken the bytes, or hands it
+    /// on to whoever keeps them.
+    /// </summary>
+    public sealed record Data(long StreamId, byte[] Buffer, int Length) : MuxerEvent
+    {
+        private const int SmallPayload = 4096;
+
+        /// <summary>Gives <see cref="Buffer"/> back to its pool; only once, and only by the last holder of the bytes.</summary>
+        public void Release() => Transport.TransportBuffers.ReturnPooled(Buffer);
+
+        /// <summary>The bytes that arrived.</summary>
+        public ReadOnlyMemory<byte> Payload => Buffer.AsMemory(0, Length);
+
+        /// <summary>Copies <paramref name="payload"/> into a pooled array (the muxer's input buffer is reused).</summary>
+        internal static Data Rent(long streamId, ReadOnlySpan<byte> payload)
+        {
+            var buffer = payload.Length > SmallPayload && payload.Length <= Transport.TransportBuffers.Size
+                ? Transport.TransportBuffers.Rent()
+                : System.Buffers.ArrayPool<byte>.Shared.Rent(payload.Length);
+            payload.CopyTo(buffer);
+            return new Data(streamId, buffer, payload.Length);
+        }
+    }
 
     /// <summary>The remote half-closed the stream: its reader sees end-of-stream.</summary>
     public sealed record RemoteClosed(long StreamId) : MuxerEvent;

@@ -9,9 +9,17 @@ namespace Libp2p.Protocols.Muxing;
 public abstract class MuxerSessionBase : IMuxerSession
 {
     private readonly PartialInput _input;
+    // Made once: a method group passed on each Receive would be a new delegate each time.
+    private readonly FrameParser _parse;
+    private readonly FrameSize _frameSize;
 
     /// <summary>Starts the shared parts; <paramref name="memory"/> is charged for partly received frames.</summary>
-    private protected MuxerSessionBase(string name, IMemoryAccount? memory) => _input = new PartialInput(name, memory);
+    private protected MuxerSessionBase(string name, IMemoryAccount? memory)
+    {
+        _input = new PartialInput(name, memory);
+        _parse = Parse;
+        _frameSize = FrameSize;
+    }
 
     /// <summary>Bytes held for a partly received frame.</summary>
     internal int PartialBytes => _input.Held;
@@ -52,7 +60,7 @@ public abstract class MuxerSessionBase : IMuxerSession
             return;
         try
         {
-            _input.Receive(input, Parse, FrameSize, events);
+            _input.Receive(input, _parse, _frameSize, events);
             if (IsClosed)
                 _input.Clear();
         }

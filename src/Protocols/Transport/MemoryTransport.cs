@@ -42,27 +42,24 @@ public sealed class MemoryTransport : ITransport
     {
         if (!TryGetId(address, out var id))
             throw new TransportException($"memory: cannot dial {address}: not a /memory address");
-        // The pipes are made per materialization, so the flow can be run more than once.
-        return Flow.Setup<ByteString, ByteString, Task<TransportConnection>>((_, _) =>
+        // The channels are made per materialization, so the flow can be run more than once.
+        return Flow.FromGraph(new MemoryPipeStage(() =>
         {
             var local = Multiaddr.Parse($"/memory/{(ulong)Interlocked.Increment(ref _lastDialer) | 1UL << 62}");
             var remote = Multiaddr.Parse($"/memory/{id}");
+            var toListener = NewChannel();
+            var toDialer = NewChannel();
             if (!Listeners.TryGetValue(id, out var listener))
-            {
-                var error = new TransportException($"memory: dial {address} failed: nothing listens there");
-                return Flow.FromSinkAndSource<ByteString, ByteString, NotUsed>(Sink.Ignore<ByteString>().MapMaterializedValue(_ => NotUsed.Instance), Source.Failed<ByteString>(error))
-                    .MapMaterializedValue(_ => Task.FromException<TransportConnection>(error));
-            }
-            var toListener = new Pipe();
-            var toDialer = new Pipe();
-            var inbound = new InboundConnection(new TransportConnection(remote, local), Flow.FromSinkAndSource<ByteString, ByteString, NotUsed>(toDialer.Sink, toListener.Source));
+                return (toListener, toDialer, Task.FromException<TransportConnection>(new TransportException($"memory: dial {address} failed: nothing listens there")));
+            var inbound = new InboundConnection(new TransportConnection(remote, local),
+                Flow.FromGraph(new MemoryPipeStage(() => (toDialer, toListener, Task.FromResult(new TransportConnection(remote, local))))).MapMaterializedValue(_ => NotUsed.Instance));
             var accepted = listener.OfferAsync(inbound).ContinueWith(
                 t => t.IsCompletedSuccessfully && t.Result is QueueOfferResult.Enqueued
                     ? new TransportConnection(local, remote)
                     : throw new TransportException($"memory: dial {address} failed: the listener is closed"),
                 TaskScheduler.Default);
-            return Flow.FromSinkAndSource<ByteString, ByteString, NotUsed>(toListener.Sink, toDialer.Source).MapMaterializedValue(_ => accepted);
-        }).MapMaterializedValue(t => t.Unwrap());
+            return (toListener, toDialer, accepted);
+        }));
     }
 
     /// <inheritdoc />
@@ -103,34 +100,7 @@ public sealed class MemoryTransport : ITransport
             && ulong.TryParse(address.Components[0].Value, NumberStyles.None, CultureInfo.InvariantCulture, out id);
     }
 
-    /// <summary>
-    /// One direction of a connection: a bounded channel between a sink and a source. When the
-    /// reading side goes away the channel is failed, so the writer sees an error instead of
-    /// blocking forever, as a TCP writer sees a reset.
-    /// </summary>
-    private sealed class Pipe
-    {
-        private readonly Channel<ByteString> _channel = Channel.CreateBounded<ByteString>(
-            new BoundedChannelOptions(PipeCapacity) { SingleReader = true, SingleWriter = true });
-
-        public Sink<ByteString, NotUsed> Sink => Flow.Create<ByteString>()
-            .SelectAsync(1, async bytes =>
-            {
-                await _channel.Writer.WriteAsync(bytes).ConfigureAwait(false);
-                return NotUsed.Instance;
-            })
-            .WatchTermination((_, done) =>
-            {
-                done.ContinueWith(t => _channel.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
-                return NotUsed.Instance;
-            })
-            .To(Akka.Streams.Dsl.Sink.Ignore<NotUsed>());
-
-        public Source<ByteString, NotUsed> Source => Akka.Streams.Dsl.Source.From(() => _channel.Reader.ReadAllAsync())
-            .WatchTermination((_, done) =>
-            {
-                done.ContinueWith(_ => _channel.Writer.TryComplete(new TransportException("memory: the connection was closed by the remote")), TaskScheduler.Default);
-                return NotUsed.Instance;
-            });
-    }
+    /// <summary>One direction of a connection: bounded, so a reader that stops holds the writer back.</summary>
+    private static Channel<ByteString> NewChannel() =>
+        Channel.CreateBounded<ByteString>(new BoundedChannelOptions(PipeCapacity) { SingleReader = true, SingleWriter = true });
 }

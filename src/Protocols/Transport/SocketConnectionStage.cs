@@ -15,16 +15,16 @@ namespace Libp2p.Protocols.Transport;
 /// </summary>
 /// <remarks>
 /// Reads happen only while downstream has pulled, so backpressure reaches TCP. An idle connection
-/// waits with a zero-byte receive and holds no buffer (Kestrel's habit); once data is there a
-/// 64 KiB buffer is rented, filled, copied into a <see cref="ByteString"/> of the size read and
-/// returned. Writes are taken while less than 256 KiB waits to be sent; what arrives while a send
+/// waits with a zero-byte receive and holds no buffer (Kestrel's habit); once data is there an
+/// 80 KiB <see cref="TransportBuffers"/> array is taken, filled and pushed as it is, and the
+/// connection stage gives it back once it decrypted it. Arrays pushed in by the connection stage
+/// go back to the same pool once sent. Writes are taken while less than 256 KiB waits to be sent; what arrives while a send
 /// is in flight goes out next as one gathered send. Half-close is off (libp2p closes streams
 /// inside the muxer; the socket closes as a whole): upstream finishing, downstream cancelling or
 /// the remote's end-of-stream each flush what was given, then close the socket and stop the stage.
 /// </remarks>
 internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, Task<TransportConnection>>
 {
-    private const int ReceiveBufferSize = 64 * 1024;
     private const int SendCap = 256 * 1024;
 
     private static long _openSockets;
@@ -237,7 +237,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             while (!_stopped && !_receiving && !_readDone && _receive is not null && IsAvailable(_stage._out))
             {
                 var op = _receive;
-                op.Rent(_waitForData ? 0 : ReceiveBufferSize);
+                op.Rent(_waitForData);
                 _receiving = true;
                 bool pending;
                 try
@@ -354,6 +354,12 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             op.BufferList = null;
             if (sent < _inFlightBytes)
                 RequeueUnsent(sent);
+            else
+            {
+                // All sent: the connection stage's arrays go back to their pool (others are ignored).
+                foreach (var segment in _inFlight)
+                    TransportBuffers.Return(segment.Array!);
+            }
             _inFlight.Clear();
             _inFlightBytes = 0;
         }

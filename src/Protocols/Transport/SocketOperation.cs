@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Sockets;
 using Akka.IO;
 
@@ -6,8 +5,8 @@ namespace Libp2p.Protocols.Transport;
 
 /// <summary>
 /// A pooled socket operation whose completion is handed to the stage through an async callback.
-/// A receive buffer is rented just before the receive and returned as soon as it completes, on
-/// whichever thread completes it, so the stage never holds a pooled array.
+/// A receive buffer is rented just before the receive (never while the connection waits for
+/// data) and handed on with what was read.
 /// </summary>
 internal sealed class SocketOperation : SocketAsyncEventArgs
 {
@@ -20,31 +19,37 @@ internal sealed class SocketOperation : SocketAsyncEventArgs
     /// <summary>How many bytes the last receive asked for (0 for a zero-byte receive).</summary>
     public int Capacity { get; private set; }
 
-    /// <summary>Prepares a receive of <paramref name="size"/> bytes; 0 waits for data without a buffer.</summary>
-    public void Rent(int size)
+    /// <summary>Prepares a receive into a fresh <see cref="TransportBuffers"/> array; <paramref name="wait"/> only waits for data, without a buffer.</summary>
+    public void Rent(bool wait)
     {
         _received = null;
-        if (size == 0)
+        if (wait)
         {
             Capacity = 0;
             SetBuffer(Memory<byte>.Empty);
             return;
         }
-        _rented = ArrayPool<byte>.Shared.Rent(size);
+        _rented = TransportBuffers.Rent();
         Capacity = _rented.Length;
         SetBuffer(_rented, 0, _rented.Length);
     }
 
-    /// <summary>After a receive: copies what was read out of the rented buffer and returns the buffer.</summary>
+    /// <summary>
+    /// After a receive: what was read becomes a ByteString over the array itself, which the
+    /// connection stage gives back once it decrypted it; an empty or failed receive gives it back now.
+    /// </summary>
     public void Settle()
     {
         if (_rented is not { } buffer)
             return;
         _rented = null;
         if (SocketError == SocketError.Success && BytesTransferred > 0)
-            _received = ByteString.CopyFrom(buffer, 0, BytesTransferred);
+        {
+            _received = ByteString.FromBytes(buffer, 0, BytesTransferred);
+            return;
+        }
         // The operation may still point at the array, but only the next Rent starts another one.
-        ArrayPool<byte>.Shared.Return(buffer);
+        TransportBuffers.Return(buffer);
     }
 
     /// <summary>The bytes the last receive read, or null at the end of the stream (or after a zero-byte receive).</summary>

@@ -35,7 +35,7 @@ public static partial class FuzzTargets
                 {
                     case MuxerEvent.Data data:
                         if (consume)
-                            session.Consumed(data.StreamId, data.Bytes.Length);
+                            session.Consumed(data.StreamId, data.Length);
                         consume = !consume;
                         break;
                     case MuxerEvent.SessionFailed:

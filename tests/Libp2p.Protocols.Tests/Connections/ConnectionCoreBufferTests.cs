@@ -51,11 +51,11 @@ public sealed class ConnectionCoreBufferTests : IDisposable
             sent += dialer.Send(id, data.AsSpan(sent));
             PumpAll(dialer, listener, dialerEvents, listenerEvents, chunk);
             foreach (var d in listenerEvents.OfType<MuxerEvent.Data>())
-                listener.Consumed(d.StreamId, d.Bytes.Length);
+                listener.Consumed(d.StreamId, d.Length);
             PumpAll(dialer, listener, dialerEvents, listenerEvents, chunk);
         }
 
-        Assert.Equal(data, listenerEvents.OfType<MuxerEvent.Data>().SelectMany(d => d.Bytes).ToArray());
+        Assert.Equal(data, listenerEvents.OfType<MuxerEvent.Data>().SelectMany(d => d.Payload.ToArray()).ToArray());
         Assert.Empty(listenerEvents.OfType<MuxerEvent.SessionFailed>());
         // Everything read and written: no plaintext, raw or kept-frame buffer stays rented, nothing stays charged.
         foreach (var core in new[] { dialer, listener })
@@ -65,6 +65,41 @@ public sealed class ConnectionCoreBufferTests : IDisposable
             Assert.Equal(0, ((MuxerSessionBase)core.Session!).PartialBytes);
         }
         Assert.Equal(0, account.Reserved);
+    }
+
+    [Fact]
+    public void A_drained_batch_stays_within_the_limit_and_off_the_large_object_heap()
+    {
+        using var dialer = new ConnectionCore(true, _dialerKey, null, [MuxerFactory.Yamux]);
+        using var listener = new ConnectionCore(false, _listenerKey, null, [MuxerFactory.Yamux]);
+        List<MuxerEvent> dialerEvents = [], listenerEvents = [];
+        dialer.Start();
+        PumpAll(dialer, listener, dialerEvents, listenerEvents, int.MaxValue);
+        // Full data frames with small ones between them: the batching that used to reach ~126 KB.
+        var streams = Enumerable.Range(0, 4).Select(_ => dialer.OpenStream()).ToArray();
+        var data = new byte[200_000];
+        var sent = 0;
+        foreach (var id in streams)
+        {
+            sent += dialer.Send(id, data.AsSpan(0, 100));
+            sent += dialer.Send(id, data);
+        }
+        var batches = new List<int>();
+        var received = new List<MuxerEvent>();
+        while (dialer.HasOutput)
+        {
+            var output = new OutputBuffer();
+            dialer.DrainOutput(output, Libp2p.Protocols.Transport.TransportBuffers.Size);
+            var batch = output.Take();
+            batches.Add(batch.Count);
+            listener.Receive(batch.ToReadOnlySpan(), received);
+        }
+        Assert.True(batches.Count > 1);
+        Assert.All(batches, size => Assert.InRange(size, 1, Libp2p.Protocols.Transport.TransportBuffers.Size));
+        Assert.True(Libp2p.Protocols.Transport.TransportBuffers.Size < 85_000);
+        Assert.Empty(received.OfType<MuxerEvent.SessionFailed>());
+        Assert.Equal(streams.Length * 200_100, sent);
+        Assert.Equal(sent, received.OfType<MuxerEvent.Data>().Sum(d => d.Length));
     }
 
     public void Dispose()

@@ -255,6 +255,34 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         Assert.Contains("did not complete within 0.5 s", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("socket")]
+    [InlineData("tcp")]
+    public async Task A_connection_aborted_as_soon_as_it_is_materialized_must_never_upgrade(string transport)
+    {
+        var (listenOn, at) = transport == "memory" ? (MemoryTransport.Instance, "/memory/0") : (Tcp(transport), "/ip4/127.0.0.1/tcp/0");
+        // The Swarm refuses an inbound connection over its limits this way: a command queued before
+        // the stage started must still reach it.
+        var refused = new TaskCompletionSource<MuxedConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bound = await listenOn.Listen(Sys, Multiaddr.Parse(at))
+            .To(Sink.ForEach<InboundConnection>(c =>
+            {
+                var connection = Upgrader.Accept(Materializer, c, new UpgradeSettings(ListenerKey));
+                connection.Abort(new InvalidOperationException("over the limit"));
+                refused.TrySetResult(connection);
+            }))
+            .Run(Materializer).WaitAsync(Patience);
+
+        var dial = Upgrader.Dial(Sys, Materializer, listenOn, bound.Address, new UpgradeSettings(DialerKey));
+
+        var error = await Assert.ThrowsAsync<ConnectionClosedException>(() => dial.Connection.Upgraded.WaitAsync(Patience));
+        Assert.Contains("closed the connection during the upgrade", error.Message, StringComparison.Ordinal);
+        var listener = await refused.Task.WaitAsync(Patience);
+        var reason = await Assert.ThrowsAsync<ConnectionClosedException>(() => listener.Completion.WaitAsync(Patience));
+        Assert.Equal("connection failed: over the limit", reason.Message);
+    }
+
     [Fact]
     public async Task Garbage_must_close_the_connection_with_a_clear_error()
     {
@@ -286,6 +314,33 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         Assert.Equal("adapter"u8.ToArray(), buffer);
         io.ReadTimeout = 200;
         await Assert.ThrowsAsync<TimeoutException>(() => io.ReadAsync(buffer).AsTask());
+    }
+
+    [Fact]
+    public async Task A_zero_byte_read_must_wait_for_bytes_without_taking_them()
+    {
+        var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
+        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        await using var io = stream.AsStream();
+        // yamux announces a stream as it opens: the remote has it before any byte is written.
+        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+        await using var remoteIo = remote.AsStream();
+
+        var waiting = remoteIo.ReadAsync(Memory<byte>.Empty).AsTask();
+        Assert.False(waiting.IsCompleted); // nothing was written: it waits
+        await io.WriteAsync("x"u8.ToArray());
+        Assert.Equal(0, await waiting.WaitAsync(Patience));
+        await io.WriteAsync("yz"u8.ToArray());
+        io.Dispose();
+        var buffer = new byte[8];
+        var read = 0;
+        int n;
+        while ((n = await remoteIo.ReadAsync(buffer.AsMemory(read)).AsTask().WaitAsync(Patience)) > 0)
+            read += n;
+
+        Assert.Equal("xyz"u8.ToArray(), buffer[..read]);
+        // At the end a zero-byte read answers at once.
+        Assert.Equal(0, await remoteIo.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Patience));
     }
 
     [Fact]

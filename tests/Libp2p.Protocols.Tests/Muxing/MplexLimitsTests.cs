@@ -131,7 +131,7 @@ public sealed class MplexLimitsTests
         var session = MuxerFactory.Mplex.Create(false, account);
         var events = new List<MuxerEvent>();
         session.Receive([0x00, 0x00, 0x02, 0x03, 1, 2, 3], events);
-        Assert.Equal(new byte[] { 1, 2, 3 }, Assert.Single(events.OfType<MuxerEvent.Data>()).Bytes);
+        Assert.Equal(new byte[] { 1, 2, 3 }, Assert.Single(events.OfType<MuxerEvent.Data>()).Payload.ToArray());
         Assert.Equal(3, account.Reserved);
     }
 

@@ -31,5 +31,5 @@ internal sealed class MuxerPair(IMuxerSession client, IMuxerSession server, int 
     }
 
     public byte[] DataFor(List<MuxerEvent> events, long stream) =>
-        events.OfType<MuxerEvent.Data>().Where(d => d.StreamId == stream).SelectMany(d => d.Bytes).ToArray();
+        events.OfType<MuxerEvent.Data>().Where(d => d.StreamId == stream).SelectMany(d => d.Payload.ToArray()).ToArray();
 }

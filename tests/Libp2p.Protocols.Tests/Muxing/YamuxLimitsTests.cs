@@ -119,7 +119,7 @@ public sealed class YamuxLimitsTests
 
         // The last byte completes it: the buffer and its charge are given back.
         session.Receive(frame.AsSpan(frame.Length - 1), events);
-        Assert.Equal(length, events.OfType<MuxerEvent.Data>().Sum(d => d.Bytes.Length));
+        Assert.Equal(length, events.OfType<MuxerEvent.Data>().Sum(d => d.Length));
         Assert.Equal(0, session.PartialBytes);
         Assert.Equal(0, account.Reserved);
         Assert.False(session.IsClosed);

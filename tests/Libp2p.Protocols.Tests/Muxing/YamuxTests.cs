@@ -40,7 +40,7 @@ public sealed class YamuxTests
             pair.Pump();
             // The reader consumes what arrived, which grants window back.
             foreach (var d in pair.ServerEvents.OfType<MuxerEvent.Data>().ToList())
-                pair.Server.Consumed(d.StreamId, d.Bytes.Length);
+                pair.Server.Consumed(d.StreamId, d.Length);
             pair.Pump();
         }
         Assert.Equal(data, pair.DataFor(pair.ServerEvents, id));

@@ -15,6 +15,7 @@ internal static class Node
     /// Akka logs to standard output, which is the tool's output: silence it, so every line there is
     /// one the tool wrote (a <c>--config</c> file may turn logging back on). Akka would also answer
     /// SIGTERM itself by shutting the system down under the command; the command handles it instead.
+    /// The scheduler is the <see cref="TimerScheduler"/>: an idle node costs no CPU.
     /// </summary>
     private static readonly Config Quiet = ConfigurationFactory.ParseString("""
         akka.loglevel = OFF
@@ -22,7 +23,7 @@ internal static class Node
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
-        """);
+        """).WithFallback(ConfigurationFactory.ParseString(TimerScheduler.Hocon));
 
     /// <summary>An actor system for the tool, with <paramref name="config"/> over the quiet defaults.</summary>
     public static ActorSystem CreateSystem(string name, Config? config = null) =>

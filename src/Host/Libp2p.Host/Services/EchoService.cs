@@ -1,3 +1,4 @@
+using System.Buffers;
 using Libp2p.Actors.Connections;
 
 namespace Libp2p.Host.Services;
@@ -18,7 +19,23 @@ public static class EchoService
     {
         ArgumentNullException.ThrowIfNull(stream);
         var io = ServiceStreams.WithIdleTimeout(stream);
-        await io.CopyToAsync(io, BufferSize).ConfigureAwait(false);
+        while (true)
+        {
+            // Wait for bytes without a buffer: an idle echo stream holds none (CopyToAsync would hold 64 KiB).
+            await io.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                var read = await io.ReadAsync(buffer).ConfigureAwait(false);
+                if (read == 0)
+                    break;
+                await io.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
         stream.CloseWrite();
     }
 

@@ -248,7 +248,7 @@ public sealed class MplexSession : MuxerSessionBase
                 }
                 if (stream.Unread > _options.MaxStreamBuffer)
                     _laggards.Add(id); // no flow control in mplex: input pauses until the reader catches up
-                events.Add(new MuxerEvent.Data(id, payload.ToArray()));
+                events.Add(MuxerEvent.Data.Rent(id, payload));
                 break;
             case Flag.CloseInitiator or Flag.CloseReceiver:
                 if (stream.RemoteClosed)

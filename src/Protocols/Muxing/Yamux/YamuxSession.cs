@@ -234,7 +234,7 @@ public sealed class YamuxSession : MuxerSessionBase
             else
             {
                 stream.Unconsumed += payload.Length;
-                events.Add(new MuxerEvent.Data(stream.Id, payload.ToArray()));
+                events.Add(MuxerEvent.Data.Rent(stream.Id, payload));
             }
         }
         if ((header.Flags & YamuxFlags.Rst) != 0)

@@ -96,14 +96,14 @@ internal sealed class WebSocketFrameReader(bool client, int maxMessageSize)
         var n = (int)Math.Min(_payloadLeft, input.Count);
         var chunk = input.Slice(0, n);
         input = input.Slice(n);
+        // Always a copy, masked or not: the received bytes may be shared, and an unmasked slice
+        // would hand the connection stage a piece of the socket's transport array, which it gives
+        // back to the pool while this reader still holds the rest of that array.
+        var copy = new byte[n];
+        chunk.CopyTo(copy, 0, n);
         if (_payloadMasked)
-        {
-            // Unmasked into a copy: the received bytes may be shared.
-            var copy = new byte[n];
-            chunk.CopyTo(copy, 0, n);
             WebSocketFrameCodec.Mask(copy, _maskKey, _payloadOffset);
-            chunk = ByteString.FromBytes(copy);
-        }
+        chunk = ByteString.FromBytes(copy);
         _payloadOffset += n;
         _payloadLeft -= n;
         return chunk;

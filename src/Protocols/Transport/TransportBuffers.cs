@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using Akka.IO;
+
+namespace Libp2p.Protocols.Transport;
+
+/// <summary>
+/// The arrays that carry a connection's bytes between its connection stage and its transport
+/// stage, in both directions, reused instead of allocated per write and per read. A
+/// <see cref="ByteString"/> over one of them is handed on like any other, and whoever consumes it
+/// last may give its array back with <see cref="Return(ByteString)"/>: the socket stage once the send is done,
+/// the connection stage once it decrypted what the transport read. A consumer that does not know
+/// the convention keeps the ByteString as long as it likes; its array is then simply collected.
+/// Only arrays this class made are ever taken back (a weak table remembers them), so a foreign
+/// ByteString passed to <see cref="Return(ByteString)"/> is left alone.
+/// </summary>
+/// <remarks>
+/// One size, <see cref="Size"/>: a full Noise message (65,537 bytes) with room for small frames
+/// batched beside it, and under the 85,000-byte threshold of the large-object heap. At most
+/// <see cref="Retained"/> idle arrays are kept: what a busy moment needed beyond that is collected.
+/// </remarks>
+internal static class TransportBuffers
+{
+    /// <summary>The size of every array: 80 KiB, below the large-object heap.</summary>
+    public const int Size = 80 * 1024;
+
+    /// <summary>Idle arrays kept for reuse, at most (10 MiB): a stream whose yamux window grew to 16 MiB has up to 200 of them in flight.</summary>
+    public const int Retained = 128;
+
+    private static readonly ConditionalWeakTable<byte[], object> Ours = new();
+    private static readonly Stack<byte[]> Idle = new(Retained);
+    private static readonly Lock Gate = new();
+    private static long _made;
+
+    /// <summary>Arrays made since the process started (a test's and a benchmark's view of reuse).</summary>
+    public static long Made => Interlocked.Read(ref _made);
+
+    /// <summary>An array of <see cref="Size"/> bytes, reused where one is idle.</summary>
+    public static byte[] Rent()
+    {
+        lock (Gate)
+        {
+            if (Idle.TryPop(out var idle))
+                return idle;
+        }
+        var array = GC.AllocateUninitializedArray<byte>(Size);
+        Ours.Add(array, Ours);
+        Interlocked.Increment(ref _made);
+        return array;
+    }
+
+    /// <summary>Gives an array from <see cref="Rent"/> back; a foreign array is ignored.</summary>
+    public static void Return(byte[] array)
+    {
+        if (array.Length != Size || !Ours.TryGetValue(array, out _))
+            return;
+        lock (Gate)
+        {
+            if (Idle.Count < Retained)
+                Idle.Push(array);
+        }
+    }
+
+    /// <summary>Gives back an array from <see cref="Rent"/> or, if it is not one, from <see cref="System.Buffers.ArrayPool{T}.Shared"/>.</summary>
+    public static void ReturnPooled(byte[] array)
+    {
+        if (array.Length == Size && Ours.TryGetValue(array, out _))
+            Return(array);
+        else
+            System.Buffers.ArrayPool<byte>.Shared.Return(array);
+    }
+
+    /// <summary>
+    /// Gives back the array under <paramref name="bytes"/> if it is one of ours; the caller must be
+    /// its last holder (nothing sliced from it may live on).
+    /// </summary>
+    public static void Return(ByteString bytes)
+    {
+        if (bytes.Count == 0 || ByteStringSegments.Single(bytes) is not { } array)
+            return;
+        Return(array);
+    }
+}
