@@ -74,13 +74,8 @@ public sealed class ScopeActor : UntypedActor
                     _fromParent++;
                 Take(r);
                 break;
-            case Release r:
-                if (_account.Remove(r.Holder, r.Delta))
-                    Context.Unwatch(r.Holder);
-                break;
-            case Detach d:
-                _account.Forget(d.Holder);
-                Context.Unwatch(d.Holder);
+            case Release or Detach:
+                GiveBack(_account, message, Context);
                 break;
             case Terminated t when _childNames.Remove(t.ActorRef, out var failed):
                 // A child stopped on its own (it failed): a later reservation makes it afresh.

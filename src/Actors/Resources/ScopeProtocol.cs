@@ -74,6 +74,21 @@ public static class ScopeProtocol
         return reservation with { Next = reservation.Next + 1 };
     }
 
+    /// <summary>Takes back what a <see cref="Release"/> or <see cref="Detach"/> gives back, and stops watching a holder with nothing left.</summary>
+    internal static void GiveBack(ScopeAccount account, object message, IActorContext context)
+    {
+        switch (message)
+        {
+            case Release r when account.Remove(r.Holder, r.Delta):
+                context.Unwatch(r.Holder);
+                break;
+            case Detach d:
+                account.Forget(d.Holder);
+                context.Unwatch(d.Holder);
+                break;
+        }
+    }
+
     /// <summary>Sends the reservation to its next step, or the approval when there is none.</summary>
     internal static void Advance(Reserve reservation, IActorRef self)
     {

@@ -180,13 +180,8 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 if (TryCharge(_account, r, Context, closed: false) is { } next)
                     Advance(next, Self);
                 return;
-            case Release r:
-                if (_account.Remove(r.Holder, r.Delta))
-                    Context.Unwatch(r.Holder);
-                return;
-            case Detach d:
-                _account.Forget(d.Holder);
-                Context.Unwatch(d.Holder);
+            case Release or Detach:
+                GiveBack(_account, message, Context);
                 return;
             case Approved a when a.Id == _waiting:
                 var then = _onApproved!;
