@@ -125,14 +125,17 @@ public sealed class MplexLimitsTests
     }
 
     [Fact]
-    public void The_mplex_factory_must_pass_the_connections_memory_account_on()
+    public void The_mplex_factory_must_bound_unread_data_by_the_session_and_not_charge_the_lease_for_now()
     {
+        // Charging the connection's lease reset js-libp2p's 64 MiB mplex pushes about one run in
+        // two (issue 10's note); until that is found, the session's own bound is what holds.
         var account = new TestMemoryAccount(long.MaxValue);
         var session = MuxerFactory.Mplex.Create(false, account);
         var events = new List<MuxerEvent>();
         session.Receive([0x00, 0x00, 0x02, 0x03, 1, 2, 3], events);
         Assert.Equal(new byte[] { 1, 2, 3 }, Assert.Single(events.OfType<MuxerEvent.Data>()).Payload.ToArray());
-        Assert.Equal(3, account.Reserved);
+        Assert.Equal(0, account.Reserved);
+        Assert.False(session.ChargesReads);
     }
 
     [Fact]

@@ -22,17 +22,7 @@ public sealed class TlsStageTests : ConnectionTestKit
         using var certificate = Libp2pCertificate.Create(identity);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var served = Task.Run(async () =>
-        {
-            using var socket = await listener.AcceptTcpClientAsync();
-            await using var tls = new SslStream(socket.GetStream());
-            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = certificate,
-                EnabledSslProtocols = SslProtocols.Tls13,
-            });
-            await tls.CopyToAsync(tls); // echo until the client closes
-        });
+        var served = EchoOverSslStreamAsync(listener, certificate);
         var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
         var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
@@ -69,17 +59,7 @@ public sealed class TlsStageTests : ConnectionTestKit
         using var certificate = Libp2pCertificate.Create(identity);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var served = Task.Run(async () =>
-        {
-            using var socket = await listener.AcceptTcpClientAsync();
-            await using var tls = new SslStream(socket.GetStream());
-            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = certificate,
-                EnabledSslProtocols = SslProtocols.Tls13,
-            });
-            await tls.CopyToAsync(tls);
-        });
+        var served = EchoOverSslStreamAsync(listener, certificate);
         var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
         var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
@@ -128,4 +108,17 @@ public sealed class TlsStageTests : ConnectionTestKit
         Assert.StartsWith("tls: ", error.Message, StringComparison.Ordinal);
         await served.WaitAsync(Patience);
     }
+
+    /// <summary>.NET's SslStream as the oracle: one TLS 1.3 server that echoes until the client closes.</summary>
+    private static Task EchoOverSslStreamAsync(TcpListener listener, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) => Task.Run(async () =>
+    {
+        using var socket = await listener.AcceptTcpClientAsync();
+        await using var tls = new SslStream(socket.GetStream());
+        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        {
+            ServerCertificate = certificate,
+            EnabledSslProtocols = SslProtocols.Tls13,
+        });
+        await tls.CopyToAsync(tls);
+    });
 }
