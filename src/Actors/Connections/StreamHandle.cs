@@ -40,11 +40,20 @@ public sealed class StreamHandle
     /// <summary>The bytes as a <see cref="System.IO.Stream"/>; <c>ReadTimeout</c> and <c>WriteTimeout</c> are the seed's deadlines.</summary>
     public MuxedStreamAdapter Stream { get; }
 
-    /// <summary>The inbound bytes as a source (whatever the negotiation left unread comes first).</summary>
+    /// <summary>
+    /// The inbound bytes as a source: the muxer's own stage, with whatever the negotiation left
+    /// unread first. Taking it ends reading through <see cref="Stream"/>; it can be taken once.
+    /// </summary>
     public Source<ByteString, NotUsed> Source => Stream.RemainingSource();
 
-    /// <summary>The outbound bytes as a sink: completing it half-closes, failing it resets.</summary>
+    /// <summary>
+    /// The outbound bytes as a sink: the muxer's own stage; completing it half-closes, failing it
+    /// resets. Taking it ends writing through <see cref="Stream"/>; it can be taken once.
+    /// </summary>
     public Sink<ByteString, NotUsed> Sink => Stream.RemainingSink();
+
+    /// <summary>Both directions as one flow (<see cref="Sink"/> in, <see cref="Source"/> out), for a handler that is a graph.</summary>
+    public Flow<ByteString, ByteString, NotUsed> Flow => Akka.Streams.Dsl.Flow.FromSinkAndSource(Sink, Source);
 
     /// <summary>Completes when the stream is gone; faults when it was reset.</summary>
     public Task Completion => _muxed.Completion;

@@ -36,6 +36,9 @@ public sealed class MuxedStreamAdapter : Stream
     private Exception? _writeFailure;
     private bool _sourceAttached;
     private bool _sinkAttached;
+    // Once the graph stages took a direction over, the adapter no longer speaks for it.
+    private bool _sourceHandedOver;
+    private bool _sinkHandedOver;
     // The chunk being read: a pooled array the stage handed over, given back once read.
     private byte[]? _chunk;
     private int _chunkLength;
@@ -70,6 +73,8 @@ public sealed class MuxedStreamAdapter : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (_sourceHandedOver)
+            throw new InvalidOperationException($"stream {_stream.Id}: its inbound bytes were handed to a graph source");
         if (buffer.IsEmpty)
         {
             // A zero-byte read waits until bytes (or the end) are there, as a socket's does: a
@@ -185,6 +190,8 @@ public sealed class MuxedStreamAdapter : Stream
     private async ValueTask WriteAsync(ByteString bytes, byte[]? pooled, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_writeClosed, this);
+        if (_sinkHandedOver)
+            throw new InvalidOperationException($"stream {_stream.Id}: its outbound bytes were handed to a graph sink");
         if (!_sinkAttached)
         {
             _sinkAttached = true;
@@ -278,50 +285,55 @@ public sealed class MuxedStreamAdapter : Stream
 
     /// <summary>
     /// The rest of the inbound bytes as a source, for code that negotiated a protocol through this
-    /// adapter and then wants the stream's bytes in a graph. Bytes already read are not repeated;
-    /// bytes read into the adapter's buffer but not returned yet come first.
+    /// adapter and then wants the stream's bytes in a graph: the muxer's own source stage, with
+    /// the bytes read into the adapter but not returned yet in front. Reading through the adapter
+    /// ends here.
     /// </summary>
-    public Source<ByteString, NotUsed> RemainingSource() =>
-        Source.UnfoldAsync(0, async _ =>
+    /// <exception cref="InvalidOperationException">On a second call, or while a read that passed its deadline is still outstanding.</exception>
+    public Source<ByteString, NotUsed> RemainingSource()
+    {
+        if (_sourceHandedOver)
+            throw new InvalidOperationException($"the source of stream {_stream.Id} can be taken only once");
+        if (_pendingRead is not null)
+            throw new InvalidOperationException($"stream {_stream.Id}: a read that passed its deadline is still outstanding; go on reading through the Stream");
+        _sourceHandedOver = true;
+        ByteString? unread = null;
+        if (_chunk is not null)
         {
-            if (_chunk is null && (_endOfStream || !await NextChunkAsync(CancellationToken.None).ConfigureAwait(false)))
-                return Akka.Util.Option<(int, ByteString)>.None;
-            // The graph's reader keeps what it is given: the chunk's array is handed on, not given back.
-            var rest = ByteString.FromBytes(_chunk!, _offset, _chunkLength - _offset);
-            _chunk = null;
-            _chunkLength = _offset = 0;
-            return Akka.Util.Option<(int, ByteString)>.Create((0, rest));
-        });
+            unread = ByteString.CopyFrom(_chunk, _offset, _chunkLength - _offset);
+            ReleaseChunk();
+        }
+        Source<ByteString, NotUsed> rest = _lastSignal switch
+        {
+            StreamSignal.Failed failed => Source.Failed<ByteString>(failed.Reason),
+            StreamSignal.End => Source.Empty<ByteString>(),
+            _ when _endOfStream => Source.Empty<ByteString>(),
+            // The stage stays attached to the adapter until the source stage attaches in its place.
+            _ => Source.FromGraph(new MuxedStreamSource(_stream, handedOver: _sourceAttached)),
+        };
+        return unread is null ? rest : Source.Single(unread).Concat(rest);
+    }
 
     /// <summary>
-    /// The outbound side as a sink, for code that negotiated a protocol through this adapter:
-    /// completing it half-closes the stream, failing it resets the stream.
+    /// The outbound side as a sink, for code that negotiated a protocol through this adapter: the
+    /// muxer's own sink stage. Completing it half-closes the stream, failing it resets the stream.
+    /// Writing through the adapter ends here.
     /// </summary>
-    public Sink<ByteString, NotUsed> RemainingSink() =>
-        Flow.Create<ByteString>()
-            .SelectAsync(1, async bytes =>
-            {
-                if (!bytes.IsEmpty)
-                    await WriteAsync(bytes, null, CancellationToken.None).ConfigureAwait(false);
-                return NotUsed.Instance;
-            })
-            .WatchTermination((_, done) =>
-            {
-                done.ContinueWith(t =>
-                {
-                    if (t.IsFaulted)
-                        _stream.Reset();
-                    else
-                        CloseWrite();
-                }, TaskScheduler.Default);
-                return NotUsed.Instance;
-            })
-            .To(Sink.Ignore<NotUsed>());
+    /// <exception cref="InvalidOperationException">On a second call.</exception>
+    public Sink<ByteString, NotUsed> RemainingSink()
+    {
+        if (_sinkHandedOver)
+            throw new InvalidOperationException($"the sink of stream {_stream.Id} can be taken only once");
+        _sinkHandedOver = true;
+        if (_writeClosed)
+            return Sink.Cancelled<ByteString>();
+        return Sink.FromGraph(new MuxedStreamSink(_stream, handedOver: _sinkAttached));
+    }
 
     /// <summary>Half-closes the stream: the remote reads end-of-stream, reading here goes on.</summary>
     public void CloseWrite()
     {
-        if (_writeClosed)
+        if (_writeClosed || _sinkHandedOver)
             return;
         _writeClosed = true;
         // After the writes already posted: the stage half-closes once they are taken.
@@ -334,7 +346,7 @@ public sealed class MuxedStreamAdapter : Stream
         if (disposing)
         {
             CloseWrite();
-            if (!_endOfStream)
+            if (!_endOfStream && !_sourceHandedOver)
                 _stream.CloseRead();
             ReleaseChunk();
         }

@@ -10,7 +10,9 @@ namespace Libp2p.Protocols.Connections;
 /// does only within the remote's window, so a stalled remote reader holds this writer back. Two
 /// keep the muxer fed while the acknowledgement of the first travels back.
 /// </summary>
-internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape<ByteString>>
+/// <param name="stream">The stream.</param>
+/// <param name="handedOver">The Stream adapter wrote first and hands the outbound side on.</param>
+internal sealed class MuxedStreamSink(MuxedStream stream, bool handedOver = false) : GraphStage<SinkShape<ByteString>>
 {
     /// <summary>Writes posted to the connection stage and not yet taken by the muxer, at most.</summary>
     public const int WritesInFlight = 2;
@@ -18,6 +20,8 @@ internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape
     private readonly Inlet<ByteString> _in = new("muxed-stream.in");
 
     private MuxedStream Stream { get; } = stream;
+
+    private bool HandedOver { get; } = handedOver;
 
     public override SinkShape<ByteString> Shape => new(_in);
 
@@ -41,7 +45,8 @@ internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape
 
         public override void PreStart()
         {
-            _stream.TakeSink();
+            if (!_stage.HandedOver)
+                _stream.TakeSink();
             var signal = GetAsyncCallback<StreamSignal>(OnSignal);
             // A connection already gone answers the attach with a failure (MuxedConnection.Post).
             _stream.Connection.Post(new ConnectionCommand.AttachSink(_stream.Id, signal));
@@ -83,7 +88,9 @@ internal sealed class MuxedStreamSink(MuxedStream stream) : GraphStage<SinkShape
             switch (signal)
             {
                 case StreamSignal.WriteAccepted:
-                    _inFlight--;
+                    // After a hand-over, writes the adapter left in flight are acknowledged here
+                    // too: counting from zero lets at most two more through, never fewer.
+                    _inFlight = Math.Max(0, _inFlight - 1);
                     if (!HasBeenPulled(_stage._in) && !IsClosed(_stage._in))
                         Pull(_stage._in);
                     break;

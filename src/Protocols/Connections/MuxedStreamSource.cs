@@ -9,11 +9,15 @@ namespace Libp2p.Protocols.Connections;
 /// A stream's inbound bytes. Each pull asks the connection stage for one chunk; the connection
 /// grants muxer window back only for chunks handed over here, so an idle reader stops the remote.
 /// </summary>
-internal sealed class MuxedStreamSource(MuxedStream stream) : GraphStage<SourceShape<ByteString>>
+/// <param name="stream">The stream.</param>
+/// <param name="handedOver">The Stream adapter read the stream first and hands its inbound side on.</param>
+internal sealed class MuxedStreamSource(MuxedStream stream, bool handedOver = false) : GraphStage<SourceShape<ByteString>>
 {
     private readonly Outlet<ByteString> _out = new("muxed-stream.out");
 
     private MuxedStream Stream { get; } = stream;
+
+    private bool HandedOver { get; } = handedOver;
 
     public override SourceShape<ByteString> Shape => new(_out);
 
@@ -26,6 +30,8 @@ internal sealed class MuxedStreamSource(MuxedStream stream) : GraphStage<SourceS
         private readonly MuxedStreamSource _stage;
         private readonly MuxedStream _stream;
         private bool _finished;
+        // A chunk answering a pull the Stream adapter left outstanding when it handed over.
+        private ByteString? _held;
 
         public Logic(MuxedStreamSource stage) : base(stage.Shape)
         {
@@ -36,13 +42,23 @@ internal sealed class MuxedStreamSource(MuxedStream stream) : GraphStage<SourceS
 
         public override void PreStart()
         {
-            _stream.TakeSource();
+            if (!_stage.HandedOver)
+                _stream.TakeSource();
             var signal = GetAsyncCallback<StreamSignal>(OnSignal);
             // A connection already gone answers the attach with a failure (MuxedConnection.Post).
             _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, signal));
         }
 
-        public override void OnPull() => _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));
+        public override void OnPull()
+        {
+            if (_held is { } held)
+            {
+                _held = null;
+                Push(_stage._out, held);
+                return;
+            }
+            _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));
+        }
 
         public override void OnDownstreamFinish(Exception cause)
         {
@@ -57,8 +73,11 @@ internal sealed class MuxedStreamSource(MuxedStream stream) : GraphStage<SourceS
                 return;
             switch (signal)
             {
-                case StreamSignal.Data data:
+                case StreamSignal.Data data when IsAvailable(_stage._out):
                     Push(_stage._out, data.Bytes);
+                    break;
+                case StreamSignal.Data data:
+                    _held = data.Bytes;
                     break;
                 case StreamSignal.End:
                     _finished = true;

@@ -345,6 +345,41 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_stream_read_through_the_adapter_must_hand_its_bytes_to_the_muxers_own_stages_unread_bytes_first()
+    {
+        var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
+        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        await using var io = stream.AsStream();
+        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+        await using var remoteIo = remote.AsStream();
+
+        // As after a negotiation: the adapter read the first bytes and holds the rest of a chunk.
+        await io.WriteAsync("hello world"u8.ToArray());
+        var first = new byte[6];
+        await remoteIo.ReadExactlyAsync(first).AsTask().WaitAsync(Patience);
+        var source = remoteIo.RemainingSource();
+        var sink = remoteIo.RemainingSink();
+
+        Assert.Throws<InvalidOperationException>(() => remoteIo.RemainingSource());
+        Assert.Throws<InvalidOperationException>(() => remoteIo.RemainingSink());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => remoteIo.ReadAsync(first).AsTask());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => remoteIo.WriteAsync(first).AsTask());
+        var received = source.RunWith(Sink.Aggregate<ByteString, ByteString>(ByteString.Empty, (all, b) => all.Concat(b)), Sys.Materializer());
+        await io.WriteAsync("; and more"u8.ToArray());
+        io.CloseWrite();
+        Assert.Equal("world; and more", (await received.WaitAsync(Patience)).ToString());
+
+        // The sink is the muxer's: completing it half-closes, and the dialer reads to the end.
+        Source.From(new[] { ByteString.FromString("back") }).RunWith(sink, Sys.Materializer());
+        var echoed = new byte[16];
+        var read = 0;
+        int n;
+        while ((n = await io.ReadAsync(echoed.AsMemory(read)).AsTask().WaitAsync(Patience)) > 0)
+            read += n;
+        Assert.Equal("back", System.Text.Encoding.ASCII.GetString(echoed, 0, read));
+    }
+
+    [Fact]
     public async Task A_yamux_ping_must_measure_a_round_trip()
     {
         var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
