@@ -20,6 +20,7 @@ using Libp2p.Scenarios;
 //   dotnet run -c Release --project tests/Libp2p.Scenarios -- [--mib 256] [--connections 1000] [--no-js]
 //   … -- --transports [--mib 256] [--connections 1000] [--no-js]: TCP beside WebSockets only
 //   … -- --security [--mib 256] [--connections 1000] [--no-js]: Noise beside TLS only
+//   … -- --streams 100 [--mib 256]: 100 concurrent streams on one connection beside one stream
 var mib = Arg("--mib", 256);
 var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");
@@ -149,6 +150,23 @@ if (args.Contains("--transports"))
         }
         Console.WriteLine($"| {name} | {up:F0} | {down:F0} | {p50:F2} | {p99:F2} {jsCells}");
     }
+    await system.Terminate();
+    return 0;
+}
+// --streams N [--mib M]: N concurrent streams on one connection beside one stream, same run (issue 11).
+if (Arg("--streams", 0) is var concurrent and > 0)
+{
+    await runner.WarmUpAsync();
+    var single = await runner.Libp2pAsync(bytes, upload: true, SocketTransport.Instance);
+    var many = await runner.ConcurrentStreamsAsync(bytes, concurrent);
+    Console.WriteLine($"# Concurrent streams ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, socket engine + Noise + yamux, {mib} MiB in all)");
+    Console.WriteLine();
+    Console.WriteLine("| streams on one connection | aggregate MiB/s | Jain's fairness index | slowest stream MiB/s | fastest stream MiB/s |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine($"| 1 | {single:F0} | 1 | {single:F0} | {single:F0} |");
+    Console.WriteLine($"| {concurrent} | {many.Aggregate:F0} | {many.Fairness:F3} | {many.Slowest:F1} | {many.Fastest:F1} |");
+    Console.WriteLine();
+    Console.WriteLine($"aggregate / one stream = {many.Aggregate / single:P0}");
     await system.Terminate();
     return 0;
 }

@@ -122,6 +122,46 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return MiBps(bytes, elapsed);
     }
 
+    /// <summary>
+    /// <paramref name="streams"/> streams on one connection (socket engine, Noise, yamux), each
+    /// uploading its share of <paramref name="bytes"/> at once: the aggregate rate, and Jain's
+    /// fairness index over the streams' own rates (1 when all are equal, 1/n when one takes all).
+    /// </summary>
+    public async Task<(double Aggregate, double Fairness, double Slowest, double Fastest)> ConcurrentStreamsAsync(long bytes, int streams)
+    {
+        var accepted = Channel.CreateUnbounded<MuxedConnection>();
+        var bound = await Upgrader.Listen(system, materializer, SocketTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
+            new UpgradeSettings(_listenerKey), (c, _) => accepted.Writer.TryWrite(c));
+        var dial = Upgrader.Dial(system, materializer, SocketTransport.Instance, bound.Address, new UpgradeSettings(_dialerKey));
+        var server = await accepted.Reader.ReadAsync();
+        await dial.Connection.Upgraded;
+        var each = bytes / streams / Chunk * Chunk;
+        var opened = new MuxedStream[streams];
+        for (var i = 0; i < streams; i++)
+            opened[i] = await dial.Connection.OpenStreamAsync();
+        var readers = Task.Run(async () =>
+        {
+            var done = new List<Task<TimeSpan>>();
+            for (var i = 0; i < streams; i++)
+            {
+                var inbound = await server.InboundStreams.ReadAsync();
+                var started = Stopwatch.GetTimestamp();
+                done.Add(inbound.Source.RunWith(Sink.Ignore<ByteString>(), materializer).ContinueWith(_ => Stopwatch.GetElapsedTime(started), TaskScheduler.Default));
+            }
+            return await Task.WhenAll(done);
+        });
+        var watch = Stopwatch.StartNew();
+        foreach (var stream in opened)
+            Blocks(each).RunWith(stream.Sink, materializer);
+        var elapsed = await readers;
+        var total = watch.Elapsed;
+        dial.Connection.Close();
+        await bound.UnbindAsync();
+        var rates = elapsed.Select(e => MiBps(each, e)).ToArray();
+        var fairness = Math.Pow(rates.Sum(), 2) / (rates.Length * rates.Sum(r => r * r));
+        return (MiBps(each * streams, total), fairness, rates.Min(), rates.Max());
+    }
+
     /// <summary>We upload to a js-libp2p perf server, then js uploads to our perf server.</summary>
     public async Task<(double Up, double Down)> WithJsAsync(long bytes)
     {
