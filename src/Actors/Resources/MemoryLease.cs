@@ -21,14 +21,16 @@ internal sealed class MemoryLease(IActorRef scope, long block) : IMemoryAccount
     private int _returning;
     private volatile bool _closed;
     private Action<bool>? _waiter;
+    private long _headroom;
 
     public long Block { get; } = block;
 
     /// <summary>
-    /// What the lease keeps approved however little is used: as much as one read may take, so that
-    /// giving back never races a read the connection stage already approved (its read headroom).
+    /// What the lease keeps approved however little is used: as much as one read may take (or
+    /// more, the last headroom the connection stage made sure of, when TLS holds bytes on their
+    /// way), so that giving back never races a read the stage already approved.
     /// </summary>
-    public long Keep => ScopeSpanActor.FirstLease;
+    public long Keep => Math.Max(ScopeSpanActor.FirstLease, Volatile.Read(ref _headroom));
 
     /// <summary>What the scope actor reserved for this lease so far (written by the actor only).</summary>
     public long Granted => Volatile.Read(ref _granted);
@@ -71,6 +73,7 @@ internal sealed class MemoryLease(IActorRef scope, long block) : IMemoryAccount
     {
         if (_closed)
             return true; // the connection is going; its reads charge nothing more
+        Volatile.Write(ref _headroom, bytes);
         var available = Volatile.Read(ref _available);
         if (available >= bytes)
             return true;

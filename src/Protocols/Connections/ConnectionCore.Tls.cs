@@ -10,6 +10,9 @@ public sealed partial class ConnectionCore
     public bool HasPendingInput => _tls is { Channel: var channel } && _phase is Phase.Muxer or Phase.Muxed
         && channel.Error is null && !channel.RemoteClosed;
 
+    /// <inheritdoc />
+    public int BufferedInput => _tls?.Channel.BufferedBytes ?? 0;
+
     /// <summary>The TLS channel, once TLS was chosen.</summary>
     internal TlsChannel? Tls => _tls?.Channel;
 

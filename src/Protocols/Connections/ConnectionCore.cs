@@ -20,12 +20,9 @@ public sealed record MuxerFactory(string Protocol, Func<bool, IMemoryAccount?, I
         (dialer, memory) => new YamuxSession(dialer, memory is null ? null : YamuxOptions.Default with { Memory = memory }));
 
     /// <summary>mplex with js-libp2p's limits.</summary>
-    /// <remarks>
-    /// Unread inbound bytes are bounded by the session (<see cref="MplexOptions.MaxSessionBuffer"/>)
-    /// but not charged to the connection's memory lease: against js-libp2p pushing 64 MiB, the
-    /// lease's refusals reset streams about one run in two (to be found: see the issue notes).
-    /// </remarks>
-    public static MuxerFactory Mplex { get; } = new(MplexSession.ProtocolId, (_, _) => new MplexSession());
+    /// <remarks>Unread inbound bytes are charged to the connection's memory lease: mplex has no flow control.</remarks>
+    public static MuxerFactory Mplex { get; } = new(MplexSession.ProtocolId,
+        (_, memory) => new MplexSession(memory is null ? null : MplexOptions.Default with { Memory = memory }));
 
     /// <summary>The default preference: yamux, then mplex.</summary>
     public static IReadOnlyList<MuxerFactory> Defaults { get; } = [Yamux, Mplex];

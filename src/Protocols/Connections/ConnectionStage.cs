@@ -224,7 +224,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             if (!_core.InputPaused)
             {
                 CancelTimer(LaggardTimer);
-                if (_core.Memory is { } memory && !memory.EnsureHeadroom(ReadHeadroom, _memoryDecided!))
+                // What TLS still holds reaches the muxer later, and may cost it twice itself then
+                // (a frame kept in part grows by at most twice what arrived).
+                if (_core.Memory is { } memory && !memory.EnsureHeadroom(ReadHeadroom + 2L * _core.BufferedInput, _memoryDecided!))
                 {
                     // Nothing is read until the memory it may take is approved (TCP slows the remote meanwhile).
                     _waitingForMemory = true;

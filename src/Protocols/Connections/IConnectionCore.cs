@@ -47,6 +47,12 @@ public interface IConnectionCore : IDisposable
     /// <summary>True while transport bytes already received are still being decrypted off the owner's thread.</summary>
     bool HasPendingInput => false;
 
+    /// <summary>
+    /// Transport bytes received and not yet handed to the muxer (TLS: ciphertext not yet decrypted
+    /// and plaintext not yet taken). The owner reads on only with memory approved for them too.
+    /// </summary>
+    int BufferedInput => 0;
+
     /// <summary>The transport's input ended: whatever is still being decrypted is the last of it.</summary>
     void EndInput()
     {

@@ -24,6 +24,12 @@ public abstract class MuxerSessionBase : IMuxerSession
     /// <summary>Bytes held for a partly received frame.</summary>
     internal int PartialBytes => _input.Held;
 
+    /// <summary>
+    /// Takes over up to <paramref name="bytes"/> of the charge the frame being parsed carried while
+    /// it arrived in part, so a session that charges the frame's payload again charges only the rest.
+    /// </summary>
+    private protected long TakeChargedInput(long bytes) => _input.TakeHandover(bytes);
+
     /// <summary>Bytes of frames waiting for the secure channel.</summary>
     internal long QueuedBytes => Output.Bytes;
 

@@ -31,6 +31,8 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
     private bool _pooled;
     private int _length;
     private long _charged;
+    // The charge of a frame just completed, while its parser may take it over.
+    private long _handover;
 
     /// <summary>Bytes held for a partly received frame (the buffer's size, which is what is charged).</summary>
     public int Held => _buffer.Length;
@@ -52,15 +54,26 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
                 continue; // a header just completed may announce a payload
             }
             // The whole frame passes to its stream now, which charges its payload as unread data:
-            // the buffer's charge goes first, so the frame is not counted twice.
-            Uncharge();
+            // the buffer's charge is handed over to it (TakeHandover), so the frame is not counted
+            // twice, and what the parser does not take goes back only after it. Giving it all back
+            // first would let the lease return it up the path before the stream asked for it again.
+            _handover = _charged;
+            _charged = 0;
             var used = parse(_buffer.AsSpan(0, _length), events);
             if (used == 0)
+            {
+                GiveBackHandover();
                 return; // the session closed while parsing
+            }
             _buffer.AsSpan(used, _length - used).CopyTo(_buffer);
             _length -= used;
             if (_length > 0)
+            {
+                // The buffer stays: it keeps what is left of its charge before asking for more.
+                _charged = TakeHandover(_buffer.Length);
                 Charge(_buffer.Length, needed);
+            }
+            GiveBackHandover();
         }
         Release();
         if (input.IsEmpty)
@@ -71,9 +84,28 @@ internal sealed class PartialInput(string protocol, IMemoryAccount? memory)
             Append(rest, size(rest));
     }
 
+    /// <summary>
+    /// Takes over up to <paramref name="bytes"/> of what the frame being parsed was charged as it
+    /// arrived in part: the parser charges only the rest. Zero outside a parse of a kept frame.
+    /// </summary>
+    public long TakeHandover(long bytes)
+    {
+        var taken = Math.Clamp(bytes, 0, _handover);
+        _handover -= taken;
+        return taken;
+    }
+
+    private void GiveBackHandover()
+    {
+        if (_handover > 0)
+            memory?.Release(_handover);
+        _handover = 0;
+    }
+
     /// <summary>Forgets what was kept and gives its buffer back (the session failed or is gone).</summary>
     public void Clear()
     {
+        GiveBackHandover();
         _length = 0;
         Release();
     }

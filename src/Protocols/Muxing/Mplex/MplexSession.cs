@@ -289,8 +289,16 @@ public sealed class MplexSession : MuxerSessionBase
     {
         if (_unread + bytes > _options.MaxSessionBuffer)
             return $"mplex: the connection's streams already hold {_unread} unread bytes, and {bytes} more would pass the limit of {_options.MaxSessionBuffer}";
-        if (_options.Memory?.TryReserve(bytes) == false)
-            return $"mplex: the connection's memory account refused {bytes} more bytes for a stream whose reader has {stream.Unread} unread";
+        if (_options.Memory is { } memory)
+        {
+            // A frame that arrived in part was charged as it came: that charge carries over.
+            var charged = TakeChargedInput(bytes);
+            if (!memory.TryReserve(bytes - charged))
+            {
+                memory.Release(charged);
+                return $"mplex: the connection's memory account refused {bytes - charged} more bytes for a stream whose reader has {stream.Unread} unread";
+            }
+        }
         stream.Unread += bytes;
         _unread += bytes;
         return null;
