@@ -117,11 +117,20 @@ public sealed class TcpTransport : ITransport
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// <c>TcpExt.Bind</c> takes a host name and resolves it, and .NET refuses to resolve 0.0.0.0
+    /// and ::, so Akka.Streams' public API cannot listen on every interface; the stage under it
+    /// takes an endpoint but is internal. A wildcard address is therefore served by the socket
+    /// engine's listener (<see cref="SocketTransport"/>): its connections run on the socket
+    /// stage. Every other address uses Akka.IO.
+    /// </remarks>
     public Source<InboundConnection, Task<TransportListener>> Listen(ActorSystem system, Multiaddr address)
     {
         if (!TcpAddresses.TryGetListenEndPoint(address, out var endPoint) || endPoint is null)
             throw new TransportException($"tcp: cannot listen on {address}: not an /ip4 or /ip6 address with /tcp");
-        return Source.FromGraph(BindStage(system, endPoint))
+        if (endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any))
+            return SocketTransport.Instance.Listen(system, address);
+        return system.TcpStream().Bind(endPoint.Address.ToString(), endPoint.Port, backlog: 512, halfClose: false)
             .Select(incoming => new InboundConnection(
                 new TransportConnection(TcpAddresses.ToMultiaddr(incoming.LocalAddress), TcpAddresses.ToMultiaddr(incoming.RemoteAddress)),
                 incoming.Flow))
@@ -130,21 +139,5 @@ public sealed class TcpTransport : ITransport
                     ? new TransportListener(TcpAddresses.ToMultiaddr(t.Result.LocalAddress), t.Result.Unbind)
                     : throw new TransportException($"tcp: listen on {address} failed: {t.Exception?.GetBaseException().Message ?? "cancelled"}", t.Exception?.GetBaseException()!),
                 TaskScheduler.Default));
-    }
-
-    /// <summary>
-    /// <c>TcpExt.Bind</c> takes a host name and resolves it, and .NET refuses to resolve 0.0.0.0
-    /// and ::, so "listen on every interface" would be impossible. The stage it wraps takes the
-    /// endpoint as it is, but is internal: it is made here by reflection (Akka.Streams is pinned,
-    /// and a test binds 0.0.0.0 so a change would show). Other addresses use the public API.
-    /// </summary>
-    private static IGraph<SourceShape<Akka.Streams.Dsl.Tcp.IncomingConnection>, Task<Akka.Streams.Dsl.Tcp.ServerBinding>> BindStage(ActorSystem system, IPEndPoint endPoint)
-    {
-        if (!endPoint.Address.Equals(IPAddress.Any) && !endPoint.Address.Equals(IPAddress.IPv6Any))
-            return system.TcpStream().Bind(endPoint.Address.ToString(), endPoint.Port, backlog: 512, halfClose: false);
-        var stage = typeof(Akka.Streams.Dsl.TcpExt).Assembly.GetType("Akka.Streams.Implementation.IO.ConnectionSourceStage", throwOnError: true)!;
-        return (IGraph<SourceShape<Akka.Streams.Dsl.Tcp.IncomingConnection>, Task<Akka.Streams.Dsl.Tcp.ServerBinding>>)Activator.CreateInstance(
-            stage, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, null,
-            [system.Tcp(), endPoint, 512, null, false, null, TimeSpan.FromSeconds(3)], null)!;
     }
 }
