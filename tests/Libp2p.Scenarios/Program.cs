@@ -157,14 +157,18 @@ if (args.Contains("--transports"))
 if (Arg("--streams", 0) is var concurrent and > 0)
 {
     await runner.WarmUpAsync();
+    var cpu0 = CpuNow();
     var single = await runner.Libp2pAsync(bytes, upload: true, SocketTransport.Instance);
+    var cpu1 = CpuNow();
     var many = await runner.ConcurrentStreamsAsync(bytes, concurrent);
+    var cpu2 = CpuNow();
+    var mibs = bytes / 1024.0 / 1024.0;
     Console.WriteLine($"# Concurrent streams ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, socket engine + Noise + yamux, {mib} MiB in all)");
     Console.WriteLine();
-    Console.WriteLine("| streams on one connection | aggregate MiB/s | Jain's fairness index | slowest stream MiB/s | fastest stream MiB/s |");
-    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
-    Console.WriteLine($"| 1 | {single:F0} | 1 | {single:F0} | {single:F0} |");
-    Console.WriteLine($"| {concurrent} | {many.Aggregate:F0} | {many.Fairness:F3} | {many.Slowest:F1} | {many.Fastest:F1} |");
+    Console.WriteLine("| streams on one connection | aggregate MiB/s | Jain's fairness index | slowest stream MiB/s | fastest stream MiB/s | CPU ms per MiB (both ends) |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine($"| 1 | {single:F0} | 1 | {single:F0} | {single:F0} | {(cpu1 - cpu0).TotalMilliseconds / mibs:F2} |");
+    Console.WriteLine($"| {concurrent} | {many.Aggregate:F0} | {many.Fairness:F3} | {many.Slowest:F1} | {many.Fastest:F1} | {(cpu2 - cpu1).TotalMilliseconds / mibs:F2} |");
     Console.WriteLine();
     Console.WriteLine($"aggregate / one stream = {many.Aggregate / single:P0}");
     await system.Terminate();
@@ -186,19 +190,22 @@ if (args.Contains("--resources"))
 
 Line($"# Scenarios ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {mib} MiB per transfer, 64 KiB writes)");
 Line("");
-Line("| scenario | upload MiB/s | download MiB/s |");
-Line("| --- | ---: | ---: |");
+// Both ends of the in-process rows run here: the process's CPU time per MiB moved says what a
+// row costs whatever else the machine runs, which MiB/s alone does not on a shared machine.
+Line("| scenario | upload MiB/s | download MiB/s | CPU ms per MiB (both ends, up / down) |");
+Line("| --- | ---: | ---: | ---: |");
 await runner.WarmUpAsync();
-var socket = (await runner.SocketAsync(bytes, upload: true), await runner.SocketAsync(bytes, upload: false));
-Line($"| plain .NET Socket pair | {socket.Item1:F0} | {socket.Item2:F0} |");
-var akka = (await runner.AkkaTcpAsync(bytes, upload: true), await runner.AkkaTcpAsync(bytes, upload: false));
-Line($"| bare Akka.Streams TCP | {akka.Item1:F0} | {akka.Item2:F0} |");
-var ours = (await runner.Libp2pAsync(bytes, upload: true), await runner.Libp2pAsync(bytes, upload: false));
-Line($"| ours: TCP + Noise + yamux | {ours.Item1:F0} | {ours.Item2:F0} |");
-var oursSocket = (await runner.Libp2pAsync(bytes, upload: true, SocketTransport.Instance), await runner.Libp2pAsync(bytes, upload: false, SocketTransport.Instance));
-Line($"| ours (socket engine) | {oursSocket.Item1:F0} | {oursSocket.Item2:F0} |");
+var socket = await Both(up => runner.SocketAsync(bytes, upload: up));
+Line($"| plain .NET Socket pair | {socket.Up:F0} | {socket.Down:F0} | {socket.Cpu} |");
+var akka = await Both(up => runner.AkkaTcpAsync(bytes, upload: up));
+Line($"| bare Akka.Streams TCP | {akka.Up:F0} | {akka.Down:F0} | {akka.Cpu} |");
+var ours = await Both(up => runner.Libp2pAsync(bytes, upload: up));
+Line($"| ours: TCP + Noise + yamux (akka-io engine) | {ours.Up:F0} | {ours.Down:F0} | {ours.Cpu} |");
+var oursSocket = await Both(up => runner.Libp2pAsync(bytes, upload: up, SocketTransport.Instance));
+Line($"| ours: TCP + Noise + yamux (socket engine) | {oursSocket.Up:F0} | {oursSocket.Down:F0} | {oursSocket.Cpu} |");
+var hostPerfCpu = CpuNow();
 var hostPerf = await runner.HostPerfAsync(bytes);
-Line($"| ours: two hosts, /perf/1.0.0 service (Stream adapter) | {hostPerf.Up:F0} | {hostPerf.Down:F0} |");
+Line($"| ours: two hosts, /perf/1.0.0 service (Stream adapter) | {hostPerf.Up:F0} | {hostPerf.Down:F0} | {(CpuNow() - hostPerfCpu).TotalMilliseconds / (2.0 * bytes / 1024 / 1024):F2} (both ways) |");
 (double Up, double Down)? js = null, jsToJs = null;
 if (withJs)
 {
@@ -208,9 +215,10 @@ if (withJs)
     Line($"| js-libp2p ⇄ js-libp2p (perf) | {jsToJs.Value.Up:F0} | {jsToJs.Value.Down:F0} |");
 }
 Line("");
-Line($"Ratios: ours / bare Akka.Streams TCP = {ours.Item1 / akka.Item1:P0} up, {ours.Item2 / akka.Item2:P0} down; " +
-     $"ours / Socket = {ours.Item1 / socket.Item1:P0} up, {ours.Item2 / socket.Item2:P0} down" +
-     (jsToJs is { } j ? $"; ours / js-to-js = {ours.Item1 / j.Up:F2}x up, {ours.Item2 / j.Down:F2}x down; host perf / js-to-js = {hostPerf.Up / j.Up:F2}x up, {hostPerf.Down / j.Down:F2}x down" : ""));
+Line($"Ratios: ours (akka-io) / bare Akka.Streams TCP = {ours.Up / akka.Up:P0} up, {ours.Down / akka.Down:P0} down; " +
+     $"ours (socket engine) / Socket = {oursSocket.Up / socket.Up:P0} up, {oursSocket.Down / socket.Down:P0} down; " +
+     $"host perf / ours (socket engine) = {hostPerf.Up / oursSocket.Up:P0} up, {hostPerf.Down / oursSocket.Down:P0} down" +
+     (jsToJs is { } j ? $"; ours (socket engine) / js-to-js = {oursSocket.Up / j.Up:F2}x up, {oursSocket.Down / j.Down:F2}x down; host perf / js-to-js = {hostPerf.Up / j.Up:F2}x up, {hostPerf.Down / j.Down:F2}x down" : ""));
 Line("");
 var setup = await runner.ConnectionSetupAsync(connections);
 Line($"Connection set-up (TCP + Noise + yamux + a 1-byte round trip), {connections} sequential: p50 {setup.P50:F2} ms, p99 {setup.P99:F2} ms");
@@ -247,6 +255,20 @@ async Task ResourceLines(ActorSystem actors)
     var limited2 = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: true);
     var unlimited2 = await ResourceScenarios.SwarmStreamsAsync(actors, withLimits: false);
     Line($"100 concurrent streams between two Swarms (1 MiB each): with scaled limits {(limited + limited2) / 2:F0} MiB/s, null resource manager {(unlimited + unlimited2) / 2:F0} MiB/s, cost {(1 - (limited + limited2) / (unlimited + unlimited2)):P0}");
+}
+
+TimeSpan CpuNow() => System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+
+// A row both ways, with the CPU time per MiB each way took.
+async Task<(double Up, double Down, string Cpu)> Both(Func<bool, Task<double>> run)
+{
+    var start = CpuNow();
+    var up = await run(true);
+    var middle = CpuNow();
+    var down = await run(false);
+    var end = CpuNow();
+    var perMiB = bytes / 1024.0 / 1024.0;
+    return (up, down, $"{(middle - start).TotalMilliseconds / perMiB:F2} / {(end - middle).TotalMilliseconds / perMiB:F2}");
 }
 
 int Arg(string name, int fallback)
