@@ -85,6 +85,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         /// </summary>
         private const long ReadHeadroom = 384 * 1024;
 
+        /// <summary>A chunk at least this large is handed to a source's reader in its transport array rather than copied.</summary>
+        private const int HandOverChunk = TransportBuffers.Size * 3 / 4;
+
         private readonly ConnectionStage _stage;
         private readonly IConnectionCore _core;
         private readonly MuxedConnection _handle;
@@ -536,11 +539,17 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             {
                 state.Demand = false;
                 // The Stream adapter copies out and gives the array back. A source's reader keeps
-                // its chunks: it gets an array of its own, of the chunk's size, and the pooled one
-                // goes back (handing that over would make the pool allocate 80 KiB for each chunk).
+                // its chunks: a chunk that fills most of its transport array (a full yamux frame)
+                // is handed over with it, and the pool makes another (no copy, and no zeroing of a
+                // new array); a smaller one is copied into an array of its own size and the pooled
+                // one goes back, so a trickle of small chunks does not cost 80 KiB each.
                 if (state.SourceReturnsChunks)
                 {
                     state.Source(new StreamSignal.Chunk(data.Buffer, data.Length));
+                }
+                else if (data.Length >= HandOverChunk && TransportBuffers.Disown(data.Buffer))
+                {
+                    state.Source(new StreamSignal.Data(ByteString.FromBytes(data.Buffer, 0, data.Length)));
                 }
                 else
                 {

@@ -60,6 +60,12 @@ internal static class TransportBuffers
         }
     }
 
+    /// <summary>
+    /// Lets an array from <see cref="Rent"/> go for good, to a holder that keeps it: it is no longer
+    /// taken back, so nothing given it can be overwritten by a later renter. False for a foreign array.
+    /// </summary>
+    public static bool Disown(byte[] array) => array.Length == Size && Ours.Remove(array);
+
     /// <summary>Gives back an array from <see cref="Rent"/> or, if it is not one, from <see cref="System.Buffers.ArrayPool{T}.Shared"/>.</summary>
     public static void ReturnPooled(byte[] array)
     {
