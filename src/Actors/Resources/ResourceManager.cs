@@ -106,7 +106,10 @@ public sealed class ResourceManager : IDisposable
     /// <summary>This manager's meter: several managers (several nodes) in one process publish separately.</summary>
     internal Meter Meter => _meter;
 
-    /// <summary>Stops publishing metrics.</summary>
+    /// <summary>The answers the facade waits for, and their deadline; swept by <see cref="Actor"/>.</summary>
+    internal Answers Answers { get; } = new();
+
+    /// <summary>Stops publishing metrics; done when the manager's actor stops, too.</summary>
     public void Dispose() => _meter.Dispose();
 
     private IEnumerable<Measurement<long>> Measure(Func<ScopeSnapshot, long> value)
@@ -172,9 +175,11 @@ public sealed class ResourceManager : IDisposable
     public async Task<ConnectionManagementScope> OpenConnectionAsync(Direction direction, bool useFileDescriptor, Multiaddr? endpoint = null, IActorRef? owner = null)
     {
         if (!Counting)
-            return new ConnectionManagementScope(null, "transient/conn", null, allowlisted: false);
-        var opened = await Actor.Ask<ScopeSpanActor.Opened>(new ResourceManagerActor.OpenConnection(direction, useFileDescriptor, endpoint, owner), AnswerTimeout).ConfigureAwait(false);
-        return new ConnectionManagementScope(opened.Scope, opened.Name, opened.Memory, opened.Allowlisted);
+            return new ConnectionManagementScope(null, null, "transient/conn", null, allowlisted: false);
+        var answer = Answers.New<ScopeSpanActor.Opened>();
+        Actor.Tell(new ResourceManagerActor.OpenConnection(direction, useFileDescriptor, endpoint, owner) { Answer = answer });
+        var opened = await answer.Task.ConfigureAwait(false);
+        return new ConnectionManagementScope(opened.Scope, Answers, opened.Name, opened.Memory, opened.Allowlisted);
     }
 
     /// <summary>Opens a stream's scope, counted against its peer and the transient scope (the seed's <c>OpenStream</c>).</summary>
@@ -182,9 +187,11 @@ public sealed class ResourceManager : IDisposable
     public async Task<StreamManagementScope> OpenStreamAsync(PeerId peer, Direction direction, IActorRef? owner = null)
     {
         if (!Counting)
-            return new StreamManagementScope(null, $"peer:{peer}/stream", $"peer:{peer}");
-        var opened = await Actor.Ask<ScopeSpanActor.Opened>(new ResourceManagerActor.OpenStream(peer, direction, owner), AnswerTimeout).ConfigureAwait(false);
-        return new StreamManagementScope(opened.Scope, opened.Name, $"peer:{peer}");
+            return new StreamManagementScope(null, null, $"peer:{peer}/stream", $"peer:{peer}");
+        var answer = Answers.New<ScopeSpanActor.Opened>();
+        Actor.Tell(new ResourceManagerActor.OpenStream(peer, direction, owner) { Answer = answer });
+        var opened = await answer.Task.ConfigureAwait(false);
+        return new StreamManagementScope(opened.Scope, Answers, opened.Name, $"peer:{peer}");
     }
 
     /// <summary>The system scope's usage and limit (the seed's <c>ViewSystem</c>).</summary>

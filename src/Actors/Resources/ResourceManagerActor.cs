@@ -14,7 +14,7 @@ namespace Libp2p.Actors.Resources;
 /// <c>stream-…</c>, their spans under them). Every reservation is approved by the scope actors it
 /// passes, by message; no lock decides one.
 /// </summary>
-public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
+public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     private readonly ResourceManager _manager;
     private readonly IActorRef _system;
@@ -25,10 +25,16 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
     private long _next;
 
     /// <summary>Opens a connection's scope; answered with <see cref="ScopeSpanActor.Opened"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record OpenConnection(Direction Direction, bool UseFileDescriptor, Multiaddr? Endpoint, IActorRef? Owner);
+    public sealed record OpenConnection(Direction Direction, bool UseFileDescriptor, Multiaddr? Endpoint, IActorRef? Owner)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>Opens a stream's scope; answered with <see cref="ScopeSpanActor.Opened"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record OpenStream(PeerId Peer, Direction Direction, IActorRef? Owner);
+    public sealed record OpenStream(PeerId Peer, Direction Direction, IActorRef? Owner)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>Asks for one named scope's usage and limit (the seed's <c>ViewSystem</c>, <c>ViewPeer</c>, …); answered with <see cref="ScopeProtocol.StatIs"/>.</summary>
     public sealed record View(ScopeName Scope);
@@ -44,6 +50,12 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
     public sealed record SnapshotIs(IReadOnlyList<ScopeSnapshot> Scopes);
 
     private sealed record Started(IActorRef Transient, IActorRef AllowlistedTransient);
+
+    /// <summary>Time to fail the facade's answers past their deadline.</summary>
+    private sealed record SweepAnswers
+    {
+        public static SweepAnswers Instance { get; } = new();
+    }
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public ResourceManagerActor(ResourceManager manager)
@@ -63,11 +75,15 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
             Stash.UnstashAll();
         });
         Receive<Status.Failure>(f => throw new InvalidOperationException("the resource scopes did not start", f.Cause));
+        Receive<SweepAnswers>(_ => manager.Answers.Sweep(Environment.TickCount64));
         ReceiveAny(_ => Stash.Stash());
     }
 
     /// <inheritdoc />
     public IStash Stash { get; set; } = null!;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>The scope actors of <paramref name="manager"/>; <see cref="ResourceManager.Start"/> makes them and binds the manager to them.</summary>
     internal static Props Props(ResourceManager manager) => Akka.Actor.Props.Create(() => new ResourceManagerActor(manager));
@@ -85,13 +101,22 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
         var transient = _system.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("transient"), timeout);
         var allowlisted = _allowlistedSystem.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("allowlisted-transient"), timeout);
         Task.WhenAll(transient, allowlisted).PipeTo(Self, success: _ => new Started(transient.Result.Child!, allowlisted.Result.Child!));
+        // One timer for every answer the facade waits for, in place of one per request.
+        Timers.StartPeriodicTimer(SweepAnswers.Instance, SweepAnswers.Instance, TimeSpan.FromSeconds(1));
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => _manager.Unbind(Self);
+    protected override void PostStop()
+    {
+        _manager.Answers.Stop();
+        _manager.Unbind(Self);
+        // The manager lives as long as its actor: its gauges stop with it, whoever stopped it.
+        _manager.Dispose();
+    }
 
     private void Running()
     {
+        Receive<SweepAnswers>(_ => _manager.Answers.Sweep(Environment.TickCount64));
         Receive<OpenConnection>(o =>
         {
             var endpoint = o.Endpoint;
@@ -106,13 +131,13 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
             }
             catch (ResourceLimitExceededException e)
             {
-                Sender.Tell(new Status.Failure(e));
+                new ReplyTo(Sender, o.Answer).Fail(e);
                 return;
             }
             var id = ++_next;
             var opening = new ScopeSpanActor.Opening(ScopeSpanActor.ScopeKind.Connection, $"transient/conn-{id}", _manager.Limits.Connection,
                 Usage.OfConnection(o.Direction, o.UseFileDescriptor),
-                [(ScopeSpanActor.SystemRank, new Step(_system)), (ScopeSpanActor.TransientRank, new Step(_transient!))], Sender, o.Owner)
+                [(ScopeSpanActor.SystemRank, new Step(_system)), (ScopeSpanActor.TransientRank, new Step(_transient!))], new ReplyTo(Sender, o.Answer), o.Owner)
             {
                 Endpoint = endpoint,
                 Subnets = subnets,
@@ -128,7 +153,7 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
                     (ScopeSpanActor.SystemRank, new Step(_system)),
                     (ScopeSpanActor.PeerRank, new Step(_system, $"peer:{o.Peer}", limits.Peers.GetValueOrDefault(o.Peer) ?? limits.PeerDefault)),
                     (ScopeSpanActor.TransientRank, new Step(_transient!)),
-                ], Sender, o.Owner);
+                ], new ReplyTo(Sender, o.Answer), o.Owner);
             Context.ActorOf(ScopeSpanActor.Props(opening, _directory!), $"stream-{id}");
         });
         Receive<View>(v =>
