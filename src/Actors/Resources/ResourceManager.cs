@@ -135,8 +135,23 @@ public sealed class ResourceManager : IDisposable
     /// <summary>The addresses whose connections may use the allow-listed scopes; entries may be added at run time.</summary>
     public Allowlist Allowlist { get; }
 
-    /// <summary>The connections counted per subnet of their remote IP, and the refusals.</summary>
-    public ConnectionLimiter Subnets { get; }
+    /// <summary>The rules and counts of connections per subnet; decided on by the limiter's actor only (<c>rcmgr/subnets</c>).</summary>
+    internal ConnectionLimiter Subnets { get; }
+
+    /// <summary>
+    /// The connection limiter's figures: how many subnets and networks have connections, how many
+    /// connections it refused, and the <paramref name="busiest"/> subnets with their counts. Asked
+    /// of the limiter's actor, so they follow every admission and release it took before.
+    /// </summary>
+    public async Task<SubnetsStat> ViewSubnetsAsync(int busiest = SnapshotSubnets)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(busiest);
+        if (!Counting)
+            return new SubnetsStat(0, 0, []);
+        var answer = Answers.New<SubnetsStat>();
+        Actor.Tell(new ConnectionLimiterActor.GetSubnets(busiest) { Answer = answer });
+        return await answer.Task.ConfigureAwait(false);
+    }
 
     /// <summary>The <see cref="ResourceManagerActor"/> that started with this manager.</summary>
     /// <exception cref="InvalidOperationException">None started yet (a Swarm starts one, or <see cref="Start"/>).</exception>
@@ -148,10 +163,23 @@ public sealed class ResourceManager : IDisposable
     /// Swarm does, as <c>rcmgr</c>): from then on the manager answers through it.
     /// </summary>
     /// <exception cref="InvalidOperationException">The manager has an actor already: each Swarm needs its own manager.</exception>
-    public IActorRef Start(IActorRefFactory parent, string name = "rcmgr")
+    /// <param name="parent">The actor system or actor to start under.</param>
+    /// <param name="name">The actor's name.</param>
+    /// <param name="dispatcher">
+    /// The dispatcher every scope actor runs on: by default <c>akka.libp2p.resource-manager.dispatcher</c>
+    /// when the system's configuration defines it, Akka's default dispatcher otherwise (see docs/resources.md).
+    /// </param>
+    public IActorRef Start(IActorRefFactory parent, string name = "rcmgr", string? dispatcher = null)
     {
         ArgumentNullException.ThrowIfNull(parent);
-        var actor = parent.ActorOf(ResourceManagerActor.Props(this), name);
+        var system = parent switch
+        {
+            ActorSystem s => s,
+            IActorContext c => c.System,
+            _ => throw new ArgumentException($"a resource manager starts under an actor system or an actor, not a {parent.GetType().Name}", nameof(parent)),
+        };
+        dispatcher ??= system.Dispatchers.HasDispatcher(ScopeDispatcher.Id) ? ScopeDispatcher.Id : Akka.Dispatch.Dispatchers.DefaultDispatcherId;
+        var actor = parent.ActorOf(ResourceManagerActor.Props(this).WithDispatcher(dispatcher), name);
         Bind(actor);
         return actor;
     }

@@ -19,6 +19,7 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
     private readonly ResourceManager _manager;
     private readonly IActorRef _system;
     private readonly IActorRef _allowlistedSystem;
+    private readonly IActorRef _subnets;
     private IActorRef? _transient;
     private IActorRef? _allowlistedTransient;
     private ScopeSpanActor.ScopeDirectory? _directory;
@@ -62,9 +63,10 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
     {
         _manager = manager;
         var limits = manager.Limits;
-        _system = Context.ActorOf(ScopeActor.Props("system", limits.System, reclaimable: false, [("transient", limits.Transient)]), "system");
+        _system = Context.ActorOf(ScopeActor.Props("system", limits.System, reclaimable: false, [("transient", limits.Transient)]).OnDispatcherOf(Context), "system");
         _allowlistedSystem = Context.ActorOf(ScopeActor.Props("allowlisted-system", limits.AllowlistedSystem, reclaimable: false,
-            [("allowlisted-transient", limits.AllowlistedTransient)]), "allowlisted-system");
+            [("allowlisted-transient", limits.AllowlistedTransient)]).OnDispatcherOf(Context), "allowlisted-system");
+        _subnets = Context.ActorOf(ConnectionLimiterActor.Props(manager.Subnets).OnDispatcherOf(Context), "subnets");
 
         Receive<Started>(s =>
         {
@@ -120,29 +122,20 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
         Receive<OpenConnection>(o =>
         {
             var endpoint = o.Endpoint;
-            ConnectionLimiter.Lease? subnets;
-            try
-            {
-                // go-libp2p counts allow-listed addresses per subnet too; here they are exempt, as the
-                // allow-list is meant for hosts trusted to hold many connections (see docs/resources.md).
-                subnets = _manager.Subnets.IsEmpty || (endpoint is not null && !_manager.Allowlist.IsEmpty && _manager.Allowlist.Allowed(endpoint))
-                    ? null
-                    : _manager.Subnets.Open(endpoint, o.Direction);
-            }
-            catch (ResourceLimitExceededException e)
-            {
-                new ReplyTo(Sender, o.Answer).Fail(e);
-                return;
-            }
+            // go-libp2p counts allow-listed addresses per subnet too; here they are exempt, as the
+            // allow-list is meant for hosts trusted to hold many connections (see docs/resources.md).
+            // An endpoint without an IP is not counted either: the limiter is not asked.
+            var counted = !_manager.Subnets.IsEmpty && Allowlist.IpOf(endpoint) is not null
+                && !(!_manager.Allowlist.IsEmpty && _manager.Allowlist.Allowed(endpoint!));
             var id = ++_next;
             var opening = new ScopeSpanActor.Opening(ScopeSpanActor.ScopeKind.Connection, $"transient/conn-{id}", _manager.Limits.Connection,
                 Usage.OfConnection(o.Direction, o.UseFileDescriptor),
                 [(ScopeSpanActor.SystemRank, new Step(_system)), (ScopeSpanActor.TransientRank, new Step(_transient!))], new ReplyTo(Sender, o.Answer), o.Owner)
             {
                 Endpoint = endpoint,
-                Subnets = subnets,
+                Subnets = counted ? _subnets : null,
             };
-            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!), $"conn-{id}");
+            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!).OnDispatcherOf(Context), $"conn-{id}");
         });
         Receive<OpenStream>(o =>
         {
@@ -154,7 +147,7 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
                     (ScopeSpanActor.PeerRank, new Step(_system, $"peer:{o.Peer}", limits.Peers.GetValueOrDefault(o.Peer) ?? limits.PeerDefault)),
                     (ScopeSpanActor.TransientRank, new Step(_transient!)),
                 ], new ReplyTo(Sender, o.Answer), o.Owner);
-            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!), $"stream-{id}");
+            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!).OnDispatcherOf(Context), $"stream-{id}");
         });
         Receive<View>(v =>
         {
@@ -183,9 +176,11 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
             var timeout = TimeSpan.FromSeconds(10);
             var system = _system.Ask<ScopeActor.TreeIs>(ScopeActor.GetTree.Instance, timeout);
             var allowlisted = _allowlistedSystem.Ask<ScopeActor.TreeIs>(ScopeActor.GetTree.Instance, timeout);
-            var subnets = _manager.Subnets.Busiest(ResourceManager.SnapshotSubnets).Select(ResourceManager.Row).ToArray();
-            Task.WhenAll(system, allowlisted).PipeTo(Sender, success: _ => new SnapshotIs(Order(system.Result.Scopes, allowlisted.Result.Scopes, subnets)));
+            var subnets = _subnets.Ask<SubnetsStat>(new ConnectionLimiterActor.GetSubnets(ResourceManager.SnapshotSubnets), timeout);
+            Task.WhenAll(system, allowlisted, subnets).PipeTo(Sender, success: () =>
+                new SnapshotIs(Order(system.Result.Scopes, allowlisted.Result.Scopes, subnets.Result.Busiest.Select(ResourceManager.Row).ToArray())));
         });
+        Receive<ConnectionLimiterActor.GetSubnets>(g => _subnets.Forward(g));
     }
 
     /// <summary>system, transient, allowlisted-system, allowlisted-transient, then the other named scopes by name, then subnets.</summary>

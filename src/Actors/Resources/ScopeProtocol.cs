@@ -147,3 +147,19 @@ public static class ScopeProtocol
         reservation.ReplyTo.Tell(new Refused(reservation.Id, reason));
     }
 }
+
+/// <summary>Where the scope actors run.</summary>
+internal static class ScopeDispatcher
+{
+    /// <summary>
+    /// The dispatcher of every actor under <c>rcmgr</c> when the system's configuration defines one
+    /// under this path; Akka's default dispatcher otherwise. A dispatcher of one dedicated thread
+    /// was measured (an approval passes five scope actors in a row, and on one thread each hop is a
+    /// queue entry rather than a wake-up) and lost on a loaded machine: that thread waits its turn
+    /// among all the others (docs/benchmarks.md).
+    /// </summary>
+    public const string Id = "akka.libp2p.resource-manager.dispatcher";
+
+    /// <summary>The same dispatcher as the actor of <paramref name="context"/>: children of a scope run where it runs.</summary>
+    public static Props OnDispatcherOf(this Props props, IActorContext context) => props.WithDispatcher(context.Props.Dispatcher);
+}

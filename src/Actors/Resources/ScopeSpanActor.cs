@@ -49,6 +49,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     private Action<Exception>? _onRefused;
     private int _spans;
     private bool _open;
+    private bool _inSubnets;
 
     /// <summary>Reserves memory here and above at a priority; answered with <see cref="MemoryReserved"/> or a <see cref="Status.Failure"/>.</summary>
     public sealed record ReserveMemory(int Size, byte Priority)
@@ -126,7 +127,8 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     {
         public Multiaddr? Endpoint { get; init; }
 
-        public ConnectionLimiter.Lease? Subnets { get; init; }
+        /// <summary>The connection limiter (<c>rcmgr/subnets</c>) when this connection is counted per subnet.</summary>
+        public IActorRef? Subnets { get; init; }
 
         /// <summary>A span's scopes above it, known from its parent.</summary>
         public (int Rank, IActorRef Actor)[] Edges { get; init; } = [];
@@ -175,9 +177,26 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
             _open = true;
             return;
         }
+        // A connection counted per subnet takes its place there first: the limiter is asked
+        // before anything is reserved, as go-libp2p's limiter comes before its scopes.
+        if (_opening.Subnets is { } subnets)
+            subnets.Tell(new ConnectionLimiterActor.Admit(_opening.Endpoint!, _opening.Usage.ConnsIn > 0 ? Direction.Inbound : Direction.Outbound));
+        else
+            Reserve();
+    }
+
+    private void Reserve() =>
         Run(_opening.Usage, ReservationPriority.Always, _opening.Path, chargeOwn: true,
             approved: scopes => Open(_opening.Path, scopes, allowlisted: false),
             refused: OpenRefused);
+
+    /// <summary>Gives back the connection's places in its subnets, if it holds them.</summary>
+    private void LeaveSubnets()
+    {
+        if (!_inSubnets)
+            return;
+        _inSubnets = false;
+        _opening.Subnets!.Tell(ConnectionLimiterActor.Leave.Instance);
     }
 
     /// <inheritdoc />
@@ -187,7 +206,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         // Explicit, so the scopes above give back at once; each also watches us, whatever stopped us.
         foreach (var (_, actor) in _edges)
             actor.Tell(new Detach(Self));
-        _opening.Subnets?.Release();
+        LeaveSubnets();
     }
 
     // One behaviour, with flags rather than Become: a reservation a microsecond long must not
@@ -233,6 +252,13 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 otherwise(r.Reason);
                 return;
             case Approved or Refused:
+                return;
+            case ConnectionLimiterActor.SubnetAdmitted when !_open && _waiting < 0 && !_inSubnets:
+                _inSubnets = true;
+                Reserve();
+                return;
+            case ConnectionLimiterActor.SubnetRefused refused:
+                Fail(refused.Reason);
                 return;
             case ScopeProtocol.GetStat:
                 Sender.Tell(new StatIs(_account.Snapshot()));
@@ -283,7 +309,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 {
                     Edges = [(ParentRank, Self), .. _edges],
                 };
-                Context.ActorOf(Props(opening, _directory), $"span-{++_spans}");
+                Context.ActorOf(Props(opening, _directory).OnDispatcherOf(Context), $"span-{++_spans}");
                 return;
             case LeaseLow l when _lease is { } lease:
                 var size = Math.Max(lease.Block, (l.Shortfall + lease.Block - 1) / lease.Block * lease.Block);
@@ -344,8 +370,8 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
 
     private void Fail(Exception reason)
     {
-        // Given back before the answer, so whoever hears of the refusal finds the subnet's place free.
-        _opening.Subnets?.Release();
+        // Given back before the answer, so whoever hears of the refusal and asks the limiter finds the place free.
+        LeaveSubnets();
         _opening.ReplyTo.Fail(reason);
         Context.Stop(Self);
     }

@@ -35,7 +35,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         Assert.Equal("resource limit exceeded: subnet:/ip4/1.2.3.4/ipcidr/32: connections: asked 1, in use 8, limit 8 (connections from /ip4/1.2.3.4/tcp/5000 are limited per /32 subnet)", error.Message);
         Assert.Equal("subnet:/ip4/1.2.3.4/ipcidr/32", error.Scope);
         Assert.Equal(8, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
-        Assert.Equal(1, manager.Subnets.Refused);
+        Assert.Equal(1, (await manager.ViewSubnetsAsync()).Refused);
         using var other = await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.5"));
         Assert.Equal(9, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
         eight.ForEach(c => c.Done());
@@ -55,7 +55,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 5001)));
         again.Done();
         eight.ForEach(c => c.Done());
-        await AwaitAssertAsync(() => Assert.Equal(0, manager.Subnets.Tracked), Patience);
+        await AwaitAssertAsync(async () => Assert.Equal(0, (await manager.ViewSubnetsAsync()).Tracked), Patience);
         await AwaitAssertAsync(async () => Assert.Equal(["system", "transient", "allowlisted-system", "allowlisted-transient"], (await manager.SnapshotAsync()).Select(s => s.Scope)), Patience);
     }
 
@@ -67,7 +67,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
 
         await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 5000)));
 
-        Assert.Equal(1, manager.Subnets.Busiest(1).Single().Inbound);
+        Assert.Equal(1, (await manager.ViewSubnetsAsync(1)).Busiest.Single().Inbound);
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Outbound, true, At("1.2.3.4", 5000)));
 
         Assert.Equal(8, error.Current);
-        Assert.Equal(new SubnetUsage("subnet:/ip4/1.2.3.4/ipcidr/32", 5, 3, 8, 1), manager.Subnets.Busiest(1).Single());
+        Assert.Equal(new SubnetUsage("subnet:/ip4/1.2.3.4/ipcidr/32", 5, 3, 8, 1), (await manager.ViewSubnetsAsync(1)).Busiest.Single());
         inbound.Concat(outbound).ToList().ForEach(c => c.Done());
     }
 
@@ -113,7 +113,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true, At("10.1.1.1")));
 
         Assert.Equal("resource limit exceeded: network:/ip4/10.0.0.0/ipcidr/8: connections: asked 1, in use 12, limit 12 (/ip4/10.1.1.1/tcp/4001 is in /ip4/10.0.0.0/ipcidr/8, which is limited as a whole)", error.Message);
-        Assert.Equal(1, manager.Subnets.Tracked);
+        Assert.Equal(1, (await manager.ViewSubnetsAsync()).Tracked);
         one.Concat(two).ToList().ForEach(c => c.Done());
     }
 
@@ -155,7 +155,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var twenty = await Open(manager, "1.2.3.4", 20);
 
         Assert.Equal(20, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
-        Assert.Equal(0, manager.Subnets.Tracked);
+        Assert.Equal(0, (await manager.ViewSubnetsAsync()).Tracked);
         twenty.ForEach(c => c.Done());
     }
 
@@ -168,8 +168,8 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var unlimited = Start();
         var plenty = await Open(unlimited, "1.2.3.4", 20);
 
-        Assert.Equal(0, manager.Subnets.Tracked);
-        Assert.Equal(0, unlimited.Subnets.Tracked);
+        Assert.Equal(0, (await manager.ViewSubnetsAsync()).Tracked);
+        Assert.Equal(0, (await unlimited.ViewSubnetsAsync()).Tracked);
         memory.Concat(unknown).Concat(plenty).ToList().ForEach(c => c.Done());
     }
 
@@ -187,7 +187,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         Assert.Equal("subnet:/ip4/1.2.3.7/ipcidr/32", subnets[0].Scope);
         Assert.Equal(new ScopeStat(0, 0, 8, 0, 0, 0), subnets[0].Usage);
         Assert.Equal(8, subnets[0].Limit.Conns);
-        Assert.Equal(10, manager.Subnets.Tracked);
+        Assert.Equal(10, (await manager.ViewSubnetsAsync()).Tracked);
         connections.ForEach(c => c.Done());
     }
 
