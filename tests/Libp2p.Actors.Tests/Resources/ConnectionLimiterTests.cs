@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Configuration;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
@@ -39,6 +40,49 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         using var other = await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.5"));
         Assert.Equal(9, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
         eight.ForEach(c => c.Done());
+    }
+
+    [Fact]
+    public async Task Openings_at_once_from_one_address_must_admit_exactly_its_limit()
+    {
+        var manager = Manager();
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 30).Select(async i =>
+        {
+            try
+            {
+                return (Scope: (ConnectionManagementScope?)await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 4001 + i)), Error: (Exception?)null);
+            }
+            catch (ResourceLimitExceededException e)
+            {
+                return (Scope: (ConnectionManagementScope?)null, Error: (Exception?)e);
+            }
+        }));
+
+        Assert.Equal(8, attempts.Count(a => a.Scope is not null));
+        Assert.Equal(22, attempts.Count(a => a.Error is ResourceLimitExceededException { Scope: "subnet:/ip4/1.2.3.4/ipcidr/32" }));
+        var subnets = await manager.ViewSubnetsAsync(1);
+        Assert.Equal(22, subnets.Refused);
+        Assert.Equal(new SubnetUsage("subnet:/ip4/1.2.3.4/ipcidr/32", 8, 0, 8, 22), subnets.Busiest.Single());
+        Assert.Equal(8, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
+        foreach (var (scope, _) in attempts)
+            scope?.Done();
+    }
+
+    [Fact]
+    public async Task A_connection_scope_whose_actor_is_killed_must_give_its_place_back()
+    {
+        var manager = Manager();
+        var eight = await Open(manager, "1.2.3.4", 8);
+        Watch(eight[3].Actor!);
+
+        eight[3].Actor!.Tell(Kill.Instance);
+
+        await ExpectTerminatedAsync(eight[3].Actor!, Patience);
+        using var again = await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 5000));
+        Assert.Equal(8, (await manager.ViewSubnetsAsync(1)).Busiest.Single().Inbound);
+        eight.ForEach(c => c.Done());
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await manager.ViewSubnetsAsync()).Tracked), Patience);
     }
 
     [Fact]
