@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
 
 namespace Libp2p.Actors.Resources;
@@ -16,6 +15,15 @@ internal interface IAnswer
 
     bool IsCompleted { get; }
 
+    /// <summary>The next older open answer of its manager (<see cref="Answers"/>'s list).</summary>
+    IAnswer? Older { get; set; }
+
+    /// <summary>The next newer open answer of its manager.</summary>
+    IAnswer? Newer { get; set; }
+
+    /// <summary>Whether it is on its manager's list of open answers.</summary>
+    bool Listed { get; set; }
+
     /// <summary>Completes the answer with <paramref name="message"/>, the reply an <c>Ask</c> would have had.</summary>
     void Complete(object message);
 
@@ -25,25 +33,39 @@ internal interface IAnswer
 /// <summary>
 /// An answer of type <typeparamref name="T"/>. Its continuations run on the thread pool, never
 /// inline on the scope actor that completes it: the caller's code must not run on, or block, a
-/// dispatcher thread.
+/// dispatcher thread. Completed, it leaves its manager's <see cref="Answers"/> at once, so nothing
+/// keeps it alive.
 /// </summary>
-internal sealed class Answer<T>(long deadline) : TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously), IAnswer
+internal sealed class Answer<T>(Answers owner, long deadline) : TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously), IAnswer
 {
     public long Deadline { get; } = deadline;
 
     public bool IsCompleted => Task.IsCompleted;
 
+    // Links of the owner's list of open answers, written under its gate only.
+    public IAnswer? Older { get; set; }
+
+    public IAnswer? Newer { get; set; }
+
+    public bool Listed { get; set; }
+
     public void Complete(object message)
     {
-        if (message is T answer)
-            TrySetResult(answer);
-        else if (message is Status.Failure failure)
-            TrySetException(failure.Cause);
-        else
-            TrySetException(new InvalidOperationException($"a resource scope answered {message.GetType().Name} where {typeof(T).Name} was expected"));
+        var done = message switch
+        {
+            T answer => TrySetResult(answer),
+            Status.Failure failure => TrySetException(failure.Cause),
+            _ => TrySetException(new InvalidOperationException($"a resource scope answered {message.GetType().Name} where {typeof(T).Name} was expected")),
+        };
+        if (done)
+            owner.Remove(this);
     }
 
-    public void Fail(Exception reason) => TrySetException(reason);
+    public void Fail(Exception reason)
+    {
+        if (TrySetException(reason))
+            owner.Remove(this);
+    }
 }
 
 /// <summary>
@@ -70,69 +92,113 @@ internal readonly record struct ReplyTo(IActorRef Sender, IAnswer? Answer)
 }
 
 /// <summary>
-/// The answers one manager's facade is waiting for, and their one deadline: the manager's actor
-/// sweeps them (<see cref="Sweep"/>) and fails any still open after
+/// The answers one manager's facade is waiting for, oldest first, and their one deadline: the
+/// manager's actor sweeps them once a second (<see cref="Sweep"/>) and fails any still open after
 /// <see cref="ResourceManager.AnswerTimeout"/>, as an <c>Ask</c> would have; when it stops, it fails
-/// all of them. Adding is lock-free; only the sweeping actor reads them.
+/// all of them, and any asked later, at once. An answer leaves the list when it is completed. The
+/// list's gate guards two links per answer and decides nothing: approvals are the scope actors'.
 /// </summary>
 internal sealed class Answers
 {
-    private readonly ConcurrentQueue<IAnswer> _fresh = new();
-    // Still open at the last sweep; touched by the sweeping actor only.
-    private readonly List<IAnswer> _open = [];
-    private volatile bool _stopped;
+    private readonly object _gate = new();
+    private IAnswer? _oldest;
+    private IAnswer? _newest;
+    private int _open;
+    private bool _stopped;
 
     /// <summary>A new answer, given up on after <see cref="ResourceManager.AnswerTimeout"/>.</summary>
     public Answer<T> New<T>()
     {
-        var answer = new Answer<T>(Environment.TickCount64 + (long)ResourceManager.AnswerTimeout.TotalMilliseconds);
-        _fresh.Enqueue(answer);
-        // Checked after adding: a stop that ran its last sweep in between leaves no one to fail it.
-        if (_stopped)
-            FailAll();
+        var answer = new Answer<T>(this, Environment.TickCount64 + (long)ResourceManager.AnswerTimeout.TotalMilliseconds);
+        bool stopped;
+        lock (_gate)
+        {
+            stopped = _stopped;
+            if (!stopped)
+            {
+                answer.Older = _newest;
+                if (_newest is null)
+                    _oldest = answer;
+                else
+                    _newest.Newer = answer;
+                _newest = answer;
+                answer.Listed = true;
+                _open++;
+            }
+        }
+        if (stopped)
+            answer.Fail(Stopped());
         return answer;
     }
 
-    /// <summary>How many answers were still open at the last sweep.</summary>
-    public int Open => _open.Count;
+    /// <summary>How many answers are open.</summary>
+    public int Open
+    {
+        get
+        {
+            lock (_gate)
+                return _open;
+        }
+    }
 
-    /// <summary>Fails the answers past their deadline with an <see cref="AskTimeoutException"/>, and forgets those answered.</summary>
+    /// <summary>Takes a completed answer off the list.</summary>
+    public void Remove(IAnswer answer)
+    {
+        lock (_gate)
+            Unlink(answer);
+    }
+
+    /// <summary>Fails the answers past their deadline with an <see cref="AskTimeoutException"/>.</summary>
     public void Sweep(long now)
     {
-        _open.RemoveAll(a => Settle(a, now));
-        while (_fresh.TryDequeue(out var answer))
-            if (!Settle(answer, now))
-                _open.Add(answer);
+        List<IAnswer>? expired = null;
+        lock (_gate)
+        {
+            // Oldest first, all with the same timeout: the first one not yet due ends the sweep.
+            while (_oldest is { } oldest && oldest.Deadline <= now)
+            {
+                Unlink(oldest);
+                (expired ??= []).Add(oldest);
+            }
+        }
+        // Failed outside the gate: a failure's continuations may ask for a new answer.
+        foreach (var answer in expired ?? [])
+            answer.Fail(new AskTimeoutException($"a resource scope did not answer within {ResourceManager.AnswerTimeout.TotalSeconds:F0} s"));
     }
 
     /// <summary>The manager stopped: nothing will answer what is still open, nor anything asked from now on.</summary>
     public void Stop()
     {
-        _stopped = true;
-        FailAll();
-    }
-
-    private void FailAll()
-    {
-        var stopped = new InvalidOperationException("the resource manager stopped before it answered");
-        // The sweeper is gone, so any thread may come here: each answer is failed at most once.
-        lock (_open)
+        var open = new List<IAnswer>();
+        lock (_gate)
         {
-            foreach (var answer in _open)
-                answer.Fail(stopped);
-            _open.Clear();
+            _stopped = true;
+            while (_oldest is { } oldest)
+            {
+                Unlink(oldest);
+                open.Add(oldest);
+            }
         }
-        while (_fresh.TryDequeue(out var answer))
-            answer.Fail(stopped);
+        foreach (var answer in open)
+            answer.Fail(Stopped());
     }
 
-    private static bool Settle(IAnswer answer, long now)
+    private static InvalidOperationException Stopped() => new("the resource manager stopped before it answered");
+
+    private void Unlink(IAnswer answer)
     {
-        if (answer.IsCompleted)
-            return true;
-        if (now < answer.Deadline)
-            return false;
-        answer.Fail(new AskTimeoutException($"a resource scope did not answer within {ResourceManager.AnswerTimeout.TotalSeconds:F0} s"));
-        return true;
+        if (!answer.Listed)
+            return;
+        if (answer.Older is { } older)
+            older.Newer = answer.Newer;
+        else
+            _oldest = answer.Newer;
+        if (answer.Newer is { } newer)
+            newer.Older = answer.Older;
+        else
+            _newest = answer.Older;
+        answer.Older = answer.Newer = null;
+        answer.Listed = false;
+        _open--;
     }
 }

@@ -12,9 +12,13 @@ public sealed class AnswerTests : ResourceTestKit
     {
         var answers = new Answers();
         var late = answers.New<int>();
+        Assert.Equal(1, answers.Open);
         var answered = answers.New<int>();
+        Assert.Equal(2, answers.Open);
         answered.Complete(7);
 
+        // The answered one left the list at once: nothing keeps it alive until a sweep.
+        Assert.Equal(1, answers.Open);
         answers.Sweep(late.Deadline - 1);
         Assert.False(late.Task.IsCompleted);
         Assert.Equal(1, answers.Open);
