@@ -73,9 +73,6 @@ public static class ScopeProtocol
                 Charged = new IActorRef[path.Length];
             return this;
         }
-
-        public static Reserve Start(long id, IActorRef holder, Usage delta, byte priority, Step[] path, IActorRef replyTo) =>
-            new Reserve().Begin(id, holder, delta, priority, path, replyTo);
     }
 
     /// <summary>Every scope of the path took the reservation; <paramref name="Scopes"/> are they, in path order.</summary>
