@@ -183,6 +183,13 @@ internal sealed class Answers
             answer.Fail(Stopped());
     }
 
+    /// <summary>The manager started again: answers are waited for again.</summary>
+    public void Restart()
+    {
+        lock (_gate)
+            _stopped = false;
+    }
+
     private static InvalidOperationException Stopped() => new("the resource manager stopped before it answered");
 
     private void Unlink(IAnswer answer)

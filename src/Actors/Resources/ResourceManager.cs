@@ -78,7 +78,8 @@ public sealed class ResourceManager : IDisposable
     /// <summary>How long a reservation's answer is awaited before the call fails with an <see cref="Akka.Actor.AskTimeoutException"/>.</summary>
     public static TimeSpan AnswerTimeout { get; } = TimeSpan.FromSeconds(10);
 
-    private readonly Meter _meter;
+    private Meter _meter;
+    private bool _meterDisposed;
     private IActorRef? _actor;
     private IReadOnlyList<ScopeSnapshot> _lastSnapshot = [];
     private int _refreshing;
@@ -92,15 +93,21 @@ public sealed class ResourceManager : IDisposable
         Limits = limits ?? new ResourceLimits();
         Allowlist = new Allowlist(Limits.Allowlist);
         Subnets = new ConnectionLimiter(Limits.Subnets);
+        _meter = NewMeter();
+    }
+
+    private Meter NewMeter()
+    {
         // The same figures as SnapshotAsync(), for OpenTelemetry or Prometheus exporters to pick up:
         // a gauge is read synchronously, so it reads the last snapshot and asks for a fresh one.
-        _meter = new Meter(MeterName);
-        _meter.CreateObservableGauge("libp2p.rcmgr.memory", () => Measure(s => s.Usage.Memory), "By", "Memory reserved in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.streams", () => Measure(s => s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound), "{stream}", "Streams counted in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.connections", () => Measure(s => s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound), "{connection}", "Connections counted in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.fd", () => Measure(s => s.Usage.NumFD), "{fd}", "File descriptors counted in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.subnets", () => (long)Subnets.Tracked, "{subnet}", "Subnets and networks with connections counted by the connection limiter");
-        _meter.CreateObservableCounter("libp2p.rcmgr.subnet.refused", () => Subnets.Refused, "{connection}", "Connections refused because their subnet or network was full");
+        var meter = new Meter(MeterName);
+        meter.CreateObservableGauge("libp2p.rcmgr.memory", () => Measure(s => s.Usage.Memory), "By", "Memory reserved in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.streams", () => Measure(s => s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound), "{stream}", "Streams counted in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.connections", () => Measure(s => s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound), "{connection}", "Connections counted in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.fd", () => Measure(s => s.Usage.NumFD), "{fd}", "File descriptors counted in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.subnets", () => (long)Subnets.Tracked, "{subnet}", "Subnets and networks with connections counted by the connection limiter");
+        meter.CreateObservableCounter("libp2p.rcmgr.subnet.refused", () => Subnets.Refused, "{connection}", "Connections refused because their subnet or network was full");
+        return meter;
     }
 
     /// <summary>This manager's meter: several managers (several nodes) in one process publish separately.</summary>
@@ -110,7 +117,11 @@ public sealed class ResourceManager : IDisposable
     internal Answers Answers { get; } = new();
 
     /// <summary>Stops publishing metrics; done when the manager's actor stops, too.</summary>
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        _meterDisposed = true;
+        _meter.Dispose();
+    }
 
     private IEnumerable<Measurement<long>> Measure(Func<ScopeSnapshot, long> value)
     {
@@ -136,7 +147,7 @@ public sealed class ResourceManager : IDisposable
     public Allowlist Allowlist { get; }
 
     /// <summary>The rules and counts of connections per subnet; decided on by the limiter's actor only (<c>rcmgr/subnets</c>).</summary>
-    internal ConnectionLimiter Subnets { get; }
+    internal ConnectionLimiter Subnets { get; private set; }
 
     /// <summary>
     /// The connection limiter's figures: how many subnets and networks have connections, how many
@@ -178,6 +189,19 @@ public sealed class ResourceManager : IDisposable
             IActorContext c => c.System,
             _ => throw new ArgumentException($"a resource manager starts under an actor system or an actor, not a {parent.GetType().Name}", nameof(parent)),
         };
+        if (Volatile.Read(ref _actor) is null)
+        {
+            // Started again after its actor stopped (a Swarm restarted by its supervisor): what
+            // the last actor counted went with it, so the counts, the answers and the gauges
+            // begin afresh.
+            Subnets = new ConnectionLimiter(Limits.Subnets);
+            Answers.Restart();
+            if (_meterDisposed)
+            {
+                _meter = NewMeter();
+                _meterDisposed = false;
+            }
+        }
         dispatcher ??= system.Dispatchers.HasDispatcher(ScopeDispatcher.Id) ? ScopeDispatcher.Id : Akka.Dispatch.Dispatchers.DefaultDispatcherId;
         var actor = parent.ActorOf(ResourceManagerActor.Props(this).WithDispatcher(dispatcher), name);
         Bind(actor);

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
+using Libp2p.Protocols.Multiformats;
 
 namespace Libp2p.Actors.Tests.Resources;
 
@@ -107,5 +108,37 @@ public sealed class AnswerTests : ResourceTestKit
         for (var i = 0; i < 50; i++)
             stream.ReleaseMemory(100);
         await AwaitAssertAsync(async () => Assert.Equal(0, (await manager.ViewSystemAsync()).Usage.Memory), Patience);
+    }
+
+    [Fact]
+    public async Task A_manager_started_again_after_its_actor_stopped_must_answer_count_and_publish_afresh()
+    {
+        // As a Swarm restarted by its supervisor starts the same manager again.
+        var manager = new ResourceManager(new ResourceLimits { Subnets = SubnetLimits.Default });
+        var first = manager.Start(Sys, $"rcmgr-{Guid.NewGuid():N}");
+        for (var i = 0; i < 8; i++)
+            await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse($"/ip4/1.2.3.4/tcp/{4001 + i}"));
+        var oldMeter = manager.Meter;
+        await first.GracefulStop(Patience);
+
+        manager.Start(Sys, $"rcmgr-{Guid.NewGuid():N}");
+
+        var again = new List<ConnectionManagementScope>();
+        for (var i = 0; i < 8; i++)
+            again.Add(await manager.OpenConnectionAsync(Direction.Inbound, true, Multiaddr.Parse($"/ip4/1.2.3.4/tcp/{5001 + i}")));
+        Assert.Equal(8, (await manager.ViewSubnetsAsync(1)).Busiest.Single().Inbound);
+        Assert.Equal(8, (await manager.ViewSystemAsync()).Usage.NumConnsInbound);
+        await again[0].ReserveMemoryAsync(1024, ReservationPriority.Always);
+        Assert.NotSame(oldMeter, manager.Meter);
+        var published = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, _) =>
+        {
+            if (instrument.Meter == manager.Meter)
+                Interlocked.Increment(ref published);
+        };
+        listener.Start();
+        Assert.Equal(6, Volatile.Read(ref published));
+        again.ForEach(c => c.Done());
     }
 }
