@@ -47,7 +47,16 @@ if (Arg("--idle", 0) is var idleSeconds and > 0)
     return code;
 }
 
-using var system = ActorSystem.Create("scenarios", "akka.loglevel = WARNING");
+using var system = ActorSystem.Create("scenarios", """
+    akka.loglevel = WARNING
+    # The resource manager's scope actors on one dedicated thread, measured beside the default dispatcher.
+    scenarios.rcmgr-one-thread {
+      type = Dispatcher
+      executor = fork-join-executor
+      fork-join-executor { parallelism-min = 1, parallelism-factor = 1.0, parallelism-max = 1 }
+      throughput = 100
+    }
+    """);
 var materializer = system.Materializer();
 // --soak MINUTES [--sample SECONDS]: a node's long life under churn and a hostile peer (issue 9);
 // exits 1 if heap, memory, threads or actors trend upward or the scopes do not return to zero.
@@ -240,13 +249,21 @@ async Task ResourceLines(ActorSystem actors)
 {
     var cores = Environment.ProcessorCount;
     string Row(string what, int requesters, ResourceScenarios.Approvals a) =>
-        $"| {what} | {requesters} | {a.P50Micros:F1} | {a.P99Micros:F1} | {a.PerSecond / 1000:F0} k | {a.BytesPerApproval:F0} |";
-    Line("| approval by the scope actors | requesters | p50 µs | p99 µs | approvals/s | bytes allocated per approval |");
-    Line("| --- | ---: | ---: | ---: | ---: | ---: |");
-    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", 1, await ResourceScenarios.ReservationsAsync(actors, 1)));
-    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", cores, await ResourceScenarios.ReservationsAsync(actors, cores)));
-    // Many streams reserving at once: the scope actors take their mailboxes in batches.
-    Line(Row("memory in a stream scope: stream, system, peer, protocol, service", 64, await ResourceScenarios.ReservationsAsync(actors, 64, 5_000)));
+        $"| {what} | {requesters} | {a.P50Micros:F1} | {a.P99Micros:F1} | {a.PerSecond / 1000:F0} k | {a.BytesPerApproval:F0} | {a.CpuMicrosPerApproval:F1} |";
+    Line($"Load average at the start: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown")}");
+    Line("");
+    Line("| approval by the scope actors | requesters | p50 µs | p99 µs | approvals/s | bytes allocated per approval | CPU µs per approval |");
+    Line("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    string[] names =
+    [
+        "memory in a stream scope (stream, system, peer, protocol, service): answer in the request, default dispatcher (shipped)",
+        "the same: answer in the request, scope actors on one dedicated thread",
+        "the same: Ask per request (the facade before), default dispatcher",
+    ];
+    // The variants take turns within each line, so the load of other processes falls on each alike.
+    foreach (var (requesters, per) in new[] { (1, 30_000), (cores, 30_000), (64, 6_000) })
+        foreach (var (variant, approvals) in await ResourceScenarios.ReservationsAsync(actors, requesters, per))
+            Line(Row(names[(int)variant], requesters, approvals));
     Line(Row("a stream's scope opened: system, peer, transient", 1, await ResourceScenarios.StreamScopesAsync(actors, 1)));
     Line(Row("a stream's scope opened: system, peer, transient", cores, await ResourceScenarios.StreamScopesAsync(actors, cores)));
     Line("");

@@ -50,21 +50,30 @@ public sealed record SubnetLimits
     public IReadOnlyList<NetworkLimit> Networks { get; init; } = [];
 }
 
-/// <summary>One subnet or network in <see cref="ConnectionLimiter.Busiest"/>: its connections, its limit, and the refusals it made while tracked.</summary>
+/// <summary>One subnet or network in <see cref="SubnetsStat.Busiest"/>: its connections, its limit, and the refusals it made while tracked.</summary>
 public sealed record SubnetUsage(string Subnet, int Inbound, int Outbound, int Limit, long Refused);
 
+/// <summary>The connection limiter's figures (<see cref="ResourceManager.ViewSubnetsAsync"/>).</summary>
+/// <param name="Tracked">How many subnets and networks have connections now.</param>
+/// <param name="Refused">How many connections were refused since the manager started.</param>
+/// <param name="Busiest">The subnets and networks with the most connections, most first.</param>
+public sealed record SubnetsStat(int Tracked, long Refused, IReadOnlyList<SubnetUsage> Busiest);
+
 /// <summary>
-/// Counts connections per subnet of their remote IP (go-libp2p's <c>connLimiter</c>), so that one
-/// host, or one network, cannot take every connection the node accepts. Checked when a connection's
-/// scope opens (in either direction, as go-libp2p does), released when it is done. Thread-safe.
+/// The counts of connections per subnet of their remote IP (go-libp2p's <c>connLimiter</c>), so
+/// that one host, or one network, cannot take every connection the node accepts. Checked when a
+/// connection's scope opens (in either direction, as go-libp2p does), released when it is done.
+/// Not thread-safe, by design: its one writer is <see cref="ConnectionLimiterActor"/>
+/// (<c>rcmgr/subnets</c>), which decides every admission by message; the manager's metrics only
+/// read <see cref="Tracked"/> and <see cref="Refused"/>.
 /// </summary>
-public sealed class ConnectionLimiter
+internal sealed class ConnectionLimiter
 {
-    private readonly object _gate = new();
     private readonly (IPNetwork Network, int Conns, string Name)[] _networks;
     private readonly SubnetLimit[] _ipv4;
     private readonly SubnetLimit[] _ipv6;
     private readonly Dictionary<Key, Count> _counts = [];
+    private int _tracked;
     private long _refused;
 
     /// <summary>A limiter with <paramref name="limits"/>.</summary>
@@ -89,71 +98,72 @@ public sealed class ConnectionLimiter
     /// <summary>Whether there is no rule at all, so nothing is counted.</summary>
     public bool IsEmpty { get; }
 
-    /// <summary>How many subnets and networks have connections now.</summary>
-    public int Tracked
-    {
-        get
-        {
-            lock (_gate)
-                return _counts.Count;
-        }
-    }
+    /// <summary>How many subnets and networks have connections now (published for the metrics).</summary>
+    public int Tracked => Volatile.Read(ref _tracked);
 
-    /// <summary>How many connections were refused since the node started.</summary>
-    public long Refused => Interlocked.Read(ref _refused);
+    /// <summary>How many connections were refused since the manager started (published for the metrics).</summary>
+    public long Refused => Volatile.Read(ref _refused);
 
-    /// <summary>The <paramref name="count"/> subnets and networks with the most connections, most first.</summary>
-    public IReadOnlyList<SubnetUsage> Busiest(int count)
-    {
-        lock (_gate)
-        {
-            return _counts.Values
-                .OrderByDescending(c => c.Inbound + c.Outbound)
-                .ThenBy(c => c.Name, StringComparer.Ordinal)
-                .Take(count)
-                .Select(c => new SubnetUsage(c.Name, c.Inbound, c.Outbound, c.Limit, c.Refused))
-                .ToArray();
-        }
-    }
+    /// <summary>The <paramref name="count"/> subnets and networks with the most connections, most first, and the totals.</summary>
+    public SubnetsStat Stat(int count) => new(_counts.Count, _refused, _counts.Values
+        .OrderByDescending(c => c.Inbound + c.Outbound)
+        .ThenBy(c => c.Name, StringComparer.Ordinal)
+        .Take(count)
+        .Select(c => new SubnetUsage(c.Name, c.Inbound, c.Outbound, c.Limit, c.Refused))
+        .ToArray());
 
     /// <summary>
     /// Counts a connection with <paramref name="endpoint"/> in its subnets, or refuses it. An endpoint
-    /// without a leading IP (<c>/memory</c>, <c>/dns4</c>) is not counted: the lease is null.
+    /// without a leading IP (<c>/memory</c>, <c>/dns4</c>) is not counted: the answer is null.
     /// </summary>
     /// <exception cref="ResourceLimitExceededException">A subnet or network of the endpoint is full; nothing is counted.</exception>
-    internal Lease? Open(Multiaddr? endpoint, Direction direction)
+    public Key[]? Open(Multiaddr? endpoint, Direction direction)
     {
         if (IsEmpty || Allowlist.IpOf(endpoint) is not { } ip)
             return null;
         var inbound = direction == Direction.Inbound;
-        lock (_gate)
+        for (var i = 0; i < _networks.Length; i++)
         {
-            for (var i = 0; i < _networks.Length; i++)
-            {
-                var (network, conns, name) = _networks[i];
-                if (!network.Contains(ip))
-                    continue;
-                // As go-libp2p: a network with a limit of its own is counted as a whole, and the
-                // per-subnet limits do not apply to its addresses.
-                var key = new Key(i, network);
-                Admit(key, conns, name, $"{endpoint} is in {Name(network)}, which is limited as a whole");
-                Add(key, inbound, conns, name);
-                return new Lease(this, [key], inbound);
-            }
-            var (rules, first) = ip.AddressFamily == AddressFamily.InterNetwork ? (_ipv4, _networks.Length) : (_ipv6, _networks.Length + _ipv4.Length);
-            var keys = new Key[rules.Length];
-            var names = new string[rules.Length];
-            for (var j = 0; j < rules.Length; j++)
-            {
-                var subnet = new IPNetwork(Allowlist.Masked(ip, rules[j].PrefixLength), rules[j].PrefixLength);
-                keys[j] = new Key(first + j, subnet);
-                names[j] = $"subnet:{Name(subnet)}";
-                Admit(keys[j], rules[j].Conns, names[j], $"connections from {endpoint} are limited per /{rules[j].PrefixLength} subnet");
-            }
-            for (var j = 0; j < rules.Length; j++)
-                Add(keys[j], inbound, rules[j].Conns, names[j]);
-            return new Lease(this, keys, inbound);
+            var (network, conns, name) = _networks[i];
+            if (!network.Contains(ip))
+                continue;
+            // As go-libp2p: a network with a limit of its own is counted as a whole, and the
+            // per-subnet limits do not apply to its addresses.
+            var key = new Key(i, network);
+            Admit(key, conns, name, $"{endpoint} is in {Name(network)}, which is limited as a whole");
+            Add(key, inbound, conns, name);
+            return [key];
         }
+        var (rules, first) = ip.AddressFamily == AddressFamily.InterNetwork ? (_ipv4, _networks.Length) : (_ipv6, _networks.Length + _ipv4.Length);
+        var keys = new Key[rules.Length];
+        var names = new string[rules.Length];
+        for (var j = 0; j < rules.Length; j++)
+        {
+            var subnet = new IPNetwork(Allowlist.Masked(ip, rules[j].PrefixLength), rules[j].PrefixLength);
+            keys[j] = new Key(first + j, subnet);
+            names[j] = $"subnet:{Name(subnet)}";
+            Admit(keys[j], rules[j].Conns, names[j], $"connections from {endpoint} are limited per /{rules[j].PrefixLength} subnet");
+        }
+        for (var j = 0; j < rules.Length; j++)
+            Add(keys[j], inbound, rules[j].Conns, names[j]);
+        return keys;
+    }
+
+    /// <summary>Gives back the places <see cref="Open"/> counted for one connection.</summary>
+    public void Release(Key[] keys, bool inbound)
+    {
+        foreach (var key in keys)
+        {
+            if (!_counts.TryGetValue(key, out var count))
+                continue;
+            if (inbound)
+                count.Inbound--;
+            else
+                count.Outbound--;
+            if (count.Inbound + count.Outbound <= 0)
+                _counts.Remove(key);
+        }
+        Volatile.Write(ref _tracked, _counts.Count);
     }
 
     private void Admit(Key key, int limit, string name, string detail)
@@ -162,7 +172,7 @@ public sealed class ConnectionLimiter
         var current = count is null ? 0 : count.Inbound + count.Outbound;
         if (current < limit)
             return;
-        Interlocked.Increment(ref _refused);
+        Volatile.Write(ref _refused, _refused + 1);
         if (count is not null)
             count.Refused++;
         throw new ResourceLimitExceededException(name, "connections", 1, current, limit, detail);
@@ -176,24 +186,7 @@ public sealed class ConnectionLimiter
             count.Inbound++;
         else
             count.Outbound++;
-    }
-
-    private void Release(Key[] keys, bool inbound)
-    {
-        lock (_gate)
-        {
-            foreach (var key in keys)
-            {
-                if (!_counts.TryGetValue(key, out var count))
-                    continue;
-                if (inbound)
-                    count.Inbound--;
-                else
-                    count.Outbound--;
-                if (count.Inbound + count.Outbound <= 0)
-                    _counts.Remove(key);
-            }
-        }
+        Volatile.Write(ref _tracked, _counts.Count);
     }
 
     /// <summary>A network in multiaddr form: <c>/ip4/1.2.3.0/ipcidr/24</c>.</summary>
@@ -225,17 +218,5 @@ public sealed class ConnectionLimiter
         public int Outbound { get; set; }
 
         public long Refused { get; set; }
-    }
-
-    /// <summary>One connection's place in its subnets, given back once by <see cref="Release"/>.</summary>
-    internal sealed class Lease(ConnectionLimiter limiter, Key[] keys, bool inbound)
-    {
-        private int _released;
-
-        public void Release()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-                limiter.Release(keys, inbound);
-        }
     }
 }

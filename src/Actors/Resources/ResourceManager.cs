@@ -78,7 +78,8 @@ public sealed class ResourceManager : IDisposable
     /// <summary>How long a reservation's answer is awaited before the call fails with an <see cref="Akka.Actor.AskTimeoutException"/>.</summary>
     public static TimeSpan AnswerTimeout { get; } = TimeSpan.FromSeconds(10);
 
-    private readonly Meter _meter;
+    private Meter _meter;
+    private bool _meterDisposed;
     private IActorRef? _actor;
     private IReadOnlyList<ScopeSnapshot> _lastSnapshot = [];
     private int _refreshing;
@@ -92,22 +93,35 @@ public sealed class ResourceManager : IDisposable
         Limits = limits ?? new ResourceLimits();
         Allowlist = new Allowlist(Limits.Allowlist);
         Subnets = new ConnectionLimiter(Limits.Subnets);
+        _meter = NewMeter();
+    }
+
+    private Meter NewMeter()
+    {
         // The same figures as SnapshotAsync(), for OpenTelemetry or Prometheus exporters to pick up:
         // a gauge is read synchronously, so it reads the last snapshot and asks for a fresh one.
-        _meter = new Meter(MeterName);
-        _meter.CreateObservableGauge("libp2p.rcmgr.memory", () => Measure(s => s.Usage.Memory), "By", "Memory reserved in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.streams", () => Measure(s => s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound), "{stream}", "Streams counted in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.connections", () => Measure(s => s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound), "{connection}", "Connections counted in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.fd", () => Measure(s => s.Usage.NumFD), "{fd}", "File descriptors counted in each scope");
-        _meter.CreateObservableGauge("libp2p.rcmgr.subnets", () => (long)Subnets.Tracked, "{subnet}", "Subnets and networks with connections counted by the connection limiter");
-        _meter.CreateObservableCounter("libp2p.rcmgr.subnet.refused", () => Subnets.Refused, "{connection}", "Connections refused because their subnet or network was full");
+        var meter = new Meter(MeterName);
+        meter.CreateObservableGauge("libp2p.rcmgr.memory", () => Measure(s => s.Usage.Memory), "By", "Memory reserved in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.streams", () => Measure(s => s.Usage.NumStreamsInbound + s.Usage.NumStreamsOutbound), "{stream}", "Streams counted in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.connections", () => Measure(s => s.Usage.NumConnsInbound + s.Usage.NumConnsOutbound), "{connection}", "Connections counted in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.fd", () => Measure(s => s.Usage.NumFD), "{fd}", "File descriptors counted in each scope");
+        meter.CreateObservableGauge("libp2p.rcmgr.subnets", () => (long)Subnets.Tracked, "{subnet}", "Subnets and networks with connections counted by the connection limiter");
+        meter.CreateObservableCounter("libp2p.rcmgr.subnet.refused", () => Subnets.Refused, "{connection}", "Connections refused because their subnet or network was full");
+        return meter;
     }
 
     /// <summary>This manager's meter: several managers (several nodes) in one process publish separately.</summary>
     internal Meter Meter => _meter;
 
-    /// <summary>Stops publishing metrics.</summary>
-    public void Dispose() => _meter.Dispose();
+    /// <summary>The answers the facade waits for, and their deadline; swept by <see cref="Actor"/>.</summary>
+    internal Answers Answers { get; } = new();
+
+    /// <summary>Stops publishing metrics; done when the manager's actor stops, too.</summary>
+    public void Dispose()
+    {
+        _meterDisposed = true;
+        _meter.Dispose();
+    }
 
     private IEnumerable<Measurement<long>> Measure(Func<ScopeSnapshot, long> value)
     {
@@ -132,8 +146,23 @@ public sealed class ResourceManager : IDisposable
     /// <summary>The addresses whose connections may use the allow-listed scopes; entries may be added at run time.</summary>
     public Allowlist Allowlist { get; }
 
-    /// <summary>The connections counted per subnet of their remote IP, and the refusals.</summary>
-    public ConnectionLimiter Subnets { get; }
+    /// <summary>The rules and counts of connections per subnet; decided on by the limiter's actor only (<c>rcmgr/subnets</c>).</summary>
+    internal ConnectionLimiter Subnets { get; private set; }
+
+    /// <summary>
+    /// The connection limiter's figures: how many subnets and networks have connections, how many
+    /// connections it refused, and the <paramref name="busiest"/> subnets with their counts. Asked
+    /// of the limiter's actor, so they follow every admission and release it took before.
+    /// </summary>
+    public async Task<SubnetsStat> ViewSubnetsAsync(int busiest = SnapshotSubnets)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(busiest);
+        if (!Counting)
+            return new SubnetsStat(0, 0, []);
+        var answer = Answers.New<SubnetsStat>();
+        Actor.Tell(new ConnectionLimiterActor.GetSubnets(busiest) { Answer = answer });
+        return await answer.Task.ConfigureAwait(false);
+    }
 
     /// <summary>The <see cref="ResourceManagerActor"/> that started with this manager.</summary>
     /// <exception cref="InvalidOperationException">None started yet (a Swarm starts one, or <see cref="Start"/>).</exception>
@@ -145,10 +174,36 @@ public sealed class ResourceManager : IDisposable
     /// Swarm does, as <c>rcmgr</c>): from then on the manager answers through it.
     /// </summary>
     /// <exception cref="InvalidOperationException">The manager has an actor already: each Swarm needs its own manager.</exception>
-    public IActorRef Start(IActorRefFactory parent, string name = "rcmgr")
+    /// <param name="parent">The actor system or actor to start under.</param>
+    /// <param name="name">The actor's name.</param>
+    /// <param name="dispatcher">
+    /// The dispatcher every scope actor runs on: by default <c>akka.libp2p.resource-manager.dispatcher</c>
+    /// when the system's configuration defines it, Akka's default dispatcher otherwise (see docs/resources.md).
+    /// </param>
+    public IActorRef Start(IActorRefFactory parent, string name = "rcmgr", string? dispatcher = null)
     {
         ArgumentNullException.ThrowIfNull(parent);
-        var actor = parent.ActorOf(ResourceManagerActor.Props(this), name);
+        var system = parent switch
+        {
+            ActorSystem s => s,
+            IActorContext c => c.System,
+            _ => throw new ArgumentException($"a resource manager starts under an actor system or an actor, not a {parent.GetType().Name}", nameof(parent)),
+        };
+        if (Volatile.Read(ref _actor) is null)
+        {
+            // Started again after its actor stopped (a Swarm restarted by its supervisor): what
+            // the last actor counted went with it, so the counts, the answers and the gauges
+            // begin afresh.
+            Subnets = new ConnectionLimiter(Limits.Subnets);
+            Answers.Restart();
+            if (_meterDisposed)
+            {
+                _meter = NewMeter();
+                _meterDisposed = false;
+            }
+        }
+        dispatcher ??= system.Dispatchers.HasDispatcher(ScopeDispatcher.Id) ? ScopeDispatcher.Id : Akka.Dispatch.Dispatchers.DefaultDispatcherId;
+        var actor = parent.ActorOf(ResourceManagerActor.Props(this).WithDispatcher(dispatcher), name);
         Bind(actor);
         return actor;
     }
@@ -172,9 +227,11 @@ public sealed class ResourceManager : IDisposable
     public async Task<ConnectionManagementScope> OpenConnectionAsync(Direction direction, bool useFileDescriptor, Multiaddr? endpoint = null, IActorRef? owner = null)
     {
         if (!Counting)
-            return new ConnectionManagementScope(null, "transient/conn", null, allowlisted: false);
-        var opened = await Actor.Ask<ScopeSpanActor.Opened>(new ResourceManagerActor.OpenConnection(direction, useFileDescriptor, endpoint, owner), AnswerTimeout).ConfigureAwait(false);
-        return new ConnectionManagementScope(opened.Scope, opened.Name, opened.Memory, opened.Allowlisted);
+            return new ConnectionManagementScope(null, null, "transient/conn", null, allowlisted: false);
+        var answer = Answers.New<ScopeSpanActor.Opened>();
+        Actor.Tell(new ResourceManagerActor.OpenConnection(direction, useFileDescriptor, endpoint, owner) { Answer = answer });
+        var opened = await answer.Task.ConfigureAwait(false);
+        return new ConnectionManagementScope(opened.Scope, Answers, opened.Name, opened.Memory, opened.Allowlisted);
     }
 
     /// <summary>Opens a stream's scope, counted against its peer and the transient scope (the seed's <c>OpenStream</c>).</summary>
@@ -182,9 +239,11 @@ public sealed class ResourceManager : IDisposable
     public async Task<StreamManagementScope> OpenStreamAsync(PeerId peer, Direction direction, IActorRef? owner = null)
     {
         if (!Counting)
-            return new StreamManagementScope(null, $"peer:{peer}/stream", $"peer:{peer}");
-        var opened = await Actor.Ask<ScopeSpanActor.Opened>(new ResourceManagerActor.OpenStream(peer, direction, owner), AnswerTimeout).ConfigureAwait(false);
-        return new StreamManagementScope(opened.Scope, opened.Name, $"peer:{peer}");
+            return new StreamManagementScope(null, null, $"peer:{peer}/stream", $"peer:{peer}");
+        var answer = Answers.New<ScopeSpanActor.Opened>();
+        Actor.Tell(new ResourceManagerActor.OpenStream(peer, direction, owner) { Answer = answer });
+        var opened = await answer.Task.ConfigureAwait(false);
+        return new StreamManagementScope(opened.Scope, Answers, opened.Name, $"peer:{peer}");
     }
 
     /// <summary>The system scope's usage and limit (the seed's <c>ViewSystem</c>).</summary>

@@ -14,21 +14,28 @@ namespace Libp2p.Actors.Resources;
 /// <c>stream-…</c>, their spans under them). Every reservation is approved by the scope actors it
 /// passes, by message; no lock decides one.
 /// </summary>
-public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
+public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     private readonly ResourceManager _manager;
     private readonly IActorRef _system;
     private readonly IActorRef _allowlistedSystem;
+    private readonly IActorRef _subnets;
     private IActorRef? _transient;
     private IActorRef? _allowlistedTransient;
     private ScopeSpanActor.ScopeDirectory? _directory;
     private long _next;
 
     /// <summary>Opens a connection's scope; answered with <see cref="ScopeSpanActor.Opened"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record OpenConnection(Direction Direction, bool UseFileDescriptor, Multiaddr? Endpoint, IActorRef? Owner);
+    public sealed record OpenConnection(Direction Direction, bool UseFileDescriptor, Multiaddr? Endpoint, IActorRef? Owner)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>Opens a stream's scope; answered with <see cref="ScopeSpanActor.Opened"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record OpenStream(PeerId Peer, Direction Direction, IActorRef? Owner);
+    public sealed record OpenStream(PeerId Peer, Direction Direction, IActorRef? Owner)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>Asks for one named scope's usage and limit (the seed's <c>ViewSystem</c>, <c>ViewPeer</c>, …); answered with <see cref="ScopeProtocol.StatIs"/>.</summary>
     public sealed record View(ScopeName Scope);
@@ -45,14 +52,21 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record Started(IActorRef Transient, IActorRef AllowlistedTransient);
 
+    /// <summary>Time to fail the facade's answers past their deadline.</summary>
+    private sealed record SweepAnswers
+    {
+        public static SweepAnswers Instance { get; } = new();
+    }
+
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public ResourceManagerActor(ResourceManager manager)
     {
         _manager = manager;
         var limits = manager.Limits;
-        _system = Context.ActorOf(ScopeActor.Props("system", limits.System, reclaimable: false, [("transient", limits.Transient)]), "system");
+        _system = Context.ActorOf(ScopeActor.Props("system", limits.System, reclaimable: false, [("transient", limits.Transient)]).OnDispatcherOf(Context), "system");
         _allowlistedSystem = Context.ActorOf(ScopeActor.Props("allowlisted-system", limits.AllowlistedSystem, reclaimable: false,
-            [("allowlisted-transient", limits.AllowlistedTransient)]), "allowlisted-system");
+            [("allowlisted-transient", limits.AllowlistedTransient)]).OnDispatcherOf(Context), "allowlisted-system");
+        _subnets = Context.ActorOf(ConnectionLimiterActor.Props(manager.Subnets).OnDispatcherOf(Context), "subnets");
 
         Receive<Started>(s =>
         {
@@ -63,11 +77,15 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
             Stash.UnstashAll();
         });
         Receive<Status.Failure>(f => throw new InvalidOperationException("the resource scopes did not start", f.Cause));
+        Receive<SweepAnswers>(_ => manager.Answers.Sweep(Environment.TickCount64));
         ReceiveAny(_ => Stash.Stash());
     }
 
     /// <inheritdoc />
     public IStash Stash { get; set; } = null!;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>The scope actors of <paramref name="manager"/>; <see cref="ResourceManager.Start"/> makes them and binds the manager to them.</summary>
     internal static Props Props(ResourceManager manager) => Akka.Actor.Props.Create(() => new ResourceManagerActor(manager));
@@ -85,39 +103,39 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
         var transient = _system.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("transient"), timeout);
         var allowlisted = _allowlistedSystem.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("allowlisted-transient"), timeout);
         Task.WhenAll(transient, allowlisted).PipeTo(Self, success: _ => new Started(transient.Result.Child!, allowlisted.Result.Child!));
+        // One timer for every answer the facade waits for, in place of one per request.
+        Timers.StartPeriodicTimer(SweepAnswers.Instance, SweepAnswers.Instance, TimeSpan.FromSeconds(1));
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => _manager.Unbind(Self);
+    protected override void PostStop()
+    {
+        _manager.Answers.Stop();
+        _manager.Unbind(Self);
+        // The manager lives as long as its actor: its gauges stop with it, whoever stopped it.
+        _manager.Dispose();
+    }
 
     private void Running()
     {
+        Receive<SweepAnswers>(_ => _manager.Answers.Sweep(Environment.TickCount64));
         Receive<OpenConnection>(o =>
         {
             var endpoint = o.Endpoint;
-            ConnectionLimiter.Lease? subnets;
-            try
-            {
-                // go-libp2p counts allow-listed addresses per subnet too; here they are exempt, as the
-                // allow-list is meant for hosts trusted to hold many connections (see docs/resources.md).
-                subnets = _manager.Subnets.IsEmpty || (endpoint is not null && !_manager.Allowlist.IsEmpty && _manager.Allowlist.Allowed(endpoint))
-                    ? null
-                    : _manager.Subnets.Open(endpoint, o.Direction);
-            }
-            catch (ResourceLimitExceededException e)
-            {
-                Sender.Tell(new Status.Failure(e));
-                return;
-            }
+            // go-libp2p counts allow-listed addresses per subnet too; here they are exempt, as the
+            // allow-list is meant for hosts trusted to hold many connections (see docs/resources.md).
+            // An endpoint without an IP is not counted either: the limiter is not asked.
+            var counted = !_manager.Subnets.IsEmpty && Allowlist.IpOf(endpoint) is not null
+                && !(!_manager.Allowlist.IsEmpty && _manager.Allowlist.Allowed(endpoint!));
             var id = ++_next;
             var opening = new ScopeSpanActor.Opening(ScopeSpanActor.ScopeKind.Connection, $"transient/conn-{id}", _manager.Limits.Connection,
                 Usage.OfConnection(o.Direction, o.UseFileDescriptor),
-                [(ScopeSpanActor.SystemRank, new Step(_system)), (ScopeSpanActor.TransientRank, new Step(_transient!))], Sender, o.Owner)
+                [(ScopeSpanActor.SystemRank, new Step(_system)), (ScopeSpanActor.TransientRank, new Step(_transient!))], new ReplyTo(Sender, o.Answer), o.Owner)
             {
                 Endpoint = endpoint,
-                Subnets = subnets,
+                Subnets = counted ? _subnets : null,
             };
-            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!), $"conn-{id}");
+            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!).OnDispatcherOf(Context), $"conn-{id}");
         });
         Receive<OpenStream>(o =>
         {
@@ -128,8 +146,8 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
                     (ScopeSpanActor.SystemRank, new Step(_system)),
                     (ScopeSpanActor.PeerRank, new Step(_system, $"peer:{o.Peer}", limits.Peers.GetValueOrDefault(o.Peer) ?? limits.PeerDefault)),
                     (ScopeSpanActor.TransientRank, new Step(_transient!)),
-                ], Sender, o.Owner);
-            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!), $"stream-{id}");
+                ], new ReplyTo(Sender, o.Answer), o.Owner);
+            Context.ActorOf(ScopeSpanActor.Props(opening, _directory!).OnDispatcherOf(Context), $"stream-{id}");
         });
         Receive<View>(v =>
         {
@@ -158,9 +176,11 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash
             var timeout = TimeSpan.FromSeconds(10);
             var system = _system.Ask<ScopeActor.TreeIs>(ScopeActor.GetTree.Instance, timeout);
             var allowlisted = _allowlistedSystem.Ask<ScopeActor.TreeIs>(ScopeActor.GetTree.Instance, timeout);
-            var subnets = _manager.Subnets.Busiest(ResourceManager.SnapshotSubnets).Select(ResourceManager.Row).ToArray();
-            Task.WhenAll(system, allowlisted).PipeTo(Sender, success: _ => new SnapshotIs(Order(system.Result.Scopes, allowlisted.Result.Scopes, subnets)));
+            var subnets = _subnets.Ask<SubnetsStat>(new ConnectionLimiterActor.GetSubnets(ResourceManager.SnapshotSubnets), timeout);
+            Task.WhenAll(system, allowlisted, subnets).PipeTo(Sender, success: () =>
+                new SnapshotIs(Order(system.Result.Scopes, allowlisted.Result.Scopes, subnets.Result.Busiest.Select(ResourceManager.Row).ToArray())));
         });
+        Receive<ConnectionLimiterActor.GetSubnets>(g => _subnets.Forward(g));
     }
 
     /// <summary>system, transient, allowlisted-system, allowlisted-transient, then the other named scopes by name, then subnets.</summary>

@@ -15,11 +15,21 @@ namespace Libp2p.Actors.Resources;
 public class ResourceScopeSpan : IDisposable
 {
     private volatile bool _done;
+    private readonly Answers? _answers;
 
-    internal ResourceScopeSpan(IActorRef? actor, string name)
+    internal ResourceScopeSpan(IActorRef? actor, Answers? answers, string name)
     {
         Actor = actor;
+        _answers = answers;
         Name = name;
+    }
+
+    /// <summary>Tells the scope's actor a request built around its answer, and returns the answer.</summary>
+    private protected Task<T> Request<T>(Func<IAnswer, object> request)
+    {
+        var answer = _answers!.New<T>();
+        Actor!.Tell(request(answer));
+        return answer.Task;
     }
 
     /// <summary>The scope's actor; null for the <see cref="ResourceManager.Null"/> manager.</summary>
@@ -34,9 +44,11 @@ public class ResourceScopeSpan : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         ThrowIfDone();
-        return Actor is null
-            ? Task.CompletedTask
-            : Actor.Ask<ScopeSpanActor.MemoryReserved>(new ScopeSpanActor.ReserveMemory(size, priority), ResourceManager.AnswerTimeout);
+        if (Actor is null)
+            return Task.CompletedTask;
+        var answer = _answers!.New<ScopeSpanActor.MemoryReserved>();
+        Actor.Tell(new ScopeSpanActor.ReserveMemory(size, priority) { Answer = answer });
+        return answer.Task;
     }
 
     /// <summary>Gives back memory reserved with <see cref="ReserveMemoryAsync"/> (the seed's <c>ReleaseMemory</c>).</summary>
@@ -52,9 +64,9 @@ public class ResourceScopeSpan : IDisposable
     {
         ThrowIfDone();
         if (Actor is null)
-            return new ResourceScopeSpan(null, $"{Name}/span");
-        var opened = await Actor.Ask<ScopeSpanActor.Opened>(ScopeSpanActor.BeginSpan.Instance, ResourceManager.AnswerTimeout).ConfigureAwait(false);
-        return new ResourceScopeSpan(opened.Scope, opened.Name);
+            return new ResourceScopeSpan(null, null, $"{Name}/span");
+        var opened = await Request<ScopeSpanActor.Opened>(a => new ScopeSpanActor.BeginSpan { Answer = a }).ConfigureAwait(false);
+        return new ResourceScopeSpan(opened.Scope, _answers, opened.Name);
     }
 
     /// <summary>
@@ -97,7 +109,7 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
 {
     private readonly MemoryLease? _lease;
 
-    internal ConnectionManagementScope(IActorRef? actor, string name, MemoryLease? lease, bool allowlisted) : base(actor, name)
+    internal ConnectionManagementScope(IActorRef? actor, Answers? answers, string name, MemoryLease? lease, bool allowlisted) : base(actor, answers, name)
     {
         _lease = lease;
         Allowlisted = allowlisted;
@@ -137,7 +149,7 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
             PeerScope = $"peer:{peer}";
             return;
         }
-        var set = await Actor.Ask<ScopeSpanActor.PeerSet>(new ScopeSpanActor.SetPeer(peer), ResourceManager.AnswerTimeout).ConfigureAwait(false);
+        var set = await Request<ScopeSpanActor.PeerSet>(a => new ScopeSpanActor.SetPeer(peer) { Answer = a }).ConfigureAwait(false);
         (PeerScope, Name, Allowlisted) = (set.Scope, set.Name, set.Allowlisted);
     }
 }
@@ -149,7 +161,7 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
 /// </summary>
 public sealed class StreamManagementScope : ResourceScopeSpan
 {
-    internal StreamManagementScope(IActorRef? actor, string name, string peerScope) : base(actor, name) => PeerScope = peerScope;
+    internal StreamManagementScope(IActorRef? actor, Answers? answers, string name, string peerScope) : base(actor, answers, name) => PeerScope = peerScope;
 
     /// <summary>The peer's scope (the seed's <c>PeerScope</c>), e.g. <c>peer:12D3…</c>.</summary>
     public string PeerScope { get; }
@@ -167,7 +179,7 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         ThrowIfDone();
         ProtocolScope = Actor is null
             ? $"protocol:{protocol}"
-            : (await Actor.Ask<ScopeSpanActor.ProtocolSet>(new ScopeSpanActor.SetProtocol(protocol), ResourceManager.AnswerTimeout).ConfigureAwait(false)).Scope;
+            : (await Request<ScopeSpanActor.ProtocolSet>(a => new ScopeSpanActor.SetProtocol(protocol) { Answer = a }).ConfigureAwait(false)).Scope;
     }
 
     /// <summary>Also charges <paramref name="service"/>'s scope (the seed's <c>SetService</c>).</summary>
@@ -177,6 +189,6 @@ public sealed class StreamManagementScope : ResourceScopeSpan
         ThrowIfDone();
         ServiceScope = Actor is null
             ? $"service:{service}"
-            : (await Actor.Ask<ScopeSpanActor.ServiceSet>(new ScopeSpanActor.SetService(service), ResourceManager.AnswerTimeout).ConfigureAwait(false)).Scope;
+            : (await Request<ScopeSpanActor.ServiceSet>(a => new ScopeSpanActor.SetService(service) { Answer = a }).ConfigureAwait(false)).Scope;
     }
 }

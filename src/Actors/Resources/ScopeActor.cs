@@ -160,7 +160,7 @@ public sealed class ScopeActor : UntypedActor
 
     private Child MakeChild(string name, ScopeLimit limit, bool reclaimable)
     {
-        var actor = Context.ActorOf(Props(name, limit, reclaimable, []), ActorName(name));
+        var actor = Context.ActorOf(Props(name, limit, reclaimable, []).OnDispatcherOf(Context), ActorName(name));
         Context.Watch(actor);
         _childNames[actor] = name;
         return _children[name] = new Child(actor);

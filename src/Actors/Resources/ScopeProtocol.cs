@@ -31,14 +31,48 @@ public static class ScopeProtocol
 
     /// <summary>
     /// A reservation on its way: <see cref="Delta"/> for <see cref="Holder"/> through
-    /// <see cref="Path"/>, at step <see cref="Next"/>. The scopes it charged so far are written into
-    /// <see cref="Charged"/> (the one part that changes, by the one scope holding the message), so a
-    /// refusal gives back to each of them and an approval names them to the holder.
+    /// <see cref="Path"/>, at step <see cref="Next"/>. It is a token passed hand to hand, not a value:
+    /// only the scope holding it writes to it (its <see cref="Next"/> step, and itself into
+    /// <see cref="Charged"/>, so a refusal gives back to each scope charged so far and an approval
+    /// names them to the holder), and the holder that made it uses it again for its next
+    /// reservation once this one is answered. A record per hop cost more than the hop's decision.
     /// </summary>
-    internal sealed record Reserve(long Id, IActorRef Holder, Usage Delta, byte Priority, Step[] Path, IActorRef[] Charged, IActorRef ReplyTo, int Next = 0)
+    internal sealed class Reserve
     {
-        public static Reserve Start(long id, IActorRef holder, Usage delta, byte priority, Step[] path, IActorRef replyTo) =>
-            new(id, holder, delta, priority, path, new IActorRef[path.Length], replyTo);
+        public long Id { get; private set; }
+
+        public IActorRef Holder { get; private set; } = ActorRefs.Nobody;
+
+        public Usage Delta { get; private set; }
+
+        public byte Priority { get; private set; }
+
+        public Step[] Path { get; private set; } = [];
+
+        public IActorRef[] Charged { get; private set; } = [];
+
+        /// <summary>Told <see cref="Approved"/> or <see cref="Refused"/>.</summary>
+        public IActorRef ReplyTo { get; private set; } = ActorRefs.Nobody;
+
+        public int Next { get; set; }
+
+        /// <summary>
+        /// Completed with <see cref="EarlyReply"/> by the last scope as it approves, without waiting
+        /// for the holder to hear of it: the holder has charged itself already, and a refusal still
+        /// goes through the holder, which gives back its own part before it answers.
+        /// </summary>
+        public IAnswer? EarlyAnswer { get; private set; }
+
+        public object? EarlyReply { get; private set; }
+
+        /// <summary>Starts a new reservation with this token (a fresh one, or one whose last reservation was answered).</summary>
+        public Reserve Begin(long id, IActorRef holder, Usage delta, byte priority, Step[] path, IActorRef replyTo, IAnswer? earlyAnswer = null, object? earlyReply = null)
+        {
+            (Id, Holder, Delta, Priority, Path, ReplyTo, Next, EarlyAnswer, EarlyReply) = (id, holder, delta, priority, path, replyTo, 0, earlyAnswer, earlyReply);
+            if (Charged.Length != path.Length)
+                Charged = new IActorRef[path.Length];
+            return this;
+        }
     }
 
     /// <summary>Every scope of the path took the reservation; <paramref name="Scopes"/> are they, in path order.</summary>
@@ -47,7 +81,7 @@ public static class ScopeProtocol
     /// <summary>A scope refused the reservation; those before it gave theirs back.</summary>
     internal sealed record Refused(long Id, Exception Reason);
 
-    /// <summary>Gives back <paramref name="Delta"/> that <paramref name="Holder"/> holds here.</summary>
+    /// <summary>Gives back <paramref name="Delta"/> that <paramref name="Holder"/> holds here; immutable, so one may be sent to every scope of a path.</summary>
     internal sealed record Release(IActorRef Holder, Usage Delta);
 
     /// <summary>Gives back everything <paramref name="Holder"/> holds here (it closed).</summary>
@@ -70,8 +104,8 @@ public static class ScopeProtocol
         // Watched so that whatever stops the holder, what it holds here comes back (DeathWatch).
         if (account.Add(reservation.Holder, reservation.Delta))
             context.Watch(reservation.Holder);
-        reservation.Charged[reservation.Next] = context.Self;
-        return reservation with { Next = reservation.Next + 1 };
+        reservation.Charged[reservation.Next++] = context.Self;
+        return reservation;
     }
 
     /// <summary>Takes back what a <see cref="Release"/> or <see cref="Detach"/> gives back, and stops watching a holder with nothing left.</summary>
@@ -93,7 +127,10 @@ public static class ScopeProtocol
     internal static void Advance(Reserve reservation, IActorRef self)
     {
         if (reservation.Next == reservation.Path.Length)
+        {
+            reservation.EarlyAnswer?.Complete(reservation.EarlyReply!);
             reservation.ReplyTo.Tell(new Approved(reservation.Id, reservation.Charged), self);
+        }
         else
             reservation.Path[reservation.Next].Actor.Tell(reservation, self);
     }
@@ -101,8 +138,25 @@ public static class ScopeProtocol
     /// <summary>Gives back what the scopes before this step took, and answers with the refusal.</summary>
     internal static void Refuse(Reserve reservation, Exception reason)
     {
+        var release = new Release(reservation.Holder, reservation.Delta);
         for (var i = 0; i < reservation.Next; i++)
-            reservation.Charged[i].Tell(new Release(reservation.Holder, reservation.Delta));
+            reservation.Charged[i].Tell(release);
         reservation.ReplyTo.Tell(new Refused(reservation.Id, reason));
     }
+}
+
+/// <summary>Where the scope actors run.</summary>
+internal static class ScopeDispatcher
+{
+    /// <summary>
+    /// The dispatcher of every actor under <c>rcmgr</c> when the system's configuration defines one
+    /// under this path; Akka's default dispatcher otherwise. A dispatcher of one dedicated thread
+    /// was measured (an approval passes five scope actors in a row, and on one thread each hop is a
+    /// queue entry rather than a wake-up) and lost on a loaded machine: that thread waits its turn
+    /// among all the others (docs/benchmarks.md).
+    /// </summary>
+    public const string Id = "akka.libp2p.resource-manager.dispatcher";
+
+    /// <summary>The same dispatcher as the actor of <paramref name="context"/>: children of a scope run where it runs.</summary>
+    public static Props OnDispatcherOf(this Props props, IActorContext context) => props.WithDispatcher(context.Props.Dispatcher);
 }

@@ -38,13 +38,24 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     private MemoryLease? _lease;
     private long _nextId;
     private long _waiting = -1;
+    // The one reservation of ours on its way at a time, in this token, used again for the next.
+    private readonly Reserve _token = new();
+    private Step[]? _path;
+    // A memory reservation on its way: answered without a closure, the path every stream takes most.
+    private ReplyTo? _memoryReply;
+    private MemoryReserved? _memoryReserved;
+    private Release? _lastRelease;
     private Action<IActorRef[]>? _onApproved;
     private Action<Exception>? _onRefused;
     private int _spans;
     private bool _open;
+    private bool _inSubnets;
 
     /// <summary>Reserves memory here and above at a priority; answered with <see cref="MemoryReserved"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record ReserveMemory(int Size, byte Priority);
+    public sealed record ReserveMemory(int Size, byte Priority)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>The memory was reserved.</summary>
     public sealed record MemoryReserved(int Size);
@@ -53,19 +64,28 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     public sealed record ReleaseMemory(int Size);
 
     /// <summary>Moves a connection from its transient scope to its peer's; answered with <see cref="PeerSet"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record SetPeer(PeerId Peer);
+    public sealed record SetPeer(PeerId Peer)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>The connection counts against <paramref name="Scope"/> now.</summary>
     public sealed record PeerSet(string Scope, string Name, bool Allowlisted);
 
     /// <summary>Moves a stream from the transient scope to its protocol's; answered with <see cref="ProtocolSet"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record SetProtocol(string Protocol);
+    public sealed record SetProtocol(string Protocol)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>The stream counts against <paramref name="Scope"/> now.</summary>
     public sealed record ProtocolSet(string Scope);
 
     /// <summary>Also charges a service's scope; answered with <see cref="ServiceSet"/> or a <see cref="Status.Failure"/>.</summary>
-    public sealed record SetService(string Service);
+    public sealed record SetService(string Service)
+    {
+        internal IAnswer? Answer { get; init; }
+    }
 
     /// <summary>The stream counts against <paramref name="Scope"/> too.</summary>
     public sealed record ServiceSet(string Scope);
@@ -75,6 +95,8 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     {
         /// <summary>The message.</summary>
         public static BeginSpan Instance { get; } = new();
+
+        internal IAnswer? Answer { get; init; }
     }
 
     /// <summary>Gives back everything and closes the scope (the seed's <c>Done</c>): the actor stops.</summary>
@@ -101,11 +123,12 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     internal enum ScopeKind { Connection, Stream, Span }
 
     /// <summary>What a scope opens with: its path, what it charges, and who is told.</summary>
-    internal sealed record Opening(ScopeKind Kind, string Name, ScopeLimit Limit, Usage Usage, (int Rank, Step Step)[] Path, IActorRef ReplyTo, IActorRef? Owner)
+    internal sealed record Opening(ScopeKind Kind, string Name, ScopeLimit Limit, Usage Usage, (int Rank, Step Step)[] Path, ReplyTo ReplyTo, IActorRef? Owner)
     {
         public Multiaddr? Endpoint { get; init; }
 
-        public ConnectionLimiter.Lease? Subnets { get; init; }
+        /// <summary>The connection limiter (<c>rcmgr/subnets</c>) when this connection is counted per subnet.</summary>
+        public IActorRef? Subnets { get; init; }
 
         /// <summary>A span's scopes above it, known from its parent.</summary>
         public (int Rank, IActorRef Actor)[] Edges { get; init; } = [];
@@ -149,13 +172,31 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         if (_opening.Kind == ScopeKind.Span)
         {
             _edges.AddRange(_opening.Edges);
-            _opening.ReplyTo.Tell(new Opened(Self, _account.Name, false));
+            EdgesChanged();
+            _opening.ReplyTo.Ok(new Opened(Self, _account.Name, false));
             _open = true;
             return;
         }
+        // A connection counted per subnet takes its place there first: the limiter is asked
+        // before anything is reserved, as go-libp2p's limiter comes before its scopes.
+        if (_opening.Subnets is { } subnets)
+            subnets.Tell(new ConnectionLimiterActor.Admit(_opening.Endpoint!, _opening.Usage.ConnsIn > 0 ? Direction.Inbound : Direction.Outbound));
+        else
+            Reserve();
+    }
+
+    private void Reserve() =>
         Run(_opening.Usage, ReservationPriority.Always, _opening.Path, chargeOwn: true,
             approved: scopes => Open(_opening.Path, scopes, allowlisted: false),
             refused: OpenRefused);
+
+    /// <summary>Gives back the connection's places in its subnets, if it holds them.</summary>
+    private void LeaveSubnets()
+    {
+        if (!_inSubnets)
+            return;
+        _inSubnets = false;
+        _opening.Subnets!.Tell(ConnectionLimiterActor.Leave.Instance);
     }
 
     /// <inheritdoc />
@@ -165,7 +206,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         // Explicit, so the scopes above give back at once; each also watches us, whatever stopped us.
         foreach (var (_, actor) in _edges)
             actor.Tell(new Detach(Self));
-        _opening.Subnets?.Release();
+        LeaveSubnets();
     }
 
     // One behaviour, with flags rather than Become: a reservation a microsecond long must not
@@ -184,16 +225,40 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 GiveBack(_account, message, Context);
                 return;
             case Approved a when a.Id == _waiting:
+                if (_memoryReply is { } approvedTo)
+                {
+                    // Already answered by the last scope when the request carried an answer.
+                    if (approvedTo.Answer is null)
+                        approvedTo.Ok(_memoryReserved!);
+                    Settled();
+                    return;
+                }
                 var then = _onApproved!;
                 Settled();
                 then(a.Scopes);
                 return;
             case Refused r when r.Id == _waiting:
+                if (_memoryReply is { } refusedTo)
+                {
+                    // The scopes that took it gave it back; our own part comes back before the answer.
+                    _account.Remove(Self, _token.Delta);
+                    _own -= _token.Delta;
+                    Settled();
+                    refusedTo.Fail(r.Reason);
+                    return;
+                }
                 var otherwise = _onRefused!;
                 Settled();
                 otherwise(r.Reason);
                 return;
             case Approved or Refused:
+                return;
+            case ConnectionLimiterActor.SubnetAdmitted when !_open && _waiting < 0 && !_inSubnets:
+                _inSubnets = true;
+                Reserve();
+                return;
+            case ConnectionLimiterActor.SubnetRefused refused:
+                Fail(refused.Reason);
                 return;
             case ScopeProtocol.GetStat:
                 Sender.Tell(new StatIs(_account.Snapshot()));
@@ -223,31 +288,28 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         switch (message)
         {
             case ReserveMemory r:
-                var replyTo = Sender;
-                Run(Usage.OfMemory(r.Size), r.Priority, Path(), chargeOwn: true,
-                    approved: _ => replyTo.Tell(new MemoryReserved(r.Size)),
-                    refused: e => replyTo.Tell(new Status.Failure(e)));
+                ReserveOwnMemory(r, new ReplyTo(Sender, r.Answer));
                 return;
             case ReleaseMemory r:
                 Give(Usage.OfMemory(r.Size));
                 return;
             case SetPeer p:
-                MoveToPeer(p.Peer, Sender);
+                MoveToPeer(p.Peer, new ReplyTo(Sender, p.Answer));
                 return;
             case SetProtocol p:
                 SetNamed(ProtocolRank, $"protocol:{p.Protocol}", _directory.Manager.Limits.Protocols.GetValueOrDefault(p.Protocol) ?? _directory.Manager.Limits.ProtocolDefault,
-                    from: TransientRank, Sender, name => new ProtocolSet(name));
+                    from: TransientRank, new ReplyTo(Sender, p.Answer), name => new ProtocolSet(name));
                 return;
             case SetService v:
                 SetNamed(ServiceRank, $"service:{v.Service}", _directory.Manager.Limits.Services.GetValueOrDefault(v.Service) ?? _directory.Manager.Limits.ServiceDefault,
-                    from: null, Sender, name => new ServiceSet(name));
+                    from: null, new ReplyTo(Sender, v.Answer), name => new ServiceSet(name));
                 return;
-            case BeginSpan:
-                var opening = new Opening(ScopeKind.Span, $"{_account.Name}/span", ScopeLimit.Unlimited, Usage.Zero, [], Sender, null)
+            case BeginSpan b:
+                var opening = new Opening(ScopeKind.Span, $"{_account.Name}/span", ScopeLimit.Unlimited, Usage.Zero, [], new ReplyTo(Sender, b.Answer), null)
                 {
                     Edges = [(ParentRank, Self), .. _edges],
                 };
-                Context.ActorOf(Props(opening, _directory), $"span-{++_spans}");
+                Context.ActorOf(Props(opening, _directory).OnDispatcherOf(Context), $"span-{++_spans}");
                 return;
             case LeaseLow l when _lease is { } lease:
                 var size = Math.Max(lease.Block, (l.Shortfall + lease.Block - 1) / lease.Block * lease.Block);
@@ -265,9 +327,9 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         }
     }
 
-    private void SetNamed(int rank, string name, ScopeLimit limit, int? from, IActorRef replyTo, Func<string, object> answer) =>
+    private void SetNamed(int rank, string name, ScopeLimit limit, int? from, ReplyTo replyTo, Func<string, object> answer) =>
         Move(rank, new Step(_directory.System, name, limit), from,
-            approved: () => replyTo.Tell(answer(name)), refused: e => replyTo.Tell(new Status.Failure(e)));
+            approved: () => replyTo.Ok(answer(name)), refused: replyTo.Fail);
 
     private void Open((int Rank, Step Step)[] path, IActorRef[] scopes, bool allowlisted)
     {
@@ -275,9 +337,10 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         for (var i = 0; i < path.Length; i++)
             _edges.Add((path[i].Rank, scopes[i]));
         _edges.Sort((a, b) => a.Rank.CompareTo(b.Rank));
+        EdgesChanged();
         if (_opening.Kind == ScopeKind.Connection)
             _lease = new MemoryLease(Self, LeaseBlock);
-        _opening.ReplyTo.Tell(new Opened(Self, _account.Name, allowlisted) { Memory = _lease });
+        _opening.ReplyTo.Ok(new Opened(Self, _account.Name, allowlisted) { Memory = _lease });
         _open = true;
         Stash.UnstashAll();
     }
@@ -307,17 +370,17 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
 
     private void Fail(Exception reason)
     {
-        // Given back before the answer, so whoever hears of the refusal finds the subnet's place free.
-        _opening.Subnets?.Release();
-        _opening.ReplyTo.Tell(new Status.Failure(reason));
+        // Given back before the answer, so whoever hears of the refusal and asks the limiter finds the place free.
+        LeaveSubnets();
+        _opening.ReplyTo.Fail(reason);
         Context.Stop(Self);
     }
 
-    private void MoveToPeer(PeerId peer, IActorRef replyTo)
+    private void MoveToPeer(PeerId peer, ReplyTo replyTo)
     {
         if (_peer is not null)
         {
-            replyTo.Tell(new Status.Failure(new InvalidOperationException($"{_account.Name} already belongs to peer:{_peer}")));
+            replyTo.Fail(new InvalidOperationException($"{_account.Name} already belongs to peer:{_peer}"));
             return;
         }
         var limits = _directory.Manager.Limits;
@@ -327,9 +390,9 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
             {
                 _peer = peer;
                 _account.Name = $"peer:{peer}/{_suffix}";
-                replyTo.Tell(new PeerSet($"peer:{peer}", _account.Name, _allowlisted));
+                replyTo.Ok(new PeerSet($"peer:{peer}", _account.Name, _allowlisted));
             },
-            refused: e => replyTo.Tell(new Status.Failure(e)));
+            refused: replyTo.Fail);
 
         if (!_allowlisted || _directory.Manager.Allowlist.AllowedPeerAndMultiaddr(peer, _opening.Endpoint!))
         {
@@ -346,13 +409,14 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 _edges.Clear();
                 _edges.Add((SystemRank, scopes[0]));
                 _edges.Add((TransientRank, scopes[1]));
+                EdgesChanged();
                 _allowlisted = false;
                 _account.Name = $"transient/{_suffix}";
                 ToPeer();
             },
-            refused: e => replyTo.Tell(new Status.Failure(e is ResourceLimitExceededException r
+            refused: e => replyTo.Fail(e is ResourceLimitExceededException r
                 ? ResourceManager.Explained(r, $"{_opening.Endpoint} is allow-listed only for other peers than {peer}")
-                : e)));
+                : e));
     }
 
     /// <summary>Charges what this scope holds to one more scope and, once it took it, gives it back to the one of rank <paramref name="from"/>.</summary>
@@ -374,6 +438,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 }
                 _edges.Add((rank, scopes[0]));
                 _edges.Sort((a, b) => a.Rank.CompareTo(b.Rank));
+                EdgesChanged();
                 approved();
             },
             refused: refused);
@@ -390,16 +455,48 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
             _account.Remove(Self, delta);
             _own -= delta;
         }
+        // One message for every scope above (it is immutable), and the same again while the amount is.
+        var release = _lastRelease is { } last && last.Delta == delta ? last : _lastRelease = new Release(Self, delta);
         foreach (var (_, actor) in _edges)
-            actor.Tell(new Release(Self, delta));
+            actor.Tell(release);
     }
 
+    /// <summary>The scopes above, in path order; made again only after they change (<see cref="EdgesChanged"/>).</summary>
     private Step[] Path()
     {
-        var path = new Step[_edges.Count];
+        if (_path is { } path)
+            return path;
+        path = new Step[_edges.Count];
         for (var i = 0; i < path.Length; i++)
             path[i] = new Step(_edges[i].Actor);
-        return path;
+        return _path = path;
+    }
+
+    /// <summary>
+    /// Reserves memory here and along the path, the request every muxer's window and every
+    /// <c>ReserveMemory</c> makes: with no closure, the token of the last reservation, and the
+    /// answer completed by the last scope as it approves.
+    /// </summary>
+    private void ReserveOwnMemory(ReserveMemory request, ReplyTo replyTo)
+    {
+        var delta = Usage.OfMemory(request.Size);
+        if (_account.Refuse(delta, request.Priority) is { } refusal)
+        {
+            replyTo.Fail(refusal);
+            return;
+        }
+        _account.Add(Self, delta);
+        _own += delta;
+        var reserved = _memoryReserved is { } last && last.Size == request.Size ? last : _memoryReserved = new MemoryReserved(request.Size);
+        var path = Path();
+        if (path.Length == 0)
+        {
+            replyTo.Ok(reserved);
+            return;
+        }
+        _waiting = ++_nextId;
+        _memoryReply = replyTo;
+        path[0].Actor.Tell(_token.Begin(_waiting, Self, delta, request.Priority, path, Self, replyTo.Answer, reserved));
     }
 
     private void Run(Usage delta, byte priority, (int Rank, Step Step)[] path, bool chargeOwn, Action<IActorRef[]> approved, Action<Exception> refused) =>
@@ -437,12 +534,15 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
             }
             refused(e);
         };
-        path[0].Actor.Tell(Reserve.Start(_waiting, Self, delta, priority, path, Self));
+        path[0].Actor.Tell(_token.Begin(_waiting, Self, delta, priority, path, Self));
     }
+
+    private void EdgesChanged() => _path = null;
 
     private void Settled()
     {
         _waiting = -1;
+        _memoryReply = null;
         _onApproved = null;
         _onRefused = null;
         Stash.UnstashAll();

@@ -38,7 +38,7 @@ public sealed class ConnectionLimiterSwarmTests : SwarmTestKit
 
         var flood = await IdleConnectionsAsync("127.0.0.2", endpoint, 12);
         var neighbour = await IdleConnectionsAsync("127.0.0.3", endpoint, 1);
-        AwaitAssert(() => Assert.Equal(4, resources.Subnets.Refused), Patience);
+        await AwaitAssertAsync(async () => Assert.Equal(4, (await resources.ViewSubnetsAsync()).Refused), Patience);
         await AwaitAssertAsync(async () => Assert.Equal(9, (await resources.ViewTransientAsync()).Usage.NumConnsInbound), Patience);
 
         // The four refused are cut before any handshake: the flooding host sees them end.
@@ -46,7 +46,7 @@ public sealed class ConnectionLimiterSwarmTests : SwarmTestKit
         for (var ended = 0; ended < 4; ended++)
             reads.Remove(await Task.WhenAny(reads).WaitAsync(Patience));
         Assert.All(reads, r => Assert.False(r.IsCompleted));
-        var busiest = resources.Subnets.Busiest(2);
+        var busiest = (await resources.ViewSubnetsAsync(2)).Busiest;
         Assert.Equal(new SubnetUsage("subnet:/ip4/127.0.0.2/ipcidr/32", 8, 0, 8, 4), busiest[0]);
         Assert.Equal(new SubnetUsage("subnet:/ip4/127.0.0.3/ipcidr/32", 1, 0, 8, 0), busiest[1]);
 
@@ -62,7 +62,7 @@ public sealed class ConnectionLimiterSwarmTests : SwarmTestKit
         CloseAll(client, server);
         await AwaitAssertAsync(async () =>
         {
-            Assert.Equal(0, resources.Subnets.Tracked);
+            Assert.Equal(0, (await resources.ViewSubnetsAsync()).Tracked);
             Assert.All(await resources.SnapshotAsync(), s => Assert.Equal(ScopeStat.Zero, s.Usage));
         }, Patience);
     }

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Configuration;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
@@ -35,10 +36,53 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         Assert.Equal("resource limit exceeded: subnet:/ip4/1.2.3.4/ipcidr/32: connections: asked 1, in use 8, limit 8 (connections from /ip4/1.2.3.4/tcp/5000 are limited per /32 subnet)", error.Message);
         Assert.Equal("subnet:/ip4/1.2.3.4/ipcidr/32", error.Scope);
         Assert.Equal(8, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
-        Assert.Equal(1, manager.Subnets.Refused);
+        Assert.Equal(1, (await manager.ViewSubnetsAsync()).Refused);
         using var other = await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.5"));
         Assert.Equal(9, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
         eight.ForEach(c => c.Done());
+    }
+
+    [Fact]
+    public async Task Openings_at_once_from_one_address_must_admit_exactly_its_limit()
+    {
+        var manager = Manager();
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 30).Select(async i =>
+        {
+            try
+            {
+                return (Scope: (ConnectionManagementScope?)await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 4001 + i)), Error: (Exception?)null);
+            }
+            catch (ResourceLimitExceededException e)
+            {
+                return (Scope: (ConnectionManagementScope?)null, Error: (Exception?)e);
+            }
+        }));
+
+        Assert.Equal(8, attempts.Count(a => a.Scope is not null));
+        Assert.Equal(22, attempts.Count(a => a.Error is ResourceLimitExceededException { Scope: "subnet:/ip4/1.2.3.4/ipcidr/32" }));
+        var subnets = await manager.ViewSubnetsAsync(1);
+        Assert.Equal(22, subnets.Refused);
+        Assert.Equal(new SubnetUsage("subnet:/ip4/1.2.3.4/ipcidr/32", 8, 0, 8, 22), subnets.Busiest.Single());
+        Assert.Equal(8, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
+        foreach (var (scope, _) in attempts)
+            scope?.Done();
+    }
+
+    [Fact]
+    public async Task A_connection_scope_whose_actor_is_killed_must_give_its_place_back()
+    {
+        var manager = Manager();
+        var eight = await Open(manager, "1.2.3.4", 8);
+        Watch(eight[3].Actor!);
+
+        eight[3].Actor!.Tell(Kill.Instance);
+
+        await ExpectTerminatedAsync(eight[3].Actor!, Patience);
+        using var again = await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 5000));
+        Assert.Equal(8, (await manager.ViewSubnetsAsync(1)).Busiest.Single().Inbound);
+        eight.ForEach(c => c.Done());
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await manager.ViewSubnetsAsync()).Tracked), Patience);
     }
 
     [Fact]
@@ -55,7 +99,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 5001)));
         again.Done();
         eight.ForEach(c => c.Done());
-        await AwaitAssertAsync(() => Assert.Equal(0, manager.Subnets.Tracked), Patience);
+        await AwaitAssertAsync(async () => Assert.Equal(0, (await manager.ViewSubnetsAsync()).Tracked), Patience);
         await AwaitAssertAsync(async () => Assert.Equal(["system", "transient", "allowlisted-system", "allowlisted-transient"], (await manager.SnapshotAsync()).Select(s => s.Scope)), Patience);
     }
 
@@ -67,7 +111,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
 
         await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true, At("1.2.3.4", 5000)));
 
-        Assert.Equal(1, manager.Subnets.Busiest(1).Single().Inbound);
+        Assert.Equal(1, (await manager.ViewSubnetsAsync(1)).Busiest.Single().Inbound);
     }
 
     [Fact]
@@ -80,7 +124,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Outbound, true, At("1.2.3.4", 5000)));
 
         Assert.Equal(8, error.Current);
-        Assert.Equal(new SubnetUsage("subnet:/ip4/1.2.3.4/ipcidr/32", 5, 3, 8, 1), manager.Subnets.Busiest(1).Single());
+        Assert.Equal(new SubnetUsage("subnet:/ip4/1.2.3.4/ipcidr/32", 5, 3, 8, 1), (await manager.ViewSubnetsAsync(1)).Busiest.Single());
         inbound.Concat(outbound).ToList().ForEach(c => c.Done());
     }
 
@@ -113,7 +157,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(async () => await manager.OpenConnectionAsync(Direction.Inbound, true, At("10.1.1.1")));
 
         Assert.Equal("resource limit exceeded: network:/ip4/10.0.0.0/ipcidr/8: connections: asked 1, in use 12, limit 12 (/ip4/10.1.1.1/tcp/4001 is in /ip4/10.0.0.0/ipcidr/8, which is limited as a whole)", error.Message);
-        Assert.Equal(1, manager.Subnets.Tracked);
+        Assert.Equal(1, (await manager.ViewSubnetsAsync()).Tracked);
         one.Concat(two).ToList().ForEach(c => c.Done());
     }
 
@@ -155,7 +199,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var twenty = await Open(manager, "1.2.3.4", 20);
 
         Assert.Equal(20, (await manager.ViewTransientAsync()).Usage.NumConnsInbound);
-        Assert.Equal(0, manager.Subnets.Tracked);
+        Assert.Equal(0, (await manager.ViewSubnetsAsync()).Tracked);
         twenty.ForEach(c => c.Done());
     }
 
@@ -168,8 +212,8 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         var unlimited = Start();
         var plenty = await Open(unlimited, "1.2.3.4", 20);
 
-        Assert.Equal(0, manager.Subnets.Tracked);
-        Assert.Equal(0, unlimited.Subnets.Tracked);
+        Assert.Equal(0, (await manager.ViewSubnetsAsync()).Tracked);
+        Assert.Equal(0, (await unlimited.ViewSubnetsAsync()).Tracked);
         memory.Concat(unknown).Concat(plenty).ToList().ForEach(c => c.Done());
     }
 
@@ -187,7 +231,7 @@ public sealed class ConnectionLimiterTests : ResourceTestKit
         Assert.Equal("subnet:/ip4/1.2.3.7/ipcidr/32", subnets[0].Scope);
         Assert.Equal(new ScopeStat(0, 0, 8, 0, 0, 0), subnets[0].Usage);
         Assert.Equal(8, subnets[0].Limit.Conns);
-        Assert.Equal(10, manager.Subnets.Tracked);
+        Assert.Equal(10, (await manager.ViewSubnetsAsync()).Tracked);
         connections.ForEach(c => c.Done());
     }
 
