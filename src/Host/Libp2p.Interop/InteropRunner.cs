@@ -50,7 +50,7 @@ public static class InteropRunner
         var next = -1;
         var workers = Enumerable.Range(0, Math.Clamp(parallelism, 1, Math.Max(1, cells.Count))).Select(async _ =>
         {
-            await using var redis = await RedisServer.StartAsync(cancellationToken).ConfigureAwait(false);
+            await using var redis = await RedisServer.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             int index;
             while ((index = Interlocked.Increment(ref next)) < cells.Count)
             {

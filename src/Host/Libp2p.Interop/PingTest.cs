@@ -44,17 +44,20 @@ public static class PingTest
             akka.log-dead-letters-during-shutdown = off
             akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
             """));
+        // What the run is doing, so running out of time says where it was.
+        var phase = new Phase($"connecting to Redis at {settings.RedisAddress}");
         try
         {
             await using var redis = await RedisRendezvous.ConnectAsync(settings.RedisAddress, settings.Timeout).ConfigureAwait(false);
+            phase.Now = "starting the libp2p host";
             var host = await Libp2pHost.StartAsync(system, HostSettingsFor(settings), "libp2p", linked.Token).ConfigureAwait(false);
             return settings.IsDialer
-                ? await DialAsync(settings, host, redis, result, log, deadline, linked.Token).ConfigureAwait(false)
-                : await ListenAsync(settings, host, redis, log, stop, linked.Token).ConfigureAwait(false);
+                ? await DialAsync(settings, host, redis, result, log, deadline, phase, linked.Token).ConfigureAwait(false)
+                : await ListenAsync(settings, host, redis, log, phase, stop, linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (Exception e) when ((e is OperationCanceledException && timeout.IsCancellationRequested) || e is TimeoutException)
         {
-            await log.WriteLineAsync($"ERROR the test ran over its {settings.Timeout.TotalSeconds:0.#} s").ConfigureAwait(false);
+            await log.WriteLineAsync($"ERROR the test ran over its {settings.Timeout.TotalSeconds:0.#} s while {phase.Now}").ConfigureAwait(false);
             return Failed;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -64,7 +67,7 @@ public static class PingTest
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await log.WriteLineAsync($"ERROR {Describe(e)}").ConfigureAwait(false);
+            await log.WriteLineAsync($"ERROR {Describe(e)} (while {phase.Now})").ConfigureAwait(false);
             return Failed;
         }
         finally
@@ -96,17 +99,20 @@ public static class PingTest
     }
 
     private static async Task<int> DialAsync(InteropSettings settings, Libp2pHost host, RedisRendezvous redis, TextWriter result, TextWriter log,
-        Stopwatch deadline, CancellationToken cancellationToken)
+        Stopwatch deadline, Phase phase, CancellationToken cancellationToken)
     {
+        phase.Now = $"waiting for the listener's address in Redis {(settings.Contract == InteropContract.TransportInterop ? "list" : "key")} '{settings.ListenerKey}' at {settings.RedisAddress}";
         var text = await redis.WaitForListenerAsync(settings, settings.Timeout - deadline.Elapsed, cancellationToken).ConfigureAwait(false);
         if (!Multiaddr.TryParse(text, out var address) || address.PeerIdText is null)
             throw new FormatException($"the listener published '{text}', which is not a multiaddr ending in /p2p/<peer id>");
         var (peer, _) = Libp2pHost.Split(address);
         await log.WriteLineAsync($"dialing {address}").ConfigureAwait(false);
+        phase.Now = $"dialing {address}";
 
         // The contracts' measurement: from starting the dial to the first ping's answer.
         var started = Stopwatch.GetTimestamp();
         await host.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
+        phase.Now = $"pinging {peer}";
         var rtt = (await host.PingAsync(peer, 1, cancellationToken).ConfigureAwait(false))[0];
         var handshakePlusOneRtt = Stopwatch.GetElapsedTime(started);
 
@@ -117,7 +123,7 @@ public static class PingTest
     }
 
     private static async Task<int> ListenAsync(InteropSettings settings, Libp2pHost host, RedisRendezvous redis, TextWriter log,
-        CancellationToken stop, CancellationToken cancellationToken)
+        Phase phase, CancellationToken stop, CancellationToken cancellationToken)
     {
         var addresses = await host.AddressesAsync(cancellationToken).ConfigureAwait(false);
         // Bound to every interface, the listener publishes one a peer elsewhere can reach: not loopback when there is another.
@@ -125,10 +131,16 @@ public static class PingTest
             ?? throw new InvalidOperationException($"the host listens on no address (asked for {string.Join(", ", host.Settings.ListenAddresses)})");
         await redis.PublishAsync(settings, address.ToString()).ConfigureAwait(false);
         await log.WriteLineAsync($"listening on {address}, published as '{settings.ListenerKey}'").ConfigureAwait(false);
+        phase.Now = $"listening on {address}: the runner stops the listener when its dialer is done";
 
         // The runner ends the listener once the dialer is done; reaching the deadline first is a failure.
         await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         return stop.IsCancellationRequested ? Passed : Failed;
+    }
+
+    private sealed class Phase(string now)
+    {
+        public string Now { get; set; } = now;
     }
 
     private static string Describe(Exception e)

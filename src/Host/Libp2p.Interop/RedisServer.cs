@@ -32,8 +32,10 @@ public sealed class RedisServer : IAsyncDisposable
     /// Starts a server and returns once it accepts connections. The port is one the kernel just
     /// handed out; if another process takes it first, the start is tried again on another.
     /// </summary>
+    /// <param name="options">More <c>redis-server</c> options, e.g. <c>--notify-keyspace-events KA</c> for a test that awaits a key's change.</param>
+    /// <param name="cancellationToken">Gives up waiting for the server.</param>
     /// <exception cref="InvalidOperationException"><c>redis-server</c> is not installed, or did not start within 30 s.</exception>
-    public static async Task<RedisServer> StartAsync(CancellationToken cancellationToken = default)
+    public static async Task<RedisServer> StartAsync(IEnumerable<string>? options = null, CancellationToken cancellationToken = default)
     {
         const int attempts = 5;
         var reasons = new List<string>();
@@ -49,6 +51,8 @@ public sealed class RedisServer : IAsyncDisposable
             };
             foreach (var arg in (string[])["--port", $"{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""])
                 start.ArgumentList.Add(arg);
+            foreach (var option in options ?? [])
+                start.ArgumentList.Add(option);
             Process process;
             try
             {
