@@ -167,6 +167,18 @@ internal sealed class HarnessProcess : IDisposable
         await Exited.ConfigureAwait(false);
     }
 
+    /// <summary>Sends SIGTERM, as docker stops a container, and waits for the process to end.</summary>
+    public async Task TerminateAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", $"{_process.Id}"]) { UseShellExecute = false })
+                ?? throw new InvalidOperationException("kill did not start");
+            await kill.WaitForExitAsync().ConfigureAwait(false);
+        }
+        await Exited.ConfigureAwait(false);
+    }
+
     public async Task<string> OutputAsync()
     {
         await StopAsync().ConfigureAwait(false);

@@ -139,6 +139,9 @@ namespace Libp2p.Interop
                 $"{Environment.ProcessorCount} cores",
                 $".NET {Environment.Version}",
             };
+            // The times are of cold processes competing for the cores: say how busy they were.
+            if (File.Exists("/proc/loadavg"))
+                parts.Add($"load average {(await File.ReadAllTextAsync("/proc/loadavg").ConfigureAwait(false)).Split(' ')[0]} at the end");
             if (jsFolder is not null)
             {
                 parts.Add($"Node {await NodeVersionAsync().ConfigureAwait(false)}");
