@@ -84,6 +84,20 @@ public sealed class HarnessContractTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task Our_dialer_fails_naming_the_redis_it_cannot_reach()
+    {
+        // Port 1 on loopback: nothing listens there, so every connection attempt is refused.
+        var dialer = Settings(InteropContract.TransportInterop, dialer: true) with { RedisAddress = "127.0.0.1:1", Timeout = TimeSpan.FromSeconds(30) };
+        using var process = HarnessProcess.Start(InteropImplementation.Dotnet, dialer);
+
+        await process.Exited.WaitAsync(Patience);
+
+        Assert.Equal(PingTest.Failed, process.ExitCode);
+        Assert.Equal("", await process.OutputAsync());
+        Assert.Contains("(while connecting to Redis at 127.0.0.1:1)", await process.ErrorTailAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_transport_is_a_usage_error_naming_the_variable()
     {
         var dialer = Settings(InteropContract.TransportInterop, dialer: true) with { Transport = "quic-v1" };
