@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace Libp2p.Interop.Tests;
@@ -31,6 +34,30 @@ public sealed class HarnessContractTests(RedisFixture redis) : IClassFixture<Red
         // Stopped as docker stops a container: a listener's normal end.
         await process.TerminateAsync().WaitAsync(Patience);
         Assert.Equal(PingTest.Passed, process.ExitCode);
+    }
+
+    [Fact]
+    public async Task Our_listener_on_every_interface_publishes_an_address_of_another_than_loopback_when_there_is_one()
+    {
+        var listener = Settings(InteropContract.TransportInterop, dialer: false) with { ListenIp = "0.0.0.0" };
+        await using var rendezvous = await RedisRendezvous.ConnectAsync(redis.Address, Patience);
+        await rendezvous.Database.KeyDeleteAsync("listenerAddr");
+        var others = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+            .Where(a => a.Address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a.Address))
+            .Select(a => a.Address.ToString())
+            .ToArray();
+        using var process = HarnessProcess.Start(InteropImplementation.Dotnet, listener);
+
+        var address = await rendezvous.WaitForListenerAsync(listener with { IsDialer = true }, Patience);
+
+        var ip = address.Split('/')[2];
+        if (others.Length > 0)
+            Assert.Contains(ip, others);
+        else
+            Assert.Equal("127.0.0.1", ip);
+        await process.StopAsync();
     }
 
     [Fact]
