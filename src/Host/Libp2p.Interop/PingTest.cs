@@ -57,7 +57,9 @@ public static class PingTest
         }
         catch (Exception e) when ((e is OperationCanceledException && timeout.IsCancellationRequested) || e is TimeoutException)
         {
-            await log.WriteLineAsync($"ERROR the test ran over its {settings.Timeout.TotalSeconds:0.#} s while {phase.Now}").ConfigureAwait(false);
+            // A deadline inside the run (BLPOP's, the dial's) carries its own account of what it waited for.
+            var detail = e is TimeoutException ? $": {Describe(e)}" : "";
+            await log.WriteLineAsync($"ERROR the test ran over its {settings.Timeout.TotalSeconds:0.#} s while {phase.Now}{detail}").ConfigureAwait(false);
             return Failed;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
