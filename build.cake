@@ -30,6 +30,15 @@ Task("Interop")
         Filter = "Category=Interop",
     }));
 
+// The interop harness's full matrix (every transport x security x muxer, ours and js-libp2p in
+// both roles, through a redis-server it starts), written into docs/interop.md.
+Task("InteropMatrix")
+    .Does(() => DotNetRun("./src/Host/Libp2p.Interop/Libp2p.Interop.csproj", new DotNetRunSettings
+    {
+        Configuration = configuration,
+        ArgumentCustomization = args => args.Append("--").Append("matrix").Append("--out").AppendQuoted(MakeAbsolute(File("./docs/interop.md")).FullPath),
+    }));
+
 // Micro-benchmarks (BenchmarkDotNet), then the end-to-end scenarios beside their baselines.
 // Pass --bench-filter='*Multiaddr*' to narrow the micro-benchmarks, --scenario-args='--mib 64 --no-js' for the scenarios.
 Task("Bench")
