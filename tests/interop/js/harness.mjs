@@ -12,15 +12,8 @@
 // Only the result goes to stdout; every diagnostic goes to stderr. Dialing /ws on Node 20 needs
 // `node --experimental-websocket` (the global WebSocket).
 
-// js-libp2p 3 expects Node 22; Node 20 lacks Promise.withResolvers. Static imports are hoisted,
-// so libp2p is loaded with dynamic imports after the polyfill.
-if (typeof Promise.withResolvers !== 'function') {
-  Promise.withResolvers = function withResolvers () {
-    let resolve, reject
-    const promise = new Promise((res, rej) => { resolve = res; reject = rej })
-    return { promise, resolve, reject }
-  }
-}
+// Node 20 lacks Promise.withResolvers, which js-libp2p 3 needs: polyfilled before libp2p loads.
+import './promise-with-resolvers.mjs'
 
 const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')

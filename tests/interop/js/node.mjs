@@ -5,15 +5,8 @@
 // dialing /tls/ws trusts what NODE_EXTRA_CA_CERTS names besides the system's roots.
 // Prints one result line (LISTEN …, PING …, ECHO …, PERF …, IDENTIFY …, PUSH …) or `ERROR <reason>` and a non-zero exit.
 
-// js-libp2p 3 expects Node 22; this machine has Node 20, which lacks Promise.withResolvers.
-// Static imports are hoisted, so libp2p is loaded with dynamic imports after the polyfill.
-if (typeof Promise.withResolvers !== 'function') {
-  Promise.withResolvers = function withResolvers () {
-    let resolve, reject
-    const promise = new Promise((res, rej) => { resolve = res; reject = rej })
-    return { promise, resolve, reject }
-  }
-}
+// Node 20 lacks Promise.withResolvers, which js-libp2p 3 needs: polyfilled before libp2p loads.
+import './promise-with-resolvers.mjs'
 
 const { readFileSync } = await import('node:fs')
 const { createLibp2p } = await import('libp2p')
