@@ -1,0 +1,229 @@
+using Akka.Actor;
+using Akka.Streams;
+using Libp2p.Actors.Connections;
+using Libp2p.Actors.Network;
+using Libp2p.Actors.Relay;
+using Libp2p.Actors.Swarm;
+using Libp2p.Actors.Tests.Swarm;
+using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Relay;
+using Status = Libp2p.Protocols.Relay.Pb.Status;
+
+namespace Libp2p.Actors.Tests.Relay;
+
+/// <summary>Circuit relay v2 between three of our swarms over loopback TCP: a relay, a client that reserves, a client that dials through.</summary>
+public sealed class CircuitRelayTests : SwarmTestKit
+{
+    private const string EchoProtocol = "/echo/1.0.0";
+
+    private Host StartClient(string listen = "/ip4/127.0.0.1/tcp/0")
+    {
+        RelayTransport? transport = null;
+        var host = StartHost(listen, s => s with { Transports = [.. s.Transports, transport = new RelayTransport(PeerId.FromPublicKey(s.Identity.PublicKey))] });
+        transport!.AttachAsync(host.Swarm).Wait(Patience);
+        return host;
+    }
+
+    private (Host Relay, IActorRef Books) StartRelay(RelayServiceSettings? settings = null)
+    {
+        settings ??= RelayServiceSettings.Default;
+        var relay = StartHost();
+        var books = Sys.ActorOf(RelayServiceActor.Props(relay.Key, settings));
+        var hop = new HopService(books, new NetworkClient(relay.Swarm, relay.Peer), settings, Sys.Materializer());
+        SetHandler(relay, CircuitRelay.HopProtocolId, StreamHandler.From(hop.ServeAsync));
+        return (relay, books);
+    }
+
+    private static NetworkClient Client(Host host) => new(host.Swarm, host.Peer);
+
+    private async Task<RelayReservation> ReserveAndListenAsync(Host client, Host relay)
+    {
+        var reservation = await RelayClient.ReserveAsync(Client(client), relay.Peer, relay.Addresses, Patience);
+        await client.Swarm.Ask<SwarmProtocol.Listening>(new SwarmProtocol.Listen([Multiaddr.Parse("/p2p-circuit")]), Patience);
+        return reservation;
+    }
+
+    private static Multiaddr Through(RelayReservation reservation, Host target) => reservation.Addresses[0].Encapsulate($"/p2p/{target.Peer}");
+
+    private static T FindCause<T>(Exception error) where T : Exception
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+                return found;
+            if (e is DialException dial)
+            {
+                foreach (var (_, attempt) in dial.Attempts)
+                {
+                    for (Exception? a = attempt; a is not null; a = a.InnerException)
+                    {
+                        if (a is T inAttempt)
+                            return inAttempt;
+                    }
+                }
+            }
+        }
+        throw new Xunit.Sdk.XunitException($"no {typeof(T).Name} in {error}");
+    }
+
+    [Fact]
+    public async Task A_reservation_must_carry_a_verified_voucher_and_the_relays_circuit_addresses()
+    {
+        var (relay, _) = StartRelay();
+        var client = StartClient();
+
+        var reservation = await RelayClient.ReserveAsync(Client(client), relay.Peer, relay.Addresses, Patience);
+
+        Assert.Equal(relay.Peer, reservation.Relay);
+        Assert.NotNull(reservation.Voucher);
+        Assert.Equal((relay.Peer, client.Peer, reservation.Expiration), (reservation.Voucher!.Relay, reservation.Voucher.Peer, reservation.Voucher.Expiration));
+        var ttl = reservation.Expiration - DateTimeOffset.UtcNow;
+        Assert.InRange(ttl, TimeSpan.FromMinutes(59), TimeSpan.FromMinutes(61));
+        Assert.Contains(relay.Addresses[0].Encapsulate($"/p2p/{relay.Peer}/p2p-circuit"), reservation.Addresses);
+        Assert.Equal(TimeSpan.FromMinutes(2), reservation.DurationLimit);
+        Assert.Equal(128 * 1024, reservation.DataLimit);
+        CloseAll(client, relay);
+    }
+
+    [Fact]
+    public async Task A_circuit_must_carry_streams_that_opt_in_and_refuse_those_that_do_not()
+    {
+        var (relay, books) = StartRelay();
+        var listener = StartClient();
+        var dialer = StartClient();
+        var reservation = await ReserveAndListenAsync(listener, relay);
+        SetHandler(listener, EchoProtocol, Echo);
+
+        var dialed = await dialer.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default, [Through(reservation, listener)]), Patience);
+
+        Assert.True(dialed.Connection.Stat.Transient);
+        Assert.Equal(listener.Peer, dialed.Connection.RemotePeer);
+        Assert.True(dialed.Connection.RemoteAddress.Has(MultiaddrProtocol.P2pCircuit));
+        var refused = await dialer.Swarm.Ask(new SwarmProtocol.OpenStream(listener.Peer, [EchoProtocol], DialOptions.Default), Patience);
+        Assert.IsType<TransientConnectionException>(Assert.IsType<SwarmProtocol.OpenStreamFailed>(refused).Reason);
+
+        var opened = await dialer.Swarm.Ask<SwarmProtocol.StreamOpened>(
+            new SwarmProtocol.OpenStream(listener.Peer, [EchoProtocol], DialOptions.Default.WithUseTransient("test")), Patience);
+        var payload = RandomBytes(4096);
+        Assert.Equal(payload, await EchoThroughAsync(opened.Stream, payload));
+        Assert.True(opened.Stream.Stat.Transient || opened.Stream.Connection.Stat.Transient);
+        var inbound = Assert.Single(Conns(listener, dialer.Peer));
+        Assert.True(inbound.Stat.Transient);
+        Assert.Equal(Direction.Inbound, inbound.Stat.Direction);
+        var state = await books.Ask<RelayServiceProtocol.StateIs>(RelayServiceProtocol.GetState.Instance, Patience);
+        Assert.Equal(1, state.Circuits);
+        Assert.True(state.Reservations.ContainsKey(listener.Peer));
+        CloseAll(dialer, listener, relay);
+    }
+
+    [Fact]
+    public async Task A_circuit_to_a_peer_without_a_reservation_must_fail_with_NO_RESERVATION()
+    {
+        var (relay, _) = StartRelay();
+        var target = StartClient();
+        var dialer = StartClient();
+        Dial(target, relay);
+        var address = relay.Addresses[0].Encapsulate($"/p2p/{relay.Peer}/p2p-circuit/p2p/{target.Peer}");
+
+        var reply = await dialer.Swarm.Ask(new SwarmProtocol.Dial(target.Peer, DialOptions.Default, [address]), Patience);
+
+        var failed = Assert.IsType<SwarmProtocol.DialFailed>(reply);
+        Assert.Equal(Status.NoReservation, FindCause<CircuitRelayException>(failed.Reason).Status);
+        Assert.Contains("NO_RESERVATION", failed.Reason.Message, StringComparison.Ordinal);
+        CloseAll(dialer, target, relay);
+    }
+
+    [Fact]
+    public async Task A_reservation_past_the_relays_maximum_must_be_refused_with_RESERVATION_REFUSED()
+    {
+        var (relay, _) = StartRelay(RelayServiceSettings.Default with { MaxReservations = 1 });
+        var first = StartClient();
+        var second = StartClient();
+        await RelayClient.ReserveAsync(Client(first), relay.Peer, relay.Addresses, Patience);
+
+        var error = await Assert.ThrowsAsync<CircuitRelayException>(() => RelayClient.ReserveAsync(Client(second), relay.Peer, relay.Addresses, Patience));
+
+        Assert.Equal(Status.ReservationRefused, error.Status);
+        // Renewing one's own reservation is no new one.
+        await RelayClient.ReserveAsync(Client(first), relay.Peer, relay.Addresses, Patience);
+        CloseAll(first, second, relay);
+    }
+
+    [Fact]
+    public async Task An_expired_reservation_must_no_longer_open_circuits()
+    {
+        var clock = new ManualClock();
+        var (relay, _) = StartRelay(RelayServiceSettings.Default with { Clock = clock, ReservationTtl = TimeSpan.FromMinutes(10) });
+        var listener = StartClient();
+        var dialer = StartClient();
+        var reservation = await ReserveAndListenAsync(listener, relay);
+        Assert.Equal(clock.GetUtcNow().AddMinutes(10).ToUnixTimeSeconds(), reservation.Expiration.ToUnixTimeSeconds());
+
+        clock.Advance(TimeSpan.FromMinutes(11));
+        var reply = await dialer.Swarm.Ask(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default, [Through(reservation, listener)]), Patience);
+
+        Assert.Equal(Status.NoReservation, FindCause<CircuitRelayException>(Assert.IsType<SwarmProtocol.DialFailed>(reply).Reason).Status);
+        CloseAll(dialer, listener, relay);
+    }
+
+    [Fact]
+    public async Task A_reservation_must_end_with_the_connection_it_was_made_on()
+    {
+        var (relay, books) = StartRelay();
+        var client = StartClient();
+        await RelayClient.ReserveAsync(Client(client), relay.Peer, relay.Addresses, Patience);
+        Assert.Single((await books.Ask<RelayServiceProtocol.StateIs>(RelayServiceProtocol.GetState.Instance, Patience)).Reservations);
+
+        await client.Swarm.Ask<SwarmProtocol.PeerClosed>(new SwarmProtocol.ClosePeer(relay.Peer), Patience);
+
+        await AwaitAssertAsync(async () =>
+            Assert.Empty((await books.Ask<RelayServiceProtocol.StateIs>(RelayServiceProtocol.GetState.Instance, Patience)).Reservations), Patience);
+        CloseAll(client, relay);
+    }
+
+    [Fact]
+    public async Task A_circuit_past_its_data_limit_must_be_reset_on_both_sides_and_leave_the_books()
+    {
+        var (relay, books) = StartRelay(RelayServiceSettings.Default with { CircuitData = 32 * 1024 });
+        var listener = StartClient();
+        var dialer = StartClient();
+        var reservation = await ReserveAndListenAsync(listener, relay);
+        SetHandler(listener, EchoProtocol, Echo);
+        var disconnected = CreateTestProbe();
+        Sys.EventStream.Subscribe(disconnected.Ref, typeof(SwarmProtocol.Disconnected));
+        var dialed = await dialer.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default, [Through(reservation, listener)]), Patience);
+        var options = DialOptions.Default.WithUseTransient("test");
+        var small = await dialer.Swarm.Ask<SwarmProtocol.StreamOpened>(new SwarmProtocol.OpenStream(listener.Peer, [EchoProtocol], options), Patience);
+        Assert.Equal(RandomBytes(0), await EchoThroughAsync(small.Stream, []));
+
+        var big = await dialer.Swarm.Ask<SwarmProtocol.StreamOpened>(new SwarmProtocol.OpenStream(listener.Peer, [EchoProtocol], options), Patience);
+        var echo = EchoThroughAsync(big.Stream, RandomBytes(256 * 1024));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => echo);
+        // Both ends lose the relayed connection; the direct ones to the relay stay.
+        disconnected.FishForMessage<SwarmProtocol.Disconnected>(d => d.Connection.Id == dialed.Connection.Id, Patience);
+        disconnected.FishForMessage<SwarmProtocol.Disconnected>(d => d.Connection.LocalPeer == listener.Peer && d.Connection.Stat.Transient, Patience);
+        await AwaitAssertAsync(async () =>
+            Assert.Equal(0, (await books.Ask<RelayServiceProtocol.StateIs>(RelayServiceProtocol.GetState.Instance, Patience)).Circuits), Patience);
+        Assert.Single(Conns(dialer, relay.Peer));
+        CloseAll(dialer, listener, relay);
+    }
+
+    [Fact]
+    public async Task A_circuit_past_its_duration_limit_must_be_cut()
+    {
+        var (relay, _) = StartRelay(RelayServiceSettings.Default with { CircuitDuration = TimeSpan.FromSeconds(1) });
+        var listener = StartClient();
+        var dialer = StartClient();
+        var reservation = await ReserveAndListenAsync(listener, relay);
+        var disconnected = CreateTestProbe();
+        Sys.EventStream.Subscribe(disconnected.Ref, typeof(SwarmProtocol.Disconnected));
+
+        var dialed = await dialer.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default, [Through(reservation, listener)]), Patience);
+
+        var gone = disconnected.FishForMessage<SwarmProtocol.Disconnected>(d => d.Connection.Id == dialed.Connection.Id, Patience);
+        Assert.InRange(DateTimeOffset.UtcNow - gone.Connection.Stat.Opened, TimeSpan.FromSeconds(0.5), Patience);
+        CloseAll(dialer, listener, relay);
+    }
+}
