@@ -64,10 +64,20 @@ public sealed class RelayTransport : ITransport
     /// <exception cref="InvalidOperationException">Already attached to another Swarm.</exception>
     public async Task AttachAsync(IActorRef swarm, CancellationToken cancellationToken = default)
     {
+        Bind(swarm);
+        await Network.SetStreamHandlerAsync(CircuitRelay.StopProtocolId, AcceptStopAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Binds the transport to its Swarm without serving the stop protocol: for an owner that
+    /// registers <see cref="AcceptStopAsync"/> itself, in order with its other handlers.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Already bound to another Swarm.</exception>
+    public void Bind(IActorRef swarm)
+    {
         ArgumentNullException.ThrowIfNull(swarm);
         if (!_swarm.TrySetResult(swarm) && !_swarm.Task.Result.Equals(swarm))
             throw new InvalidOperationException("this relay transport already belongs to another swarm");
-        await Network.SetStreamHandlerAsync(CircuitRelay.StopProtocolId, AcceptStopAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -165,9 +175,9 @@ public sealed class RelayTransport : ITransport
     /// <summary>
     /// Serves the stop protocol: a relay opens a circuit from another peer to this node. Accepted
     /// only while this node listens on <c>/p2p-circuit</c>; the stream then is the connection's
-    /// bytes, and this handler holds it until the connection ends.
+    /// bytes, and this handler holds it until the connection ends. Registered by <see cref="AttachAsync"/>.
     /// </summary>
-    private async Task AcceptStopAsync(StreamHandle stream)
+    public async Task AcceptStopAsync(StreamHandle stream)
     {
         var io = stream.Stream;
         io.ReadTimeout = io.WriteTimeout = (int)_handshakeTimeout.TotalMilliseconds;
