@@ -18,6 +18,7 @@
 #   testbed.sh fault NAME NODE DEV DELAY_MS LOSS_PCT
 #                                     delay and loss on DEV's egress in NODE's namespace: tc netem where
 #                                     the kernel has it, else iptables statistic drops (loss only)
+#   testbed.sh drops NAME NODE DEV    how many packets the fault on DEV dropped so far
 #   testbed.sh clear NAME NODE DEV    removes the fault
 #   testbed.sh exec NAME NODE CMD...  runs CMD inside NODE's namespace
 # NODE is one of a, b, ra, rb, relay, wan. NAME is at most 8 characters of [a-z0-9].
@@ -148,6 +149,18 @@ fault() {
   echo "FAULT iptables loss ${loss}% on $ns/$dev (no netem in this kernel: no delay)"
 }
 
+# How many packets the fault on DEV dropped so far: netem's count, or the iptables rules' counters.
+drops() {
+  local n=$1 node=$2 dev=$3
+  local ns="$n-$node"
+  if ns_exec "$ns" tc qdisc show dev "$dev" | grep -q netem; then
+    ns_exec "$ns" tc -s qdisc show dev "$dev" | sed -n 's/.*dropped \([0-9]*\).*/\1/p' | head -n 1
+  else
+    { ns_exec "$ns" iptables -L OUTPUT -v -x -n; ns_exec "$ns" iptables -L FORWARD -v -x -n; } \
+      | awk -v dev="$dev" '/statistic/ && $7 == dev { sum += $1 } END { print sum + 0 }'
+  fi
+}
+
 clear_fault() {
   local n=$1 node=$2 dev=$3
   local ns="$n-$node"
@@ -164,7 +177,8 @@ case "$command" in
   up) [ $# -eq 1 ] || die "usage: testbed.sh up NAME"; up "$1" ;;
   down) [ $# -eq 1 ] || die "usage: testbed.sh down NAME"; down "$1" ;;
   fault) [ $# -eq 5 ] || die "usage: testbed.sh fault NAME NODE DEV DELAY_MS LOSS_PCT"; fault "$@" ;;
+  drops) [ $# -eq 3 ] || die "usage: testbed.sh drops NAME NODE DEV"; drops "$@" ;;
   clear) [ $# -eq 3 ] || die "usage: testbed.sh clear NAME NODE DEV"; clear_fault "$@" ;;
   exec) [ $# -ge 3 ] || die "usage: testbed.sh exec NAME NODE CMD..."; n=$1; node=$2; shift 2; ns_exec "$n-$node" "$@" ;;
-  *) die "usage: testbed.sh check | deps | up NAME | down NAME | fault NAME NODE DEV DELAY_MS LOSS_PCT | clear NAME NODE DEV | exec NAME NODE CMD..." ;;
+  *) die "usage: testbed.sh check | deps | up NAME | down NAME | fault NAME NODE DEV DELAY_MS LOSS_PCT | drops NAME NODE DEV | clear NAME NODE DEV | exec NAME NODE CMD..." ;;
 esac
