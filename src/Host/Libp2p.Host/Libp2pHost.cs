@@ -99,7 +99,8 @@ public sealed class Libp2pHost : IExtension
     {
         var suffix = Multiaddr.Parse($"/p2p/{PeerId}");
         var addresses = await Network.InterfaceListenAddressesAsync(cancellationToken).ConfigureAwait(false);
-        return [.. addresses.Select(a => a.Encapsulate(suffix))];
+        // Bare /p2p-circuit only says relayed connections are accepted; the addresses to dial come from reservations.
+        return [.. addresses.Where(a => !(a.Components.Count == 1 && a.Has(MultiaddrProtocol.P2pCircuit))).Select(a => a.Encapsulate(suffix))];
     }
 
     /// <summary>Dials the peer named by the <c>/p2p/</c> part of <paramref name="address"/> at the rest of it.</summary>
