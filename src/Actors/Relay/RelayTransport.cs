@@ -193,7 +193,7 @@ public sealed class RelayTransport : ITransport
         }
         if (request is null)
             return;
-        if (request.Type != StopMessage.Types.Type.Connect)
+        if (!request.HasType || request.Type != StopMessage.Types.Type.Connect)
         {
             await AnswerAsync(io, Status.UnexpectedMessage).ConfigureAwait(false);
             return;
