@@ -119,7 +119,8 @@ public sealed class ConnectionActor : ReceiveActor
             Context.Watch(dialed.Dialer);
         // Counted from the first byte, as go-libp2p's listener and dialer do, and approved before
         // the upgrade starts, so the muxer's memory is charged to this connection's own scope.
-        _settings.Resources.OpenConnectionAsync(Direction, useFileDescriptor: true, RemoteAddress, owner: Self)
+        // A relayed connection is a stream on another connection: it holds no socket of its own.
+        _settings.Resources.OpenConnectionAsync(Direction, useFileDescriptor: !RemoteAddress.Has(MultiaddrProtocol.P2pCircuit), RemoteAddress, owner: Self)
             .PipeTo(Self, success: s => new ScopeOpened(s), failure: e => new ScopeRefused(e));
     }
 

@@ -62,6 +62,9 @@ public sealed class CircuitRelayTests : RelayTestKit
         var state = await books.Ask<RelayServiceProtocol.StateIs>(RelayServiceProtocol.GetState.Instance, Patience);
         Assert.Equal(1, state.Circuits);
         Assert.True(state.Reservations.ContainsKey(listener.Peer));
+        // Two connections (to the relay, and the relayed one), one socket: the relayed one is a stream.
+        var system = (await listener.Swarm.Ask<SwarmProtocol.ResourceSnapshotIs>(SwarmProtocol.GetResourceSnapshot.Instance, Patience)).Scopes[0];
+        Assert.Equal((1, 1, 1), (system.Usage.NumConnsInbound, system.Usage.NumConnsOutbound, system.Usage.NumFD));
         CloseAll(dialer, listener, relay);
     }
 
