@@ -184,3 +184,51 @@ public sealed class CircuitRelayTests : RelayTestKit
         CloseAll(dialer, listener, relay);
     }
 }
+
+/// <summary>What the hop service answers to bad requests: the spec's status codes, never a hang.</summary>
+public sealed class HopServiceBadInputTests : RelayTestKit
+{
+    private async Task<Libp2p.Protocols.Relay.Pb.HopMessage?> AskAsync(Host client, Host relay, byte[] request)
+    {
+        await KnowAsync(client, relay);
+        var opened = await client.Swarm.Ask<SwarmProtocol.StreamOpened>(new SwarmProtocol.OpenStream(relay.Peer, [CircuitRelay.HopProtocolId], DialOptions.Default), Patience);
+        var io = opened.Stream.Stream;
+        io.ReadTimeout = (int)Patience.TotalMilliseconds;
+        await io.WriteAsync(request);
+        return await Libp2p.Protocols.Encoding.DelimitedMessages.ReadAsync(io, Libp2p.Protocols.Relay.Pb.HopMessage.Parser, CircuitRelay.MaxMessageSize, "test");
+    }
+
+    [Theory]
+    [InlineData("00", Status.MalformedMessage)] // no type
+    [InlineData("0408022864", Status.UnexpectedMessage)] // a STATUS OK as a request
+    [InlineData("0608011202" + "0a00", Status.MalformedMessage)] // CONNECT to an empty peer ID
+    [InlineData("88 27", Status.MalformedMessage)] // a 5000-byte message announced
+    [InlineData("03ffffff", Status.MalformedMessage)] // not protobuf
+    public async Task A_bad_hop_request_must_get_the_specs_status(string hex, Status expected)
+    {
+        var (relay, _) = StartRelay();
+        var client = StartClient();
+
+        var answer = await AskAsync(client, relay, Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal)));
+
+        Assert.NotNull(answer);
+        Assert.Equal(Libp2p.Protocols.Relay.Pb.HopMessage.Types.Type.Status, answer!.Type);
+        Assert.Equal(expected, answer.Status);
+        CloseAll(client, relay);
+    }
+
+    [Fact]
+    public async Task A_circuit_to_a_reserved_peer_that_does_not_listen_on_p2p_circuit_must_fail_with_CONNECTION_FAILED()
+    {
+        var (relay, _) = StartRelay();
+        var target = StartClient();
+        var dialer = StartClient();
+        await RelayClient.ReserveAsync(Client(target), relay.Peer, relay.Addresses, Patience);
+        var address = relay.Addresses[0].Encapsulate($"/p2p/{relay.Peer}/p2p-circuit/p2p/{target.Peer}");
+
+        var reply = await dialer.Swarm.Ask(new SwarmProtocol.Dial(target.Peer, DialOptions.Default, [address]), Patience);
+
+        Assert.Equal(Status.ConnectionFailed, FindCause<CircuitRelayException>(Assert.IsType<SwarmProtocol.DialFailed>(reply).Reason).Status);
+        CloseAll(dialer, target, relay);
+    }
+}
