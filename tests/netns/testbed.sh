@@ -19,6 +19,8 @@
 #                                     delay and loss on DEV's egress in NODE's namespace: tc netem where
 #                                     the kernel has it, else iptables statistic drops (loss only)
 #   testbed.sh drops NAME NODE DEV    how many packets the fault on DEV dropped so far
+#   testbed.sh cut NAME NODE DEV      drops everything through DEV both ways, silently (no FIN, no RST)
+#   testbed.sh heal NAME NODE DEV     takes the cut away
 #   testbed.sh clear NAME NODE DEV    removes the fault
 #   testbed.sh exec NAME NODE CMD...  runs CMD inside NODE's namespace
 # NODE is one of a, b, ra, rb, relay, wan. NAME is at most 8 characters of [a-z0-9].
@@ -161,6 +163,24 @@ drops() {
   fi
 }
 
+# A link cut: everything through NODE's DEV silently dropped both ways (no FIN, no RST), as a
+# cable pulled or a route lost; "heal" takes it away.
+cut() {
+  local n=$1 node=$2 dev=$3
+  local ns="$n-$node"
+  for chain in INPUT FORWARD; do ns_exec "$ns" iptables -I "$chain" -i "$dev" -m comment --comment l2p-cut -j DROP; done
+  for chain in OUTPUT FORWARD; do ns_exec "$ns" iptables -I "$chain" -o "$dev" -m comment --comment l2p-cut -j DROP; done
+  echo "CUT $ns/$dev"
+}
+
+heal() {
+  local n=$1 node=$2 dev=$3
+  local ns="$n-$node"
+  for chain in INPUT FORWARD; do while ns_exec "$ns" iptables -D "$chain" -i "$dev" -m comment --comment l2p-cut -j DROP 2>/dev/null; do :; done; done
+  for chain in OUTPUT FORWARD; do while ns_exec "$ns" iptables -D "$chain" -o "$dev" -m comment --comment l2p-cut -j DROP 2>/dev/null; do :; done; done
+  echo "HEALED $ns/$dev"
+}
+
 clear_fault() {
   local n=$1 node=$2 dev=$3
   local ns="$n-$node"
@@ -177,8 +197,10 @@ case "$command" in
   up) [ $# -eq 1 ] || die "usage: testbed.sh up NAME"; up "$1" ;;
   down) [ $# -eq 1 ] || die "usage: testbed.sh down NAME"; down "$1" ;;
   fault) [ $# -eq 5 ] || die "usage: testbed.sh fault NAME NODE DEV DELAY_MS LOSS_PCT"; fault "$@" ;;
+  cut) [ $# -eq 3 ] || die "usage: testbed.sh cut NAME NODE DEV"; cut "$@" ;;
+  heal) [ $# -eq 3 ] || die "usage: testbed.sh heal NAME NODE DEV"; heal "$@" ;;
   drops) [ $# -eq 3 ] || die "usage: testbed.sh drops NAME NODE DEV"; drops "$@" ;;
   clear) [ $# -eq 3 ] || die "usage: testbed.sh clear NAME NODE DEV"; clear_fault "$@" ;;
   exec) [ $# -ge 3 ] || die "usage: testbed.sh exec NAME NODE CMD..."; n=$1; node=$2; shift 2; ns_exec "$n-$node" "$@" ;;
-  *) die "usage: testbed.sh check | deps | up NAME | down NAME | fault NAME NODE DEV DELAY_MS LOSS_PCT | drops NAME NODE DEV | clear NAME NODE DEV | exec NAME NODE CMD..." ;;
+  *) die "usage: testbed.sh check | deps | up NAME | down NAME | fault NAME NODE DEV DELAY_MS LOSS_PCT | drops NAME NODE DEV | cut NAME NODE DEV | heal NAME NODE DEV | clear NAME NODE DEV | exec NAME NODE CMD..." ;;
 esac

@@ -8,9 +8,11 @@ namespace Libp2p.Actors.Relay;
 /// <summary>
 /// Keeps one reservation on one relay alive: reserves, renews when half the remaining time has
 /// passed (so a renewal that fails has time for retries before the reservation ends), and retries
-/// a failed reservation with a doubling backoff (1 s up to 1 minute). Every outcome is published on
-/// the event stream as <see cref="RelayReservationChanged"/>. Stop the actor to stop renewing; the
-/// relay lets the reservation expire.
+/// a failed reservation with a doubling backoff (1 s up to 1 minute). A reservation ends with the
+/// connection it was made on, so when that connection goes the actor reserves again at once
+/// (dialing the relay anew). Every outcome is published on the event stream as
+/// <see cref="RelayReservationChanged"/>. Stop the actor to stop renewing; the relay lets the
+/// reservation expire.
 /// </summary>
 public sealed class RelayReservationActor : ReceiveActor, IWithTimers
 {
@@ -39,6 +41,13 @@ public sealed class RelayReservationActor : ReceiveActor, IWithTimers
         _timeout = timeout;
         _clock = clock;
         Receive<Renew>(_ => Reserve());
+        Receive<Swarm.SwarmProtocol.Disconnected>(d => d.Connection.LocalPeer == _network.LocalPeer && d.Connection.RemotePeer == _relay && !d.Connection.Stat.Transient, _ =>
+        {
+            // The reservation went with the connection: get a new one now, not at the next renewal.
+            _retry = FirstRetry;
+            Timers.StartSingleTimer("renew", new Renew(), TimeSpan.Zero);
+        });
+        Receive<Swarm.SwarmProtocol.Disconnected>(_ => { });
         Receive<Reserved>(r =>
         {
             _retry = FirstRetry;
@@ -62,7 +71,14 @@ public sealed class RelayReservationActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <inheritdoc />
-    protected override void PreStart() => Reserve();
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(Swarm.SwarmProtocol.Disconnected));
+        Reserve();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     private void Reserve() =>
         RelayClient.ReserveAsync(_network, _relay, _addresses, _timeout)

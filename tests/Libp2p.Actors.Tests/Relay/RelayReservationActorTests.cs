@@ -31,6 +31,26 @@ public sealed class RelayReservationActorTests : RelayTestKit
     }
 
     [Fact]
+    public async Task A_kept_reservation_must_be_made_again_at_once_when_its_connection_closes()
+    {
+        var (relay, books) = StartRelay();
+        var client = StartClient();
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(RelayReservationActor.RelayReservationChanged));
+        var keeper = Sys.ActorOf(RelayReservationActor.Props(Client(client), relay.Peer, relay.Addresses, Patience));
+        Assert.NotNull(events.ExpectMsg<RelayReservationActor.RelayReservationChanged>(Patience).Reservation);
+
+        await client.Swarm.Ask<Libp2p.Actors.Swarm.SwarmProtocol.PeerClosed>(new Libp2p.Actors.Swarm.SwarmProtocol.ClosePeer(relay.Peer), Patience);
+
+        // An hour's reservation, renewed within the test's patience: only the lost connection explains it.
+        Assert.NotNull(events.ExpectMsg<RelayReservationActor.RelayReservationChanged>(Patience).Reservation);
+        await AwaitAssertAsync(async () =>
+            Assert.True((await books.Ask<RelayServiceProtocol.StateIs>(RelayServiceProtocol.GetState.Instance, Patience)).Reservations.ContainsKey(client.Peer)), Patience);
+        Sys.Stop(keeper);
+        CloseAll(client, relay);
+    }
+
+    [Fact]
     public void A_refused_reservation_must_be_published_and_retried()
     {
         var (relay, _) = StartRelay(RelayServiceSettings.Default with { MaxReservations = 0 });

@@ -56,6 +56,19 @@ public sealed class NetnsTestbed : IAsyncLifetime
         return exit == 0 ? output.Single(l => l.StartsWith("FAULT", StringComparison.Ordinal)) : throw new InvalidOperationException(string.Join('\n', output));
     }
 
+    /// <summary>Drops everything through <paramref name="device"/> in <paramref name="node"/>'s namespace both ways, silently (no FIN, no RST).</summary>
+    public Task CutAsync(string node, string device) => RunAsync("cut", node, device);
+
+    /// <summary>Takes a <see cref="CutAsync"/> away.</summary>
+    public Task HealAsync(string node, string device) => RunAsync("heal", node, device);
+
+    private async Task RunAsync(string command, string node, string device)
+    {
+        var (exit, output) = await ScriptAsync(command, Name, node, device);
+        if (exit != 0)
+            throw new InvalidOperationException($"testbed.sh {command} failed: {string.Join('\n', output)}");
+    }
+
     /// <summary>How many packets the fault on <paramref name="device"/> in <paramref name="node"/>'s namespace dropped so far.</summary>
     public async Task<long> DropsAsync(string node, string device)
     {
