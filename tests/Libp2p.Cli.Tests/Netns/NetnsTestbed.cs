@@ -19,7 +19,11 @@ public sealed class NetnsTestbed : IAsyncLifetime
     public static bool HasNetem => Capabilities.Value.Netem;
 
     /// <summary>The testbed's name: its namespaces are <c>NAME-a</c>, <c>NAME-relay</c>, ….</summary>
-    public string Name { get; } = $"l2p{((Environment.ProcessId << 8) + Random.Shared.Next(256)) & 0xFFFFF:x5}";
+    // Unique within the process (test classes run in parallel, each with its own testbed) and,
+    // through the process ID, apart from another run's; at most 8 characters, as the script wants.
+    public string Name { get; } = $"l2p{Environment.ProcessId & 0xFFF:x3}{Interlocked.Increment(ref s_testbeds) & 0xFF:x2}";
+
+    private static int s_testbeds;
 
     /// <summary>What <c>up</c> printed: namespaces and addresses (<c>A_NS</c>, <c>RELAY_ADDR</c>, …).</summary>
     public IReadOnlyDictionary<string, string> Vars { get; private set; } = new Dictionary<string, string>();
