@@ -91,15 +91,16 @@ public sealed class RelayTransport : ITransport
         {
             var opening = OpenCircuitAsync(circuit, connectTimeout);
             var source = Source.FromTask(opening).ConcatMany(c => c.Stream.Source);
-            // The sink is made once the circuit is there: its first write comes after the upgrade's first bytes, which wait on nothing else.
+            // The hop stream's sink is attached when the first bytes come (the dialer's multistream
+            // header, at once), and they wait there for the circuit.
             var sink = Sink.LazyInitAsync(async () => (await opening.ConfigureAwait(false)).Stream.Sink)
                 .MapMaterializedValue(written =>
                 {
-                    // Upstream ended before writing a byte: the circuit still must not stay open.
+                    // Upstream ended before writing a byte: the circuit, once there, must not stay open.
                     written.ContinueWith(t =>
                     {
-                        if (t.IsCompletedSuccessfully && !t.Result.HasValue && opening.IsCompletedSuccessfully)
-                            opening.Result.Stream.Reset();
+                        if (t.IsCompletedSuccessfully && !t.Result.HasValue)
+                            opening.ContinueWith(o => o.Result.Stream.Reset(), TaskContinuationOptions.OnlyOnRanToCompletion);
                     }, TaskScheduler.Default);
                     return NotUsed.Instance;
                 });
