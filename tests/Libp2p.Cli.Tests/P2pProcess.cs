@@ -10,9 +10,12 @@ internal static class P2pProcess
 
     public sealed record Result(int ExitCode, string[] Output, string[] Error);
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunInAsync(null, args);
+
+    /// <summary>Runs <c>p2p</c> inside the network namespace <paramref name="netns"/> (null: this one) and waits for its exit.</summary>
+    public static async Task<Result> RunInAsync(string? netns, params string[] args)
     {
-        using var process = Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("p2p did not start");
+        using var process = Process.Start(StartInfo(netns, args)) ?? throw new InvalidOperationException("p2p did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -21,17 +24,26 @@ internal static class P2pProcess
     }
 
     /// <summary>Starts a long-running command (<c>listen</c>, <c>top</c>) whose lines are read as they come.</summary>
-    public static Running Start(params string[] args) =>
-        new(Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("p2p did not start"));
+    public static Running Start(params string[] args) => StartIn(null, args);
 
-    private static ProcessStartInfo StartInfo(string[] args)
+    /// <summary>Starts a long-running command inside the network namespace <paramref name="netns"/> (null: this one).</summary>
+    public static Running StartIn(string? netns, params string[] args) =>
+        new(Process.Start(StartInfo(netns, args)) ?? throw new InvalidOperationException("p2p did not start"));
+
+    private static ProcessStartInfo StartInfo(string? netns, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // ip netns exec enters the namespace and then execs dotnet: the process is p2p itself.
+        var start = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (netns is not null)
+        {
+            foreach (var arg in new[] { "netns", "exec", netns, "dotnet" })
+                start.ArgumentList.Add(arg);
+        }
         start.ArgumentList.Add(ToolPath);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);

@@ -27,13 +27,14 @@ public sealed class HostSettingsTests
         Assert.Null(websocket.Tls.ServerCertificate);
     }
 
-    /// <summary>TCP on <paramref name="tcp"/>, WebSockets over that same engine, then memory.</summary>
+    /// <summary>TCP on <paramref name="tcp"/>, WebSockets over that same engine, memory, then the relay client.</summary>
     private static void AssertTransports(ITransport tcp, IReadOnlyList<ITransport> transports)
     {
-        Assert.Equal(3, transports.Count);
+        Assert.Equal(4, transports.Count);
         Assert.Same(tcp, transports[0]);
         Assert.Same(tcp, Assert.IsType<WebSocketTransport>(transports[1]).Tcp);
         Assert.Same(MemoryTransport.Instance, transports[2]);
+        Assert.IsType<Libp2p.Actors.Relay.RelayTransport>(transports[3]);
     }
 
     [Fact]

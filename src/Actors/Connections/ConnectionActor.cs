@@ -119,7 +119,8 @@ public sealed class ConnectionActor : ReceiveActor
             Context.Watch(dialed.Dialer);
         // Counted from the first byte, as go-libp2p's listener and dialer do, and approved before
         // the upgrade starts, so the muxer's memory is charged to this connection's own scope.
-        _settings.Resources.OpenConnectionAsync(Direction, useFileDescriptor: true, RemoteAddress, owner: Self)
+        // A relayed connection is a stream on another connection: it holds no socket of its own.
+        _settings.Resources.OpenConnectionAsync(Direction, useFileDescriptor: !RemoteAddress.Has(MultiaddrProtocol.P2pCircuit), RemoteAddress, owner: Self)
             .PipeTo(Self, success: s => new ScopeOpened(s), failure: e => new ScopeRefused(e));
     }
 
@@ -148,7 +149,7 @@ public sealed class ConnectionActor : ReceiveActor
                     break;
                 case ConnectionStart.Dialed dialed:
                     // The connect may take what is left of the dial's time, no more and no less.
-                    var dial = Upgrader.Dial(Context.System, _materializer, dialed.Transport, dialed.Address, upgrade, dialed.Peer, dialed.Timeout);
+                    var dial = Upgrader.Dial(Context.System, _materializer, dialed.Transport, WithTarget(dialed.Address, dialed.Peer), upgrade, dialed.Peer, dialed.Timeout);
                     _connection = dial.Connection;
                     // Both settle: a refused connect closes the stage before the transport's task
                     // faults, and only the transport's error says "connection refused".
@@ -194,7 +195,7 @@ public sealed class ConnectionActor : ReceiveActor
             var upgrade = s.Upgrade;
             _info = new ConnectionInfo(_id, PeerId.FromPublicKey(_settings.Identity.PublicKey), upgrade.RemotePeer, upgrade.RemotePublicKey,
                 s.Addresses.LocalAddress, s.Addresses.RemoteAddress, upgrade.Security, upgrade.Muxer,
-                new Stats(Direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), Self);
+                new Stats(Direction, _settings.Clock.GetUtcNow(), IsRelayed(s.Addresses), new Dictionary<string, object>()), Self);
             if (_start is ConnectionStart.Dialed dialed)
                 dialed.Dialer.Tell(new Up(_info, _connection!, dialed.Address));
             else
@@ -221,6 +222,19 @@ public sealed class ConnectionActor : ReceiveActor
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.Close>(_ => Context.Stop(Self));
     }
+
+    /// <summary>
+    /// A relayed address names the peer it leads to, and the dial ranks addresses without it: the
+    /// relay transport needs it back to ask the relay for a circuit to that peer.
+    /// </summary>
+    private static Multiaddr WithTarget(Multiaddr address, PeerId peer) =>
+        address.Has(MultiaddrProtocol.P2pCircuit) && address.Components[^1].Protocol == MultiaddrProtocol.P2pCircuit
+            ? address.Encapsulate($"/p2p/{peer}")
+            : address;
+
+    /// <summary>A connection through a relay is limited (the seed's transient): the relay may cut it at its limits.</summary>
+    private static bool IsRelayed(TransportConnection addresses) =>
+        addresses.RemoteAddress.Has(MultiaddrProtocol.P2pCircuit) || addresses.LocalAddress.Has(MultiaddrProtocol.P2pCircuit);
 
     /// <summary>Tells the dialer why (an accepted connection has nobody waiting), and stops: the scope and the socket go with the actor.</summary>
     private void GiveUp(Exception reason)

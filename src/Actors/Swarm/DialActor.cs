@@ -118,7 +118,8 @@ public sealed class DialActor : ReceiveActor, IWithTimers
 
     /// <summary>Loopback first, then private, then the rest; IPv4 before IPv6 within each (cheapest, likeliest first).</summary>
     private static IEnumerable<Multiaddr> Rank(IEnumerable<Multiaddr> addresses) => addresses
-        .Select(a => a.PeerIdText is null ? a : a.Decapsulate("p2p"))
+        // Only a trailing /p2p is the dialed peer's: in a relayed address the one before /p2p-circuit is the relay's.
+        .Select(a => a.IsEmpty || a.Components[^1].Protocol != MultiaddrProtocol.P2p ? a : a.Decapsulate("p2p"))
         .Distinct()
         .OrderBy(a => a.TryGetIPEndPoint(out var ep) ? (System.Net.IPAddress.IsLoopback(ep.Address) ? 0 : IsPrivate(ep.Address) ? 1 : 2) : 3)
         .ThenBy(a => a.Has("ip6") ? 1 : 0);

@@ -2,8 +2,10 @@ using Akka.Actor;
 using Akka.Event;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Peerstore;
+using Libp2p.Actors.Relay;
 using Libp2p.Actors.Swarm;
 using Libp2p.Host.Services;
+using Libp2p.Protocols.Relay;
 
 namespace Libp2p.Host;
 
@@ -53,6 +55,19 @@ public sealed class HostActor : ReceiveActor
             Register(PerfService.ProtocolId, PerfService.ServeAsync);
         if (settings.Resources)
             Register(ResourcesService.ProtocolId, stream => ResourcesService.ServeAsync(stream, swarm));
+        // Relayed connections reach this node through the stop protocol, served by the transport that takes them.
+        foreach (var relayed in settings.Swarm.Transports.OfType<RelayTransport>())
+        {
+            relayed.Bind(swarm);
+            Register(CircuitRelay.StopProtocolId, relayed.AcceptStopAsync);
+        }
+        if (settings.RelayService is { } relay)
+        {
+            var books = Context.ActorOf(RelayServiceActor.Props(settings.Identity, relay), "relay");
+            var hop = new HopService(books, new Libp2p.Actors.Network.NetworkClient(swarm, Libp2p.Protocols.Peer.PeerId.FromPublicKey(settings.Identity.PublicKey)), relay,
+                Akka.Streams.ActorMaterializer.Create(Context.System, namePrefix: "libp2p-relay"));
+            Register(CircuitRelay.HopProtocolId, hop.ServeAsync);
+        }
 
         Receive<SwarmProtocol.HandlerSet>(_ => { });
         Receive<IdentifyService.IdentifyPeer>(m => _identify.Forward(m));

@@ -56,6 +56,13 @@ public sealed record HostSettings(PrivateKey Identity)
     /// <summary>Serve <c>/libp2p-dotnet/resources/1.0.0</c> (our resource scopes to any peer that asks); off by default.</summary>
     public bool Resources { get; init; }
 
+    /// <summary>
+    /// Serve as a circuit relay (the hop protocol) within these limits; null (the default) to serve
+    /// none. Relaying through others needs a <see cref="Libp2p.Actors.Relay.RelayTransport"/> among
+    /// the Swarm's transports, which <see cref="FromConfig"/> adds unless <c>relay.client = off</c>.
+    /// </summary>
+    public Libp2p.Actors.Relay.RelayServiceSettings? RelayService { get; init; }
+
     /// <summary><c>libp2p-dotnet/</c> and this assembly's version.</summary>
     public static string DefaultAgentVersion { get; } =
         $"libp2p-dotnet/{typeof(HostSettings).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}";
@@ -81,7 +88,9 @@ public sealed record HostSettings(PrivateKey Identity)
             throw new ConfigurationException($"{ConfigPath}.security: a list of distinct protocols among {string.Join(", ", SecurityProtocols.Supported)}, not [{string.Join(", ", security)}]");
         var swarm = new SwarmSettings(identity)
         {
-            Transports = Transports(section),
+            Transports = section.GetBoolean("relay.client")
+                ? [.. Transports(section), new Libp2p.Actors.Relay.RelayTransport(Libp2p.Protocols.Peer.PeerId.FromPublicKey(identity.PublicKey), PositiveTime(section, "relay.handshake-timeout"))]
+                : Transports(section),
             Muxers = muxers,
             Security = security.ToArray(),
             DialParallelism = Positive(section, "dial.parallelism"),
@@ -113,6 +122,24 @@ public sealed record HostSettings(PrivateKey Identity)
             Echo = section.GetBoolean("services.echo"),
             Perf = section.GetBoolean("services.perf"),
             Resources = section.GetBoolean("services.resources"),
+            RelayService = section.GetBoolean("relay.service") ? ReadRelayService(section) : null,
+        };
+    }
+
+    private static Libp2p.Actors.Relay.RelayServiceSettings ReadRelayService(Config section)
+    {
+        var data = section.GetByteSize("relay.circuit-data") ?? 0;
+        var duration = section.GetTimeSpan("relay.circuit-duration");
+        if (data < 0 || duration < TimeSpan.Zero)
+            throw new ConfigurationException($"{ConfigPath}.relay: circuit-duration and circuit-data must be 0 (no limit) or positive");
+        return new Libp2p.Actors.Relay.RelayServiceSettings
+        {
+            ReservationTtl = PositiveTime(section, "relay.reservation-ttl"),
+            MaxReservations = Positive(section, "relay.max-reservations"),
+            MaxCircuitsPerPeer = Positive(section, "relay.max-circuits-per-peer"),
+            CircuitDuration = duration,
+            CircuitData = data,
+            HandshakeTimeout = PositiveTime(section, "relay.handshake-timeout"),
         };
     }
 

@@ -99,7 +99,8 @@ public sealed class Libp2pHost : IExtension
     {
         var suffix = Multiaddr.Parse($"/p2p/{PeerId}");
         var addresses = await Network.InterfaceListenAddressesAsync(cancellationToken).ConfigureAwait(false);
-        return [.. addresses.Select(a => a.Encapsulate(suffix))];
+        // Bare /p2p-circuit only says relayed connections are accepted; the addresses to dial come from reservations.
+        return [.. addresses.Where(a => !(a.Components.Count == 1 && a.Has(MultiaddrProtocol.P2pCircuit))).Select(a => a.Encapsulate(suffix))];
     }
 
     /// <summary>Dials the peer named by the <c>/p2p/</c> part of <paramref name="address"/> at the rest of it.</summary>
@@ -110,10 +111,31 @@ public sealed class Libp2pHost : IExtension
         return await Network.DialPeerAsync(peer, Dialing, [transport], cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Reserves a slot on the relay at <paramref name="relayAddress"/> (ending in its <c>/p2p/</c>)
+    /// and listens on <c>/p2p-circuit</c>, so others reach this node through the relay at the
+    /// reservation's addresses (each followed by this node's <c>/p2p/</c>). The reservation lasts
+    /// until <see cref="Libp2p.Actors.Relay.RelayReservation.Expiration"/>; reserve again to renew it.
+    /// </summary>
+    /// <exception cref="Libp2p.Protocols.Relay.CircuitRelayException">The relay refused; its status says why.</exception>
+    /// <exception cref="InvalidOperationException">This host has no relay transport (<c>relay.client = off</c>).</exception>
+    public async Task<Libp2p.Actors.Relay.RelayReservation> ReserveAsync(Multiaddr relayAddress, CancellationToken cancellationToken = default)
+    {
+        if (!Settings.Swarm.Transports.OfType<Libp2p.Actors.Relay.RelayTransport>().Any())
+            throw new InvalidOperationException("this host has no relay transport (akka.libp2p.relay.client = off), so it cannot accept relayed connections");
+        var (relay, transport) = Split(relayAddress);
+        var reservation = await Libp2p.Actors.Relay.RelayClient.ReserveAsync(Network, relay, transport.IsEmpty ? null : [transport], Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+        var listening = await Network.ListenAddressesAsync(cancellationToken).ConfigureAwait(false);
+        if (!listening.Any(a => a.Has(MultiaddrProtocol.P2pCircuit)))
+            await Network.ListenAsync([Multiaddr.Parse("/p2p-circuit")], cancellationToken).ConfigureAwait(false);
+        return reservation;
+    }
+
     /// <summary>Pings a peer <paramref name="count"/> times on one stream and returns the round-trip times.</summary>
     public async Task<IReadOnlyList<TimeSpan>> PingAsync(PeerId peer, int count = 1, CancellationToken cancellationToken = default)
     {
-        var stream = await Network.NewStreamAsync(peer, [PingService.ProtocolId], Dialing, cancellationToken).ConfigureAwait(false);
+        // As go's ping does: a relayed (limited) connection is good enough for a few bytes.
+        var stream = await Network.NewStreamAsync(peer, [PingService.ProtocolId], Dialing.WithUseTransient("ping"), cancellationToken).ConfigureAwait(false);
         var times = new List<TimeSpan>(count);
         await foreach (var rtt in PingService.RunAsync(stream, count, cancellationToken).ConfigureAwait(false))
             times.Add(rtt);
@@ -137,7 +159,7 @@ public sealed class Libp2pHost : IExtension
     /// <summary>What the peer told us in identify: the last answer, or the next one if it is still coming (dials when not connected).</summary>
     public async Task<IdentifyResult> IdentifyAsync(PeerId peer, CancellationToken cancellationToken = default)
     {
-        await Network.DialPeerAsync(peer, Dialing, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await Network.DialPeerAsync(peer, Dialing.WithUseTransient("identify runs on relayed connections too"), cancellationToken: cancellationToken).ConfigureAwait(false);
         var reply = await Actor.Ask(new IdentifyService.IdentifyPeer(peer), Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
         return reply switch
         {

@@ -1,5 +1,6 @@
 // The js-libp2p peer of the interop tests. Usage:
 //   node node.mjs listen [--muxer yamux|mplex] [--security noise|tls] [--transport tcp|ws|wss --cert PEM --key PEM]
+//                        [--relay-server] [--via <relay multiaddr ending in /p2p/<relay>>] [--circuit]
 //   node node.mjs dial <multiaddr> ping [--count N] | echo [--bytes N] | perf [--upload N] [--download N] | identify | push
 // Dialing a /ws address on Node 20 needs `node --experimental-websocket` (the global WebSocket);
 // dialing /tls/ws trusts what NODE_EXTRA_CA_CERTS names besides the system's roots.
@@ -19,6 +20,7 @@ const { mplex } = await import('@libp2p/mplex')
 const { ping } = await import('@libp2p/ping')
 const { identify, identifyPush } = await import('@libp2p/identify')
 const { multiaddr } = await import('@multiformats/multiaddr')
+const { circuitRelayServer, circuitRelayTransport } = await import('@libp2p/circuit-relay-v2')
 
 const args = process.argv.slice(2)
 const option = (name, fallback) => {
@@ -30,6 +32,11 @@ const muxer = option('muxer', 'yamux')
 const security = option('security', 'noise')
 const transport = option('transport', 'tcp')
 const timeoutMs = Number(option('timeout-ms', '120000'))
+// Circuit relay v2: --relay-server serves the hop protocol; --via <relay multiaddr> reserves on that
+// relay and listens through it; --circuit dials /p2p-circuit addresses (implied by --via).
+const relayServer = args.includes('--relay-server')
+const via = option('via', undefined)
+const circuit = args.includes('--circuit') || via !== undefined
 
 const fail = (err) => {
   console.log(`ERROR ${err?.message ?? err}`.replace(/\s+/g, ' '))
@@ -38,10 +45,10 @@ const fail = (err) => {
 setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs).unref()
 
 const node = await createLibp2p({
-  addresses: { listen: mode === 'listen' ? [{ ws: '/ip4/127.0.0.1/tcp/0/ws', wss: '/ip4/127.0.0.1/tcp/0/tls/ws' }[transport] ?? '/ip4/127.0.0.1/tcp/0'] : [] },
+  addresses: { listen: mode === 'listen' ? [{ ws: '/ip4/127.0.0.1/tcp/0/ws', wss: '/ip4/127.0.0.1/tcp/0/tls/ws' }[transport] ?? '/ip4/127.0.0.1/tcp/0', ...(via ? [`${via}/p2p-circuit`] : [])] : [] },
   // Both, so a dialer takes whichever the address names. @libp2p/websockets 10 dials and listens
   // on any /ws or /wss address (no filter of insecure or non-DNS addresses to turn off).
-  transports: [tcp(), webSockets(transport === 'wss' ? { https: { cert: readFileSync(option('cert')), key: readFileSync(option('key')) } } : {})],
+  transports: [tcp(), webSockets(transport === 'wss' ? { https: { cert: readFileSync(option('cert')), key: readFileSync(option('key')) } } : {}), ...(circuit ? [circuitRelayTransport()] : [])],
   // One security protocol only, so each test run proves the one it names (over any transport:
   // libp2p-TLS inside wss is the connection's security, the wss TLS only the transport's).
   connectionEncrypters: [security === 'tls' ? tls() : noise()],
@@ -51,7 +58,8 @@ const node = await createLibp2p({
   services: {
     identify: identify(),
     identifyPush: identifyPush(),
-    ping: ping({ maxInboundStreams: 256, maxOutboundStreams: 256 })
+    ping: ping({ maxInboundStreams: 256, maxOutboundStreams: 256 }),
+    ...(relayServer ? { relay: circuitRelayServer() } : {})
   }
 }).catch(fail)
 
@@ -75,7 +83,7 @@ await node.handle('/echo/1.0.0', async (stream) => {
   } catch (err) {
     stream.abort(err)
   }
-}, { maxInboundStreams: 1024, maxOutboundStreams: 1024 })
+}, { maxInboundStreams: 1024, maxOutboundStreams: 1024, runOnLimitedConnection: true })
 
 // The server side of /perf/1.0.0 (libp2p perf spec): an 8-byte big-endian count of bytes to send
 // back, then the client's upload until it closes its write side, then the download.
@@ -107,7 +115,13 @@ await node.handle('/perf/1.0.0', async (stream) => {
 }, { maxInboundStreams: 64 })
 
 if (mode === 'listen') {
-  const addr = node.getMultiaddrs()[0]
+  if (via) {
+    // The reservation is made in the background: wait until the relayed address shows up.
+    while (!node.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit'))) {
+      await new Promise((resolve) => node.addEventListener('self:peer:update', resolve, { once: true }))
+    }
+  }
+  const addr = via ? node.getMultiaddrs().find(a => a.toString().includes('/p2p-circuit')) : node.getMultiaddrs()[0]
   console.log(`LISTEN ${addr.toString()}`)
   const stop = async () => { await node.stop(); process.exit(0) }
   process.on('SIGTERM', stop)

@@ -26,7 +26,8 @@ internal static class NodeEvents
     {
         var json = line.Json;
         var relay = system.ActorOf(Props.Create(() => new Relay(message => Print(host, json, output, message))), "events");
-        foreach (var type in new[] { typeof(SwarmProtocol.Connected), typeof(SwarmProtocol.Disconnected), typeof(IdentifyService.PeerIdentified) })
+        foreach (var type in new[] { typeof(SwarmProtocol.Connected), typeof(SwarmProtocol.Disconnected), typeof(IdentifyService.PeerIdentified),
+                     typeof(Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged) })
             system.EventStream.Subscribe(relay, type);
     }
 
@@ -52,6 +53,23 @@ internal static class NodeEvents
                 {
                     ["peer"] = r.Peer.ToString(), ["agentVersion"] = r.AgentVersion, ["protocolVersion"] = r.ProtocolVersion,
                     ["protocols"] = r.Protocols, ["push"] = identified.Push,
+                });
+                break;
+            case Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged { Reservation: { } reserved } changed when changed.LocalPeer == host.PeerId:
+                // Each relayed address is where others dial this node: printed as LISTEN prints the direct ones.
+                foreach (var address in reserved.Addresses)
+                {
+                    var dialable = address.Encapsulate($"/p2p/{host.PeerId}");
+                    Write(json, output, "reserved", $"RESERVED {dialable} until {reserved.Expiration:u}", new()
+                    {
+                        ["relay"] = reserved.Relay.ToString(), ["address"] = dialable.ToString(), ["expires"] = reserved.Expiration.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+                    });
+                }
+                break;
+            case Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged { Error: { } error } failed when failed.LocalPeer == host.PeerId:
+                Write(json, output, "reservation-failed", $"RESERVATION FAILED {failed.Relay}: {error.Message}", new()
+                {
+                    ["relay"] = failed.Relay.ToString(), ["error"] = error.Message,
                 });
                 break;
         }

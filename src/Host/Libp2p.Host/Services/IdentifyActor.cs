@@ -175,9 +175,9 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>A stream on a connection that exists already: identify never dials.</summary>
+    /// <summary>A stream on a connection that exists already, relayed ones included: identify never dials.</summary>
     private static Task<StreamHandle> OpenAsync(NetworkClient network, PeerId peer, string protocol, string reason, CancellationToken cancellationToken) =>
-        network.NewStreamAsync(peer, [protocol], DialOptions.Default.WithNoDial(reason), cancellationToken);
+        network.NewStreamAsync(peer, [protocol], DialOptions.Default.WithNoDial(reason).WithUseTransient("identify runs on relayed connections too, as go's and js's do"), cancellationToken);
 
     private void Apply(PeerId peer, IdentifyMessage message, bool push)
     {

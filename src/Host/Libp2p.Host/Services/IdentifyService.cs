@@ -99,7 +99,9 @@ public static class IdentifyService
     /// <summary>Our identify message as the peer at <paramref name="observed"/> should see it.</summary>
     internal static async Task<IdentifyMessage> BuildAsync(HostSettings settings, IActorRef swarm, Multiaddr? observed)
     {
-        var addresses = (await swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), Timeout).ConfigureAwait(false)).Addresses;
+        // A bare /p2p-circuit says only that relayed connections are accepted: nobody can dial it.
+        var addresses = (await swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), Timeout).ConfigureAwait(false)).Addresses
+            .Where(a => !(a.Components.Count == 1 && a.Has(MultiaddrProtocol.P2pCircuit))).ToArray();
         var protocols = (await swarm.Ask<SwarmProtocol.ProtocolsAre>(SwarmProtocol.GetProtocols.Instance, Timeout).ConfigureAwait(false)).Protocols;
         return new IdentifyMessage
         {
