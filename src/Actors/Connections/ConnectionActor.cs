@@ -117,6 +117,15 @@ public sealed class ConnectionActor : ReceiveActor
     {
         if (_start is ConnectionStart.Dialed dialed)
             Context.Watch(dialed.Dialer);
+        // Before anything is read or counted, as go-libp2p's listener asks: a refused connection holds no scope.
+        if (_start is ConnectionStart.Accepted accepted
+            && _settings.Gater?.InterceptAccept(accepted.Inbound.Addresses.LocalAddress, accepted.Inbound.Addresses.RemoteAddress) is { Allowed: false } verdict)
+        {
+            var gated = Gated(GaterHook.InterceptAccept, null, verdict.Refusal!);
+            Upgrader.Accept(_materializer, accepted.Inbound, _settings.Upgrade).Abort(gated);
+            Context.Stop(Self);
+            return;
+        }
         // Counted from the first byte, as go-libp2p's listener and dialer do, and approved before
         // the upgrade starts, so the muxer's memory is charged to this connection's own scope.
         _settings.Resources.OpenConnectionAsync(Direction, useFileDescriptor: true, RemoteAddress, owner: Self)
@@ -174,6 +183,13 @@ public sealed class ConnectionActor : ReceiveActor
         Receive<Upgraded>(u =>
         {
             _upgraded = true;
+            if (_settings.Gater?.InterceptSecured(Direction, u.Upgrade.RemotePeer, u.Addresses.LocalAddress, u.Addresses.RemoteAddress) is { Allowed: false } verdict)
+            {
+                var gated = Gated(GaterHook.InterceptSecured, u.Upgrade.RemotePeer, verdict.Refusal!);
+                _connection!.Abort(gated);
+                GiveUp(gated);
+                return;
+            }
             var self = Self;
             _scope!.SetPeerAsync(u.Upgrade.RemotePeer).PipeTo(self, success: () => new PeerSet(u.Upgrade, u.Addresses), failure: e => new PeerRefused(u.Upgrade.RemotePeer, e));
         });
@@ -195,6 +211,13 @@ public sealed class ConnectionActor : ReceiveActor
             _info = new ConnectionInfo(_id, PeerId.FromPublicKey(_settings.Identity.PublicKey), upgrade.RemotePeer, upgrade.RemotePublicKey,
                 s.Addresses.LocalAddress, s.Addresses.RemoteAddress, upgrade.Security, upgrade.Muxer,
                 new Stats(Direction, _settings.Clock.GetUtcNow(), false, new Dictionary<string, object>()), Self);
+            if (_settings.Gater?.InterceptUpgraded(_info) is { Allowed: false } verdict)
+            {
+                var gated = Gated(GaterHook.InterceptUpgraded, upgrade.RemotePeer, verdict.Refusal!);
+                _connection!.Abort(gated);
+                GiveUp(gated);
+                return;
+            }
             if (_start is ConnectionStart.Dialed dialed)
                 dialed.Dialer.Tell(new Up(_info, _connection!, dialed.Address));
             else
@@ -220,6 +243,15 @@ public sealed class ConnectionActor : ReceiveActor
         });
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.Close>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>The gater refused this connection: logged here, counted and published by the Swarm; the exception is what the dialer gets.</summary>
+    private ConnectionGatedException Gated(GaterHook hook, PeerId? peer, string reason)
+    {
+        _log.Info("the gater refused {0} connection {1}{2} at {3} at {4}: {5}", Direction == Direction.Inbound ? "inbound" : "outbound", _id,
+            peer is null ? "" : $" with {peer}", RemoteAddress, hook, reason);
+        Context.Parent.Tell(new SwarmProtocol.ConnectionGated(PeerId.FromPublicKey(_settings.Identity.PublicKey), hook, Direction, peer, RemoteAddress, reason));
+        return new ConnectionGatedException(hook, reason, peer, RemoteAddress);
     }
 
     /// <summary>Tells the dialer why (an accepted connection has nobody waiting), and stops: the scope and the socket go with the actor.</summary>
