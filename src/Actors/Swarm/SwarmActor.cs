@@ -70,6 +70,13 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     {
         _settings = settings;
         _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
+        // Checked before anything starts, for Swarms built in code too: watermarks above the resource
+        // manager's limit would have it refuse connections the manager means to keep (go-libp2p#1640).
+        if (settings.ConnectionManager?.Conflict(settings.Resources.Limits) is { } conflict)
+        {
+            _log.Error("the swarm cannot start: {0}", conflict);
+            throw new ArgumentException(conflict, nameof(settings));
+        }
         // Not a child of the Swarm: if the Swarm is stopped abruptly its connection actors abort
         // their graphs on the way out, and the graphs must still be alive to hear it and reset
         // their sockets. The Swarm shuts the materializer down once they are gone.
@@ -78,13 +85,6 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         settings.Resources.Start(Context);
         if (settings.ConnectionManager is { } manager)
         {
-            // Checked here too, for Swarms built in code: watermarks above the resource manager's
-            // limit would have it refuse connections the manager means to keep (go-libp2p#1640).
-            if (manager.Conflict(settings.Resources.Limits) is { } conflict)
-            {
-                _log.Error("{0}", conflict);
-                throw new ArgumentException(conflict, nameof(settings));
-            }
             _connectionManager = Context.ActorOf(ConnectionManagerActor.Props(manager, _local, settings.Clock), "connmgr");
         }
         Active();
