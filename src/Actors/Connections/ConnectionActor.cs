@@ -34,6 +34,7 @@ public sealed class ConnectionActor : ReceiveActor
     private ConnectionInfo? _info;
     private bool _taking;
     private bool _upgraded;
+    private Exception? _endedDuringUpgrade;
     private long _nextStream;
 
     /// <summary>How a connection begins: accepted by a listener, or one attempt of a dial.</summary>
@@ -183,6 +184,14 @@ public sealed class ConnectionActor : ReceiveActor
         Receive<Upgraded>(u =>
         {
             _upgraded = true;
+            // The two tasks race: a connection the remote cut right after its upgrade (a gater's
+            // refusal, a full peer scope) may have ended before this arrived, and would otherwise be
+            // adopted dead and never leave.
+            if (_endedDuringUpgrade is { } ended)
+            {
+                GiveUp(ended);
+                return;
+            }
             if (_settings.Gater?.InterceptSecured(Direction, u.Upgrade.RemotePeer, u.Addresses.LocalAddress, u.Addresses.RemoteAddress) is { Allowed: false } verdict)
             {
                 var gated = Gated(GaterHook.InterceptSecured, u.Upgrade.RemotePeer, verdict.Refusal!);
@@ -240,6 +249,8 @@ public sealed class ConnectionActor : ReceiveActor
         {
             if (_upgraded)
                 GiveUp(e.Error ?? new ConnectionClosedException("the connection closed before the Swarm took it"));
+            else
+                _endedDuringUpgrade = e.Error ?? new ConnectionClosedException("the connection closed right after its upgrade");
         });
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.Close>(_ => Context.Stop(Self));
