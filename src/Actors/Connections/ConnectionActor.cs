@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
+using Akka.Streams.Dsl;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
 using Libp2p.Actors.Swarm;
@@ -122,8 +123,8 @@ public sealed class ConnectionActor : ReceiveActor
         if (_start is ConnectionStart.Accepted accepted
             && _settings.Gater?.InterceptAccept(accepted.Inbound.Addresses.LocalAddress, accepted.Inbound.Addresses.RemoteAddress) is { Allowed: false } verdict)
         {
-            var gated = Gated(GaterHook.InterceptAccept, null, verdict.Refusal!);
-            Upgrader.Accept(_materializer, accepted.Inbound, _settings.Upgrade).Abort(gated);
+            Gated(GaterHook.InterceptAccept, null, verdict.Refusal!);
+            Refuse(accepted.Inbound);
             Context.Stop(Self);
             return;
         }
@@ -175,8 +176,7 @@ public sealed class ConnectionActor : ReceiveActor
         {
             if (_start is ConnectionStart.Accepted accepted)
             {
-                // Run only to be cut at once: as the listening side it has sent nothing yet.
-                Upgrader.Accept(_materializer, accepted.Inbound, _settings.Upgrade).Abort(r.Reason);
+                Refuse(accepted.Inbound);
                 _log.Info("refused an inbound connection from {0}: {1}", RemoteAddress, r.Reason.Message);
             }
             GiveUp(r.Reason);
@@ -255,6 +255,14 @@ public sealed class ConnectionActor : ReceiveActor
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.Close>(_ => Context.Stop(Self));
     }
+
+    /// <summary>
+    /// Closes a refused inbound connection without reading or sending a byte. Starting the upgrade
+    /// only to abort it at once raced the handshake: on a loaded machine the remote's first
+    /// messages were answered before the abort landed, and the dialer saw its upgrade succeed.
+    /// </summary>
+    private void Refuse(InboundConnection inbound) =>
+        Source.Empty<Akka.IO.ByteString>().Via(inbound.Flow).RunWith(Sink.Cancelled<Akka.IO.ByteString>(), _materializer);
 
     /// <summary>The gater refused this connection: logged here, counted and published by the Swarm; the exception is what the dialer gets.</summary>
     private ConnectionGatedException Gated(GaterHook hook, PeerId? peer, string reason)

@@ -8,7 +8,12 @@ using static Libp2p.Actors.Swarm.ConnectionManagerProtocol;
 
 namespace Libp2p.Actors.Tests.Swarm;
 
+/// <summary>Thirty-one Swarms at once are run alone, so they neither starve nor are starved by other classes' deadlines on two cores.</summary>
+[CollectionDefinition(nameof(LoopbackCrowd), DisableParallelization = true)]
+public sealed class LoopbackCrowd;
+
 /// <summary>The connection manager of a real Swarm, its peers other Swarms on loopback TCP.</summary>
+[Collection(nameof(LoopbackCrowd))]
 public sealed class ConnectionManagerSwarmTests : SwarmTestKit
 {
     [Fact]
