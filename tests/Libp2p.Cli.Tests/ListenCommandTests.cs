@@ -31,6 +31,9 @@ public sealed class ListenCommandTests
         var scopes = json.RootElement.GetProperty("scopes");
         Assert.Equal("system", scopes[0].GetProperty("scope").GetString());
         Assert.True(scopes[0].GetProperty("limit").GetProperty("connsInbound").GetInt32() > 0);
+        // The node's own connection manager and gater, from the reference configuration.
+        Assert.Equal(128, json.RootElement.GetProperty("connectionManager").GetProperty("highWater").GetInt32());
+        Assert.Empty(json.RootElement.GetProperty("gaterRefused").EnumerateObject());
     }
 
     [Theory]

@@ -189,6 +189,22 @@ void Line(string text)
     Console.WriteLine(text);
     report.AppendLine(text);
 }
+// --connmgr: only the connection manager's cost on connection set-up (issue 14).
+if (args.Contains("--connmgr"))
+{
+    Console.WriteLine($"# Connection manager ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {connections} set-ups per row, two rounds each, alternating)");
+    await ConnectionManagerScenario.SetupAsync(system, 50, managed: false);
+    for (var round = 1; round <= 2; round++)
+    {
+        foreach (var managed in new[] { false, true })
+        {
+            var (p50, p99) = await ConnectionManagerScenario.SetupAsync(system, connections, managed);
+            Console.WriteLine($"| round {round}, {(managed ? "with the default connection manager" : "no connection manager")} | p50 {p50:F2} ms | p99 {p99:F2} ms |");
+        }
+    }
+    await system.Terminate();
+    return 0;
+}
 // --resources: only the resource manager's figures (issue 10).
 if (args.Contains("--resources"))
 {

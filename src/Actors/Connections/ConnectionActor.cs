@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
+using Akka.Streams.Dsl;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
 using Libp2p.Actors.Swarm;
@@ -34,6 +35,7 @@ public sealed class ConnectionActor : ReceiveActor
     private ConnectionInfo? _info;
     private bool _taking;
     private bool _upgraded;
+    private Exception? _endedDuringUpgrade;
     private long _nextStream;
 
     /// <summary>How a connection begins: accepted by a listener, or one attempt of a dial.</summary>
@@ -117,6 +119,15 @@ public sealed class ConnectionActor : ReceiveActor
     {
         if (_start is ConnectionStart.Dialed dialed)
             Context.Watch(dialed.Dialer);
+        // Before anything is read or counted, as go-libp2p's listener asks: a refused connection holds no scope.
+        if (_start is ConnectionStart.Accepted accepted
+            && _settings.Gater?.InterceptAccept(accepted.Inbound.Addresses.LocalAddress, accepted.Inbound.Addresses.RemoteAddress) is { Allowed: false } verdict)
+        {
+            Gated(GaterHook.InterceptAccept, null, verdict.Refusal!);
+            Refuse(accepted.Inbound);
+            Context.Stop(Self);
+            return;
+        }
         // Counted from the first byte, as go-libp2p's listener and dialer do, and approved before
         // the upgrade starts, so the muxer's memory is charged to this connection's own scope.
         // A relayed connection is a stream on another connection: it holds no socket of its own.
@@ -166,8 +177,7 @@ public sealed class ConnectionActor : ReceiveActor
         {
             if (_start is ConnectionStart.Accepted accepted)
             {
-                // Run only to be cut at once: as the listening side it has sent nothing yet.
-                Upgrader.Accept(_materializer, accepted.Inbound, _settings.Upgrade).Abort(r.Reason);
+                Refuse(accepted.Inbound);
                 _log.Info("refused an inbound connection from {0}: {1}", RemoteAddress, r.Reason.Message);
             }
             GiveUp(r.Reason);
@@ -175,6 +185,21 @@ public sealed class ConnectionActor : ReceiveActor
         Receive<Upgraded>(u =>
         {
             _upgraded = true;
+            // The two tasks race: a connection the remote cut right after its upgrade (a gater's
+            // refusal, a full peer scope) may have ended before this arrived, and would otherwise be
+            // adopted dead and never leave.
+            if (_endedDuringUpgrade is { } ended)
+            {
+                GiveUp(ended);
+                return;
+            }
+            if (_settings.Gater?.InterceptSecured(Direction, u.Upgrade.RemotePeer, u.Addresses.LocalAddress, u.Addresses.RemoteAddress) is { Allowed: false } verdict)
+            {
+                var gated = Gated(GaterHook.InterceptSecured, u.Upgrade.RemotePeer, verdict.Refusal!);
+                _connection!.Abort(gated);
+                GiveUp(gated);
+                return;
+            }
             var self = Self;
             _scope!.SetPeerAsync(u.Upgrade.RemotePeer).PipeTo(self, success: () => new PeerSet(u.Upgrade, u.Addresses), failure: e => new PeerRefused(u.Upgrade.RemotePeer, e));
         });
@@ -196,6 +221,13 @@ public sealed class ConnectionActor : ReceiveActor
             _info = new ConnectionInfo(_id, PeerId.FromPublicKey(_settings.Identity.PublicKey), upgrade.RemotePeer, upgrade.RemotePublicKey,
                 s.Addresses.LocalAddress, s.Addresses.RemoteAddress, upgrade.Security, upgrade.Muxer,
                 new Stats(Direction, _settings.Clock.GetUtcNow(), IsRelayed(s.Addresses), new Dictionary<string, object>()), Self);
+            if (_settings.Gater?.InterceptUpgraded(_info) is { Allowed: false } verdict)
+            {
+                var gated = Gated(GaterHook.InterceptUpgraded, upgrade.RemotePeer, verdict.Refusal!);
+                _connection!.Abort(gated);
+                GiveUp(gated);
+                return;
+            }
             if (_start is ConnectionStart.Dialed dialed)
                 dialed.Dialer.Tell(new Up(_info, _connection!, dialed.Address));
             else
@@ -218,6 +250,8 @@ public sealed class ConnectionActor : ReceiveActor
         {
             if (_upgraded)
                 GiveUp(e.Error ?? new ConnectionClosedException("the connection closed before the Swarm took it"));
+            else
+                _endedDuringUpgrade = e.Error ?? new ConnectionClosedException("the connection closed right after its upgrade");
         });
         Receive<Conn.HandlersChanged>(h => _handlers = h.Handlers);
         Receive<Conn.Close>(_ => Context.Stop(Self));
@@ -235,6 +269,23 @@ public sealed class ConnectionActor : ReceiveActor
     /// <summary>A connection through a relay is limited (the seed's transient): the relay may cut it at its limits.</summary>
     private static bool IsRelayed(TransportConnection addresses) =>
         addresses.RemoteAddress.Has(MultiaddrProtocol.P2pCircuit) || addresses.LocalAddress.Has(MultiaddrProtocol.P2pCircuit);
+
+    /// <summary>
+    /// Closes a refused inbound connection without reading or sending a byte. Starting the upgrade
+    /// only to abort it at once raced the handshake: on a loaded machine the remote's first
+    /// messages were answered before the abort landed, and the dialer saw its upgrade succeed.
+    /// </summary>
+    private void Refuse(InboundConnection inbound) =>
+        Source.Empty<Akka.IO.ByteString>().Via(inbound.Flow).RunWith(Sink.Cancelled<Akka.IO.ByteString>(), _materializer);
+
+    /// <summary>The gater refused this connection: logged here, counted and published by the Swarm; the exception is what the dialer gets.</summary>
+    private ConnectionGatedException Gated(GaterHook hook, PeerId? peer, string reason)
+    {
+        _log.Info("the gater refused {0} connection {1}{2} at {3} at {4}: {5}", Direction == Direction.Inbound ? "inbound" : "outbound", _id,
+            peer is null ? "" : $" with {peer}", RemoteAddress, hook, reason);
+        Context.Parent.Tell(new SwarmProtocol.ConnectionGated(PeerId.FromPublicKey(_settings.Identity.PublicKey), hook, Direction, peer, RemoteAddress, reason));
+        return new ConnectionGatedException(hook, reason, peer, RemoteAddress);
+    }
 
     /// <summary>Tells the dialer why (an accepted connection has nobody waiting), and stops: the scope and the socket go with the actor.</summary>
     private void GiveUp(Exception reason)

@@ -28,7 +28,15 @@ public sealed class NetworkClient
     {
         _swarm = swarm;
         LocalPeer = localPeer;
+        ConnectionManager = new ConnectionManagerClient(token => _swarm.WaitAsync(token));
     }
+
+    /// <summary>The Swarm's connection manager (tags, protection, trims, decaying tags) as async methods.</summary>
+    public ConnectionManagerClient ConnectionManager { get; }
+
+    /// <summary>How many connections each hook of this node's gater refused.</summary>
+    public async Task<IReadOnlyDictionary<GaterHook, long>> GaterCountsAsync(CancellationToken cancellationToken = default) =>
+        ((SwarmProtocol.GaterCountsAre)await AskAsync(SwarmProtocol.GetGaterCounts.Instance, cancellationToken)).Refused;
 
     /// <summary>The Swarm actor behind this client.</summary>
     /// <exception cref="InvalidOperationException">The client was made with a Swarm that is not resolved yet.</exception>

@@ -95,3 +95,23 @@ public sealed class NoTransportException(PeerId peer, IReadOnlyList<Multiaddr> a
     /// <summary>The addresses no transport can dial.</summary>
     public IReadOnlyList<Multiaddr> Addresses { get; } = addresses;
 }
+
+/// <summary>
+/// This node's connection gater refused a connection: <see cref="Hook"/> names the stage, and
+/// <see cref="Reason"/> is the gater's own words (go-libp2p only says the dial was gated).
+/// </summary>
+public sealed class ConnectionGatedException(Libp2p.Actors.Swarm.GaterHook hook, string reason, PeerId? peer, Multiaddr? address)
+    : Exception($"gated by {hook}: {reason}")
+{
+    /// <summary>The gater's hook that refused, e.g. <c>InterceptSecured</c>.</summary>
+    public Libp2p.Actors.Swarm.GaterHook Hook { get; } = hook;
+
+    /// <summary>Why, as the gater put it.</summary>
+    public string Reason { get; } = reason;
+
+    /// <summary>The peer, when known at that stage.</summary>
+    public PeerId? Peer { get; } = peer;
+
+    /// <summary>The remote address, when known at that stage.</summary>
+    public Multiaddr? Address { get; } = address;
+}

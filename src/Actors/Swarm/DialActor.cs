@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Libp2p.Actors.Network;
 using Libp2p.Actors.Resources;
 using Libp2p.Actors.Connections;
@@ -98,6 +99,12 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Timers.StartSingleTimer("timeout", new TimedOut(), _timeout);
+        if (_settings.Gater?.InterceptPeerDial(_peer) is { Allowed: false } verdict)
+        {
+            var gated = Gated(GaterHook.InterceptPeerDial, null, verdict.Refusal!);
+            Finish(new DialException(_peer, gated.Message, inner: gated));
+            return;
+        }
         // Addresses named by the dial are all it tries: the peerstore is asked only when there are none.
         if (_given.Count > 0)
         {
@@ -142,12 +149,19 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             if (_backedOff.TryGetValue(address, out var backoff))
                 waiting.Add(backoff);
             else if (_settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
-                _queue.Add((address, transport));
+            {
+                if (_settings.Gater?.InterceptAddrDial(_peer, address) is { Allowed: false } verdict)
+                    _failures.Add((address, Gated(GaterHook.InterceptAddrDial, address, verdict.Refusal!)));
+                else
+                    _queue.Add((address, transport));
+            }
             else
                 untransported.Add(address);
         }
         if (_queue.Count > 0)
             Launch();
+        else if (_failures.Count > 0)
+            Finish(AllFailed());
         else if (waiting.Count > 0)
             Finish(BackoffFailure(waiting));
         else if (untransported.Count > 0)
@@ -192,6 +206,14 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         _failures.Count > 0 && _failures.TrueForAll(f => f.Error is ResourceLimitExceededException)
             ? _failures[0].Error
             : new DialException(_peer, "all addresses failed", _failures);
+
+    /// <summary>The gater refused: the Swarm counts and publishes it, and the dialer gets the reason.</summary>
+    private ConnectionGatedException Gated(GaterHook hook, Multiaddr? address, string reason)
+    {
+        Context.GetLogger().Info("the gater refused dialing {0}{1} at {2}: {3}", _peer, address is null ? "" : $" at {address}", hook, reason);
+        Context.Parent.Tell(new SwarmProtocol.ConnectionGated(PeerId.FromPublicKey(_settings.Identity.PublicKey), hook, Direction.Outbound, _peer, address, reason));
+        return new ConnectionGatedException(hook, reason, _peer, address);
+    }
 
     private void Finish(Exception? error)
     {

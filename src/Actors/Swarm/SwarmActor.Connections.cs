@@ -96,7 +96,8 @@ public sealed partial class SwarmActor
             _backoff[peer] = addresses = new Dictionary<Multiaddr, DialActor.Backoff>();
         foreach (var (address, error) in dial.Attempts)
         {
-            if (error is ResourceLimitExceededException)
+            // Our own refusals (resource manager, gater) say nothing about the address.
+            if (error is ResourceLimitExceededException or ConnectionGatedException)
                 continue;
             var failures = addresses.TryGetValue(address, out var previous) ? previous.Failures + 1 : 1;
             var delay = TimeSpan.FromTicks(Math.Min(_settings.BackoffMax.Ticks, _settings.BackoffBase.Ticks << Math.Min(failures - 1, 20)));
@@ -153,7 +154,9 @@ public sealed partial class SwarmActor
         if (info.Stat.Direction == Direction.Outbound)
             _peerstore.Tell(new PeerstoreProtocol.AddAddresses(info.RemotePeer, [info.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(info.RemotePeer, info.RemotePublicKey));
-        Context.System.EventStream.Publish(new SwarmProtocol.Connected(info));
+        var connected = new SwarmProtocol.Connected(info);
+        _connectionManager?.Tell(connected);
+        Context.System.EventStream.Publish(connected);
     }
 
     private List<ConnectionInfo> ConnectionsTo(PeerId peer) => _connections.Values.Select(c => c.Info).Where(c => c.RemotePeer == peer).ToList();

@@ -43,6 +43,8 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private long _nextConnection;
     private long _nextListener;
     private long _nextDial;
+    private readonly IActorRef? _connectionManager;
+    private readonly Dictionary<GaterHook, long> _gated = new();
 
     /// <summary>One live connection: what the Swarm reports of it, and the handle it aborts if the Swarm stops abruptly.</summary>
     private sealed record LiveConnection(ConnectionInfo Info, MuxedConnection Handle);
@@ -68,12 +70,23 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     {
         _settings = settings;
         _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
+        // Checked before anything starts, for Swarms built in code too: watermarks above the resource
+        // manager's limit would have it refuse connections the manager means to keep (go-libp2p#1640).
+        if (settings.ConnectionManager?.Conflict(settings.Resources.Limits) is { } conflict)
+        {
+            _log.Error("the swarm cannot start: {0}", conflict);
+            throw new ArgumentException(conflict, nameof(settings));
+        }
         // Not a child of the Swarm: if the Swarm is stopped abruptly its connection actors abort
         // their graphs on the way out, and the graphs must still be alive to hear it and reset
         // their sockets. The Swarm shuts the materializer down once they are gone.
         _materializer = ActorMaterializer.Create(Context.System, namePrefix: $"libp2p-{Self.Path.Name}");
         _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock), "peerstore");
         settings.Resources.Start(Context);
+        if (settings.ConnectionManager is { } manager)
+        {
+            _connectionManager = Context.ActorOf(ConnectionManagerActor.Props(manager, _local, settings.Clock), "connmgr");
+        }
         Active();
     }
 
@@ -141,6 +154,20 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         Receive<SwarmProtocol.GetConns>(g => Sender.Tell(new SwarmProtocol.ConnsAre(g.Peer is null ? [.. _connections.Values.Select(c => c.Info)] : ConnectionsTo(g.Peer))));
         Receive<SwarmProtocol.GetProtocols>(_ => Sender.Tell(new SwarmProtocol.ProtocolsAre(Protocols())));
         Receive<SwarmProtocol.GetPeerstore>(_ => Sender.Tell(new SwarmProtocol.PeerstoreIs(_peerstore)));
+        Receive<ConnectionManagerProtocol.ICommand>(c =>
+        {
+            if (_connectionManager is null)
+                Sender.Tell(new ConnectionManagerProtocol.NoConnectionManager(c));
+            else
+                _connectionManager.Forward(c);
+        });
+        Receive<SwarmProtocol.ConnectionGated>(g =>
+        {
+            // Counted and published here, so one place knows every refusal of this node.
+            _gated[g.Hook] = _gated.GetValueOrDefault(g.Hook) + 1;
+            Context.System.EventStream.Publish(g);
+        });
+        Receive<SwarmProtocol.GetGaterCounts>(_ => Sender.Tell(new SwarmProtocol.GaterCountsAre(new Dictionary<GaterHook, long>(_gated))));
         Receive<SwarmProtocol.GetResourceSnapshot>(_ => _settings.Resources.SnapshotAsync().PipeTo(Sender, success: s => new SwarmProtocol.ResourceSnapshotIs(s)));
     }
 
@@ -152,7 +179,9 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         if (_connections.Remove(actor, out var connection))
         {
             var info = connection.Info;
-            Context.System.EventStream.Publish(new SwarmProtocol.Disconnected(info));
+            var disconnected = new SwarmProtocol.Disconnected(info);
+            _connectionManager?.Tell(disconnected);
+            Context.System.EventStream.Publish(disconnected);
             if (ConnectionsTo(info.RemotePeer).Count == 0)
             {
                 _history[info.RemotePeer] = Connectedness.CanConnect;

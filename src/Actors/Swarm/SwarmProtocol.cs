@@ -121,6 +121,16 @@ public static class SwarmProtocol
     /// <summary>The resource scopes, system first, each with its usage and limit.</summary>
     public sealed record ResourceSnapshotIs(IReadOnlyList<Resources.ScopeSnapshot> Scopes);
 
+    /// <summary>Asks how many connections each gater hook refused; answered with <see cref="GaterCountsAre"/>.</summary>
+    public sealed record GetGaterCounts
+    {
+        /// <summary>The message.</summary>
+        public static GetGaterCounts Instance { get; } = new();
+    }
+
+    /// <summary>Refusals so far by hook; hooks that refused nothing are absent.</summary>
+    public sealed record GaterCountsAre(IReadOnlyDictionary<GaterHook, long> Refused);
+
     /// <summary>Closes listeners, then connections and their streams; answered with <see cref="Closed"/> once all are gone.</summary>
     public sealed record Close
     {
@@ -154,6 +164,12 @@ public static class SwarmProtocol
 
     /// <summary>Event: a handler was set or removed; <see cref="Protocols"/> is the new set (identify pushes it to peers).</summary>
     public sealed record ProtocolsChanged(PeerId LocalPeer, IReadOnlyList<string> Protocols) : NodeEvent(LocalPeer);
+
+    /// <summary>
+    /// Event: this node's gater refused a connection at <paramref name="Hook"/>, with its reason; the
+    /// dialer of an outbound connection gets the same reason in a <see cref="ConnectionGatedException"/>.
+    /// </summary>
+    public sealed record ConnectionGated(PeerId LocalPeer, GaterHook Hook, Direction Direction, PeerId? Peer, Multiaddr? Address, string Reason) : NodeEvent(LocalPeer);
 
     /// <summary>Event: the network stopped listening on an address (the seed's <c>Notifiee.ListenClose</c>).</summary>
     public sealed record ListenClosed(PeerId LocalPeer, Multiaddr Address) : NodeEvent(LocalPeer);

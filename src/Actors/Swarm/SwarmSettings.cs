@@ -49,6 +49,16 @@ public sealed record SwarmSettings(PrivateKey Identity)
     /// </summary>
     public ResourceManager Resources { get; init; } = new(ResourceLimitDefaults.Scaled());
 
+    /// <summary>
+    /// Keeps the connection count between watermarks (<see cref="ConnectionManagerActor"/>, a child
+    /// of the Swarm); none when null, the default for a Swarm built in code. A host reads it from
+    /// <c>akka.libp2p.connection-manager</c>.
+    /// </summary>
+    public ConnectionManagerSettings? ConnectionManager { get; init; }
+
+    /// <summary>Vetoes peers and addresses at each stage of a connection (go-libp2p's <c>ConnectionGater</c>); none when null.</summary>
+    public IConnectionGater? Gater { get; init; }
+
     /// <summary>The clock, injectable so backoff is testable without waiting.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 

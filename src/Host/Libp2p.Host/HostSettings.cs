@@ -8,6 +8,7 @@ using Libp2p.Host.Identity;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Multiformats;
+using Libp2p.Protocols.Peer;
 using Libp2p.Protocols.Transport;
 using Libp2p.Protocols.Transport.WebSockets;
 
@@ -107,7 +108,9 @@ public sealed record HostSettings(PrivateKey Identity)
                 section.GetTimeSpan("connection.stream-negotiation-timeout"),
                 Positive(section, "connection.max-negotiating-inbound-streams")),
             Resources = new ResourceManager(Limits(root)),
+            Gater = Gater(section.GetConfig("gater")),
         };
+        swarm = swarm with { ConnectionManager = ConnectionManager(section.GetConfig("connection-manager"), swarm.Resources.Limits) };
         var agent = section.GetString("identify.agent-version");
         return new HostSettings(identity)
         {
@@ -141,6 +144,38 @@ public sealed record HostSettings(PrivateKey Identity)
             CircuitData = data,
             HandshakeTimeout = PositiveTime(section, "relay.handshake-timeout"),
         };
+    }
+
+    private static ConnectionManagerSettings? ConnectionManager(Config section, ResourceLimits limits)
+    {
+        if (!section.GetBoolean("enabled"))
+            return null;
+        var settings = new ConnectionManagerSettings(section.GetInt("low-water"), section.GetInt("high-water"))
+        {
+            GracePeriod = section.GetTimeSpan("grace-period"),
+            SilencePeriod = section.GetTimeSpan("silence-period"),
+            DecayResolution = section.GetTimeSpan("decay-resolution"),
+        };
+        return settings.Conflict(limits) is { } conflict ? throw new ConfigurationException($"{ConfigPath}.{conflict}") : settings;
+    }
+
+    private static ConfiguredConnectionGater? Gater(Config section)
+    {
+        string[] lists = ["deny-peers", "deny-addresses", "allow-peers", "allow-addresses"];
+        if (lists.All(l => section.GetStringList(l).Count == 0))
+            return null;
+        PeerId[] Peers(string list) => [.. section.GetStringList(list).Select(p => PeerId.TryParse(p, out var peer)
+            ? peer : throw new ConfigurationException($"{ConfigPath}.gater.{list}: '{p}' is not a peer ID"))];
+        Multiaddr[] Addresses(string list) => [.. section.GetStringList(list).Select(a => Multiaddr.TryParse(a, out var address)
+            ? address : throw new ConfigurationException($"{ConfigPath}.gater.{list}: '{a}' is not a multiaddr"))];
+        try
+        {
+            return new ConfiguredConnectionGater(Peers("deny-peers"), Addresses("deny-addresses"), Peers("allow-peers"), Addresses("allow-addresses"));
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException($"{ConfigPath}.gater: {e.Message}", e);
+        }
     }
 
     private static ResourceLimits Limits(Config root)

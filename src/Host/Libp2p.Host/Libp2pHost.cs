@@ -23,6 +23,9 @@ public sealed class Libp2pHost : IExtension
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(settings);
+        // The Swarm would refuse to start; said here, to the caller, rather than in a log.
+        if (settings.Swarm.ConnectionManager?.Conflict(settings.Swarm.Resources.Limits) is { } conflict)
+            throw new ArgumentException(conflict, nameof(settings));
         Settings = settings;
         PeerId = PeerId.FromPublicKey(settings.Identity.PublicKey);
         Actor = system.ActorOf(HostActor.Props(settings), name);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Libp2p.Actors.Resources;
+using Libp2p.Actors.Swarm;
 using Libp2p.Host;
 using Libp2p.Host.Services;
 using Libp2p.Protocols.Peer;
@@ -65,10 +66,14 @@ internal static class TopCommand
                     throw new CommandFailedException($"resources of {shown}: {Failure.Describe(e)}" +
                         (connect is null ? "" : " (does the node run 'p2p listen --serve-resources'?)"), e);
                 }
+                // The connection manager and the gater are read of our own node only: the resources
+                // protocol carries scopes, nothing else.
+                var managed = connect is null ? await ManagedAsync(host).WaitAsync(timeout).ConfigureAwait(false) : null;
                 if (line.Json)
-                    output.WriteLine(Json(shown, scopes));
+                    output.WriteLine(Json(shown, scopes, managed));
                 else
-                    output.Write((redraw ? ClearScreen : "") + Table(shown, scopes, wide, Output.Width(output)));
+                    output.Write((redraw ? ClearScreen : "") + Table(shown, scopes, wide, Output.Width(output))
+                        + (managed is null ? "" : Managed(managed.Value.Info, managed.Value.Gated, wide ? int.MaxValue : Output.Width(output))));
                 if (once)
                     break;
                 var next = Task.Delay(TimeSpan.FromSeconds(interval), CancellationToken.None);
@@ -82,6 +87,31 @@ internal static class TopCommand
         {
             await system.Terminate().ConfigureAwait(false);
         }
+    }
+
+    private static async Task<(ConnectionManagerInfo? Info, IReadOnlyDictionary<GaterHook, long> Gated)?> ManagedAsync(Libp2pHost host)
+    {
+        ConnectionManagerInfo? info = null;
+        if (host.Settings.Swarm.ConnectionManager is not null)
+            info = await host.Network.ConnectionManager.GetInfoAsync().ConfigureAwait(false);
+        return (info, await host.Network.GaterCountsAsync().ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Two lines under the table: the connection manager's counts and its last trim, and the
+    /// gater's refusals by hook; each cut to <paramref name="width"/>.
+    /// </summary>
+    internal static string Managed(ConnectionManagerInfo? info, IReadOnlyDictionary<GaterHook, long> gated, int width = int.MaxValue)
+    {
+        var manager = info is null
+            ? "connmgr off"
+            : string.Create(CultureInfo.InvariantCulture, $"connmgr {info.Connections} conns, {info.Peers} peers, {info.ProtectedPeers} protected (low {info.Settings.LowWater}, high {info.Settings.HighWater}); ")
+              + (info.LastTrim is not { } trim ? "no trim yet"
+                  : string.Create(CultureInfo.InvariantCulture, $"last trim {trim.At.ToLocalTime():HH:mm:ss} ({trim.Cause}) {trim.CountBefore}->{trim.CountAfter}, closed {trim.Closed.Count} peers")
+                    + (trim.Skipped is null ? "" : " (nothing to close)"));
+        var gater = gated.Count == 0 ? "gater refused none"
+            : "gater refused " + string.Join(", ", gated.OrderBy(g => g.Key).Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Value} at {g.Key}")));
+        return $"{Cut(manager, width - 1)}\n{Cut(gater, width - 1)}\n";
     }
 
     private static async Task Connect(Libp2pHost host, Protocols.Multiformats.Multiaddr address, TimeSpan timeout)
@@ -169,7 +199,7 @@ internal static class TopCommand
     private static string Cell(int used, int limit, bool limits) =>
         !limits || limit == int.MaxValue ? used.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{used}/{limit}");
 
-    private static string Json(PeerId peer, IReadOnlyList<ScopeSnapshot> scopes)
+    private static string Json(PeerId peer, IReadOnlyList<ScopeSnapshot> scopes, (ConnectionManagerInfo? Info, IReadOnlyDictionary<GaterHook, long> Gated)? managed = null)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -182,6 +212,36 @@ internal static class TopCommand
             foreach (var scope in scopes)
                 ResourcesService.Write(json, scope);
             json.WriteEndArray();
+            if (managed is var (info, gated))
+            {
+                if (info is not null)
+                {
+                    json.WriteStartObject("connectionManager");
+                    json.WriteNumber("connections", info.Connections);
+                    json.WriteNumber("peers", info.Peers);
+                    json.WriteNumber("protectedPeers", info.ProtectedPeers);
+                    json.WriteNumber("lowWater", info.Settings.LowWater);
+                    json.WriteNumber("highWater", info.Settings.HighWater);
+                    json.WriteNumber("trims", info.Trims);
+                    if (info.LastTrim is { } trim)
+                    {
+                        json.WriteStartObject("lastTrim");
+                        json.WriteString("cause", trim.Cause.ToString());
+                        json.WriteString("at", trim.At);
+                        json.WriteNumber("countBefore", trim.CountBefore);
+                        json.WriteNumber("countAfter", trim.CountAfter);
+                        json.WriteNumber("peersClosed", trim.Closed.Count);
+                        if (trim.Skipped is not null)
+                            json.WriteString("skipped", trim.Skipped);
+                        json.WriteEndObject();
+                    }
+                    json.WriteEndObject();
+                }
+                json.WriteStartObject("gaterRefused");
+                foreach (var (hook, count) in gated)
+                    json.WriteNumber(hook.ToString(), count);
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
