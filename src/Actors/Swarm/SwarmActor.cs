@@ -77,10 +77,11 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             _log.Error("the swarm cannot start: {0}", conflict);
             throw new ArgumentException(conflict, nameof(settings));
         }
-        // Not a child of the Swarm: if the Swarm is stopped abruptly its connection actors abort
-        // their graphs on the way out, and the graphs must still be alive to hear it and reset
-        // their sockets. The Swarm shuts the materializer down once they are gone.
-        _materializer = ActorMaterializer.Create(Context.System, namePrefix: $"libp2p-{Self.Path.Name}");
+        // The Swarm's own: its stream supervisor is a child of the Swarm, so every graph (listeners,
+        // connections) stops with it. Not one made from the ActorSystem: Akka.Streams gives every
+        // materializer made from the system the same supervisor (/user/StreamSupervisor-0), so
+        // shutting that one down stopped the application's own graphs and every other Swarm's.
+        _materializer = ActorMaterializer.Create(Context, namePrefix: $"libp2p-{Self.Path.Name}");
         _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock), "peerstore");
         settings.Resources.Start(Context);
         if (settings.ConnectionManager is { } manager)
@@ -100,15 +101,13 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
-        // Abrupt stops included: every connection is told to abort, on a graph that is still alive.
+        // Abrupt stops included: every connection's handle hears why, so a caller still holding one
+        // (its graph stopped with the Swarm's materializer) fails with this reason.
         foreach (var connection in _connections.Values)
             connection.Handle.Abort(new ConnectionClosedException("the swarm stopped"));
-        // The Swarm owns its resource manager: its meter stops publishing with it.
+        // The Swarm owns its resource manager: its meter stops publishing with it. Its materializer,
+        // a child, has stopped already, and with it every graph left.
         _settings.Resources.Dispose();
-        // And its materializer: once the aborts above reached their graphs (a moment), every graph
-        // left (listeners, connections cut short) stops with it.
-        var materializer = _materializer;
-        Context.System.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromSeconds(1), () => materializer.Shutdown());
     }
 
     /// <inheritdoc />

@@ -65,7 +65,8 @@ public sealed class HostActor : ReceiveActor
         {
             var books = Context.ActorOf(RelayServiceActor.Props(settings.Identity, relay), "relay");
             var hop = new HopService(books, new Libp2p.Actors.Network.NetworkClient(swarm, Libp2p.Protocols.Peer.PeerId.FromPublicKey(settings.Identity.PublicKey)), relay,
-                Akka.Streams.ActorMaterializer.Create(Context.System, namePrefix: "libp2p-relay"));
+                // The host's own (a child): one made from the system would share the system's stream supervisor.
+                Akka.Streams.ActorMaterializer.Create(Context, namePrefix: "libp2p-relay"));
             Register(CircuitRelay.HopProtocolId, hop.ServeAsync);
         }
 

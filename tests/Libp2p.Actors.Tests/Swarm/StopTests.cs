@@ -1,3 +1,6 @@
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using Libp2p.Actors.Resources;
 using Libp2p.Actors.Swarm;
 
@@ -30,6 +33,33 @@ public sealed class StopTests : SwarmTestKit
         Assert.Single(Conns(b, c.Peer));
         Assert.Single(Conns(c, b.Peer));
         events.ExpectNoMsg(TimeSpan.Zero);
+        CloseAll(b, c);
+    }
+
+    [Fact]
+    public async Task A_stopped_swarm_must_leave_the_applications_materializer_and_the_other_swarms_listening()
+    {
+        // Akka.Streams gives every materializer made from the ActorSystem one supervisor: a Swarm
+        // that shut its own down (a second after it stopped) stopped the application's graphs and
+        // every other Swarm's listeners with it.
+        var application = Sys.Materializer();
+        var running = Source.Never<int>().WatchTermination(Keep.Right).To(Sink.Ignore<int>()).Run(application);
+        _ = running.PipeTo(TestActor);
+        var a = StartHost();
+        var b = StartHost();
+        SetHandler(b, "/echo/1.0.0", Echo);
+        Watch(a.Swarm);
+
+        Sys.Stop(a.Swarm);
+        ExpectTerminated(a.Swarm, Patience);
+
+        // Longer than the second after which the old Swarm shut the shared supervisor down.
+        ExpectNoMsg(TimeSpan.FromSeconds(2));
+        Assert.False(((ActorMaterializer)application).IsShutdown);
+        var c = StartHost();
+        Dial(c, b);
+        var stream = await OpenAsync(c, b, "/echo/1.0.0");
+        Assert.Equal("listening"u8.ToArray(), await EchoThroughAsync(stream, "listening"u8.ToArray()));
         CloseAll(b, c);
     }
 
