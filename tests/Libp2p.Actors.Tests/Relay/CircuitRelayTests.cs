@@ -151,7 +151,7 @@ public sealed class CircuitRelayTests : RelayTestKit
         var big = await dialer.Swarm.Ask<SwarmProtocol.StreamOpened>(new SwarmProtocol.OpenStream(listener.Peer, [EchoProtocol], options), Patience);
         var echo = EchoThroughAsync(big.Stream, RandomBytes(256 * 1024));
 
-        await Assert.ThrowsAnyAsync<Exception>(() => echo);
+        await Assert.ThrowsAnyAsync<IOException>(() => echo);
         // Both ends lose the relayed connection; the direct ones to the relay stay.
         bool dialerSide = false, listenerSide = false;
         while (!(dialerSide && listenerSide))
