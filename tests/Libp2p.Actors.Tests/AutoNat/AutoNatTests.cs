@@ -196,6 +196,40 @@ public sealed class AutoNatTests : SwarmTestKit
         await Assert.ThrowsAsync<Libp2p.Protocols.Connections.StreamResetException>(() => ReadAsync(stream));
     }
 
+    [Fact]
+    public async Task A_dial_data_chunk_over_4096_bytes_must_reset_the_stream()
+    {
+        var server = StartServer();
+        var (client, _) = StartClient(server);
+        var other = (await client.Swarm.Ask<SwarmProtocol.Listening>(new SwarmProtocol.Listen([Multiaddr.Parse("/ip4/127.0.0.2/tcp/0")]), Patience)).Addresses[0];
+        var stream = await OpenAsync(client, server, AutoNatV2.DialRequestProtocolId);
+        var request = new DialRequest { Nonce = 7 };
+        request.Addrs.Add(ByteString.CopyFrom(other.Bytes));
+        await DelimitedMessages.WriteAsync(stream.Stream, new Message { DialRequest = request });
+        Assert.Equal(Message.MsgOneofCase.DialDataRequest, (await ReadAsync(stream)).MsgCase);
+
+        await DelimitedMessages.WriteAsync(stream.Stream, new Message { DialDataResponse = new DialDataResponse { Data = ByteString.CopyFrom(new byte[AutoNatV2.MaxDialDataChunk + 1]) } });
+
+        await Assert.ThrowsAsync<Libp2p.Protocols.Connections.StreamResetException>(() => ReadAsync(stream));
+    }
+
+    [Fact]
+    public async Task A_server_claiming_OK_without_delivering_the_nonce_must_not_be_believed()
+    {
+        var liar = StartHost();
+        SetHandler(liar, AutoNatV2.DialRequestProtocolId, StreamHandler.From(async stream =>
+        {
+            await DelimitedMessages.ReadAsync(stream.Stream, Message.Parser, AutoNatV2.MaxMessageSize, "test");
+            await DelimitedMessages.WriteAsync(stream.Stream, new Message { DialResponse = new DialResponse { Status = ResponseStatus.Ok, DialStatus = DialStatus.Ok } });
+            stream.CloseWrite();
+        }));
+        var (client, autonat) = StartClient(liar);
+
+        var error = await Assert.ThrowsAsync<AutoNatException>(() => autonat.CheckAsync(liar.Peer, client.Addresses, Patience));
+
+        Assert.Contains("nonce never arrived", error.Message);
+    }
+
     private async Task<Message> ReadAsync(StreamHandle stream) =>
         await DelimitedMessages.ReadAsync(stream.Stream, Message.Parser, AutoNatV2.MaxMessageSize, "test").WaitAsync(Patience)
         ?? throw new Xunit.Sdk.XunitException("the server closed the stream without answering");
