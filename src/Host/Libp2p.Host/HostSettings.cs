@@ -145,14 +145,19 @@ public sealed record HostSettings(PrivateKey Identity)
         var dialData = section.GetInt("autonat.dial-data");
         if (dialData < Libp2p.Protocols.AutoNat.AutoNatV2.MinDialData || dialData > Libp2p.Protocols.AutoNat.AutoNatV2.MaxDialData)
             throw new ConfigurationException($"{ConfigPath}.autonat.dial-data must be within {Libp2p.Protocols.AutoNat.AutoNatV2.MinDialData} and {Libp2p.Protocols.AutoNat.AutoNatV2.MaxDialData} (the spec's range), not {dialData}");
+        var streamTimeout = PositiveTime(section, "autonat.stream-timeout");
+        var dialBackTimeout = PositiveTime(section, "autonat.dial-back-timeout");
+        // The answer goes out on the request stream after the dial-back: within its deadline.
+        if (dialBackTimeout >= streamTimeout)
+            throw new ConfigurationException($"{ConfigPath}.autonat.dial-back-timeout ({dialBackTimeout}) must be shorter than stream-timeout ({streamTimeout}), which the dial-back is part of");
         return new Libp2p.Actors.AutoNat.AutoNatServerSettings
         {
             AllowPrivateAddresses = section.GetBoolean("autonat.allow-private-addresses"),
             RequestsPerPeerPerMinute = Positive(section, "autonat.requests-per-peer-per-minute"),
             RequestsPerMinute = Positive(section, "autonat.requests-per-minute"),
             DialDataBytes = dialData,
-            StreamTimeout = PositiveTime(section, "autonat.stream-timeout"),
-            DialBackTimeout = PositiveTime(section, "autonat.dial-back-timeout"),
+            StreamTimeout = streamTimeout,
+            DialBackTimeout = dialBackTimeout,
         };
     }
 

@@ -47,6 +47,7 @@ public sealed class AutoNatHostTests : HostTestKit
         var defaults = HostSettings.FromConfig(ConfigurationFactory.Empty, PrivateKey.Generate(KeyType.Ed25519));
         Assert.Null(defaults.AutoNatService);
         Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.autonat { service = on, dial-data = 1000 }"), PrivateKey.Generate(KeyType.Ed25519)));
+        Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.autonat { service = on, dial-back-timeout = 30s }"), PrivateKey.Generate(KeyType.Ed25519)));
     }
 
     [Fact]
