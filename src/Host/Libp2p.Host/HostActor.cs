@@ -1,10 +1,12 @@
 using Akka.Actor;
 using Akka.Event;
+using Libp2p.Actors.AutoNat;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Relay;
 using Libp2p.Actors.Swarm;
 using Libp2p.Host.Services;
+using Libp2p.Protocols.AutoNat;
 using Libp2p.Protocols.Relay;
 
 namespace Libp2p.Host;
@@ -32,6 +34,16 @@ public sealed class HostActor : ReceiveActor
 
     /// <summary>The node's Swarm actor.</summary>
     public sealed record SwarmIs(IActorRef Swarm);
+
+    /// <summary>Asks for the node's AutoNAT client and reachability tracker; answered with <see cref="AutoNatIs"/>.</summary>
+    public sealed record GetAutoNat
+    {
+        /// <summary>The message.</summary>
+        public static GetAutoNat Instance { get; } = new();
+    }
+
+    /// <summary>The node's AutoNAT v2 client and its <see cref="ReachabilityTrackerActor"/>; both null when <see cref="HostSettings.AutoNatClient"/> is off.</summary>
+    public sealed record AutoNatIs(AutoNatClient? Client, IActorRef? Tracker);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public HostActor(HostSettings settings)
@@ -69,10 +81,35 @@ public sealed class HostActor : ReceiveActor
                 Akka.Streams.ActorMaterializer.Create(Context, namePrefix: "libp2p-relay"));
             Register(CircuitRelay.HopProtocolId, hop.ServeAsync);
         }
+        var local = Libp2p.Protocols.Peer.PeerId.FromPublicKey(settings.Identity.PublicKey);
+        AutoNatIs autoNat = new(null, null);
+        if (settings.AutoNatClient)
+        {
+            var client = new AutoNatClient(new Libp2p.Actors.Network.NetworkClient(swarm, local));
+            Register(AutoNatV2.DialBackProtocolId, client.ServeDialBackAsync);
+            autoNat = new AutoNatIs(client, Context.ActorOf(ReachabilityTrackerActor.Props(local), "reachability"));
+        }
+        if (settings.AutoNatService is { } autoNatService)
+        {
+            // Dial-backs leave from a Swarm of their own, with its own identity (the spec allows it):
+            // a fresh connection to exactly the address asked about, never our connection to the client.
+            var dialerKey = Libp2p.Protocols.Crypto.PrivateKey.Generate(Libp2p.Protocols.Crypto.KeyType.Ed25519);
+            var dialerSettings = settings.Swarm with
+            {
+                Identity = dialerKey,
+                Transports = settings.Swarm.Transports.Where(t => t is not RelayTransport).ToArray(),
+                ConnectionManager = null,
+                Resources = new Libp2p.Actors.Resources.ResourceManager(settings.Swarm.Resources.Limits),
+            };
+            var dialer = Context.ActorOf(SwarmActor.Props(dialerSettings), "autonat-dialer");
+            var server = new AutoNatServer(new Libp2p.Actors.Network.NetworkClient(dialer, Libp2p.Protocols.Peer.PeerId.FromPublicKey(dialerKey.PublicKey)), autoNatService);
+            Register(AutoNatV2.DialRequestProtocolId, server.ServeAsync);
+        }
 
         Receive<SwarmProtocol.HandlerSet>(_ => { });
         Receive<IdentifyService.IdentifyPeer>(m => _identify.Forward(m));
         Receive<GetSwarm>(_ => Sender.Tell(new SwarmIs(_swarm)));
+        Receive<GetAutoNat>(_ => Sender.Tell(autoNat));
         Receive<Terminated>(t => t.ActorRef.Equals(_swarm), _ =>
         {
             _log.Warning("the swarm stopped; the host stops with it");

@@ -64,6 +64,15 @@ public sealed record HostSettings(PrivateKey Identity)
     /// </summary>
     public Libp2p.Actors.Relay.RelayServiceSettings? RelayService { get; init; }
 
+    /// <summary>
+    /// Check this node's addresses with AutoNAT v2 servers (<see cref="Libp2pHost.CheckReachabilityAsync"/>):
+    /// serve the dial-back protocol and keep the reachability verdict. On by default.
+    /// </summary>
+    public bool AutoNatClient { get; init; } = true;
+
+    /// <summary>Serve AutoNAT v2 (dial others back to tell them whether they are reachable) within these limits; null (the default) to serve none.</summary>
+    public Libp2p.Actors.AutoNat.AutoNatServerSettings? AutoNatService { get; init; }
+
     /// <summary><c>libp2p-dotnet/</c> and this assembly's version.</summary>
     public static string DefaultAgentVersion { get; } =
         $"libp2p-dotnet/{typeof(HostSettings).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}";
@@ -126,6 +135,29 @@ public sealed record HostSettings(PrivateKey Identity)
             Perf = section.GetBoolean("services.perf"),
             Resources = section.GetBoolean("services.resources"),
             RelayService = section.GetBoolean("relay.service") ? ReadRelayService(section) : null,
+            AutoNatClient = section.GetBoolean("autonat.client"),
+            AutoNatService = section.GetBoolean("autonat.service") ? ReadAutoNatService(section) : null,
+        };
+    }
+
+    private static Libp2p.Actors.AutoNat.AutoNatServerSettings ReadAutoNatService(Config section)
+    {
+        var dialData = section.GetInt("autonat.dial-data");
+        if (dialData < Libp2p.Protocols.AutoNat.AutoNatV2.MinDialData || dialData > Libp2p.Protocols.AutoNat.AutoNatV2.MaxDialData)
+            throw new ConfigurationException($"{ConfigPath}.autonat.dial-data must be within {Libp2p.Protocols.AutoNat.AutoNatV2.MinDialData} and {Libp2p.Protocols.AutoNat.AutoNatV2.MaxDialData} (the spec's range), not {dialData}");
+        var streamTimeout = PositiveTime(section, "autonat.stream-timeout");
+        var dialBackTimeout = PositiveTime(section, "autonat.dial-back-timeout");
+        // The answer goes out on the request stream after the dial-back: within its deadline.
+        if (dialBackTimeout >= streamTimeout)
+            throw new ConfigurationException($"{ConfigPath}.autonat.dial-back-timeout ({dialBackTimeout}) must be shorter than stream-timeout ({streamTimeout}), which the dial-back is part of");
+        return new Libp2p.Actors.AutoNat.AutoNatServerSettings
+        {
+            AllowPrivateAddresses = section.GetBoolean("autonat.allow-private-addresses"),
+            RequestsPerPeerPerMinute = Positive(section, "autonat.requests-per-peer-per-minute"),
+            RequestsPerMinute = Positive(section, "autonat.requests-per-minute"),
+            DialDataBytes = dialData,
+            StreamTimeout = streamTimeout,
+            DialBackTimeout = dialBackTimeout,
         };
     }
 

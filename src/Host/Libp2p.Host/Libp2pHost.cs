@@ -115,6 +115,43 @@ public sealed class Libp2pHost : IExtension
     }
 
     /// <summary>
+    /// Asks the AutoNAT v2 server <paramref name="server"/> (connected, or known to the peerstore)
+    /// to dial this node at the first of <paramref name="addresses"/> (this node's own addresses
+    /// when null) it is willing to, counts the result towards the node's reachability verdict, and
+    /// returns it. A changed verdict is published as <see cref="Libp2p.Actors.AutoNat.ReachabilityChanged"/>.
+    /// </summary>
+    /// <exception cref="Libp2p.Protocols.AutoNat.AutoNatException">The server refused or broke the protocol.</exception>
+    /// <exception cref="TimeoutException">No answer within the dial timeout.</exception>
+    /// <exception cref="InvalidOperationException">The AutoNAT client is off (<c>autonat.client = off</c>).</exception>
+    public async Task<Libp2p.Actors.AutoNat.AutoNatResult> CheckReachabilityAsync(PeerId server, IReadOnlyList<Multiaddr>? addresses = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var autoNat = await AutoNatAsync(cancellationToken).ConfigureAwait(false);
+        addresses ??= (await AddressesAsync(cancellationToken).ConfigureAwait(false)).Where(a => !a.Has(MultiaddrProtocol.P2pCircuit)).ToArray();
+        var result = await autoNat.Client!.CheckAsync(server, addresses, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+        autoNat.Tracker!.Tell(new Libp2p.Actors.AutoNat.ReachabilityTrackerProtocol.Record(result));
+        return result;
+    }
+
+    /// <summary>The node's reachability verdict from the AutoNAT results so far.</summary>
+    /// <exception cref="InvalidOperationException">The AutoNAT client is off (<c>autonat.client = off</c>).</exception>
+    public async Task<Reachability> ReachabilityAsync(CancellationToken cancellationToken = default)
+    {
+        var autoNat = await AutoNatAsync(cancellationToken).ConfigureAwait(false);
+        var state = await autoNat.Tracker!.Ask<Libp2p.Actors.AutoNat.ReachabilityTrackerProtocol.ReachabilityIs>(
+            Libp2p.Actors.AutoNat.ReachabilityTrackerProtocol.GetReachability.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+        return state.Reachability;
+    }
+
+    private async Task<HostActor.AutoNatIs> AutoNatAsync(CancellationToken cancellationToken)
+    {
+        var autoNat = await Actor.Ask<HostActor.AutoNatIs>(HostActor.GetAutoNat.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+        return autoNat.Client is null || autoNat.Tracker is null
+            ? throw new InvalidOperationException("this host's AutoNAT client is off (akka.libp2p.autonat.client = off)")
+            : autoNat;
+    }
+
+    /// <summary>
     /// Reserves a slot on the relay at <paramref name="relayAddress"/> (ending in its <c>/p2p/</c>)
     /// and listens on <c>/p2p-circuit</c>, so others reach this node through the relay at the
     /// reservation's addresses (each followed by this node's <c>/p2p/</c>). The reservation lasts
