@@ -18,23 +18,12 @@ public sealed class TlsStageTests : ConnectionTestKit
     [Fact]
     public async Task A_tls_stage_over_tcp_must_round_trip_bytes_through_an_sslstream_server()
     {
-        using var identity = PrivateKey.Generate(KeyType.Ed25519);
-        using var certificate = Libp2pCertificate.Create(identity);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var served = EchoOverSslStreamAsync(listener, certificate);
-        var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
-        var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            EnabledSslProtocols = SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, remote, _, _) => remote is not null,
-        }, cancel)));
+        using var server = new EchoServer();
         var data = RandomBytes(1024 * 1024 + 3);
         var received = new MemoryStream();
 
         var total = await Source.From(Chunks(data, 50_000)).Concat(Source.Maybe<ByteString>().MapMaterializedValue(_ => Akka.NotUsed.Instance))
-            .Via(stage.Join(SocketTransport.Instance.Dial(Sys, address, Patience)))
+            .Via(server.Client.Join(SocketTransport.Instance.Dial(Sys, server.Address, Patience)))
             .Select(bytes =>
             {
                 received.Write(bytes.ToReadOnlySpan());
@@ -46,7 +35,7 @@ public sealed class TlsStageTests : ConnectionTestKit
 
         Assert.Equal(data.Length, total);
         Assert.Equal(data, received.ToArray());
-        await served.WaitAsync(Patience);
+        await server.Served.WaitAsync(Patience);
     }
 
     [Fact]
@@ -55,23 +44,12 @@ public sealed class TlsStageTests : ConnectionTestKit
         // ByteStrings are immutable: one pushed up must not change however long downstream keeps it.
         // Holding every chunk until the end makes a chunk whose array went back to a pool (and was
         // filled again by the next decrypt) show as corruption on every run, not once in a few.
-        using var identity = PrivateKey.Generate(KeyType.Ed25519);
-        using var certificate = Libp2pCertificate.Create(identity);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var served = EchoOverSslStreamAsync(listener, certificate);
-        var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
-        var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            EnabledSslProtocols = SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, remote, _, _) => remote is not null,
-        }, cancel)));
+        using var server = new EchoServer();
         var data = RandomBytes(4 * 1024 * 1024 + 7);
         var received = 0L;
 
         var chunks = await Source.From(Chunks(data, 7_001)).Concat(Source.Maybe<ByteString>().MapMaterializedValue(_ => Akka.NotUsed.Instance))
-            .Via(stage.Join(SocketTransport.Instance.Dial(Sys, address, Patience)))
+            .Via(server.Client.Join(SocketTransport.Instance.Dial(Sys, server.Address, Patience)))
             .TakeWhile(bytes => (received += bytes.Count) < data.Length, inclusive: true)
             .RunWith(Sink.Seq<ByteString>(), Materializer)
             .WaitAsync(Patience);
@@ -81,7 +59,7 @@ public sealed class TlsStageTests : ConnectionTestKit
             echoed.Write(chunk.ToReadOnlySpan());
         Assert.Equal(data.Length, echoed.Length);
         Assert.True(data.AsSpan().SequenceEqual(echoed.ToArray()), $"the echoed bytes differ from byte {data.AsSpan().CommonPrefixLength(echoed.ToArray())}");
-        await served.WaitAsync(Patience);
+        await server.Served.WaitAsync(Patience);
     }
 
     [Fact]
@@ -109,16 +87,51 @@ public sealed class TlsStageTests : ConnectionTestKit
         await served.WaitAsync(Patience);
     }
 
-    /// <summary>.NET's SslStream as the oracle: one TLS 1.3 server that echoes until the client closes.</summary>
-    private static Task EchoOverSslStreamAsync(TcpListener listener, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) => Task.Run(async () =>
+    /// <summary>
+    /// .NET's SslStream as the oracle: one TLS 1.3 server on loopback that echoes until the client
+    /// closes, and a client <see cref="TlsStage"/> that takes any certificate it is shown.
+    /// </summary>
+    private sealed class EchoServer : IDisposable
     {
-        using var socket = await listener.AcceptTcpClientAsync();
-        await using var tls = new SslStream(socket.GetStream());
-        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        private readonly PrivateKey _identity = PrivateKey.Generate(KeyType.Ed25519);
+        private readonly System.Security.Cryptography.X509Certificates.X509Certificate2 _certificate;
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+
+        public EchoServer()
         {
-            ServerCertificate = certificate,
-            EnabledSslProtocols = SslProtocols.Tls13,
-        });
-        await tls.CopyToAsync(tls);
-    });
+            _certificate = Libp2pCertificate.Create(_identity);
+            _listener.Start();
+            Address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)_listener.LocalEndpoint).Port}");
+            Served = Task.Run(async () =>
+            {
+                using var socket = await _listener.AcceptTcpClientAsync();
+                await using var tls = new SslStream(socket.GetStream());
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = _certificate,
+                    EnabledSslProtocols = SslProtocols.Tls13,
+                });
+                await tls.CopyToAsync(tls);
+            });
+        }
+
+        public Multiaddr Address { get; }
+
+        public Task Served { get; }
+
+        public BidiFlow<ByteString, ByteString, ByteString, ByteString, Akka.NotUsed> Client { get; } =
+            BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                EnabledSslProtocols = SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, remote, _, _) => remote is not null,
+            }, cancel)));
+
+        public void Dispose()
+        {
+            _listener.Dispose();
+            _certificate.Dispose();
+            _identity.Dispose();
+        }
+    }
 }
