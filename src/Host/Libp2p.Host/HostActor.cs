@@ -42,8 +42,20 @@ public sealed class HostActor : ReceiveActor
         public static GetAutoNat Instance { get; } = new();
     }
 
-    /// <summary>The node's AutoNAT v2 client and its <see cref="ReachabilityTrackerActor"/>; both null when <see cref="HostSettings.AutoNatClient"/> is off.</summary>
-    public sealed record AutoNatIs(AutoNatClient? Client, IActorRef? Tracker);
+    /// <summary>The node's AutoNAT v2 client and its <see cref="ReachabilityTrackerActor"/>; both null when <see cref="HostSettings.AutoNatClient"/> is off. <paramref name="Prober"/> is the <see cref="AutoNatProbeActor"/>, null unless <see cref="HostSettings.AutoNatProbe"/> is set too.</summary>
+    public sealed record AutoNatIs(AutoNatClient? Client, IActorRef? Tracker, IActorRef? Prober = null);
+
+    /// <summary>Asks for the node's <see cref="AddressManagerActor"/>; answered with <see cref="AddressManagerIs"/>.</summary>
+    public sealed record GetAddressManager
+    {
+        /// <summary>The message.</summary>
+        public static GetAddressManager Instance { get; } = new();
+    }
+
+    /// <summary>The node's <see cref="AddressManagerActor"/>.</summary>
+    public sealed record AddressManagerIs(IActorRef AddressManager);
+
+    private readonly IActorRef _addresses;
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public HostActor(HostSettings settings)
@@ -51,13 +63,16 @@ public sealed class HostActor : ReceiveActor
         var peerstore = Context.ActorOf(PeerstoreActor.Props(settings.Swarm.Clock), "peerstore");
         _swarm = Context.ActorOf(SwarmActor.Props(settings.Swarm, peerstore), "swarm");
         Context.Watch(_swarm);
-        _identify = Context.ActorOf(IdentifyActor.Props(settings, _swarm, peerstore), "identify");
+        var local = Libp2p.Protocols.Peer.PeerId.FromPublicKey(settings.Identity.PublicKey);
+        _addresses = Context.ActorOf(AddressManagerActor.Props(local, settings.AddressManager, _swarm), "addresses");
+        var autoNat = StartAutoNatClient(settings, local);
+        _identify = Context.ActorOf(IdentifyActor.Props(settings, _swarm, peerstore, _addresses, autoNat.Prober), "identify");
 
         // Told before any Listen can reach the Swarm (they come through this actor, or straight to
         // the Swarm from a client that asked GetSwarm, later), so no inbound stream ever finds a
         // standard protocol missing.
-        var (swarm, identify) = (_swarm, _identify);
-        Register(IdentifyService.ProtocolId, stream => IdentifyService.ServeAsync(stream, settings, swarm));
+        var (swarm, identify, addresses) = (_swarm, _identify, _addresses);
+        Register(IdentifyService.ProtocolId, stream => IdentifyService.ServeAsync(stream, settings, swarm, addresses));
         Register(IdentifyService.PushProtocolId, stream => IdentifyService.ReceivePushAsync(stream, identify));
         if (settings.Ping)
             Register(PingService.ProtocolId, PingService.ServeAsync);
@@ -81,14 +96,6 @@ public sealed class HostActor : ReceiveActor
                 Akka.Streams.ActorMaterializer.Create(Context, namePrefix: "libp2p-relay"));
             Register(CircuitRelay.HopProtocolId, hop.ServeAsync);
         }
-        var local = Libp2p.Protocols.Peer.PeerId.FromPublicKey(settings.Identity.PublicKey);
-        AutoNatIs autoNat = new(null, null);
-        if (settings.AutoNatClient)
-        {
-            var client = new AutoNatClient(new Libp2p.Actors.Network.NetworkClient(swarm, local));
-            Register(AutoNatV2.DialBackProtocolId, client.ServeDialBackAsync);
-            autoNat = new AutoNatIs(client, Context.ActorOf(ReachabilityTrackerActor.Props(local), "reachability"));
-        }
         if (settings.AutoNatService is { } autoNatService)
         {
             // Dial-backs leave from a Swarm of their own, with its own identity (the spec allows it):
@@ -110,6 +117,7 @@ public sealed class HostActor : ReceiveActor
         Receive<IdentifyService.IdentifyPeer>(m => _identify.Forward(m));
         Receive<GetSwarm>(_ => Sender.Tell(new SwarmIs(_swarm)));
         Receive<GetAutoNat>(_ => Sender.Tell(autoNat));
+        Receive<GetAddressManager>(_ => Sender.Tell(new AddressManagerIs(_addresses)));
         Receive<Terminated>(t => t.ActorRef.Equals(_swarm), _ =>
         {
             _log.Warning("the swarm stopped; the host stops with it");
@@ -127,6 +135,21 @@ public sealed class HostActor : ReceiveActor
         _log.Error(e, "a part of the host failed and is stopped");
         return Directive.Stop;
     });
+
+    /// <summary>The AutoNAT client: the dial-back handler, the reachability tracker, and the periodic prober.</summary>
+    private AutoNatIs StartAutoNatClient(HostSettings settings, Libp2p.Protocols.Peer.PeerId local)
+    {
+        if (!settings.AutoNatClient)
+            return new AutoNatIs(null, null);
+        var client = new AutoNatClient(new Libp2p.Actors.Network.NetworkClient(_swarm, local));
+        Register(AutoNatV2.DialBackProtocolId, client.ServeDialBackAsync);
+        var tracker = Context.ActorOf(ReachabilityTrackerActor.Props(local, settings.ReachabilityWindow, settings.ReachabilityThreshold), "reachability");
+        IActorRef? prober = null;
+        if (settings.AutoNatProbe is { } probe)
+            prober = Context.ActorOf(AutoNatProbeActor.Props((server, addresses, token) => client.CheckAsync(server, addresses, probe.CheckTimeout, token),
+                _swarm, _addresses, tracker, probe), "autonat-probe");
+        return new AutoNatIs(client, tracker, prober);
+    }
 
     private void Register(string protocol, Func<StreamHandle, Task> handler) =>
         _swarm.Tell(new SwarmProtocol.SetStreamHandler(protocol, StreamHandler.From(handler)));

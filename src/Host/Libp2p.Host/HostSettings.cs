@@ -70,6 +70,21 @@ public sealed record HostSettings(PrivateKey Identity)
     /// </summary>
     public bool AutoNatClient { get; init; } = true;
 
+    /// <summary>
+    /// Ask connected AutoNAT v2 servers about this node's addresses periodically (needs
+    /// <see cref="AutoNatClient"/>); null to check only on demand (<see cref="Libp2pHost.CheckReachabilityAsync"/>).
+    /// </summary>
+    public Libp2p.Actors.AutoNat.AutoNatProbeSettings? AutoNatProbe { get; init; } = Libp2p.Actors.AutoNat.AutoNatProbeSettings.Default;
+
+    /// <summary>The reachability verdict stands on each server's latest result among the last this many (<c>autonat.reachability-window</c>).</summary>
+    public int ReachabilityWindow { get; init; } = 5;
+
+    /// <summary>Agreeing results within <see cref="ReachabilityWindow"/> that make the verdict; a majority of it (<c>autonat.reachability-threshold</c>).</summary>
+    public int ReachabilityThreshold { get; init; } = 3;
+
+    /// <summary>How observed addresses, AutoNAT results and the NAT type are kept (<see cref="Libp2p.Actors.AutoNat.AddressManagerActor"/>).</summary>
+    public Libp2p.Actors.AutoNat.AddressManagerSettings AddressManager { get; init; } = Libp2p.Actors.AutoNat.AddressManagerSettings.Default;
+
     /// <summary>Serve AutoNAT v2 (dial others back to tell them whether they are reachable) within these limits; null (the default) to serve none.</summary>
     public Libp2p.Actors.AutoNat.AutoNatServerSettings? AutoNatService { get; init; }
 
@@ -121,7 +136,7 @@ public sealed record HostSettings(PrivateKey Identity)
         };
         swarm = swarm with { ConnectionManager = ConnectionManager(section.GetConfig("connection-manager"), swarm.Resources.Limits) };
         var agent = section.GetString("identify.agent-version");
-        return new HostSettings(identity)
+        var settings = new HostSettings(identity)
         {
             ListenAddresses = section.GetStringList("listen").Select(a => Address(a)).ToArray(),
             Swarm = swarm,
@@ -137,8 +152,38 @@ public sealed record HostSettings(PrivateKey Identity)
             RelayService = section.GetBoolean("relay.service") ? ReadRelayService(section) : null,
             AutoNatClient = section.GetBoolean("autonat.client"),
             AutoNatService = section.GetBoolean("autonat.service") ? ReadAutoNatService(section) : null,
+            AutoNatProbe = section.GetBoolean("autonat.probe") ? ReadAutoNatProbe(section) : null,
+            ReachabilityWindow = Positive(section, "autonat.reachability-window"),
+            ReachabilityThreshold = Positive(section, "autonat.reachability-threshold"),
+            AddressManager = ReadAddressManager(section),
         };
+        if (settings.ReachabilityThreshold <= settings.ReachabilityWindow / 2 || settings.ReachabilityThreshold > settings.ReachabilityWindow)
+            throw new ConfigurationException($"{ConfigPath}.autonat.reachability-threshold ({settings.ReachabilityThreshold}) must be a majority of reachability-window ({settings.ReachabilityWindow}), or both verdicts could hold at once");
+        return settings;
     }
+
+    private static Libp2p.Actors.AutoNat.AutoNatProbeSettings ReadAutoNatProbe(Config section)
+    {
+        var probe = new Libp2p.Actors.AutoNat.AutoNatProbeSettings
+        {
+            FirstDelay = section.GetTimeSpan("autonat.probe-first-delay"),
+            RetryInterval = PositiveTime(section, "autonat.probe-retry-interval"),
+            Interval = PositiveTime(section, "autonat.probe-interval"),
+            ServerBackoff = PositiveTime(section, "autonat.probe-server-backoff"),
+            CheckTimeout = PositiveTime(section, "autonat.probe-check-timeout"),
+            Confidence = Positive(section, "autonat.reachability-threshold"),
+        };
+        return probe.Problem() is { } problem ? throw new ConfigurationException($"{ConfigPath}.autonat: {problem}") : probe;
+    }
+
+    private static Libp2p.Actors.AutoNat.AddressManagerSettings ReadAddressManager(Config section) => new()
+    {
+        ObservationTtl = PositiveTime(section, "autonat.observed-address-ttl"),
+        MaxObservations = Positive(section, "autonat.max-observed-addresses"),
+        MaxObservationsPerObserver = Positive(section, "autonat.max-observed-addresses-per-observer"),
+        NatTypeMinObservers = Positive(section, "autonat.nat-type-min-observers"),
+        ResultTtl = PositiveTime(section, "autonat.result-ttl"),
+    };
 
     private static Libp2p.Actors.AutoNat.AutoNatServerSettings ReadAutoNatService(Config section)
     {

@@ -143,6 +143,36 @@ public sealed class Libp2pHost : IExtension
         return state.Reachability;
     }
 
+    /// <summary>
+    /// What this node's address manager knows: listen, observed, confirmed, unreachable and relayed
+    /// addresses, what identify advertises, the NAT type per transport, and the reachability verdict.
+    /// </summary>
+    public async Task<Libp2p.Actors.AutoNat.AddressManagerProtocol.StateIs> AddressStateAsync(CancellationToken cancellationToken = default)
+    {
+        var manager = await AddressManagerAsync(cancellationToken).ConfigureAwait(false);
+        return await manager.Ask<Libp2p.Actors.AutoNat.AddressManagerProtocol.StateIs>(Libp2p.Actors.AutoNat.AddressManagerProtocol.GetState.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The addresses a hole punch should offer the other side, best first: confirmed, observed (by
+    /// most observers first), public listen addresses; never relayed ones, nor private and loopback
+    /// ones (the other overload takes those too, for a LAN or tests). The method group is the
+    /// candidate source a DCUtR service takes: <c>Func&lt;CancellationToken, Task&lt;IReadOnlyList&lt;Multiaddr&gt;&gt;&gt; candidates = host.HolePunchCandidatesAsync;</c>
+    /// </summary>
+    public async Task<IReadOnlyList<Multiaddr>> HolePunchCandidatesAsync(CancellationToken cancellationToken) =>
+        await HolePunchCandidatesAsync(false, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>As <see cref="HolePunchCandidatesAsync(CancellationToken)"/>; with <paramref name="includePrivate"/> private and loopback addresses too.</summary>
+    public async Task<IReadOnlyList<Multiaddr>> HolePunchCandidatesAsync(bool includePrivate, CancellationToken cancellationToken = default)
+    {
+        var manager = await AddressManagerAsync(cancellationToken).ConfigureAwait(false);
+        return await Libp2p.Actors.AutoNat.AddressManagerProtocol.HolePunchCandidateSource(manager, Settings.DialTimeout, includePrivate)(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The node's <see cref="Libp2p.Actors.AutoNat.AddressManagerActor"/>, for code that talks to it directly (a DCUtR service's candidate source: <see cref="Libp2p.Actors.AutoNat.AddressManagerProtocol.HolePunchCandidateSource"/>).</summary>
+    public async Task<IActorRef> AddressManagerAsync(CancellationToken cancellationToken = default) =>
+        (await Actor.Ask<HostActor.AddressManagerIs>(HostActor.GetAddressManager.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false)).AddressManager;
+
     private async Task<HostActor.AutoNatIs> AutoNatAsync(CancellationToken cancellationToken)
     {
         var autoNat = await Actor.Ask<HostActor.AutoNatIs>(HostActor.GetAutoNat.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);

@@ -23,6 +23,8 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     private readonly HostSettings _settings;
     private readonly NetworkClient _network;
     private readonly IActorRef _peerstore;
+    private readonly IActorRef? _addresses;
+    private readonly IActorRef? _prober;
     private readonly PeerId _local;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<PeerId, int> _connections = new();
@@ -34,15 +36,17 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     /// <summary>An identify push arrived on a connection.</summary>
     internal sealed record PushReceived(ConnectionInfo Connection, IdentifyMessage Message);
 
-    private sealed record Answered(PeerId Peer, IdentifyMessage Message);
+    private sealed record Answered(PeerId Peer, IdentifyMessage Message, ConnectionInfo Connection);
     private sealed record PushNow;
     private sealed record Unanswered(PeerId Peer, Exception Reason);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public IdentifyActor(HostSettings settings, IActorRef swarm, IActorRef peerstore)
+    public IdentifyActor(HostSettings settings, IActorRef swarm, IActorRef peerstore, IActorRef? addresses, IActorRef? prober)
     {
         _settings = settings;
         _peerstore = peerstore;
+        _addresses = addresses;
+        _prober = prober;
         _local = PeerId.FromPublicKey(settings.Identity.PublicKey);
         _network = new NetworkClient(swarm, _local);
 
@@ -87,7 +91,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         {
             _running.Remove(a.Peer);
             _retried.Remove(a.Peer);
-            Apply(a.Peer, a.Message, push: false);
+            Apply(a.Peer, a.Message, push: false, a.Connection);
         });
         Receive<Unanswered>(u =>
         {
@@ -111,21 +115,27 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
             var peer = p.Connection.RemotePeer;
             // A push may carry only what changed: what it leaves out keeps its last value.
             var message = _results.TryGetValue(peer, out var known) ? Merge(known, p.Message) : p.Message;
-            Apply(peer, message, push: true);
+            Apply(peer, message, push: true, p.Connection);
         });
         // Several changes in a row (handlers set one by one, listeners bound) go out as one push.
         Receive<SwarmProtocol.ListenStarted>(l => l.LocalPeer == _local, _ => SchedulePush());
         Receive<SwarmProtocol.ListenClosed>(l => l.LocalPeer == _local, _ => SchedulePush());
         Receive<SwarmProtocol.ProtocolsChanged>(p => p.LocalPeer == _local, _ => SchedulePush());
+        Receive<Libp2p.Actors.AutoNat.AdvertisedAddressesChanged>(a => a.LocalPeer == _local, _ => SchedulePush());
         Receive<PushNow>(_ => Push());
     }
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>The identify service of a node with <paramref name="settings"/>.</summary>
-    public static Props Props(HostSettings settings, IActorRef swarm, IActorRef peerstore) =>
-        Akka.Actor.Props.Create(() => new IdentifyActor(settings, swarm, peerstore));
+    /// <summary>
+    /// The identify service of a node with <paramref name="settings"/>. With <paramref name="addresses"/>
+    /// (an <see cref="Libp2p.Actors.AutoNat.AddressManagerActor"/>) it advertises what that says and
+    /// reports each peer's observation of us to it; with <paramref name="prober"/> (an
+    /// <see cref="Libp2p.Actors.AutoNat.AutoNatProbeActor"/>) it tells it each peer's protocols.
+    /// </summary>
+    public static Props Props(HostSettings settings, IActorRef swarm, IActorRef peerstore, IActorRef? addresses = null, IActorRef? prober = null) =>
+        Akka.Actor.Props.Create(() => new IdentifyActor(settings, swarm, peerstore, addresses, prober));
 
     /// <inheritdoc />
     protected override void PreStart()
@@ -136,6 +146,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         events.Subscribe(Self, typeof(SwarmProtocol.ListenStarted));
         events.Subscribe(Self, typeof(SwarmProtocol.ListenClosed));
         events.Subscribe(Self, typeof(SwarmProtocol.ProtocolsChanged));
+        events.Subscribe(Self, typeof(Libp2p.Actors.AutoNat.AdvertisedAddressesChanged));
     }
 
     /// <inheritdoc />
@@ -150,12 +161,12 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     {
         if (!_running.Add(peer))
             return;
-        RequestAsync(_network, peer, _settings.IdentifyTimeout).PipeTo(Self, success: m => new Answered(peer, m), failure: e => new Unanswered(peer, e));
+        RequestAsync(_network, peer, _settings.IdentifyTimeout).PipeTo(Self, success: m => new Answered(peer, m.Message, m.Connection), failure: e => new Unanswered(peer, e));
     }
 
     /// <summary>One exchange under one deadline, from opening the stream to the last byte of the answer.</summary>
     /// <exception cref="TimeoutException">The deadline passed; the message names the peer and the deadline.</exception>
-    private static async Task<IdentifyMessage> RequestAsync(NetworkClient network, PeerId peer, TimeSpan timeout)
+    private static async Task<(IdentifyMessage Message, ConnectionInfo Connection)> RequestAsync(NetworkClient network, PeerId peer, TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);
         try
@@ -166,7 +177,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
                 stream.CloseWrite();
                 var message = await IdentifyService.ReadAsync(stream, deadline.Token).ConfigureAwait(false);
                 stream.Close();
-                return message;
+                return (message, stream.Connection);
             }).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
@@ -179,7 +190,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     private static Task<StreamHandle> OpenAsync(NetworkClient network, PeerId peer, string protocol, string reason, CancellationToken cancellationToken) =>
         network.NewStreamAsync(peer, [protocol], DialOptions.Default.WithNoDial(reason).WithUseTransient("identify runs on relayed connections too, as go's and js's do"), cancellationToken);
 
-    private void Apply(PeerId peer, IdentifyMessage message, bool push)
+    private void Apply(PeerId peer, IdentifyMessage message, bool push, ConnectionInfo connection)
     {
         IdentifyResult result;
         try
@@ -210,7 +221,13 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         if (result.ProtocolVersion is { } version)
             _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.ProtocolVersionKey, version));
         if (result.ObservedAddress is { } observed)
+        {
             _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.ObservedAddressKey, observed));
+            // A relayed connection's peer sees the relay, not us.
+            if (!connection.Stat.Transient)
+                _addresses?.Tell(new Libp2p.Actors.AutoNat.AddressManagerProtocol.Observed(peer, connection.LocalAddress, connection.RemoteAddress, observed));
+        }
+        _prober?.Tell(new Libp2p.Actors.AutoNat.AutoNatProbeProtocol.PeerProtocols(peer, result.Protocols));
         if (result.SignedPeerRecord is { } record)
             _peerstore.Tell(new PeerstoreProtocol.PutMetadata(peer, IdentifyService.SignedPeerRecordKey, record.ToArray()));
         var identified = new IdentifyService.PeerIdentified(_local, result, push);
@@ -249,21 +266,21 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     {
         if (!_settings.IdentifyPush || _connections.Count == 0)
             return;
-        var (settings, network, log) = (_settings, _network, _log);
+        var (settings, network, log, addresses) = (_settings, _network, _log, _addresses);
         foreach (var peer in _connections.Keys)
-            PushAsync(settings, network, peer).ContinueWith(
+            PushAsync(settings, network, peer, addresses).ContinueWith(
                 t => log.Debug("identify push to {0} failed: {1}", peer, t.Exception?.GetBaseException().Message),
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
-    private static async Task PushAsync(HostSettings settings, NetworkClient network, PeerId peer)
+    private static async Task PushAsync(HostSettings settings, NetworkClient network, PeerId peer, IActorRef? addresses)
     {
         StreamHandle stream;
         using (var deadline = new CancellationTokenSource(settings.IdentifyTimeout))
             stream = await OpenAsync(network, peer, IdentifyService.PushProtocolId, "identify push", deadline.Token).ConfigureAwait(false);
         await ServiceStreams.ClientAsync(stream, async _ =>
         {
-            var message = await IdentifyService.BuildAsync(settings, network.Swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
+            var message = await IdentifyService.BuildAsync(settings, network.Swarm, stream.Connection.RemoteAddress, addresses).ConfigureAwait(false);
             await IdentifyService.WriteAsync(stream, message).ConfigureAwait(false);
             stream.Close();
             return true;

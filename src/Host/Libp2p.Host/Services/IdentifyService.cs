@@ -81,9 +81,9 @@ public static class IdentifyService
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PrivateKey, SignedRecordCache> SealedRecords = new();
 
     /// <summary>Answers one identify request: our message, then end of stream.</summary>
-    internal static async Task ServeAsync(StreamHandle stream, HostSettings settings, IActorRef swarm)
+    internal static async Task ServeAsync(StreamHandle stream, HostSettings settings, IActorRef swarm, IActorRef? addresses = null)
     {
-        var message = await BuildAsync(settings, swarm, stream.Connection.RemoteAddress).ConfigureAwait(false);
+        var message = await BuildAsync(settings, swarm, stream.Connection.RemoteAddress, addresses).ConfigureAwait(false);
         ServiceStreams.WithIdleTimeout(stream);
         await WriteAsync(stream, message).ConfigureAwait(false);
         stream.CloseWrite();
@@ -96,12 +96,14 @@ public static class IdentifyService
         identify.Tell(new IdentifyActor.PushReceived(stream.Connection, message));
     }
 
-    /// <summary>Our identify message as the peer at <paramref name="observed"/> should see it.</summary>
-    internal static async Task<IdentifyMessage> BuildAsync(HostSettings settings, IActorRef swarm, Multiaddr? observed)
+    /// <summary>Our identify message as the peer at <paramref name="observed"/> should see it; the addresses are what <paramref name="addressManager"/> advertises, or the listen addresses without one.</summary>
+    internal static async Task<IdentifyMessage> BuildAsync(HostSettings settings, IActorRef swarm, Multiaddr? observed, IActorRef? addressManager = null)
     {
         // A bare /p2p-circuit says only that relayed connections are accepted: nobody can dial it.
-        var addresses = (await swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), Timeout).ConfigureAwait(false)).Addresses
-            .Where(a => !(a.Components.Count == 1 && a.Has(MultiaddrProtocol.P2pCircuit))).ToArray();
+        var addresses = addressManager is not null
+            ? (await addressManager.Ask<Libp2p.Actors.AutoNat.AddressManagerProtocol.AdvertisedAddressesAre>(Libp2p.Actors.AutoNat.AddressManagerProtocol.GetAdvertisedAddresses.Instance, Timeout).ConfigureAwait(false)).Addresses.ToArray()
+            : (await swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), Timeout).ConfigureAwait(false)).Addresses
+                .Where(a => !(a.Components.Count == 1 && a.Has(MultiaddrProtocol.P2pCircuit))).ToArray();
         var protocols = (await swarm.Ask<SwarmProtocol.ProtocolsAre>(SwarmProtocol.GetProtocols.Instance, Timeout).ConfigureAwait(false)).Protocols;
         return new IdentifyMessage
         {

@@ -1,0 +1,34 @@
+using Libp2p.Protocols.Peer;
+
+namespace Libp2p.Actors.AutoNat;
+
+/// <summary>The vocabulary of the <see cref="AutoNatProbeActor"/>.</summary>
+public static class AutoNatProbeProtocol
+{
+    /// <summary>A peer's protocols, as identify (or its push) told them: one that lists <c>/libp2p/autonat/2/dial-request</c> is a server to ask.</summary>
+    public sealed record PeerProtocols(PeerId Peer, IReadOnlyList<string> Protocols);
+
+    /// <summary>Run a round now (unless one is running).</summary>
+    public sealed record ProbeNow
+    {
+        /// <summary>The message.</summary>
+        public static ProbeNow Instance { get; } = new();
+    }
+
+    /// <summary>Asks what the prober knows; answered with <see cref="ProbeStateIs"/>.</summary>
+    public sealed record GetProbeState
+    {
+        /// <summary>The message.</summary>
+        public static GetProbeState Instance { get; } = new();
+    }
+
+    /// <summary>A server that failed: how often in a row, and until when it is left alone.</summary>
+    public sealed record ServerBackoff(PeerId Server, int Failures, DateTimeOffset Until);
+
+    /// <summary>The prober's state.</summary>
+    /// <param name="Servers">Peers that said they serve AutoNAT v2.</param>
+    /// <param name="Backoff">Servers left alone after failing.</param>
+    /// <param name="Checks">Checks answered so far.</param>
+    /// <param name="Failures">Checks failed so far.</param>
+    public sealed record ProbeStateIs(IReadOnlyList<PeerId> Servers, IReadOnlyList<ServerBackoff> Backoff, long Checks, long Failures);
+}
