@@ -13,6 +13,8 @@ internal static class IdentifyCommand
         return await Node.DialAsync(line, address, timeout, async (host, peer) =>
         {
             var result = await Node.AttemptAsync($"identify {peer}", host.IdentifyAsync(peer).WaitAsync(timeout)).ConfigureAwait(false);
+            // This node's own view: the verdict so far and the NAT type its observers (the peer among them) suggest.
+            var own = await Node.AttemptAsync("address state", host.AddressStateAsync().WaitAsync(timeout)).ConfigureAwait(false);
             if (line.Json)
             {
                 Output.Json(output, new Dictionary<string, object?>
@@ -25,6 +27,8 @@ internal static class IdentifyCommand
                     ["listenAddresses"] = result.ListenAddresses.Select(a => a.ToString()).ToArray(),
                     ["observedAddress"] = result.ObservedAddress?.ToString(),
                     ["certified"] = result.Certified,
+                    ["reachability"] = own.Reachability.ToString(),
+                    ["natDeviceType"] = new Dictionary<string, string> { ["tcp"] = own.TcpNatType.ToString(), ["udp"] = own.UdpNatType.ToString() },
                 });
                 return 0;
             }
@@ -36,6 +40,8 @@ internal static class IdentifyCommand
             foreach (var listen in result.ListenAddresses)
                 output.WriteLine($"  {listen}");
             output.WriteLine($"observed address: {result.ObservedAddress?.ToString() ?? "(none)"}");
+            output.WriteLine($"reachability (this node): {own.Reachability}");
+            output.WriteLine($"nat device type (this node): tcp {own.TcpNatType}, udp {own.UdpNatType}");
             return 0;
         }).ConfigureAwait(false);
     }

@@ -27,7 +27,8 @@ internal static class NodeEvents
         var json = line.Json;
         var relay = system.ActorOf(Props.Create(() => new Relay(message => Print(host, json, output, message))), "events");
         foreach (var type in new[] { typeof(SwarmProtocol.Connected), typeof(SwarmProtocol.Disconnected), typeof(IdentifyService.PeerIdentified),
-                     typeof(Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged) })
+                     typeof(Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged),
+                     typeof(Libp2p.Actors.AutoNat.ReachabilityChanged), typeof(Libp2p.Actors.AutoNat.NatDeviceTypeChanged) })
             system.EventStream.Subscribe(relay, type);
     }
 
@@ -65,6 +66,15 @@ internal static class NodeEvents
                         ["relay"] = reserved.Relay.ToString(), ["address"] = dialable.ToString(), ["expires"] = reserved.Expiration.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
                     });
                 }
+                break;
+            case Libp2p.Actors.AutoNat.ReachabilityChanged reachability when reachability.LocalPeer == host.PeerId:
+                Write(json, output, "reachability", $"REACHABILITY {reachability.Reachability}", new() { ["reachability"] = reachability.Reachability.ToString() });
+                break;
+            case Libp2p.Actors.AutoNat.NatDeviceTypeChanged nat when nat.LocalPeer == host.PeerId:
+                Write(json, output, "nat-device-type", $"NAT {nat.Transport} {nat.NatDeviceType}", new()
+                {
+                    ["transport"] = nat.Transport.ToString(), ["natDeviceType"] = nat.NatDeviceType.ToString(),
+                });
                 break;
             case Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged { Error: { } error } failed when failed.LocalPeer == host.PeerId:
                 Write(json, output, "reservation-failed", $"RESERVATION FAILED {failed.Relay}: {error.Message}", new()

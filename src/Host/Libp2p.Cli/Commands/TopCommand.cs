@@ -69,11 +69,13 @@ internal static class TopCommand
                 // The connection manager and the gater are read of our own node only: the resources
                 // protocol carries scopes, nothing else.
                 var managed = connect is null ? await ManagedAsync(host).WaitAsync(timeout).ConfigureAwait(false) : null;
+                var addresses = connect is null ? await host.AddressStateAsync().WaitAsync(timeout).ConfigureAwait(false) : null;
                 if (line.Json)
-                    output.WriteLine(Json(shown, scopes, managed));
+                    output.WriteLine(Json(shown, scopes, managed, addresses));
                 else
                     output.Write((redraw ? ClearScreen : "") + Table(shown, scopes, wide, Output.Width(output))
-                        + (managed is null ? "" : Managed(managed.Value.Info, managed.Value.Gated, wide ? int.MaxValue : Output.Width(output))));
+                        + (managed is null ? "" : Managed(managed.Value.Info, managed.Value.Gated, wide ? int.MaxValue : Output.Width(output)))
+                        + (addresses is null ? "" : Reachability(addresses, wide ? int.MaxValue : Output.Width(output))));
                 if (once)
                     break;
                 var next = Task.Delay(TimeSpan.FromSeconds(interval), CancellationToken.None);
@@ -113,6 +115,12 @@ internal static class TopCommand
             : "gater refused " + string.Join(", ", gated.OrderBy(g => g.Key).Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Value} at {g.Key}")));
         return $"{Cut(manager, width - 1)}\n{Cut(gater, width - 1)}\n";
     }
+
+    /// <summary>One line under the table: the reachability verdict, the NAT type, and how many addresses of each kind the node knows; cut to <paramref name="width"/>.</summary>
+    internal static string Reachability(Libp2p.Actors.AutoNat.AddressManagerProtocol.StateIs state, int width = int.MaxValue) =>
+        Cut(string.Create(CultureInfo.InvariantCulture,
+            $"reachability {state.Reachability}, nat tcp {state.TcpNatType} udp {state.UdpNatType}; addrs {state.Advertised.Count} advertised, {state.Observed.Count} observed, {state.Confirmed.Count} confirmed, {state.Unreachable.Count} unreachable, {state.Relayed.Count} relayed"),
+            width - 1) + "\n";
 
     private static async Task Connect(Libp2pHost host, Protocols.Multiformats.Multiaddr address, TimeSpan timeout)
     {
@@ -199,7 +207,8 @@ internal static class TopCommand
     private static string Cell(int used, int limit, bool limits) =>
         !limits || limit == int.MaxValue ? used.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{used}/{limit}");
 
-    private static string Json(PeerId peer, IReadOnlyList<ScopeSnapshot> scopes, (ConnectionManagerInfo? Info, IReadOnlyDictionary<GaterHook, long> Gated)? managed = null)
+    private static string Json(PeerId peer, IReadOnlyList<ScopeSnapshot> scopes, (ConnectionManagerInfo? Info, IReadOnlyDictionary<GaterHook, long> Gated)? managed = null,
+        Libp2p.Actors.AutoNat.AddressManagerProtocol.StateIs? addresses = null)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -241,6 +250,25 @@ internal static class TopCommand
                 foreach (var (hook, count) in gated)
                     json.WriteNumber(hook.ToString(), count);
                 json.WriteEndObject();
+            }
+            if (addresses is not null)
+            {
+                json.WriteString("reachability", addresses.Reachability.ToString());
+                json.WriteStartObject("natDeviceType");
+                json.WriteString("tcp", addresses.TcpNatType.ToString());
+                json.WriteString("udp", addresses.UdpNatType.ToString());
+                json.WriteEndObject();
+                void List(string name, IEnumerable<Protocols.Multiformats.Multiaddr> list)
+                {
+                    json.WriteStartArray(name);
+                    foreach (var address in list)
+                        json.WriteStringValue(address.ToString());
+                    json.WriteEndArray();
+                }
+                List("advertised", addresses.Advertised);
+                List("observed", addresses.Observed.Select(o => o.Address));
+                List("confirmed", addresses.Confirmed);
+                List("unreachable", addresses.Unreachable);
             }
             json.WriteEndObject();
         }
