@@ -34,6 +34,52 @@ public sealed class AutoNatHostTests : HostTestKit
     }
 
     [Fact]
+    public async Task Periodic_AutoNAT_must_make_a_host_Public_once_it_connects_to_a_server_and_confirm_its_address()
+    {
+        var server = await StartAsync(s => s with { AutoNatService = AutoNatServerSettings.Default with { AllowPrivateAddresses = true } });
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(ReachabilityChanged));
+        // One server in this test: its answer alone decides.
+        var client = await StartAsync(s => s with { ReachabilityWindow = 1, ReachabilityThreshold = 1 });
+        var own = (await client.AddressesAsync()).Select(a => a.Decapsulate("p2p")).ToArray();
+
+        await client.ConnectAsync(await AddressOfAsync(server)).WaitAsync(Patience);
+
+        events.FishForMessage<ReachabilityChanged>(c => c.LocalPeer == client.PeerId && c.Reachability == Reachability.Public, Patience);
+        var state = await client.AddressStateAsync();
+        Assert.Equal(Reachability.Public, state.Reachability);
+        Assert.Contains(state.Confirmed, own.Contains);
+        Assert.Equal(own, state.Advertised);
+        // The server had nobody to ask (the client serves no AutoNAT): it stays Unknown.
+        Assert.Equal(Reachability.Unknown, await server.ReachabilityAsync());
+        foreach (var host in new[] { server, client })
+            await host.StopAsync().WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Identify_must_advertise_the_address_managers_addresses_and_push_them_when_a_relayed_one_comes()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var identified = CreateTestProbe();
+        Sys.EventStream.Subscribe(identified.Ref, typeof(Libp2p.Host.Services.IdentifyService.PeerIdentified));
+        await a.ConnectAsync(await AddressOfAsync(b)).WaitAsync(Patience);
+        var first = identified.FishForMessage<Libp2p.Host.Services.IdentifyService.PeerIdentified>(p => p.LocalPeer == b.PeerId && p.Result.Peer == a.PeerId, Patience);
+        Assert.Equal((await a.AddressStateAsync()).Advertised, first.Result.ListenAddresses);
+
+        // A reservation as the relay client publishes it: a's advertised addresses grow by the relayed one.
+        var relay = b.PeerId;
+        var relayed = Libp2p.Protocols.Multiformats.Multiaddr.Parse($"/ip4/198.51.100.7/tcp/4001/p2p/{relay}/p2p-circuit");
+        Sys.EventStream.Publish(new Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged(a.PeerId, relay,
+            new Libp2p.Actors.Relay.RelayReservation(relay, DateTimeOffset.UtcNow.AddHours(1), [relayed], null, null, null), null));
+
+        var pushed = identified.FishForMessage<Libp2p.Host.Services.IdentifyService.PeerIdentified>(
+            p => p.LocalPeer == b.PeerId && p.Push && p.Result.Peer == a.PeerId && p.Result.ListenAddresses.Contains(relayed), Patience);
+        Assert.Equal((await a.AddressStateAsync()).Advertised, pushed.Result.ListenAddresses);
+        foreach (var host in new[] { a, b })
+            await host.StopAsync().WaitAsync(Patience);
+    }
+
+    [Fact]
     public void The_autonat_keys_must_read_from_HOCON()
     {
         var settings = HostSettings.FromConfig(ConfigurationFactory.ParseString("""
@@ -48,6 +94,32 @@ public sealed class AutoNatHostTests : HostTestKit
         Assert.Null(defaults.AutoNatService);
         Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.autonat { service = on, dial-data = 1000 }"), PrivateKey.Generate(KeyType.Ed25519)));
         Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.autonat { service = on, dial-back-timeout = 30s }"), PrivateKey.Generate(KeyType.Ed25519)));
+    }
+
+    [Fact]
+    public void The_probe_reachability_and_address_manager_keys_must_read_from_HOCON()
+    {
+        var settings = HostSettings.FromConfig(ConfigurationFactory.ParseString("""
+            akka.libp2p.autonat {
+              probe-first-delay = 0s, probe-retry-interval = 2s, probe-interval = 5m, probe-server-backoff = 30s, probe-check-timeout = 20s
+              reachability-window = 1, reachability-threshold = 1
+              observed-address-ttl = 10m, max-observed-addresses = 32, max-observed-addresses-per-observer = 2, nat-type-min-observers = 6, result-ttl = 20m
+            }
+            """), PrivateKey.Generate(KeyType.Ed25519));
+
+        var probe = settings.AutoNatProbe!;
+        Assert.Equal((TimeSpan.Zero, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 1),
+            (probe.FirstDelay, probe.RetryInterval, probe.Interval, probe.ServerBackoff, probe.CheckTimeout, probe.Confidence));
+        Assert.Equal((1, 1), (settings.ReachabilityWindow, settings.ReachabilityThreshold));
+        var addresses = settings.AddressManager;
+        Assert.Equal((TimeSpan.FromMinutes(10), 32, 2, 6, TimeSpan.FromMinutes(20)),
+            (addresses.ObservationTtl, addresses.MaxObservations, addresses.MaxObservationsPerObserver, addresses.NatTypeMinObservers, addresses.ResultTtl));
+        var defaults = HostSettings.FromConfig(ConfigurationFactory.Empty, PrivateKey.Generate(KeyType.Ed25519));
+        Assert.Equal((5, 3, TimeSpan.FromMinutes(15)), (defaults.ReachabilityWindow, defaults.ReachabilityThreshold, defaults.AutoNatProbe!.Interval));
+        Assert.Null(HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.autonat.probe = off"), PrivateKey.Generate(KeyType.Ed25519)).AutoNatProbe);
+        var minority = Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.autonat { reachability-window = 4, reachability-threshold = 2 }"), PrivateKey.Generate(KeyType.Ed25519)));
+        Assert.Contains("majority", minority.Message);
+        Assert.Throws<ConfigurationException>(() => HostSettings.FromConfig(ConfigurationFactory.ParseString("akka.libp2p.autonat { probe-interval = 1s, probe-retry-interval = 5s }"), PrivateKey.Generate(KeyType.Ed25519)));
     }
 
     [Fact]
