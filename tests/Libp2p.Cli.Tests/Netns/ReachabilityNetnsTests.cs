@@ -1,0 +1,44 @@
+namespace Libp2p.Cli.Tests.Netns;
+
+/// <summary>
+/// Periodic AutoNAT v2 on the testbed, as separate <c>p2p</c> processes: the relay and a node behind
+/// a NAT both serve AutoNAT and ask each other. The relay's dial-back to the node's observed
+/// address is dropped by the node's NAT, so the node is Private; the node's dial-back to the relay
+/// gets through, so the relay is Public.
+/// </summary>
+[Trait("Category", "Netns")]
+public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture<NetnsTestbed>, IDisposable
+{
+    // One server each in the testbed: its answer alone decides.
+    private readonly string _config = WriteConfig("""
+        akka.libp2p.autonat {
+          service = on
+          reachability-window = 1
+          reachability-threshold = 1
+        }
+        """);
+
+    private static string WriteConfig(string hocon)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"l2p-reachability-{Guid.NewGuid():N}.conf");
+        File.WriteAllText(path, hocon);
+        return path;
+    }
+
+    public void Dispose() => File.Delete(_config);
+
+    [NetnsFact]
+    public async Task A_node_behind_a_NAT_must_become_Private_and_the_relay_Public()
+    {
+        await using var relay = P2pProcess.StartIn(testbed.Namespace("relay"), "listen", "--relay", "--config", _config, "--listen", $"/ip4/{testbed.Vars["RELAY_ADDR"]}/tcp/4001");
+        var relayAddress = (await relay.LineAsync(l => l.StartsWith("LISTEN ", StringComparison.Ordinal)))["LISTEN ".Length..];
+        await using var node = P2pProcess.StartIn(testbed.Namespace("a"), "listen", "--config", _config, "--listen", "/ip4/0.0.0.0/tcp/4001", "--reserve", relayAddress);
+
+        // The relay's check of a dials a's NAT at the observed IP, which drops it: a dial-back timeout (10 s) later, a is Private.
+        var nodeVerdict = node.LineAsync(l => l.StartsWith("REACHABILITY ", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+        var relayVerdict = relay.LineAsync(l => l.StartsWith("REACHABILITY ", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+
+        Assert.Equal("REACHABILITY Public", await relayVerdict);
+        Assert.Equal("REACHABILITY Private", await nodeVerdict);
+    }
+}
