@@ -37,6 +37,7 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
     private bool _running;
     private long _checks;
     private long _failures;
+    private string? _lastFailure;
 
     private sealed record Round;
     private sealed record RoundInput(IReadOnlyList<PeerId> Connected, AddressManagerProtocol.AutoNatCandidatesAre Candidates);
@@ -78,29 +79,26 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
         Receive<Answered>(a =>
         {
             _running = false;
-            _checks++;
             var server = a.Result.Server;
+            _tracker.Tell(new ReachabilityTrackerProtocol.Record(a.Result));
+            if (!a.Result.Reachable && !a.Result.Unreachable)
+            {
+                // E_DIAL_BACK_ERROR: the server connected but the nonce did not come through. Nothing
+                // learned about the address; the server is left alone as after a failure.
+                Backoff(server, $"{AutoNatV2.NameOf(a.Result.Status)} at {a.Result.Address}");
+                return;
+            }
+            _checks++;
             _backoff.Remove(server);
             _asked[server] = _settings.Clock.GetUtcNow();
             _askedWith[server] = [.. a.Asked];
-            _tracker.Tell(new ReachabilityTrackerProtocol.Record(a.Result));
             _addresses.Tell(new AddressManagerProtocol.Checked(a.Result));
             _log.Debug("autonat probe: {0} dialed {1}: {2}", server, a.Result.Address, AutoNatV2.NameOf(a.Result.Status));
             Schedule(_settings.RetryInterval);
         });
-        Receive<Failed>(f =>
-        {
-            _running = false;
-            _failures++;
-            _askedWith[f.Server] = [.. f.Asked];
-            var failures = (_backoff.GetValueOrDefault(f.Server)?.Failures ?? 0) + 1;
-            var wait = _settings.ServerBackoff * Math.Min(16, 1 << Math.Min(failures - 1, 4));
-            _backoff[f.Server] = new AutoNatProbeProtocol.ServerBackoff(f.Server, failures, _settings.Clock.GetUtcNow() + wait);
-            _log.Info("autonat probe: {0} failed ({1}); not asked again for {2}", f.Server, f.Reason.Message, wait);
-            Schedule(_settings.RetryInterval);
-        });
+        Receive<Failed>(f => Backoff(f.Server, $"{f.Reason.GetType().Name}: {f.Reason.Message}"));
         Receive<AutoNatProbeProtocol.GetProbeState>(_ => Sender.Tell(new AutoNatProbeProtocol.ProbeStateIs(
-            [.. _servers], [.. _backoff.Values], _checks, _failures)));
+            [.. _servers], [.. _backoff.Values], _checks, _failures, _lastFailure)));
     }
 
     /// <inheritdoc />
@@ -126,6 +124,18 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
 
     /// <inheritdoc />
     protected override void PreStart() => Schedule(_settings.FirstDelay);
+
+    private void Backoff(PeerId server, string reason)
+    {
+        _running = false;
+        _failures++;
+        _lastFailure = $"{server}: {reason}";
+        var failures = (_backoff.GetValueOrDefault(server)?.Failures ?? 0) + 1;
+        var wait = _settings.ServerBackoff * Math.Min(16, 1 << Math.Min(failures - 1, 4));
+        _backoff[server] = new AutoNatProbeProtocol.ServerBackoff(server, failures, _settings.Clock.GetUtcNow() + wait);
+        _log.Info("autonat probe: {0} failed ({1}); not asked again for {2}", server, reason, wait);
+        Schedule(_settings.RetryInterval);
+    }
 
     private void Schedule(TimeSpan after) => Timers.StartSingleTimer(nameof(Round), new Round(), after);
 

@@ -28,7 +28,8 @@ public static class AutoNatProbeProtocol
     /// <summary>The prober's state.</summary>
     /// <param name="Servers">Peers that said they serve AutoNAT v2.</param>
     /// <param name="Backoff">Servers left alone after failing.</param>
-    /// <param name="Checks">Checks answered so far.</param>
-    /// <param name="Failures">Checks failed so far.</param>
-    public sealed record ProbeStateIs(IReadOnlyList<PeerId> Servers, IReadOnlyList<ServerBackoff> Backoff, long Checks, long Failures);
+    /// <param name="Checks">Checks that said something about an address (reachable or unreachable).</param>
+    /// <param name="Failures">Checks that failed, E_DIAL_BACK_ERROR answers included.</param>
+    /// <param name="LastFailure">What the last failed check said, or null.</param>
+    public sealed record ProbeStateIs(IReadOnlyList<PeerId> Servers, IReadOnlyList<ServerBackoff> Backoff, long Checks, long Failures, string? LastFailure);
 }

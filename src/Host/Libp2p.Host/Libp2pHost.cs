@@ -186,6 +186,7 @@ public sealed class Libp2pHost : IExtension
     /// and listens on <c>/p2p-circuit</c>, so others reach this node through the relay at the
     /// reservation's addresses (each followed by this node's <c>/p2p/</c>). The reservation lasts
     /// until <see cref="Libp2p.Actors.Relay.RelayReservation.Expiration"/>; reserve again to renew it.
+    /// Identify advertises the relayed addresses until then.
     /// </summary>
     /// <exception cref="Libp2p.Protocols.Relay.CircuitRelayException">The relay refused; its status says why.</exception>
     /// <exception cref="InvalidOperationException">This host has no relay transport (<c>relay.client = off</c>).</exception>
@@ -198,6 +199,8 @@ public sealed class Libp2pHost : IExtension
         var listening = await Network.ListenAddressesAsync(cancellationToken).ConfigureAwait(false);
         if (!listening.Any(a => a.Has(MultiaddrProtocol.P2pCircuit)))
             await Network.ListenAsync([Multiaddr.Parse("/p2p-circuit")], cancellationToken).ConfigureAwait(false);
+        // As a RelayReservationActor publishes its reservations: the address manager advertises the relayed addresses until they expire.
+        (await AddressManagerAsync(cancellationToken).ConfigureAwait(false)).Tell(new Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged(PeerId, relay, reservation, null));
         return reservation;
     }
 

@@ -99,6 +99,29 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_dial_back_error_must_leave_the_address_unchecked_and_the_server_in_backoff()
+    {
+        var server = NewPeer();
+        var (prober, addresses, _, calls) = Start([server], (s, asked) => new AutoNatResult(s, asked[0], 0, DialStatus.EDialBackError));
+
+        prober.Tell(Serves(server));
+        calls.ExpectMsg<Call>(Patience);
+
+        await AwaitAssertAsync(async () =>
+        {
+            var state = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
+            Assert.Equal((0L, 1L, server), (state.Checks, state.Failures, state.Backoff.Single().Server));
+            Assert.Contains("E_DIAL_BACK_ERROR", state.LastFailure, StringComparison.Ordinal);
+        }, Patience);
+        var candidates = await addresses.Ask<AddressManagerProtocol.AutoNatCandidatesAre>(AddressManagerProtocol.GetAutoNatCandidates.Instance, Patience);
+        Assert.Equal(1, candidates.Unchecked);
+        // Once its backoff is over the server is asked again: the address is still unchecked.
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        prober.Tell(AutoNatProbeProtocol.ProbeNow.Instance);
+        Assert.Equal(server, calls.ExpectMsg<Call>(Patience).Server);
+    }
+
+    [Fact]
     public void A_check_that_never_answers_must_fail_at_its_deadline()
     {
         var server = NewPeer();

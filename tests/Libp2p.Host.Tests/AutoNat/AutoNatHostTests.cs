@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Configuration;
 using Libp2p.Actors.AutoNat;
 using Libp2p.Actors.Network;
@@ -45,7 +46,16 @@ public sealed class AutoNatHostTests : HostTestKit
 
         await client.ConnectAsync(await AddressOfAsync(server)).WaitAsync(Patience);
 
-        events.FishForMessage<ReachabilityChanged>(c => c.LocalPeer == client.PeerId && c.Reachability == Reachability.Public, Patience);
+        try
+        {
+            events.FishForMessage<ReachabilityChanged>(c => c.LocalPeer == client.PeerId && c.Reachability == Reachability.Public, Patience);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var prober = (await client.Actor.Ask<HostActor.AutoNatIs>(HostActor.GetAutoNat.Instance, Patience)).Prober!;
+            var probed = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
+            throw new InvalidOperationException($"not Public: {probed.Checks} checks, {probed.Failures} failures, servers [{string.Join(", ", probed.Servers)}], backoff [{string.Join(", ", probed.Backoff)}], last failure {probed.LastFailure}", e);
+        }
         var state = await client.AddressStateAsync();
         Assert.Equal(Reachability.Public, state.Reachability);
         Assert.Contains(state.Confirmed, own.Contains);
@@ -57,25 +67,26 @@ public sealed class AutoNatHostTests : HostTestKit
     }
 
     [Fact]
-    public async Task Identify_must_advertise_the_address_managers_addresses_and_push_them_when_a_relayed_one_comes()
+    public async Task Identify_must_advertise_the_address_managers_addresses_and_push_them_when_a_reservation_adds_a_relayed_one()
     {
-        var (a, b) = (await StartAsync(), await StartAsync());
+        HostSettings WithRelayClient(HostSettings s) => s with { Swarm = s.Swarm with { Transports = [.. s.Swarm.Transports, new Libp2p.Actors.Relay.RelayTransport(Libp2p.Protocols.Peer.PeerId.FromPublicKey(s.Identity.PublicKey))] } };
+        var (a, b) = (await StartAsync(WithRelayClient), await StartAsync());
+        var relay = await StartAsync(s => s with { RelayService = Libp2p.Actors.Relay.RelayServiceSettings.Default });
         var identified = CreateTestProbe();
         Sys.EventStream.Subscribe(identified.Ref, typeof(Libp2p.Host.Services.IdentifyService.PeerIdentified));
         await a.ConnectAsync(await AddressOfAsync(b)).WaitAsync(Patience);
         var first = identified.FishForMessage<Libp2p.Host.Services.IdentifyService.PeerIdentified>(p => p.LocalPeer == b.PeerId && p.Result.Peer == a.PeerId, Patience);
         Assert.Equal((await a.AddressStateAsync()).Advertised, first.Result.ListenAddresses);
 
-        // A reservation as the relay client publishes it: a's advertised addresses grow by the relayed one.
-        var relay = b.PeerId;
-        var relayed = Libp2p.Protocols.Multiformats.Multiaddr.Parse($"/ip4/198.51.100.7/tcp/4001/p2p/{relay}/p2p-circuit");
-        Sys.EventStream.Publish(new Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged(a.PeerId, relay,
-            new Libp2p.Actors.Relay.RelayReservation(relay, DateTimeOffset.UtcNow.AddHours(1), [relayed], null, null, null), null));
+        var reservation = await a.ReserveAsync(await AddressOfAsync(relay)).WaitAsync(Patience);
 
+        var relayed = reservation.Addresses.Single();
         var pushed = identified.FishForMessage<Libp2p.Host.Services.IdentifyService.PeerIdentified>(
             p => p.LocalPeer == b.PeerId && p.Push && p.Result.Peer == a.PeerId && p.Result.ListenAddresses.Contains(relayed), Patience);
-        Assert.Equal((await a.AddressStateAsync()).Advertised, pushed.Result.ListenAddresses);
-        foreach (var host in new[] { a, b })
+        var state = await a.AddressStateAsync();
+        Assert.Equal(state.Advertised, pushed.Result.ListenAddresses);
+        Assert.Equal([relayed], state.Relayed);
+        foreach (var host in new[] { a, b, relay })
             await host.StopAsync().WaitAsync(Patience);
     }
 
