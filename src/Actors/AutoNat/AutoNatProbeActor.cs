@@ -23,6 +23,7 @@ namespace Libp2p.Actors.AutoNat;
 public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private readonly PeerId _local;
     private readonly Func<PeerId, IReadOnlyList<Multiaddr>, CancellationToken, Task<AutoNatResult>> _check;
     private readonly IActorRef _swarm;
     private readonly IActorRef _addresses;
@@ -46,8 +47,9 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
     private sealed record Failed(PeerId Server, IReadOnlyList<Multiaddr> Asked, Exception Reason);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
-    public AutoNatProbeActor(Func<PeerId, IReadOnlyList<Multiaddr>, CancellationToken, Task<AutoNatResult>> check, IActorRef swarm, IActorRef addresses, IActorRef tracker, AutoNatProbeSettings settings)
+    public AutoNatProbeActor(PeerId local, Func<PeerId, IReadOnlyList<Multiaddr>, CancellationToken, Task<AutoNatResult>> check, IActorRef swarm, IActorRef addresses, IActorRef tracker, AutoNatProbeSettings settings)
     {
+        _local = local;
         _check = check;
         _swarm = swarm;
         _addresses = addresses;
@@ -81,6 +83,7 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
             _running = false;
             var server = a.Result.Server;
             _tracker.Tell(new ReachabilityTrackerProtocol.Record(a.Result));
+            Context.System.EventStream.Publish(new AutoNatChecked(_local, a.Result));
             if (!a.Result.Reachable && !a.Result.Unreachable)
             {
                 // E_DIAL_BACK_ERROR: the server connected but the nonce did not come through. Nothing
@@ -105,13 +108,14 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>
-    /// A prober that checks with <paramref name="check"/> (the host passes <see cref="AutoNatClient.CheckAsync"/>),
+    /// A prober for <paramref name="local"/> that checks with <paramref name="check"/> (the host passes <see cref="AutoNatClient.CheckAsync"/>),
     /// reads connected peers from <paramref name="swarm"/> and candidates from <paramref name="addresses"/>,
     /// and reports to <paramref name="tracker"/> and <paramref name="addresses"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The settings cannot work; the message says why.</exception>
-    public static Props Props(Func<PeerId, IReadOnlyList<Multiaddr>, CancellationToken, Task<AutoNatResult>> check, IActorRef swarm, IActorRef addresses, IActorRef tracker, AutoNatProbeSettings? settings = null)
+    public static Props Props(PeerId local, Func<PeerId, IReadOnlyList<Multiaddr>, CancellationToken, Task<AutoNatResult>> check, IActorRef swarm, IActorRef addresses, IActorRef tracker, AutoNatProbeSettings? settings = null)
     {
+        ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(check);
         ArgumentNullException.ThrowIfNull(swarm);
         ArgumentNullException.ThrowIfNull(addresses);
@@ -119,7 +123,7 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
         settings ??= AutoNatProbeSettings.Default;
         if (settings.Problem() is { } problem)
             throw new ArgumentException(problem, nameof(settings));
-        return Akka.Actor.Props.Create(() => new AutoNatProbeActor(check, swarm, addresses, tracker, settings));
+        return Akka.Actor.Props.Create(() => new AutoNatProbeActor(local, check, swarm, addresses, tracker, settings));
     }
 
     /// <inheritdoc />

@@ -33,3 +33,8 @@ public static class AutoNatProbeProtocol
     /// <param name="LastFailure">What the last failed check said, or null.</param>
     public sealed record ProbeStateIs(IReadOnlyList<PeerId> Servers, IReadOnlyList<ServerBackoff> Backoff, long Checks, long Failures, string? LastFailure);
 }
+
+/// <summary>Published after each periodic check the server answered: which address it dialed and how that went.</summary>
+/// <param name="LocalPeer">The node that asked.</param>
+/// <param name="Result">The server's answer.</param>
+public sealed record AutoNatChecked(PeerId LocalPeer, AutoNatResult Result);

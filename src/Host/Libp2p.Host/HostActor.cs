@@ -146,7 +146,7 @@ public sealed class HostActor : ReceiveActor
         var tracker = Context.ActorOf(ReachabilityTrackerActor.Props(local, settings.ReachabilityWindow, settings.ReachabilityThreshold), "reachability");
         IActorRef? prober = null;
         if (settings.AutoNatProbe is { } probe)
-            prober = Context.ActorOf(AutoNatProbeActor.Props((server, addresses, token) => client.CheckAsync(server, addresses, probe.CheckTimeout, token),
+            prober = Context.ActorOf(AutoNatProbeActor.Props(local, (server, addresses, token) => client.CheckAsync(server, addresses, probe.CheckTimeout, token),
                 _swarm, _addresses, tracker, probe), "autonat-probe");
         return new AutoNatIs(client, tracker, prober);
     }

@@ -41,7 +41,7 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
         var addresses = Sys.ActorOf(AddressManagerActor.Props(_local, AddressManagerSettings.Default with { Clock = _clock }));
         addresses.Tell(new AddressManagerProtocol.ListenAddressesChanged([Listen]));
         var settings = AutoNatProbeSettings.Default with { FirstDelay = TimeSpan.Zero, RetryInterval = TimeSpan.FromMilliseconds(20), Clock = _clock };
-        var prober = Sys.ActorOf(AutoNatProbeActor.Props((server, asked, _) =>
+        var prober = Sys.ActorOf(AutoNatProbeActor.Props(_local, (server, asked, _) =>
         {
             calls.Ref.Tell(new Call(server, asked));
             return Task.Run(() => answer(server, asked));
@@ -130,7 +130,7 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
         var addresses = Sys.ActorOf(AddressManagerActor.Props(_local));
         addresses.Tell(new AddressManagerProtocol.ListenAddressesChanged([Listen]));
         var never = new TaskCompletionSource<AutoNatResult>();
-        var prober = Sys.ActorOf(AutoNatProbeActor.Props((s, _, _) =>
+        var prober = Sys.ActorOf(AutoNatProbeActor.Props(_local, (s, _, _) =>
         {
             calls.Ref.Tell(s);
             return never.Task;

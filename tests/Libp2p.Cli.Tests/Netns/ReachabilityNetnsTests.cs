@@ -27,6 +27,9 @@ public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture
 
     public void Dispose() => File.Delete(_config);
 
+    /// <summary>a's router's WAN address in testbed.sh's topology: the relay sees a's connections come from it.</summary>
+    private const string RouterWan = "198.18.0.1";
+
     [NetnsFact]
     public async Task A_node_behind_a_NAT_must_become_Private_and_the_relay_Public()
     {
@@ -40,5 +43,9 @@ public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture
 
         Assert.Equal("REACHABILITY Public", await relayVerdict);
         Assert.Equal("REACHABILITY Private", await nodeVerdict);
+        // What was checked: the relay at its own address; a at its router's WAN address with a's listen
+        // port (a's connection to the relay left from another port, so only the IP was observed).
+        Assert.Contains(relay.Seen, l => l.StartsWith($"AUTONAT OK /ip4/{testbed.Vars["RELAY_ADDR"]}/tcp/4001 by ", StringComparison.Ordinal));
+        Assert.Contains(node.Seen, l => l.StartsWith($"AUTONAT E_DIAL_ERROR /ip4/{RouterWan}/tcp/4001 by ", StringComparison.Ordinal));
     }
 }

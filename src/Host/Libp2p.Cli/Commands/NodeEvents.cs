@@ -28,7 +28,8 @@ internal static class NodeEvents
         var relay = system.ActorOf(Props.Create(() => new Relay(message => Print(host, json, output, message))), "events");
         foreach (var type in new[] { typeof(SwarmProtocol.Connected), typeof(SwarmProtocol.Disconnected), typeof(IdentifyService.PeerIdentified),
                      typeof(Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged),
-                     typeof(Libp2p.Actors.AutoNat.ReachabilityChanged), typeof(Libp2p.Actors.AutoNat.NatDeviceTypeChanged) })
+                     typeof(Libp2p.Actors.AutoNat.ReachabilityChanged), typeof(Libp2p.Actors.AutoNat.NatDeviceTypeChanged),
+                     typeof(Libp2p.Actors.AutoNat.AutoNatChecked) })
             system.EventStream.Subscribe(relay, type);
     }
 
@@ -69,6 +70,13 @@ internal static class NodeEvents
                 break;
             case Libp2p.Actors.AutoNat.ReachabilityChanged reachability when reachability.LocalPeer == host.PeerId:
                 Write(json, output, "reachability", $"REACHABILITY {reachability.Reachability}", new() { ["reachability"] = reachability.Reachability.ToString() });
+                break;
+            case Libp2p.Actors.AutoNat.AutoNatChecked { Result: var result } check when check.LocalPeer == host.PeerId:
+                var status = Libp2p.Protocols.AutoNat.AutoNatV2.NameOf(result.Status);
+                Write(json, output, "autonat", $"AUTONAT {status} {result.Address} by {result.Server}", new()
+                {
+                    ["status"] = status, ["address"] = result.Address.ToString(), ["server"] = result.Server.ToString(),
+                });
                 break;
             case Libp2p.Actors.AutoNat.NatDeviceTypeChanged nat when nat.LocalPeer == host.PeerId:
                 Write(json, output, "nat-device-type", $"NAT {nat.Transport} {nat.NatDeviceType}", new()
