@@ -23,7 +23,7 @@ namespace Libp2p.Actors.AutoNat;
 /// do not listen on tells only our external IP: it is recorded as that IP with our listen port
 /// (rust-libp2p's address translation), and does not count towards the NAT type;</item>
 /// <item>AutoNAT v2 results per address (confirmed reachable, or unreachable), for <see cref="AddressManagerSettings.ResultTtl"/>;</item>
-/// <item>relayed addresses from relay reservations (<see cref="RelayReservationActor.RelayReservationChanged"/>), until they expire.</item>
+/// <item>relayed addresses from relay reservations (<see cref="RelayReservationActor.RelayReservationChanged"/>), until they expire or a renewal fails.</item>
 /// </list>
 /// From these it answers what identify advertises, what a hole punch tries and what AutoNAT
 /// checks, and judges the NAT type (go-libp2p's observed-address manager): per transport, when the
@@ -93,9 +93,15 @@ public sealed class AddressManagerActor : ReceiveActor, IWithTimers, IWithUnboun
             _relayed[r.Relay] = (r.Reservation!.Addresses.Where(a => a.Has(MultiaddrProtocol.P2pCircuit)).ToArray(), r.Reservation.Expiration);
             Changed();
         });
+        Receive<RelayReservationActor.RelayReservationChanged>(r => r.LocalPeer == _local && r.Error is not null, r =>
+        {
+            // A renewal or a new reservation failed (the connection to the relay went, or the relay
+            // refused): what it gave before may be gone with it, so it is no longer advertised.
+            if (_relayed.Remove(r.Relay))
+                Changed();
+        });
         Receive<Sweep>(_ => Changed());
-        // Other nodes' events in a shared ActorSystem, and reservations that failed (their addresses
-        // stay until they expire), are not ours to act on.
+        // Other nodes' events in a shared ActorSystem are not ours to act on.
         Receive<SwarmProtocol.ListenStarted>(_ => { });
         Receive<SwarmProtocol.ListenClosed>(_ => { });
         Receive<ReachabilityChanged>(_ => { });

@@ -216,6 +216,22 @@ public sealed class AddressManagerActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_failed_renewal_must_take_the_relayed_address_out()
+    {
+        var manager = Start();
+        var relay = NewPeer();
+        var relayed = Multiaddr.Parse($"/ip4/198.51.100.7/tcp/4001/p2p/{relay}/p2p-circuit");
+        await StateAsync(manager);
+        Sys.EventStream.Publish(new RelayReservationActor.RelayReservationChanged(_local, relay,
+            new RelayReservation(relay, _clock.GetUtcNow() + TimeSpan.FromHours(1), [relayed], null, null, null), null));
+        Assert.Equal([Listen, relayed], (await StateAsync(manager)).Advertised);
+
+        Sys.EventStream.Publish(new RelayReservationActor.RelayReservationChanged(_local, relay, null, new TimeoutException("the relay did not answer")));
+
+        Assert.Equal([Listen], (await StateAsync(manager)).Advertised);
+    }
+
+    [Fact]
     public async Task Observers_that_agree_on_one_port_must_make_the_NAT_a_cone()
     {
         var events = CreateTestProbe();
