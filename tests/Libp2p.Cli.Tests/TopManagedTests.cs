@@ -25,4 +25,19 @@ public sealed class TopManagedTests
         Assert.Equal("connmgr off", TopCommand.Managed(null, new Dictionary<GaterHook, long>()).Split('\n')[0]);
         Assert.All(TopCommand.Managed(info, new Dictionary<GaterHook, long>(), 50).Split('\n'), l => Assert.True(l.Length < 50, l));
     }
+
+    [Fact]
+    public void The_reachability_line_must_show_the_verdict_the_NAT_type_and_the_address_counts()
+    {
+        Libp2p.Protocols.Multiformats.Multiaddr A(string text) => Libp2p.Protocols.Multiformats.Multiaddr.Parse(text);
+        var state = new Libp2p.Actors.AutoNat.AddressManagerProtocol.StateIs(
+            [A("/ip4/10.0.0.2/tcp/4001")],
+            [new(A("/ip4/203.0.113.5/tcp/4001"), 4, false)],
+            [A("/ip4/203.0.113.5/tcp/4001")], [], [],
+            [A("/ip4/10.0.0.2/tcp/4001"), A("/ip4/203.0.113.5/tcp/4001")],
+            Libp2p.Actors.Network.NATDeviceType.Cone, Libp2p.Actors.Network.NATDeviceType.Unknown, Libp2p.Actors.Network.Reachability.Public, 4);
+
+        Assert.Equal("reachability Public, nat tcp Cone udp Unknown; addrs 2 advertised, 1 observed, 1 confirmed, 0 unreachable, 0 relayed\n", TopCommand.Reachability(state));
+        Assert.True(TopCommand.Reachability(state, 40).Length <= 40);
+    }
 }

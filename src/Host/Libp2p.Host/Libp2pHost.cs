@@ -116,20 +116,26 @@ public sealed class Libp2pHost : IExtension
 
     /// <summary>
     /// Asks the AutoNAT v2 server <paramref name="server"/> (connected, or known to the peerstore)
-    /// to dial this node at the first of <paramref name="addresses"/> (this node's own addresses
-    /// when null) it is willing to, counts the result towards the node's reachability verdict, and
-    /// returns it. A changed verdict is published as <see cref="Libp2p.Actors.AutoNat.ReachabilityChanged"/>.
+    /// to dial this node at the first of <paramref name="addresses"/> (when null, the address
+    /// manager's candidates: unchecked first, public first) it is willing to, counts the result
+    /// towards the node's reachability verdict and the address manager's confirmed or unreachable
+    /// addresses, and returns it. A changed verdict is published as <see cref="Libp2p.Actors.AutoNat.ReachabilityChanged"/>.
     /// </summary>
     /// <exception cref="Libp2p.Protocols.AutoNat.AutoNatException">The server refused or broke the protocol.</exception>
     /// <exception cref="TimeoutException">No answer within the dial timeout.</exception>
-    /// <exception cref="InvalidOperationException">The AutoNAT client is off (<c>autonat.client = off</c>).</exception>
+    /// <exception cref="InvalidOperationException">The AutoNAT client is off (<c>autonat.client = off</c>), or there is no address to check.</exception>
     public async Task<Libp2p.Actors.AutoNat.AutoNatResult> CheckReachabilityAsync(PeerId server, IReadOnlyList<Multiaddr>? addresses = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
         var autoNat = await AutoNatAsync(cancellationToken).ConfigureAwait(false);
-        addresses ??= (await AddressesAsync(cancellationToken).ConfigureAwait(false)).Where(a => !a.Has(MultiaddrProtocol.P2pCircuit)).ToArray();
+        var manager = await AddressManagerAsync(cancellationToken).ConfigureAwait(false);
+        addresses ??= (await manager.Ask<Libp2p.Actors.AutoNat.AddressManagerProtocol.AutoNatCandidatesAre>(
+            Libp2p.Actors.AutoNat.AddressManagerProtocol.GetAutoNatCandidates.Instance, Settings.DialTimeout, cancellationToken).ConfigureAwait(false)).Addresses;
+        if (addresses.Count == 0)
+            throw new InvalidOperationException("this host has no direct TCP address to check (it listens on none, and no peer has observed one)");
         var result = await autoNat.Client!.CheckAsync(server, addresses, Settings.DialTimeout, cancellationToken).ConfigureAwait(false);
         autoNat.Tracker!.Tell(new Libp2p.Actors.AutoNat.ReachabilityTrackerProtocol.Record(result));
+        manager.Tell(new Libp2p.Actors.AutoNat.AddressManagerProtocol.Checked(result));
         return result;
     }
 
