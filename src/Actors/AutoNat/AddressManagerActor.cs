@@ -184,7 +184,7 @@ public sealed class AddressManagerActor : ReceiveActor, IWithTimers, IWithUnboun
             .PipeTo(Self, success: a => new AddressManagerProtocol.ListenAddressesChanged(a.Addresses), failure: e => new RefreshFailed(e));
     }
 
-    /// <summary>Records one observation; false when it is not one to keep (loopback, relayed, another transport, no IP).</summary>
+    /// <summary>Records one observation; false when it is not one to keep (loopback, relayed, another transport or IP family, no IP).</summary>
     private bool Record(AddressManagerProtocol.Observed o)
     {
         if (o.ObservedAddress.Has(MultiaddrProtocol.P2pCircuit) || o.LocalAddress.Has(MultiaddrProtocol.P2pCircuit) || o.RemoteAddress.Has(MultiaddrProtocol.P2pCircuit))
@@ -192,6 +192,8 @@ public sealed class AddressManagerActor : ReceiveActor, IWithTimers, IWithUnboun
         if (!ThinWaist(o.ObservedAddress, out var observedTw, out var observedIp, out _) || IPAddress.IsLoopback(observedIp)
             || !ThinWaist(o.LocalAddress, out var localTw, out var localIp, out var localRest)
             || observedTw.Components[1].Protocol != localTw.Components[1].Protocol
+            // Another family than the connection's (NAT64, a translating proxy) is no address of ours to use.
+            || observedIp.AddressFamily != localIp.AddressFamily
             || ObserverGroup(o.RemoteAddress) is not { } group)
             return false;
         var now = _settings.Clock.GetUtcNow();

@@ -274,6 +274,22 @@ public sealed class AddressManagerActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task IPv6_observers_in_one_56_must_count_as_one_and_another_family_than_the_connections_must_be_ignored()
+    {
+        var listen6 = Multiaddr.Parse("/ip6/2001:db8:1::2/tcp/4001");
+        var external6 = Multiaddr.Parse("/ip6/2001:db8:ff::5/tcp/4001");
+        var manager = Start(null, Listen, listen6);
+        manager.Tell(new AddressManagerProtocol.Observed(NewPeer(), listen6, Multiaddr.Parse("/ip6/2001:db8:aa:bb01::1/tcp/1"), external6));
+        manager.Tell(new AddressManagerProtocol.Observed(NewPeer(), listen6, Multiaddr.Parse("/ip6/2001:db8:aa:bbff::9/tcp/2"), external6));
+        manager.Tell(new AddressManagerProtocol.Observed(NewPeer(), listen6, Multiaddr.Parse("/ip6/2001:db8:aa:cc00::1/tcp/3"), external6));
+        manager.Tell(Seen("198.51.100.1", external6));
+
+        var state = await StateAsync(manager);
+
+        Assert.Equal([new AddressManagerProtocol.ObservedAddress(external6, 2, false)], state.Observed);
+    }
+
+    [Fact]
     public async Task The_hole_punch_candidate_source_must_ask_the_manager()
     {
         var manager = Start();
