@@ -48,10 +48,13 @@ public sealed class AddressManagerActor : ReceiveActor, IWithTimers, IWithUnboun
     private NATDeviceType _tcpNat = NATDeviceType.Unknown;
     private NATDeviceType _udpNat = NATDeviceType.Unknown;
     private int _refreshes;
+    private long _refreshSent;
+    private long _refreshApplied;
 
     private sealed record Observation(string LocalThinWaist, string Group, bool Translated, PeerId Observer, Multiaddr ObservedThinWaist, Multiaddr Address, DateTimeOffset Seen);
     private sealed record Result(bool Reachable, DateTimeOffset At, PeerId Server);
     private sealed record Sweep;
+    private sealed record Refreshed(long Sequence, IReadOnlyList<Multiaddr> Addresses);
     private sealed record RefreshFailed(Exception Reason);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
@@ -62,9 +65,20 @@ public sealed class AddressManagerActor : ReceiveActor, IWithTimers, IWithUnboun
         _swarm = swarm;
         Receive<AddressManagerProtocol.ListenAddressesChanged>(l =>
         {
-            _refreshes = Math.Max(0, _refreshes - 1);
             _listen = [.. l.Addresses.Where(IsDialable).Distinct()];
             Changed();
+        });
+        Receive<Refreshed>(r =>
+        {
+            _refreshes = Math.Max(0, _refreshes - 1);
+            // Answers to overlapping asks may arrive out of order; the Swarm answered them in order,
+            // so the later ask's answer is the newer state.
+            if (r.Sequence > _refreshApplied)
+            {
+                _refreshApplied = r.Sequence;
+                _listen = [.. r.Addresses.Where(IsDialable).Distinct()];
+                Changed();
+            }
             if (_refreshes == 0)
                 Stash.UnstashAll();
         });
@@ -180,8 +194,9 @@ public sealed class AddressManagerActor : ReceiveActor, IWithTimers, IWithUnboun
         if (_swarm is null)
             return;
         _refreshes++;
+        var sequence = ++_refreshSent;
         _swarm.Ask<SwarmProtocol.ListenAddressesAre>(new SwarmProtocol.GetListenAddresses(ExpandInterfaces: true), TimeSpan.FromSeconds(10))
-            .PipeTo(Self, success: a => new AddressManagerProtocol.ListenAddressesChanged(a.Addresses), failure: e => new RefreshFailed(e));
+            .PipeTo(Self, success: a => new Refreshed(sequence, a.Addresses), failure: e => new RefreshFailed(e));
     }
 
     /// <summary>Records one observation; false when it is not one to keep (loopback, relayed, another transport or IP family, no IP).</summary>

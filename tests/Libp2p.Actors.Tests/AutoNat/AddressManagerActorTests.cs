@@ -289,6 +289,43 @@ public sealed class AddressManagerActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([new AddressManagerProtocol.ObservedAddress(external6, 2, false)], state.Observed);
     }
 
+    /// <summary>Holds the first GetListenAddresses, answers the second with <c>Listen</c>, and the first with nothing only when told: answers crossing, as two asks' replies can.</summary>
+    private sealed class CrossingSwarm : ReceiveActor
+    {
+        private IActorRef? _first;
+
+        public CrossingSwarm(IActorRef asked)
+        {
+            Receive<Libp2p.Actors.Swarm.SwarmProtocol.GetListenAddresses>(_ =>
+            {
+                asked.Tell("asked");
+                if (_first is null)
+                    _first = Sender;
+                else
+                    Sender.Tell(new Libp2p.Actors.Swarm.SwarmProtocol.ListenAddressesAre([Listen]));
+            });
+            Receive<string>(m => m == "release", _ => _first!.Tell(new Libp2p.Actors.Swarm.SwarmProtocol.ListenAddressesAre([])));
+        }
+    }
+
+    [Fact]
+    public async Task A_stale_answer_about_the_listen_addresses_must_not_replace_a_newer_one()
+    {
+        var asked = CreateTestProbe();
+        var advertised = CreateTestProbe();
+        Sys.EventStream.Subscribe(advertised.Ref, typeof(AdvertisedAddressesChanged));
+        var swarm = Sys.ActorOf(Props.Create(() => new CrossingSwarm(asked.Ref)));
+        var manager = Sys.ActorOf(AddressManagerActor.Props(_local, swarm: swarm));
+        asked.ExpectMsg("asked", Patience); // at start, once subscribed
+
+        Sys.EventStream.Publish(new Libp2p.Actors.Swarm.SwarmProtocol.ListenStarted(_local, Listen));
+        asked.ExpectMsg("asked", Patience);
+        Assert.Equal([Listen], advertised.ExpectMsg<AdvertisedAddressesChanged>(Patience).Addresses);
+        swarm.Tell("release");
+
+        Assert.Equal([Listen], (await StateAsync(manager)).Listen);
+    }
+
     [Fact]
     public async Task The_hole_punch_candidate_source_must_ask_the_manager()
     {

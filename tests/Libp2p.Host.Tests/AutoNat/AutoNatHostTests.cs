@@ -4,6 +4,7 @@ using Libp2p.Actors.AutoNat;
 using Libp2p.Actors.Network;
 using Libp2p.Protocols.AutoNat.Pb;
 using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Multiformats;
 
 namespace Libp2p.Host.Tests.AutoNat;
 
@@ -62,6 +63,10 @@ public sealed class AutoNatHostTests : HostTestKit
         Assert.Equal(Reachability.Public, state.Reachability);
         Assert.Contains(state.Confirmed, own.Contains);
         Assert.Equal(own, state.Advertised);
+        // The hole-punch candidate source as a DCUtR service takes it: public addresses only, none on loopback.
+        Func<CancellationToken, Task<IReadOnlyList<Multiaddr>>> candidates = client.HolePunchCandidatesAsync;
+        Assert.Empty(await candidates(CancellationToken.None));
+        Assert.Equal(own, await client.HolePunchCandidatesAsync(includePrivate: true));
         // The server had nobody to ask (the client serves no AutoNAT): it stays Unknown.
         Assert.Equal(Reachability.Unknown, await server.ReachabilityAsync());
         foreach (var host in new[] { server, client })
