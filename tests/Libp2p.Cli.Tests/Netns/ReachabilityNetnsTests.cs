@@ -9,12 +9,13 @@ namespace Libp2p.Cli.Tests.Netns;
 [Trait("Category", "Netns")]
 public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture<NetnsTestbed>, IDisposable
 {
-    // One server each in the testbed: its answer alone decides.
+    // One server each in the testbed: its answer alone decides. Two observers (a's and b's routers) judge the NAT type.
     private readonly string _config = WriteConfig("""
         akka.libp2p.autonat {
           service = on
           reachability-window = 1
           reachability-threshold = 1
+          nat-type-min-observers = 2
         }
         """);
 
@@ -31,7 +32,7 @@ public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture
     private const string RouterWan = "198.18.0.1";
 
     [NetnsFact]
-    public async Task A_node_behind_a_NAT_must_become_Private_and_the_relay_Public()
+    public async Task A_node_behind_a_NAT_must_become_Private_and_the_relay_Public_with_a_cone_mapping()
     {
         await using var relay = P2pProcess.StartIn(testbed.Namespace("relay"), "listen", "--relay", "--config", _config, "--listen", $"/ip4/{testbed.Vars["RELAY_ADDR"]}/tcp/4001");
         var relayAddress = (await relay.LineAsync(l => l.StartsWith("LISTEN ", StringComparison.Ordinal)))["LISTEN ".Length..];
@@ -47,5 +48,11 @@ public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture
         // port (a's connection to the relay left from another port, so only the IP was observed).
         Assert.Contains(relay.Seen, l => l.StartsWith($"AUTONAT OK /ip4/{testbed.Vars["RELAY_ADDR"]}/tcp/4001 by ", StringComparison.Ordinal));
         Assert.Contains(node.Seen, l => l.StartsWith($"AUTONAT E_DIAL_ERROR /ip4/{RouterWan}/tcp/4001 by ", StringComparison.Ordinal));
+
+        // b connects too: a's and b's routers (two observer groups) both see the relay at its listen
+        // address, one ip:port for everyone, which is what an endpoint-independent mapping (a cone) looks like.
+        var pinged = await P2pProcess.RunInAsync(testbed.Namespace("b"), "ping", relayAddress, "--count", "3");
+        Assert.True(pinged.ExitCode == 0, string.Join('\n', pinged.Output.Concat(pinged.Error)));
+        Assert.Equal("NAT TCP Cone", await relay.LineAsync(l => l.StartsWith("NAT TCP ", StringComparison.Ordinal), TimeSpan.FromSeconds(30)));
     }
 }
