@@ -85,6 +85,12 @@ public sealed partial record IdentifyMessage
         init => _signedPeerRecord = value is { IsEmpty: false } record ? record.ToArray() : null;
     }
 
+    // Parse's way in for the record: the parsed array is ours alone, so it needs no defensive copy.
+    private byte[]? ParsedSignedPeerRecord
+    {
+        init => _signedPeerRecord = value is { Length: > 0 } ? value : null;
+    }
+
     /// <summary>
     /// Applies a push received after this message. A field the newer message sets replaces ours,
     /// whole (lists are not appended); a field it leaves out keeps ours, as the spec asks of partial
@@ -206,7 +212,7 @@ public sealed partial record IdentifyMessage
             ListenAddrs = listenAddrs,
             ObservedAddr = message.HasObservedAddr && Multiaddr.TryFromBytes(message.ObservedAddr.Span, out var observed) ? observed : null,
             Protocols = protocols,
-            SignedPeerRecord = message.HasSignedPeerRecord ? message.SignedPeerRecord.Memory : ReadOnlyMemory<byte>.Empty,
+            ParsedSignedPeerRecord = message.HasSignedPeerRecord ? ParsedBytes.Take(message.SignedPeerRecord) : null,
         };
 
         // identify.proto declares the strings bytes, so bad UTF-8 becomes U+FFFD instead of an error.

@@ -132,7 +132,7 @@ public sealed class SignedEnvelope
         }
         if (message.Signature.IsEmpty)
             throw new FormatException($"{What}: the signature field is missing");
-        return new SignedEnvelope(key, message.PayloadType.ToByteArray(), message.Payload.ToByteArray(), message.Signature.ToByteArray());
+        return new SignedEnvelope(key, ParsedBytes.Take(message.PayloadType), ParsedBytes.Take(message.Payload), ParsedBytes.Take(message.Signature));
     }
 
     private static byte[] SigningInputChecked(string domain)
