@@ -29,12 +29,17 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
     private readonly Outlet<InboundConnection> _out = new("socket-listener.out");
     private readonly IPEndPoint _endPoint;
     private readonly Multiaddr _address;
+    private readonly TcpPortReuse? _reuse;
 
-    /// <summary>A listener on <paramref name="endPoint"/>; <paramref name="address"/> names it in errors.</summary>
-    public SocketListenerStage(IPEndPoint endPoint, Multiaddr address)
+    /// <summary>
+    /// A listener on <paramref name="endPoint"/>; <paramref name="address"/> names it in errors. With
+    /// <paramref name="reuse"/>, the port is shared with the node's dials and recorded there while bound.
+    /// </summary>
+    public SocketListenerStage(IPEndPoint endPoint, Multiaddr address, TcpPortReuse? reuse = null)
     {
         _endPoint = endPoint;
         _address = address;
+        _reuse = reuse;
         Shape = new SourceShape<InboundConnection>(_out);
     }
 
@@ -61,6 +66,7 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
         private Socket? _listener;
         private AcceptOperation? _accept;
         private bool _accepting;
+        private IPEndPoint? _registered;
 
         public Logic(SocketListenerStage stage, TaskCompletionSource<TransportListener> bound) : base(stage.Shape)
         {
@@ -79,9 +85,17 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
             {
                 if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
                     listener.DualMode = true;
-                AllowRebindDuringTimeWait(listener);
+                if (_stage._reuse is null)
+                    AllowRebindDuringTimeWait(listener);
+                else
+                    TcpPortReuse.Enable(listener);
                 listener.Bind(endPoint);
                 listener.Listen(Backlog);
+                if (_stage._reuse is { } reuse)
+                {
+                    _registered = (IPEndPoint)listener.LocalEndPoint!;
+                    reuse.Add(_registered);
+                }
             }
             catch (SocketException e)
             {
@@ -128,6 +142,8 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
 
         public override void PostStop()
         {
+            if (_registered is not null)
+                _stage._reuse?.Remove(_registered);
             _accept?.Stop();
             _listener?.Dispose();
             _accept?.Dispose();
