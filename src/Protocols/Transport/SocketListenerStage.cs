@@ -88,7 +88,13 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
                 if (_stage._reuse is null)
                     AllowRebindDuringTimeWait(listener);
                 else
+                {
+                    // SO_REUSEPORT would let us share a port another listener holds (any of this
+                    // user's processes): a plain bind first says whether it is taken.
+                    if (endPoint.Port != 0)
+                        ProbeFree(endPoint);
                     TcpPortReuse.Enable(listener);
+                }
                 listener.Bind(endPoint);
                 listener.Listen(Backlog);
                 if (_stage._reuse is { } reuse)
@@ -138,6 +144,16 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
                 listener.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
             else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
                 listener.SetRawSocketOption(0xFFFF /* SOL_SOCKET */, 4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+        }
+
+        /// <summary>Binds and closes a socket without SO_REUSEPORT: throws AddressAlreadyInUse when something listens there.</summary>
+        private static void ProbeFree(IPEndPoint endPoint)
+        {
+            using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+                probe.DualMode = true;
+            AllowRebindDuringTimeWait(probe);
+            probe.Bind(endPoint);
         }
 
         public override void PostStop()
