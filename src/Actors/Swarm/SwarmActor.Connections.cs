@@ -170,9 +170,28 @@ public sealed partial class SwarmActor
         if (info.Stat.Direction == Direction.Outbound)
             _peerstore.Tell(new PeerstoreProtocol.AddAddresses(info.RemotePeer, [info.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(info.RemotePeer, info.RemotePublicKey));
+        if (!info.Stat.Transient)
+            SatisfyDirectDials(info);
         var connected = new SwarmProtocol.Connected(info);
         _connectionManager?.Tell(connected);
         Context.System.EventStream.Publish(connected);
+    }
+
+    /// <summary>
+    /// A direct connection that came up another way (the peer's half of a simultaneous open, which
+    /// our listener accepted) is what a pending direct dial of the peer waits for: its waiters take
+    /// it now. The dial runs on; whatever it brings is adopted, or fails with nobody waiting.
+    /// </summary>
+    private void SatisfyDirectDials(ConnectionInfo info)
+    {
+        foreach (var (key, dial) in _dials)
+        {
+            if (key.Peer != info.RemotePeer || !key.Direct || dial.Waiters.Count == 0)
+                continue;
+            foreach (var waiter in dial.Waiters)
+                Satisfy(waiter, info);
+            dial.Waiters.Clear();
+        }
     }
 
     /// <summary>The live connections to <paramref name="peer"/>, direct ones first: a new stream goes on a direct connection when there is one.</summary>
