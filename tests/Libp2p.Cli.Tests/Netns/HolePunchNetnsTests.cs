@@ -1,0 +1,29 @@
+namespace Libp2p.Cli.Tests.Netns;
+
+/// <summary>Two of our nodes behind two NATs meet through our relay and hole-punch (DCUtR) a direct connection, as <c>p2p</c> processes in the testbed.</summary>
+[Trait("Category", "Netns")]
+public sealed class HolePunchNetnsTests(NetnsTestbed testbed) : IClassFixture<NetnsTestbed>
+{
+    [NetnsFact]
+    public async Task Nodes_behind_two_NATs_must_replace_their_relayed_connection_by_a_hole_punched_direct_one()
+    {
+        await using var relay = P2pProcess.StartIn(testbed.Namespace("relay"), "listen", "--relay", "--listen", $"/ip4/{testbed.Vars["RELAY_ADDR"]}/tcp/4001");
+        var relayAddress = (await relay.LineAsync(l => l.StartsWith("LISTEN ", StringComparison.Ordinal)))["LISTEN ".Length..];
+        // Listening on a fixed port: with port reuse every dial leaves from it, so the NAT maps it
+        // there and the relay observes the port the hole is punched to.
+        await using var a = P2pProcess.StartIn(testbed.Namespace("a"), "listen", "--listen", "/ip4/0.0.0.0/tcp/4001", "--reserve", relayAddress);
+        var relayed = (await a.LineAsync(l => l.StartsWith("RESERVED ", StringComparison.Ordinal), TimeSpan.FromSeconds(60))).Split(' ')[1];
+
+        // b reaches a through the relay; a, which received the relayed connection, punches.
+        var b = await P2pProcess.RunInAsync(testbed.Namespace("b"), "ping", relayed, "--count", "1", "--listen", "/ip4/0.0.0.0/tcp/4001", "--await-direct", "60");
+        var punched = await a.LineAsync(l => l.StartsWith("HOLEPUNCH ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+
+        Assert.True(b.ExitCode == 0, $"exit {b.ExitCode}: {string.Join('\n', b.Output.Concat(b.Error))}\na: {string.Join(" | ", a.Seen)}");
+        // The direct connection runs between the two NATs' public addresses, at the listen ports.
+        Assert.Matches(@"^HOLEPUNCH 12D3KooW\w+ direct /ip4/198\.18\.0\.2/tcp/4001 attempts=[123] ", punched);
+        var direct = Assert.Single(b.Output, l => l.StartsWith("DIRECT ", StringComparison.Ordinal));
+        Assert.Contains(" /ip4/198.18.0.1/tcp/4001 echo rtt=", direct, StringComparison.Ordinal);
+        // The relayed connection was closed once replaced.
+        await a.LineAsync(l => l.StartsWith("DISCONNECTED ", StringComparison.Ordinal) && l.Contains("/p2p-circuit", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+    }
+}
