@@ -69,6 +69,30 @@ public sealed class HolePunchHostTests : HostTestKit
     }
 
     [Fact]
+    public async Task A_punch_that_finds_no_way_must_be_reported_failed_and_leave_the_relayed_connection()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(HolePunchProtocol.HolePunchSucceeded));
+        Sys.EventStream.Subscribe(events.Ref, typeof(HolePunchProtocol.HolePunchFailed));
+        var relay = await StartAsync(s => s with { RelayService = RelayServiceSettings.Default, HolePunching = null });
+        var listener = await StartAsync(s => Punching(s) with { HolePunching = HolePunchSettings.Default with { DialTimeout = TimeSpan.FromSeconds(1) } });
+        // Listening nowhere: the only address it can offer is the one the relay saw, an ephemeral port nobody listens on.
+        var dialer = await StartAsync(s => Punching(s) with { ListenAddresses = [] });
+        var reservation = await listener.ReserveAsync(await AddressOfAsync(relay)).WaitAsync(Patience);
+
+        await dialer.ConnectAsync(reservation.Addresses[0].Encapsulate($"/p2p/{listener.PeerId}")).WaitAsync(Patience);
+
+        var punched = events.FishForMessage<SwarmProtocol.NodeEvent>(e => e is HolePunchProtocol.HolePunchSucceeded or HolePunchProtocol.HolePunchFailed, Patience);
+        var failed = Assert.IsType<HolePunchProtocol.HolePunchFailed>(punched);
+        Assert.Equal(listener.PeerId, failed.LocalPeer);
+        Assert.Equal(dialer.PeerId, failed.Peer);
+        Assert.StartsWith($"dcutr with {dialer.PeerId}: ", failed.Reason, StringComparison.Ordinal);
+        Assert.InRange(failed.Attempts, 1, HolePunchSettings.Default.MaxAttempts);
+        var left = Assert.Single(await dialer.Network.ConnsAsync(listener.PeerId));
+        Assert.True(left.Stat.Transient);
+    }
+
+    [Fact]
     public async Task A_peer_that_never_sends_SYNC_must_have_its_stream_reset_at_the_deadline()
     {
         var (server, peer) = await ConnectedAsync();
