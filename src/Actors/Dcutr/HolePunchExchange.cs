@@ -21,7 +21,7 @@ public sealed class HolePunchException : Exception
 
 /// <summary>A hole punch that succeeded: the direct connection, and how many rounds it took.</summary>
 /// <param name="Connection">The direct connection now up.</param>
-/// <param name="Attempts">The CONNECT/SYNC rounds run (1 to <see cref="HolePunchSettings.MaxAttempts"/>).</param>
+/// <param name="Attempts">The CONNECT/SYNC rounds run (1 to <see cref="HolePunchSettings.MaxAttempts"/>); 0 when the spec's unilateral upgrade (a plain dial of the peer's public addresses) sufficed.</param>
 /// <param name="Rtt">The relayed round-trip time the last round measured, half of which the initiator waited before dialing.</param>
 public sealed record HolePunchResult(ConnectionInfo Connection, int Attempts, TimeSpan Rtt);
 
@@ -99,6 +99,50 @@ public static class HolePunchExchange
             }
         }
         throw new HolePunchException($"dcutr with {peer}: no direct connection after {settings.MaxAttempts} rounds ({string.Join("; ", failures)})", settings.MaxAttempts);
+    }
+
+    /// <summary>
+    /// The spec's unilateral upgrade, tried before any CONNECT: when the peer advertises public
+    /// addresses (identify's listen addresses: not loopback, private, shared or link-local), it may
+    /// be reachable as it is, so they are dialed directly (<see cref="DialOptions.ForceDirectDial"/>,
+    /// within <see cref="HolePunchSettings.DialTimeout"/>). Null when it advertises none or the
+    /// dial fails; then the CONNECT/SYNC exchange runs.
+    /// </summary>
+    public static async Task<HolePunchResult?> TryDirectDialAsync(NetworkClient network, PeerId peer, IReadOnlyList<Multiaddr> advertised,
+        Func<Multiaddr, bool> canDial, HolePunchSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(advertised);
+        ArgumentNullException.ThrowIfNull(canDial);
+        ArgumentNullException.ThrowIfNull(settings);
+        var reachable = advertised.Where(a => !a.Has(MultiaddrProtocol.P2pCircuit) && IsPublic(a) && canDial(a)).Distinct().ToList();
+        if (reachable.Count == 0)
+            return null;
+        try
+        {
+            var options = DialOptions.Default.WithForceDirectDial("hole punching: the peer's public addresses").WithTimeout(settings.DialTimeout);
+            var connection = await network.DialPeerAsync(peer, options, reachable, cancellationToken).ConfigureAwait(false);
+            return new HolePunchResult(connection, 0, TimeSpan.Zero);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="address"/> is an IP address that may be reachable from anywhere: not loopback, private (RFC 1918, RFC 4193), shared (RFC 6598), link-local or unspecified.</summary>
+    public static bool IsPublic(Multiaddr address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (!address.TryGetIPEndPoint(out var endPoint))
+            return false;
+        var ip = endPoint.Address.IsIPv4MappedToIPv6 ? endPoint.Address.MapToIPv4() : endPoint.Address;
+        if (System.Net.IPAddress.IsLoopback(ip) || ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any))
+            return false;
+        var b = ip.GetAddressBytes();
+        return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? !(b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254))
+            : !((b[0] & 0xfe) == 0xfc || ip.IsIPv6LinkLocal);
     }
 
     /// <summary>

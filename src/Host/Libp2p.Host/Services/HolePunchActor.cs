@@ -14,7 +14,9 @@ namespace Libp2p.Host.Services;
 /// <summary>
 /// Hole punching (DCUtR) on this node's side of the spec's B: when a relayed (limited) connection
 /// comes in, it asks identify whether the peer speaks <c>/libp2p/dcutr</c> and, if so and no direct
-/// connection exists, runs <see cref="HolePunchExchange.InitiateAsync"/>. A direct connection
+/// connection exists, dials the peer's public addresses if it advertises any
+/// (<see cref="HolePunchExchange.TryDirectDialAsync"/>, the spec's unilateral upgrade), else runs
+/// <see cref="HolePunchExchange.InitiateAsync"/>. A direct connection
 /// replaces the relayed one, which is closed. Each outcome is published as a
 /// <see cref="HolePunchProtocol.HolePunchSucceeded"/> or <see cref="HolePunchProtocol.HolePunchFailed"/>.
 /// One punch per peer at a time. The serving side (the spec's A) is a stream handler the host
@@ -32,7 +34,7 @@ public sealed class HolePunchActor : ReceiveActor
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    private sealed record Identified(PeerId Peer, long Started, IReadOnlyList<string>? Protocols, string? Error);
+    private sealed record Identified(PeerId Peer, long Started, IdentifyResult? Result, string? Error);
     private sealed record Finished(PeerId Peer, long Started, HolePunchResult? Result, Exception? Error, bool Skipped);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
@@ -58,7 +60,7 @@ public sealed class HolePunchActor : ReceiveActor
                 .PipeTo(Self,
                     success: reply => reply switch
                     {
-                        IdentifyService.PeerIdentified identified => new Identified(peer, started, identified.Result.Protocols, null),
+                        IdentifyService.PeerIdentified identified => new Identified(peer, started, identified.Result, null),
                         IdentifyService.IdentifyFailed failed => new Identified(peer, started, null, failed.Reason.Message),
                         _ => new Identified(peer, started, null, $"identify answered {reply.GetType().Name}"),
                     },
@@ -66,13 +68,13 @@ public sealed class HolePunchActor : ReceiveActor
         });
         Receive<Identified>(i =>
         {
-            if (i.Protocols is null || !i.Protocols.Contains(HolePunchMessages.ProtocolId))
+            if (i.Result is null || !i.Result.Protocols.Contains(HolePunchMessages.ProtocolId))
             {
                 _running.Remove(i.Peer);
                 _log.Debug("no hole punching with {0}: {1}", i.Peer, i.Error ?? "it does not speak " + HolePunchMessages.ProtocolId);
                 return;
             }
-            PunchAsync(i.Peer).PipeTo(Self,
+            PunchAsync(i.Peer, i.Result.ListenAddresses).PipeTo(Self,
                 success: r => new Finished(i.Peer, i.Started, r, null, r is null),
                 failure: e => new Finished(i.Peer, i.Started, null, e, false));
         });
@@ -112,13 +114,18 @@ public sealed class HolePunchActor : ReceiveActor
         _stopping.Dispose();
     }
 
-    /// <summary>Punches unless a direct connection exists already (null then); on success closes the relayed connections to the peer.</summary>
-    private async Task<HolePunchResult?> PunchAsync(PeerId peer)
+    /// <summary>
+    /// Punches unless a direct connection exists already (null then): a plain dial first when the
+    /// peer advertises public addresses (the spec's unilateral upgrade), else the CONNECT/SYNC
+    /// exchange. On success closes the relayed connections to the peer.
+    /// </summary>
+    private async Task<HolePunchResult?> PunchAsync(PeerId peer, IReadOnlyList<Multiaddr> advertised)
     {
         var token = _stopping.Token;
         if ((await _network.ConnsAsync(peer, token).ConfigureAwait(false)).Any(c => !c.Stat.Transient))
             return null;
-        var result = await HolePunchExchange.InitiateAsync(_network, peer, _candidates, _canDial, _settings, token).ConfigureAwait(false);
+        var result = await HolePunchExchange.TryDirectDialAsync(_network, peer, advertised, _canDial, _settings, token).ConfigureAwait(false)
+            ?? await HolePunchExchange.InitiateAsync(_network, peer, _candidates, _canDial, _settings, token).ConfigureAwait(false);
         // Replaced: new streams go on the direct connection; the relayed one would only hold a slot at the relay.
         foreach (var relayed in (await _network.ConnsAsync(peer, token).ConfigureAwait(false)).Where(c => c.Stat.Transient))
             relayed.Actor.Tell(Conn.Close.Instance);
