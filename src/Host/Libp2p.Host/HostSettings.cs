@@ -70,6 +70,14 @@ public sealed record HostSettings(PrivateKey Identity)
     /// </summary>
     public bool AutoNatClient { get; init; } = true;
 
+    /// <summary>
+    /// Hole punching (DCUtR, docs/relay.md) within these limits: serve <c>/libp2p/dcutr</c> and, when a
+    /// relayed connection comes in from a peer that speaks it, punch a direct connection that replaces
+    /// it. On by default; <see cref="FromConfig"/> turns it off with <c>hole-punching.enabled = off</c>
+    /// or <c>relay.client = off</c> (without relayed connections there is nothing to upgrade). Null: off.
+    /// </summary>
+    public Libp2p.Actors.Dcutr.HolePunchSettings? HolePunching { get; init; } = Libp2p.Actors.Dcutr.HolePunchSettings.Default;
+
     /// <summary>Serve AutoNAT v2 (dial others back to tell them whether they are reachable) within these limits; null (the default) to serve none.</summary>
     public Libp2p.Actors.AutoNat.AutoNatServerSettings? AutoNatService { get; init; }
 
@@ -136,6 +144,14 @@ public sealed record HostSettings(PrivateKey Identity)
             Resources = section.GetBoolean("services.resources"),
             RelayService = section.GetBoolean("relay.service") ? ReadRelayService(section) : null,
             AutoNatClient = section.GetBoolean("autonat.client"),
+            HolePunching = section.GetBoolean("hole-punching.enabled") && section.GetBoolean("relay.client")
+                ? new Libp2p.Actors.Dcutr.HolePunchSettings
+                {
+                    StreamTimeout = PositiveTime(section, "hole-punching.stream-timeout"),
+                    DialTimeout = PositiveTime(section, "hole-punching.dial-timeout"),
+                    MaxAttempts = Positive(section, "hole-punching.max-attempts"),
+                }
+                : null,
             AutoNatService = section.GetBoolean("autonat.service") ? ReadAutoNatService(section) : null,
         };
     }
@@ -239,7 +255,7 @@ public sealed record HostSettings(PrivateKey Identity)
 
     private static IReadOnlyList<ITransport> Transports(Config section)
     {
-        var tcp = TcpEngine(section.GetString("tcp.engine"));
+        var tcp = TcpEngine(section.GetString("tcp.engine"), section.GetBoolean("tcp.reuse-port"));
         var maxMessage = section.GetByteSize("websocket.max-message-size") ?? 0;
         if (maxMessage is < 1024 or > int.MaxValue)
             throw new ConfigurationException($"{ConfigPath}.websocket.max-message-size must be between 1 KiB and 2 GiB, not {maxMessage}");
@@ -273,9 +289,10 @@ public sealed record HostSettings(PrivateKey Identity)
         }
     }
 
-    private static ITransport TcpEngine(string engine) => engine switch
+    // Port reuse keeps a registry of this node's listen ports: a transport of its own per node.
+    private static ITransport TcpEngine(string engine, bool reusePort) => engine switch
     {
-        "socket" => SocketTransport.Instance,
+        "socket" => reusePort ? new SocketTransport(reusePort: true) : SocketTransport.Instance,
         "akka-io" => TcpTransport.Instance,
         _ => throw new ConfigurationException($"{ConfigPath}.tcp.engine: '{engine}' is not one of socket, akka-io"),
     };
