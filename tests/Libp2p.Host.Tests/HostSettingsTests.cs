@@ -21,7 +21,9 @@ public sealed class HostSettingsTests
         Assert.StartsWith("libp2p-dotnet/", settings.AgentVersion, StringComparison.Ordinal);
         Assert.True(settings.Ping && settings.Echo && settings.Perf && settings.IdentifyPush);
         Assert.Equal(KeyType.Ed25519, settings.Identity.Type);
-        AssertTransports(SocketTransport.Instance, settings.Swarm.Transports);
+        // Port reuse (tcp.reuse-port = on) keeps the node's listen ports: a transport of its own.
+        Assert.NotNull(Assert.IsType<SocketTransport>(settings.Swarm.Transports[0]).PortReuse);
+        AssertTransports(settings.Swarm.Transports[0], settings.Swarm.Transports);
         var websocket = (WebSocketTransport)settings.Swarm.Transports[1];
         Assert.Equal(WebSocketSettings.Default, websocket.Settings);
         Assert.Null(websocket.Tls.ServerCertificate);

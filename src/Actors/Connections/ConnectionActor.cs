@@ -47,7 +47,11 @@ public sealed class ConnectionActor : ReceiveActor
         public sealed record Accepted(InboundConnection Inbound) : ConnectionStart;
 
         /// <summary>Dialed at <paramref name="Address"/> for <paramref name="Dialer"/>, which is told how it went and which the attempt lives no longer than, unless chosen.</summary>
-        public sealed record Dialed(Multiaddr Address, ITransport Transport, PeerId Peer, TimeSpan Timeout, IActorRef Dialer) : ConnectionStart;
+        public sealed record Dialed(Multiaddr Address, ITransport Transport, PeerId Peer, TimeSpan Timeout, IActorRef Dialer) : ConnectionStart
+        {
+            /// <summary>Whether this side leads the upgrade: true for a dial, except the server's side of a simultaneous connect.</summary>
+            public bool Initiator { get; init; } = true;
+        }
     }
 
     /// <summary>The connection is secured, muxed and counted against its peer; sent to the Swarm, or to the dialer.</summary>
@@ -160,7 +164,7 @@ public sealed class ConnectionActor : ReceiveActor
                     break;
                 case ConnectionStart.Dialed dialed:
                     // The connect may take what is left of the dial's time, no more and no less.
-                    var dial = Upgrader.Dial(Context.System, _materializer, dialed.Transport, WithTarget(dialed.Address, dialed.Peer), upgrade, dialed.Peer, dialed.Timeout);
+                    var dial = Upgrader.Dial(Context.System, _materializer, dialed.Transport, WithTarget(dialed.Address, dialed.Peer), upgrade, dialed.Peer, dialed.Timeout, dialed.Initiator);
                     _connection = dial.Connection;
                     // Both settle: a refused connect closes the stage before the transport's task
                     // faults, and only the transport's error says "connection refused".

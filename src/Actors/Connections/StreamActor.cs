@@ -163,7 +163,7 @@ public sealed class StreamActor : ReceiveActor, IWithTimers
             Timers.Cancel(nameof(NegotiationTimedOut));
             var direction = _handlers is not null ? Direction.Inbound : Direction.Outbound;
             _handle = new StreamHandle(_id, n.Protocol, _connection,
-                new Stats(direction, DateTimeOffset.UtcNow, _connection.Stat.Transient, new Dictionary<string, object>()), _muxed!, _io!);
+                new Stats(direction, DateTimeOffset.UtcNow, _connection.Stat.Transient, new Dictionary<string, object>()), _muxed!, _io!, _scope!);
             Context.Parent.Tell(new ConnectionActor.StreamNegotiated(_handle));
             if (_requester is not null)
                 _requester.Tell(new SwarmProtocol.StreamOpened(_handle));

@@ -2,6 +2,7 @@ using Akka;
 using Akka.IO;
 using Akka.Streams.Dsl;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Connections;
 
 namespace Libp2p.Actors.Connections;
@@ -15,8 +16,9 @@ public sealed class StreamHandle
 {
     private readonly MuxedStream _muxed;
 
-    internal StreamHandle(StreamId id, string protocol, ConnectionInfo connection, Stats stat, MuxedStream muxed, MuxedStreamAdapter stream)
+    internal StreamHandle(StreamId id, string protocol, ConnectionInfo connection, Stats stat, MuxedStream muxed, MuxedStreamAdapter stream, StreamManagementScope scope)
     {
+        Scope = scope;
         Id = id;
         Protocol = protocol;
         Connection = connection;
@@ -36,6 +38,14 @@ public sealed class StreamHandle
 
     /// <summary>Direction, opening time, transience (the seed's <c>Stat()</c>).</summary>
     public Stats Stat { get; }
+
+    /// <summary>
+    /// The stream's resource scope (the seed's <c>Scope()</c>): a service attaches the stream to its
+    /// own scope with <see cref="StreamManagementScope.SetServiceAsync"/>, and reserves what it will
+    /// hold for the stream with <see cref="ResourceScopeSpan.ReserveMemoryAsync"/>. It is released
+    /// when the stream ends; a handler never calls <see cref="ResourceScopeSpan.Done"/> itself.
+    /// </summary>
+    public StreamManagementScope Scope { get; }
 
     /// <summary>The bytes as a <see cref="System.IO.Stream"/>; <c>ReadTimeout</c> and <c>WriteTimeout</c> are the seed's deadlines.</summary>
     public MuxedStreamAdapter Stream { get; }

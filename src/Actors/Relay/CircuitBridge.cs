@@ -16,6 +16,13 @@ namespace Libp2p.Actors.Relay;
 /// </summary>
 public static class CircuitBridge
 {
+    /// <summary>
+    /// The memory a relay reserves in the hop stream's scope for one circuit: the bridge's fused
+    /// copies hold at most one chunk each way (a transport read, at most 80 KiB) between reading one stream
+    /// and writing the other.
+    /// </summary>
+    public const int HeldPerCircuit = 2 * 80 * 1024;
+
     /// <summary>Joins <paramref name="initiator"/> and <paramref name="target"/>; completes when both streams are gone.</summary>
     /// <param name="initiator">The hop stream, after its STATUS OK.</param>
     /// <param name="target">The stop stream, after its STATUS OK.</param>

@@ -3,6 +3,7 @@ using Akka.Streams;
 using Google.Protobuf;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Encoding;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
@@ -43,6 +44,16 @@ public sealed class HopService
         ArgumentNullException.ThrowIfNull(stream);
         var io = stream.Stream;
         io.ReadTimeout = io.WriteTimeout = (int)_settings.HandshakeTimeout.TotalMilliseconds;
+        try
+        {
+            await RelayStreams.AttachAsync(stream).ConfigureAwait(false);
+        }
+        catch (ResourceLimitExceededException)
+        {
+            // The relay service is full: say so before reading what was asked.
+            await AnswerAsync(io, Status.ResourceLimitExceeded).ConfigureAwait(false);
+            return;
+        }
         HopMessage? request;
         try
         {
@@ -120,6 +131,17 @@ public sealed class HopService
                 await AnswerAsync(hop.Stream, Status.ConnectionFailed).ConfigureAwait(false);
                 return;
             }
+            try
+            {
+                // What the bridge holds while it copies: one chunk in flight each way.
+                await hop.Scope.ReserveMemoryAsync(CircuitBridge.HeldPerCircuit, ReservationPriority.High).ConfigureAwait(false);
+            }
+            catch (ResourceLimitExceededException)
+            {
+                stop.Reset();
+                await AnswerAsync(hop.Stream, Status.ResourceLimitExceeded).ConfigureAwait(false);
+                return;
+            }
             var ok = new HopMessage { Type = HopMessage.Types.Type.Status, Status = Status.Ok };
             if (_settings.Limit is { } limit)
                 ok.Limit = limit;
@@ -160,6 +182,7 @@ public sealed class HopService
         }
         try
         {
+            await RelayStreams.AttachAsync(stop).ConfigureAwait(false);
             stop.Stream.ReadTimeout = stop.Stream.WriteTimeout = (int)_settings.HandshakeTimeout.TotalMilliseconds;
             var connect = new StopMessage { Type = StopMessage.Types.Type.Connect, Peer = new PbPeer { Id = ByteString.CopyFrom(source.ToBytes()) } };
             if (_settings.Limit is { } limit)
@@ -169,7 +192,7 @@ public sealed class HopService
             if (reply is { Type: StopMessage.Types.Type.Status, Status: Status.Ok })
                 return stop;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or OperationCanceledException or ResourceLimitExceededException)
         {
         }
         stop.Reset();

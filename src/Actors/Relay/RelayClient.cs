@@ -29,6 +29,7 @@ public static class RelayClient
     /// <summary>Reserves on <paramref name="relay"/>, dialing it at <paramref name="addresses"/> (or its known addresses) if not connected.</summary>
     /// <exception cref="CircuitRelayException">The relay refused (its status is the spec's code), answered something else, or sent a voucher that does not verify.</exception>
     /// <exception cref="TimeoutException">No answer within <paramref name="timeout"/>.</exception>
+    /// <exception cref="ResourceLimitExceededException">This node's resource manager refused the hop stream (the relay service's scope is full).</exception>
     public static async Task<RelayReservation> ReserveAsync(NetworkClient network, PeerId relay, IReadOnlyList<Multiaddr>? addresses = null,
         TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -45,6 +46,7 @@ public static class RelayClient
             var hop = await network.NewStreamAsync(relay, [CircuitRelay.HopProtocolId], options, deadline.Token).ConfigureAwait(false);
             try
             {
+                await RelayStreams.AttachAsync(hop).ConfigureAwait(false);
                 var io = hop.Stream;
                 io.ReadTimeout = io.WriteTimeout = (int)limit.TotalMilliseconds;
                 await DelimitedMessages.WriteAsync(io, new HopMessage { Type = HopMessage.Types.Type.Reserve }, deadline.Token).ConfigureAwait(false);

@@ -8,6 +8,7 @@ using ByteString = Akka.IO.ByteString;
 using PbBytes = Google.Protobuf.ByteString;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Actors.Swarm;
 using Libp2p.Protocols.Encoding;
 using Libp2p.Protocols.Multiformats;
@@ -150,6 +151,7 @@ public sealed class RelayTransport : ITransport
         }
         try
         {
+            await RelayStreams.AttachAsync(hop).ConfigureAwait(false);
             var io = hop.Stream;
             io.ReadTimeout = io.WriteTimeout = (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds);
             await DelimitedMessages.WriteAsync(io, new HopMessage { Type = HopMessage.Types.Type.Connect, Peer = new PbPeer { Id = PbBytes.CopyFrom(target.ToBytes()) } },
@@ -169,6 +171,8 @@ public sealed class RelayTransport : ITransport
             hop.Reset();
             if (e is CircuitRelayException refused)
                 throw new TransportException($"p2p-circuit: {refused.Message}", TransportFailure.Refused, refused);
+            if (e is ResourceLimitExceededException)
+                throw new TransportException($"p2p-circuit: no circuit through {circuit.Relay} to {target}: this node's resource manager refused the hop stream: {e.Message}", TransportFailure.Other, e);
             throw new TransportException($"p2p-circuit: the circuit through {circuit.Relay} to {target} failed: {e.Message}", TransportFailure.Other, e);
         }
     }
@@ -182,6 +186,15 @@ public sealed class RelayTransport : ITransport
     {
         var io = stream.Stream;
         io.ReadTimeout = io.WriteTimeout = (int)_handshakeTimeout.TotalMilliseconds;
+        try
+        {
+            await RelayStreams.AttachAsync(stream).ConfigureAwait(false);
+        }
+        catch (ResourceLimitExceededException)
+        {
+            await AnswerAsync(io, Status.ResourceLimitExceeded).ConfigureAwait(false);
+            return;
+        }
         StopMessage? request;
         try
         {

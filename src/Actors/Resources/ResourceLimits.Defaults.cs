@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Relay;
 
 namespace Libp2p.Actors.Resources;
 
@@ -49,6 +50,17 @@ public static class ResourceLimitDefaults
             ServiceDefault = Scale(Unlimited, Unlimited, Unlimited, 1024, 4096, 4096, 64 * MiB, 0, Unlimited, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
             ProtocolDefault = Scale(Unlimited, Unlimited, Unlimited, 512, 2048, 2048, 64 * MiB, 0, Unlimited, 0, 0, 0, 256, 512, 512, 164 * MiB),
             PeerDefault = Scale(8, 8, 8, 256, 512, 512, 64 * MiB, 1.0 / 64, 4, 0, 0, 0, 128, 256, 256, 128 * MiB),
+            // go-libp2p's SetDefaultServiceLimits for circuit relay v2: its service, and its two
+            // protocols on the relay and on its clients alike.
+            Services = new Dictionary<string, ScopeLimit>
+            {
+                [CircuitRelay.ServiceName] = Scale(Unlimited, Unlimited, Unlimited, 256, 256, 256, 16 * MiB, 0, Unlimited, 0, 0, 0, 256, 256, 256, 16 * MiB),
+            },
+            Protocols = new Dictionary<string, ScopeLimit>
+            {
+                [CircuitRelay.HopProtocolId] = Scale(Unlimited, Unlimited, Unlimited, 640, 640, 640, 16 * MiB, 0, Unlimited, 0, 0, 0, 640, 640, 640, 16 * MiB),
+                [CircuitRelay.StopProtocolId] = Scale(Unlimited, Unlimited, Unlimited, 640, 640, 640, 16 * MiB, 0, Unlimited, 0, 0, 0, 640, 640, 640, 16 * MiB),
+            },
             Connection = new ScopeLimit { ConnsInbound = 1, ConnsOutbound = 1, Conns = 1, FD = 1, Memory = 32 * MiB },
             Stream = new ScopeLimit { StreamsInbound = 1, StreamsOutbound = 1, Streams = 1, Memory = 16 * MiB },
         };

@@ -30,6 +30,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     private readonly IReadOnlyList<Multiaddr> _given;
     private readonly TimeSpan _started;
     private readonly IReadOnlyDictionary<Multiaddr, Backoff> _backedOff;
+    private readonly DialOptions _options;
     private bool _done;
 
     /// <summary>A connection to the peer is up, its actor chosen among the attempts; the receiver adopts it.</summary>
@@ -39,7 +40,11 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     /// Asks the Swarm (the parent) for a <see cref="ConnectionActor"/> dialing <paramref name="Address"/>
     /// for this dial: connections are the Swarm's children, each an actor from its first byte.
     /// </summary>
-    public sealed record StartAttempt(PeerId Peer, Multiaddr Address, ITransport Transport, TimeSpan Timeout);
+    public sealed record StartAttempt(PeerId Peer, Multiaddr Address, ITransport Transport, TimeSpan Timeout)
+    {
+        /// <summary>Whether the attempt leads the upgrade (false only for the server's side of a simultaneous connect).</summary>
+        public bool Initiator { get; init; } = true;
+    }
 
     /// <summary>Every address failed, or time ran out; the reason names each address.</summary>
     public sealed record Failed(PeerId Peer, Exception Reason);
@@ -52,8 +57,9 @@ public sealed class DialActor : ReceiveActor, IWithTimers
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public DialActor(PeerId peer, IReadOnlyList<Multiaddr> given, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore,
-        IReadOnlyDictionary<Multiaddr, Backoff> backedOff)
+        IReadOnlyDictionary<Multiaddr, Backoff> backedOff, DialOptions options)
     {
+        _options = options;
         _backedOff = backedOff;
         _peer = peer;
         _settings = settings;
@@ -118,10 +124,12 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     /// <summary>
     /// A dial of <paramref name="peer"/> at <paramref name="addresses"/>, or at its peerstore addresses
     /// when none are given, skipping those in <paramref name="backedOff"/> (keyed without <c>/p2p</c>).
+    /// With <see cref="DialOptions.ForceDirectDial"/> relayed addresses are never dialed; with
+    /// <see cref="DialOptions.SimultaneousConnect"/> each attempt takes the upgrade role it gives.
     /// </summary>
     public static Props Props(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout, SwarmSettings settings, IActorRef peerstore,
-        IReadOnlyDictionary<Multiaddr, Backoff>? backedOff = null) =>
-        Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore, backedOff ?? new Dictionary<Multiaddr, Backoff>()));
+        IReadOnlyDictionary<Multiaddr, Backoff>? backedOff = null, DialOptions? options = null) =>
+        Akka.Actor.Props.Create(() => new DialActor(peer, addresses, timeout, settings, peerstore, backedOff ?? new Dictionary<Multiaddr, Backoff>(), options ?? DialOptions.Default));
 
     /// <summary>Loopback first, then private, then the rest; IPv4 before IPv6 within each (cheapest, likeliest first).</summary>
     private static IEnumerable<Multiaddr> Rank(IEnumerable<Multiaddr> addresses) => addresses
@@ -144,9 +152,13 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     {
         var waiting = new List<Backoff>();
         var untransported = new List<Multiaddr>();
+        var relayed = new List<Multiaddr>();
         foreach (var address in Rank(addresses))
         {
-            if (_backedOff.TryGetValue(address, out var backoff))
+            // A direct dial (go's WithForceDirectDial) wants a connection that is not relayed: such an address cannot give one.
+            if (_options.ForceDirectDial is not null && address.Has(MultiaddrProtocol.P2pCircuit))
+                relayed.Add(address);
+            else if (_backedOff.TryGetValue(address, out var backoff))
                 waiting.Add(backoff);
             else if (_settings.Transports.FirstOrDefault(t => t.CanDial(address)) is { } transport)
             {
@@ -166,6 +178,8 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             Finish(BackoffFailure(waiting));
         else if (untransported.Count > 0)
             Finish(new NoTransportException(_peer, untransported));
+        else if (relayed.Count > 0)
+            Finish(new DialException(_peer, $"a direct dial ({_options.ForceDirectDial}) has only relayed addresses: {string.Join(", ", relayed)}"));
         else
             Finish(new NoRemoteAddressesException(_peer));
     }
@@ -189,7 +203,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             // The connect may take what is left of the dial's time, no more and no less. The attempt's
             // actor counts it before dialing, as go-libp2p does, and reports here how it went.
             _running.Add(address);
-            Context.Parent.Tell(new StartAttempt(_peer, address, transport, Remaining()));
+            Context.Parent.Tell(new StartAttempt(_peer, address, transport, Remaining()) { Initiator = _options.SimultaneousConnect is not { IsClient: false } });
         }
         if (_running.Count == 0 && _queue.Count == 0 && !_done)
             Finish(AllFailed());

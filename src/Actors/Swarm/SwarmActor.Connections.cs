@@ -31,7 +31,9 @@ public sealed partial class SwarmActor
             return;
         }
         var live = ConnectionsTo(peer);
-        var usable = options.UseTransient is not null ? live : live.Where(c => !c.Stat.Transient).ToList();
+        // A direct dial (go's WithForceDirectDial) is satisfied by a direct connection only; a relayed
+        // one does not count, so hole punching dials even while it lives.
+        var usable = options.ForceDirectDial is not null || options.UseTransient is null ? live.Where(c => !c.Stat.Transient).ToList() : live;
         if (usable.Count > 0)
         {
             Satisfy(pending, usable[0]);
@@ -47,23 +49,40 @@ public sealed partial class SwarmActor
             Fail(peer, pending, new NoConnectionException(peer, options.NoDial));
             return;
         }
-        if (!_dials.TryGetValue(peer, out var dial))
+        var key = new DialKey(peer, options.ForceDirectDial is not null, options.SimultaneousConnect?.IsClient);
+        if (!_dials.TryGetValue(key, out var dial))
         {
             // Numbered, not named after the peer alone: a finished dial reports before it has stopped,
             // so its name may still be taken when the next dial of the same peer starts.
             // Backoff is per address, as go-libp2p's: the dial skips addresses that failed lately,
             // so a mistyped address does not hold back the right one of the same peer.
-            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, BackedOff(peer)), $"dial-{++_nextDial}-{peer}");
+            // A simultaneous connect ignores the backoff: the hole it needs was not there before.
+            var backedOff = options.SimultaneousConnect is null ? BackedOff(peer) : new Dictionary<Multiaddr, DialActor.Backoff>();
+            var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, backedOff, options), $"dial-{++_nextDial}-{peer}");
             Context.Watch(actor);
-            _dials[peer] = dial = new DialInProgress(actor, []);
+            _dials[key] = dial = new DialInProgress(actor, []);
         }
         dial.Waiters.Add(pending);
+    }
+
+    /// <summary>The dial <paramref name="actor"/> runs, taken out of the table; its waiters, or none if it is not there.</summary>
+    private List<Pending> TakeDial(IActorRef actor)
+    {
+        foreach (var (key, dial) in _dials)
+        {
+            if (dial.Actor.Equals(actor))
+            {
+                _dials.Remove(key);
+                return dial.Waiters;
+            }
+        }
+        return [];
     }
 
     private void HandleDialSucceeded(DialActor.Succeeded succeeded)
     {
         _backoff.Remove(succeeded.Peer);
-        var waiters = _dials.Remove(succeeded.Peer, out var dial) ? dial.Waiters : [];
+        var waiters = TakeDial(Sender);
         Adopt(succeeded.Info, succeeded.Connection);
         foreach (var waiter in waiters)
             Satisfy(waiter, succeeded.Info);
@@ -74,11 +93,8 @@ public sealed partial class SwarmActor
         RecordBackoff(failed.Peer, failed.Reason);
         if (ConnectionsTo(failed.Peer).Count == 0)
             _history[failed.Peer] = Connectedness.CannotConnect;
-        if (_dials.Remove(failed.Peer, out var dial))
-        {
-            foreach (var waiter in dial.Waiters)
-                Fail(failed.Peer, waiter, failed.Reason);
-        }
+        foreach (var waiter in TakeDial(Sender))
+            Fail(failed.Peer, waiter, failed.Reason);
     }
 
     /// <summary>
@@ -154,12 +170,32 @@ public sealed partial class SwarmActor
         if (info.Stat.Direction == Direction.Outbound)
             _peerstore.Tell(new PeerstoreProtocol.AddAddresses(info.RemotePeer, [info.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(info.RemotePeer, info.RemotePublicKey));
+        if (!info.Stat.Transient)
+            SatisfyDirectDials(info);
         var connected = new SwarmProtocol.Connected(info);
         _connectionManager?.Tell(connected);
         Context.System.EventStream.Publish(connected);
     }
 
-    private List<ConnectionInfo> ConnectionsTo(PeerId peer) => _connections.Values.Select(c => c.Info).Where(c => c.RemotePeer == peer).ToList();
+    /// <summary>
+    /// A direct connection that came up another way (the peer's half of a simultaneous open, which
+    /// our listener accepted) is what a pending direct dial of the peer waits for: its waiters take
+    /// it now. The dial runs on; whatever it brings is adopted, or fails with nobody waiting.
+    /// </summary>
+    private void SatisfyDirectDials(ConnectionInfo info)
+    {
+        foreach (var (key, dial) in _dials)
+        {
+            if (key.Peer != info.RemotePeer || !key.Direct || dial.Waiters.Count == 0)
+                continue;
+            foreach (var waiter in dial.Waiters)
+                Satisfy(waiter, info);
+            dial.Waiters.Clear();
+        }
+    }
+
+    /// <summary>The live connections to <paramref name="peer"/>, direct ones first: a new stream goes on a direct connection when there is one.</summary>
+    private List<ConnectionInfo> ConnectionsTo(PeerId peer) => _connections.Values.Select(c => c.Info).Where(c => c.RemotePeer == peer).OrderBy(c => c.Stat.Transient).ToList();
 
     private Connectedness ConnectednessOf(PeerId peer) =>
         ConnectionsTo(peer).Count > 0 ? Connectedness.Connected : _history.GetValueOrDefault(peer, Connectedness.NotConnected);
@@ -193,10 +229,10 @@ public sealed partial class SwarmActor
         closing.Closers.Add(requester);
         foreach (var listener in _listeners.Keys)
             Context.Stop(listener);
-        foreach (var (peer, dial) in _dials)
+        foreach (var (key, dial) in _dials)
         {
             foreach (var waiter in dial.Waiters)
-                Fail(peer, waiter, new DialException(peer, "the network is closing"));
+                Fail(key.Peer, waiter, new DialException(key.Peer, "the network is closing"));
             Context.Stop(dial.Actor);
         }
         _dials.Clear();

@@ -36,7 +36,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private readonly HashSet<IActorRef> _upgrading = [];
     private readonly Dictionary<IActorRef, Listener> _listeners = new();
     private readonly List<ListenRequest> _listenRequests = [];
-    private readonly Dictionary<PeerId, DialInProgress> _dials = new();
+    private readonly Dictionary<DialKey, DialInProgress> _dials = new();
     private readonly Dictionary<PeerId, Connectedness> _history = new();
     private readonly Dictionary<PeerId, Dictionary<Multiaddr, DialActor.Backoff>> _backoff = new();
     private StreamHandlerTable _handlers = StreamHandlerTable.Empty;
@@ -59,6 +59,12 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
 
     /// <summary>The dial of one peer: its actor, and the requests waiting for its connection.</summary>
     private sealed record DialInProgress(IActorRef Actor, List<Pending> Waiters);
+
+    /// <summary>
+    /// Dials of a peer are shared when they want the same thing: a direct dial (no relayed
+    /// addresses) or a simultaneous connect's side (its upgrade role) is not served by another dial.
+    /// </summary>
+    private readonly record struct DialKey(PeerId Peer, bool Direct, bool? SimultaneousClient);
 
     /// <summary>A request waiting for a connection: a dial, or a stream to open once connected.</summary>
     private sealed record Pending(IActorRef ReplyTo, IReadOnlyList<string>? StreamProtocols);
@@ -125,7 +131,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         Receive<SwarmProtocol.CloseListener>(HandleCloseListener);
         // An actor from the first byte: it opens the connection's scope, then upgrades it.
         Receive<ListenerActor.Accepted>(a => StartConnection(new ConnectionActor.ConnectionStart.Accepted(a.Inbound)));
-        Receive<DialActor.StartAttempt>(a => StartConnection(new ConnectionActor.ConnectionStart.Dialed(a.Address, a.Transport, a.Peer, a.Timeout, Sender)));
+        Receive<DialActor.StartAttempt>(a => StartConnection(new ConnectionActor.ConnectionStart.Dialed(a.Address, a.Transport, a.Peer, a.Timeout, Sender) { Initiator = a.Initiator }));
         Receive<ConnectionActor.Up>(u => Adopt(u.Info, u.Connection));
         Receive<SwarmProtocol.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null)));
         Receive<SwarmProtocol.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols)));
@@ -200,7 +206,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             // A dial actor that stopped without reporting: nobody may be left waiting.
             _dials.Remove(stopped.Key);
             foreach (var waiter in dial.Waiters)
-                Fail(stopped.Key, waiter, new DialException(stopped.Key, "the dial stopped"));
+                Fail(stopped.Key.Peer, waiter, new DialException(stopped.Key.Peer, "the dial stopped"));
         }
     }
 }

@@ -85,6 +85,14 @@ public sealed record HostSettings(PrivateKey Identity)
     /// <summary>How observed addresses, AutoNAT results and the NAT type are kept (<see cref="Libp2p.Actors.AutoNat.AddressManagerActor"/>).</summary>
     public Libp2p.Actors.AutoNat.AddressManagerSettings AddressManager { get; init; } = Libp2p.Actors.AutoNat.AddressManagerSettings.Default;
 
+    /// <summary>
+    /// Hole punching (DCUtR, docs/relay.md) within these limits: serve <c>/libp2p/dcutr</c> and, when a
+    /// relayed connection comes in from a peer that speaks it, punch a direct connection that replaces
+    /// it. On by default; <see cref="FromConfig"/> turns it off with <c>hole-punching.enabled = off</c>
+    /// or <c>relay.client = off</c> (without relayed connections there is nothing to upgrade). Null: off.
+    /// </summary>
+    public Libp2p.Actors.Dcutr.HolePunchSettings? HolePunching { get; init; } = Libp2p.Actors.Dcutr.HolePunchSettings.Default;
+
     /// <summary>Serve AutoNAT v2 (dial others back to tell them whether they are reachable) within these limits; null (the default) to serve none.</summary>
     public Libp2p.Actors.AutoNat.AutoNatServerSettings? AutoNatService { get; init; }
 
@@ -151,6 +159,14 @@ public sealed record HostSettings(PrivateKey Identity)
             Resources = section.GetBoolean("services.resources"),
             RelayService = section.GetBoolean("relay.service") ? ReadRelayService(section) : null,
             AutoNatClient = section.GetBoolean("autonat.client"),
+            HolePunching = section.GetBoolean("hole-punching.enabled") && section.GetBoolean("relay.client")
+                ? new Libp2p.Actors.Dcutr.HolePunchSettings
+                {
+                    StreamTimeout = PositiveTime(section, "hole-punching.stream-timeout"),
+                    DialTimeout = PositiveTime(section, "hole-punching.dial-timeout"),
+                    MaxAttempts = Positive(section, "hole-punching.max-attempts"),
+                }
+                : null,
             AutoNatService = section.GetBoolean("autonat.service") ? ReadAutoNatService(section) : null,
             AutoNatProbe = section.GetBoolean("autonat.probe") ? ReadAutoNatProbe(section) : null,
             ReachabilityWindow = Positive(section, "autonat.reachability-window"),
@@ -284,7 +300,7 @@ public sealed record HostSettings(PrivateKey Identity)
 
     private static IReadOnlyList<ITransport> Transports(Config section)
     {
-        var tcp = TcpEngine(section.GetString("tcp.engine"));
+        var tcp = TcpEngine(section.GetString("tcp.engine"), section.GetBoolean("tcp.reuse-port"));
         var maxMessage = section.GetByteSize("websocket.max-message-size") ?? 0;
         if (maxMessage is < 1024 or > int.MaxValue)
             throw new ConfigurationException($"{ConfigPath}.websocket.max-message-size must be between 1 KiB and 2 GiB, not {maxMessage}");
@@ -318,9 +334,10 @@ public sealed record HostSettings(PrivateKey Identity)
         }
     }
 
-    private static ITransport TcpEngine(string engine) => engine switch
+    // Port reuse keeps a registry of this node's listen ports: a transport of its own per node.
+    private static ITransport TcpEngine(string engine, bool reusePort) => engine switch
     {
-        "socket" => SocketTransport.Instance,
+        "socket" => reusePort ? new SocketTransport(reusePort: true) : SocketTransport.Instance,
         "akka-io" => TcpTransport.Instance,
         _ => throw new ConfigurationException($"{ConfigPath}.tcp.engine: '{engine}' is not one of socket, akka-io"),
     };

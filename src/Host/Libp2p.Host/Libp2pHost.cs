@@ -19,6 +19,9 @@ public sealed class Libp2pHost : IExtension
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task<IActorRef> _swarm;
 
+    /// <summary>The actor system the node runs in: its EventStream carries the node's events.</summary>
+    public ActorSystem System { get; }
+
     internal Libp2pHost(ActorSystem system, HostSettings settings, string name)
     {
         ArgumentNullException.ThrowIfNull(system);
@@ -27,6 +30,7 @@ public sealed class Libp2pHost : IExtension
         if (settings.Swarm.ConnectionManager?.Conflict(settings.Swarm.Resources.Limits) is { } conflict)
             throw new ArgumentException(conflict, nameof(settings));
         Settings = settings;
+        System = system;
         PeerId = PeerId.FromPublicKey(settings.Identity.PublicKey);
         Actor = system.ActorOf(HostActor.Props(settings), name);
         // The async API talks to the Swarm itself, not through the root actor; the root actor

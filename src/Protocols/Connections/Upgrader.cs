@@ -30,12 +30,25 @@ public sealed record UpgradingConnection(Task<TransportConnection> Transport, Mu
 /// </summary>
 public static class Upgrader
 {
-    /// <summary>Dials <paramref name="address"/> and upgrades the connection as the dialer.</summary>
+    /// <summary>Dials <paramref name="address"/> and upgrades the connection, as the dialer unless <paramref name="initiator"/> says otherwise.</summary>
+    /// <param name="system">The actor system the transport uses.</param>
+    /// <param name="materializer">Runs the connection's graph.</param>
+    /// <param name="transport">The transport that dials.</param>
+    /// <param name="address">Where to dial.</param>
+    /// <param name="settings">Identity, muxers and security offered.</param>
+    /// <param name="expectedRemote">The peer meant; another fails the handshake.</param>
+    /// <param name="connectTimeout">How long the transport's connect may take (default 10 s).</param>
+    /// <param name="initiator">
+    /// Whether this side starts multistream, security and muxer negotiation. A dial is the
+    /// initiator, except in a simultaneous open (hole punching), where both sides dial and each TCP
+    /// connection is outbound on both ends: there the side that is not the simultaneous connect's
+    /// client responds (go's <c>isServer = !simConnectIsClient</c>).
+    /// </param>
     public static UpgradingConnection Dial(ActorSystem system, IMaterializer materializer, ITransport transport, Multiaddr address,
-        UpgradeSettings settings, PeerId? expectedRemote = null, TimeSpan? connectTimeout = null)
+        UpgradeSettings settings, PeerId? expectedRemote = null, TimeSpan? connectTimeout = null, bool initiator = true)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var stage = new ConnectionStage(() => new ConnectionCore(true, settings.Identity, expectedRemote, settings.Muxers, settings.Memory, settings.Security), settings.Stage);
+        var stage = new ConnectionStage(() => new ConnectionCore(initiator, settings.Identity, expectedRemote, settings.Muxers, settings.Memory, settings.Security), settings.Stage);
         var (connected, connection) = transport.Dial(system, address, connectTimeout ?? TimeSpan.FromSeconds(10))
             .JoinMaterialized(Flow.FromGraph(stage), Keep.Both)
             .Run(materializer);

@@ -10,6 +10,12 @@ public static class CircuitRelay
     public const string StopProtocolId = "/libp2p/circuit/relay/0.2.0/stop";
 
     /// <summary>
+    /// The resource-manager service every hop and stop stream is attached to, on the relay and on
+    /// its clients (go-libp2p's <c>relayv2.ServiceName</c>, so the same limits configuration names it).
+    /// </summary>
+    public const string ServiceName = "libp2p.relay/v2";
+
+    /// <summary>
     /// The largest hop or stop message accepted (prefix excluded): go's and js's limit. A reservation
     /// with a voucher and a few addresses is well under it.
     /// </summary>

@@ -35,10 +35,15 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     private readonly Multiaddr? _dialAddress;
     private readonly TimeSpan _connectTimeout;
     private readonly AcceptedSocket? _accepted;
+    private readonly TcpPortReuse? _reuse;
 
-    /// <summary>A stage that dials <paramref name="endPoint"/> (resolving a host name first) when materialized.</summary>
-    public SocketConnectionStage(EndPoint endPoint, Multiaddr address, TimeSpan connectTimeout)
+    /// <summary>
+    /// A stage that dials <paramref name="endPoint"/> (resolving a host name first) when materialized;
+    /// with <paramref name="reuse"/>, from the port of a listener of the node when one fits.
+    /// </summary>
+    public SocketConnectionStage(EndPoint endPoint, Multiaddr address, TimeSpan connectTimeout, TcpPortReuse? reuse = null)
     {
+        _reuse = reuse;
         _dialTo = endPoint;
         _dialAddress = address;
         _connectTimeout = connectTimeout;
@@ -148,11 +153,13 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             var endPoint = _stage._dialTo!;
             var address = _stage._dialAddress!;
             _remote = address;
+            // Only an IP endpoint has a family to match a listener's; a host name dials from an ephemeral port.
+            var local = endPoint is IPEndPoint ip ? _stage._reuse?.LocalFor(ip) : null;
             Socket socket;
             try
             {
-                socket = endPoint is IPEndPoint ip
-                    ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+                socket = endPoint is IPEndPoint target
+                    ? new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
                     : NewDualModeSocket();
             }
             catch (SocketException e)
@@ -160,11 +167,51 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 Fail(new TransportException($"tcp: dial {address} failed: {e.Message}", e));
                 return;
             }
+            if (local is not null && !TryBind(socket, local))
+            {
+                socket.Dispose();
+                socket = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                local = null;
+            }
             Own(socket);
             _connectTimeout = new CancellationTokenSource(_stage._connectTimeout);
-            var onConnected = GetAsyncCallback<Exception?>(OnConnected);
+            Connect(socket, endPoint, local is not null);
+        }
+
+        /// <summary>Binds to a listener's port; false if the kernel refuses (the dial then takes an ephemeral port, as go's does).</summary>
+        private static bool TryBind(Socket socket, IPEndPoint local)
+        {
+            try
+            {
+                TcpPortReuse.Enable(socket);
+                socket.Bind(local);
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }
+
+        private void Connect(Socket socket, EndPoint endPoint, bool fromListenPort)
+        {
+            var onConnected = GetAsyncCallback<Exception?>(error =>
+            {
+                // The listen port is taken for this remote already (a connection with the same four
+                // endpoints exists, e.g. the peer's own dial to us): again from an ephemeral port.
+                if (fromListenPort && !_stopped && error is SocketException { SocketErrorCode: SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse })
+                {
+                    socket.Dispose();
+                    Interlocked.Decrement(ref _openSockets);
+                    var fresh = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    Own(fresh);
+                    Connect(fresh, endPoint, false);
+                    return;
+                }
+                OnConnected(error);
+            });
             // A host name is resolved by the socket, which tries each address in turn within the timeout.
-            socket.ConnectAsync(endPoint, _connectTimeout.Token).AsTask().ContinueWith(
+            socket.ConnectAsync(endPoint, _connectTimeout!.Token).AsTask().ContinueWith(
                 t => onConnected(t.IsCompletedSuccessfully ? null : t.Exception?.GetBaseException() ?? new OperationCanceledException()),
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }

@@ -29,12 +29,17 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
     private readonly Outlet<InboundConnection> _out = new("socket-listener.out");
     private readonly IPEndPoint _endPoint;
     private readonly Multiaddr _address;
+    private readonly TcpPortReuse? _reuse;
 
-    /// <summary>A listener on <paramref name="endPoint"/>; <paramref name="address"/> names it in errors.</summary>
-    public SocketListenerStage(IPEndPoint endPoint, Multiaddr address)
+    /// <summary>
+    /// A listener on <paramref name="endPoint"/>; <paramref name="address"/> names it in errors. With
+    /// <paramref name="reuse"/>, the port is shared with the node's dials and recorded there while bound.
+    /// </summary>
+    public SocketListenerStage(IPEndPoint endPoint, Multiaddr address, TcpPortReuse? reuse = null)
     {
         _endPoint = endPoint;
         _address = address;
+        _reuse = reuse;
         Shape = new SourceShape<InboundConnection>(_out);
     }
 
@@ -61,6 +66,7 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
         private Socket? _listener;
         private AcceptOperation? _accept;
         private bool _accepting;
+        private IPEndPoint? _registered;
 
         public Logic(SocketListenerStage stage, TaskCompletionSource<TransportListener> bound) : base(stage.Shape)
         {
@@ -79,9 +85,23 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
             {
                 if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
                     listener.DualMode = true;
-                AllowRebindDuringTimeWait(listener);
+                if (_stage._reuse is null)
+                    AllowRebindDuringTimeWait(listener);
+                else
+                {
+                    // SO_REUSEPORT would let us share a port another listener holds (any of this
+                    // user's processes): a plain bind first says whether it is taken.
+                    if (endPoint.Port != 0)
+                        ProbeFree(endPoint);
+                    TcpPortReuse.Enable(listener);
+                }
                 listener.Bind(endPoint);
                 listener.Listen(Backlog);
+                if (_stage._reuse is { } reuse)
+                {
+                    _registered = (IPEndPoint)listener.LocalEndPoint!;
+                    reuse.Add(_registered);
+                }
             }
             catch (SocketException e)
             {
@@ -126,8 +146,20 @@ internal sealed class SocketListenerStage : GraphStageWithMaterializedValue<Sour
                 listener.SetRawSocketOption(0xFFFF /* SOL_SOCKET */, 4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
         }
 
+        /// <summary>Binds and closes a socket without SO_REUSEPORT: throws AddressAlreadyInUse when something listens there.</summary>
+        private static void ProbeFree(IPEndPoint endPoint)
+        {
+            using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+                probe.DualMode = true;
+            AllowRebindDuringTimeWait(probe);
+            probe.Bind(endPoint);
+        }
+
         public override void PostStop()
         {
+            if (_registered is not null)
+                _stage._reuse?.Remove(_registered);
             _accept?.Stop();
             _listener?.Dispose();
             _accept?.Dispose();

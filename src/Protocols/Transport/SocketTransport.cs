@@ -13,8 +13,14 @@ namespace Libp2p.Protocols.Transport;
 /// </summary>
 public sealed class SocketTransport : ITransport
 {
-    /// <summary>The shared instance; the transport holds no state.</summary>
+    /// <summary>The shared instance, without port reuse: each dial leaves from an ephemeral port.</summary>
     public static SocketTransport Instance { get; } = new();
+
+    /// <summary>A transport whose dials leave from its listeners' ports when <paramref name="reusePort"/> is set (make one per node).</summary>
+    public SocketTransport(bool reusePort = false) => PortReuse = reusePort ? new TcpPortReuse() : null;
+
+    /// <summary>The listen ports this transport's dials leave from; null when port reuse is off.</summary>
+    public TcpPortReuse? PortReuse { get; }
 
     /// <inheritdoc />
     public string Name => "tcp";
@@ -30,7 +36,7 @@ public sealed class SocketTransport : ITransport
     {
         if (!TcpAddresses.TryGetDialEndPoint(address, out var endPoint))
             throw new TransportException($"tcp: cannot dial {address}: not an /ip4, /ip6 or /dns address with /tcp");
-        return Flow.FromGraph(new SocketConnectionStage(endPoint!, address, connectTimeout));
+        return Flow.FromGraph(new SocketConnectionStage(endPoint!, address, connectTimeout, PortReuse));
     }
 
     /// <inheritdoc />
@@ -38,6 +44,6 @@ public sealed class SocketTransport : ITransport
     {
         if (!TcpAddresses.TryGetListenEndPoint(address, out var endPoint))
             throw new TransportException($"tcp: cannot listen on {address}: not an /ip4 or /ip6 address with /tcp");
-        return Source.FromGraph(new SocketListenerStage(endPoint!, address));
+        return Source.FromGraph(new SocketListenerStage(endPoint!, address, PortReuse));
     }
 }

@@ -134,6 +134,54 @@ public sealed class CircuitRelayTests : RelayTestKit
     }
 
     [Fact]
+    public async Task A_circuit_must_be_charged_to_the_relay_service_on_the_relay_and_released_when_it_ends()
+    {
+        var resources = new Libp2p.Actors.Resources.ResourceManager(Libp2p.Actors.Resources.ResourceLimitDefaults.Scaled());
+        var (relay, _) = StartRelay(configure: s => s with { Resources = resources });
+        var listener = StartClient();
+        var dialer = StartClient();
+        var reservation = await ReserveAndListenAsync(listener, relay);
+        SetHandler(listener, EchoProtocol, Echo);
+        await AwaitAssertAsync(async () =>
+            Assert.Equal(Libp2p.Actors.Resources.ScopeStat.Zero, (await resources.ViewServiceAsync(CircuitRelay.ServiceName)).Usage), Patience);
+
+        var dialed = await dialer.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default, [Through(reservation, listener)]), Patience);
+        var opened = await dialer.Swarm.Ask<SwarmProtocol.StreamOpened>(
+            new SwarmProtocol.OpenStream(listener.Peer, [EchoProtocol], DialOptions.Default.WithUseTransient("test")), Patience);
+        var payload = RandomBytes(1024);
+        Assert.Equal(payload, await EchoThroughAsync(opened.Stream, payload));
+
+        // The hop stream in, the stop stream out, each with one message's memory, and the bridge's chunks.
+        var service = await resources.ViewServiceAsync(CircuitRelay.ServiceName);
+        Assert.Equal((1, 1, 2L * CircuitRelay.MaxMessageSize + CircuitBridge.HeldPerCircuit),
+            (service.Usage.NumStreamsInbound, service.Usage.NumStreamsOutbound, service.Usage.Memory));
+        // go-libp2p's default for the service: 256 streams each way, and 256 more per GiB given to libp2p.
+        Assert.InRange(service.Limit.StreamsInbound, 256, int.MaxValue / 2);
+
+        Assert.True(dialed.Connection.Stat.Transient);
+        await dialer.Swarm.Ask<SwarmProtocol.PeerClosed>(new SwarmProtocol.ClosePeer(listener.Peer), Patience);
+        await AwaitAssertAsync(async () =>
+            Assert.Equal(Libp2p.Actors.Resources.ScopeStat.Zero, (await resources.ViewServiceAsync(CircuitRelay.ServiceName)).Usage), Patience);
+        CloseAll(dialer, listener, relay);
+    }
+
+    [Fact]
+    public async Task A_relay_whose_service_scope_is_full_must_refuse_with_RESOURCE_LIMIT_EXCEEDED()
+    {
+        var limits = Libp2p.Actors.Resources.ResourceLimitDefaults.Scaled() with
+        {
+            Services = new Dictionary<string, Libp2p.Actors.Resources.ScopeLimit> { [CircuitRelay.ServiceName] = new() { StreamsInbound = 0 } },
+        };
+        var (relay, _) = StartRelay(configure: s => s with { Resources = new Libp2p.Actors.Resources.ResourceManager(limits) });
+        var client = StartClient();
+
+        var refused = await Assert.ThrowsAsync<CircuitRelayException>(() => RelayClient.ReserveAsync(Client(client), relay.Peer, relay.Addresses, Patience));
+
+        Assert.Equal(Status.ResourceLimitExceeded, refused.Status);
+        CloseAll(client, relay);
+    }
+
+    [Fact]
     public async Task A_circuit_past_its_data_limit_must_be_reset_on_both_sides_and_leave_the_books()
     {
         var (relay, books) = StartRelay(RelayServiceSettings.Default with { CircuitData = 32 * 1024 });

@@ -24,10 +24,10 @@ public abstract class RelayTestKit : SwarmTestKit
         return host;
     }
 
-    protected (Host Relay, IActorRef Books) StartRelay(RelayServiceSettings? settings = null)
+    protected (Host Relay, IActorRef Books) StartRelay(RelayServiceSettings? settings = null, Func<SwarmSettings, SwarmSettings>? configure = null)
     {
         settings ??= RelayServiceSettings.Default;
-        var relay = StartHost();
+        var relay = StartHost(configure: configure);
         var books = Sys.ActorOf(RelayServiceActor.Props(relay.Key, settings));
         var hop = new HopService(books, new NetworkClient(relay.Swarm, relay.Peer), settings, Sys.Materializer());
         SetHandler(relay, CircuitRelay.HopProtocolId, StreamHandler.From(hop.ServeAsync));

@@ -24,7 +24,7 @@ public sealed class HostServicesTests : HostTestKit
         Assert.Equal("b-agent/2.0", fromA.AgentVersion);
         Assert.Equal("ipfs/0.1.0", fromA.ProtocolVersion);
         Assert.Equal(b.Settings.Identity.PublicKey.ToProtobuf(), fromA.PublicKey!.ToProtobuf());
-        Assert.Equal([EchoService.ProtocolId, IdentifyService.ProtocolId, IdentifyService.PushProtocolId, PingService.ProtocolId, Libp2p.Protocols.AutoNat.AutoNatV2.DialBackProtocolId, PerfService.ProtocolId], fromA.Protocols);
+        Assert.Equal([EchoService.ProtocolId, IdentifyService.ProtocolId, IdentifyService.PushProtocolId, PingService.ProtocolId, Libp2p.Protocols.AutoNat.AutoNatV2.DialBackProtocolId, Libp2p.Protocols.Dcutr.HolePunchMessages.ProtocolId, PerfService.ProtocolId], fromA.Protocols);
         Assert.True(fromA.Certified);
         Assert.Equal(await b.Network.ListenAddressesAsync(), fromA.ListenAddresses);
         Assert.Equal(a.PeerId, fromB.Peer);

@@ -82,7 +82,7 @@ public sealed class IdentifyFramingTests
     [Theory]
     [InlineData("8000", "not a valid varint")]
     [InlineData("ffffffffffffffffff", "not a valid varint")]
-    [InlineData("0180", "the input ends inside a field key")]
+    [InlineData("0180", "identify message: While parsing a protocol message, the input ended unexpectedly")]
     public void A_bad_prefix_or_body_must_be_a_format_error(string hex, string reason)
     {
         var error = Assert.Throws<FormatException>(() => IdentifyMessage.TryReadDelimited(Convert.FromHexString(hex), out _, out _));

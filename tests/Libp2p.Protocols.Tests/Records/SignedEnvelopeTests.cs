@@ -121,8 +121,8 @@ public sealed class SignedEnvelopeTests
     [InlineData("0a2408011220" + "6f1581709bb7b1ef030d210db18e3b0ba1c776fba65d8cdaad05415142d189f8", "signed envelope: the signature field is missing")]
     [InlineData("0a03080112", "signed envelope: field 1 (public_key) is not a valid key")]
     [InlineData("0a0408011220", "signed envelope: field 1 (public_key) is not a valid key")]
-    [InlineData("1a05", "signed envelope: field 3 (payload) at byte 0 says 5 bytes, only 0 left")]
-    [InlineData("2801", "signed envelope: field 5 (signature) has wire type 0, expected 2")]
+    [InlineData("1a05", "signed envelope: While parsing a protocol message, the input ended unexpectedly in the middle of a field")]
+    [InlineData("2801", "signed envelope: the public_key field is missing")] // signature (5) as a varint: skipped as unknown
     public void Malformed_envelopes_must_be_refused_with_the_reason(string hex, string reason)
     {
         var error = Assert.Throws<FormatException>(() => SignedEnvelope.Open(Convert.FromHexString(hex), "d"));

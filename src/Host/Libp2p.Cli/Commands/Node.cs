@@ -141,10 +141,12 @@ internal static class Node
     /// Starts a dialing node, connects it to <paramref name="address"/>, runs <paramref name="work"/>,
     /// then stops the node and the system whatever happened.
     /// </summary>
-    public static async Task<int> DialAsync(CommandLine line, Multiaddr address, TimeSpan timeout, Func<Libp2pHost, PeerId, Task<int>> work)
+    public static async Task<int> DialAsync(CommandLine line, Multiaddr address, TimeSpan timeout, Func<Libp2pHost, PeerId, Task<int>> work, IReadOnlyList<Multiaddr>? listen = null)
     {
         var config = ReadConfig(line);
         var settings = DialerSettings(config, timeout);
+        if (listen is { Count: > 0 })
+            settings = settings with { ListenAddresses = listen };
         var system = CreateSystem("p2p", config);
         try
         {

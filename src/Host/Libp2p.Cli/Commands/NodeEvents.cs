@@ -29,7 +29,8 @@ internal static class NodeEvents
         foreach (var type in new[] { typeof(SwarmProtocol.Connected), typeof(SwarmProtocol.Disconnected), typeof(IdentifyService.PeerIdentified),
                      typeof(Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged),
                      typeof(Libp2p.Actors.AutoNat.ReachabilityChanged), typeof(Libp2p.Actors.AutoNat.NatDeviceTypeChanged),
-                     typeof(Libp2p.Actors.AutoNat.AutoNatChecked) })
+                     typeof(Libp2p.Actors.AutoNat.AutoNatChecked),
+                     typeof(HolePunchProtocol.HolePunchSucceeded), typeof(HolePunchProtocol.HolePunchFailed) })
             system.EventStream.Subscribe(relay, type);
     }
 
@@ -84,12 +85,51 @@ internal static class NodeEvents
                     ["transport"] = nat.Transport.ToString(), ["natDeviceType"] = nat.NatDeviceType.ToString(),
                 });
                 break;
+            case HolePunchProtocol.HolePunchSucceeded punched when punched.LocalPeer == host.PeerId:
+                Write(json, output, "holepunch", $"HOLEPUNCH {punched.Peer} direct {punched.DirectAddress} attempts={punched.Attempts} elapsed={Output.Ms(punched.Elapsed)} rtt={Output.Ms(punched.Rtt)}", new()
+                {
+                    ["peer"] = punched.Peer.ToString(), ["address"] = punched.DirectAddress.ToString(), ["attempts"] = punched.Attempts,
+                    ["elapsedMs"] = Output.JsonMs(punched.Elapsed), ["rttMs"] = Output.JsonMs(punched.Rtt),
+                });
+                break;
+            case HolePunchProtocol.HolePunchFailed missed when missed.LocalPeer == host.PeerId:
+                Write(json, output, "holepunch-failed", $"HOLEPUNCH FAILED {missed.Peer} attempts={missed.Attempts} elapsed={Output.Ms(missed.Elapsed)}: {missed.Reason}", new()
+                {
+                    ["peer"] = missed.Peer.ToString(), ["attempts"] = missed.Attempts, ["elapsedMs"] = Output.JsonMs(missed.Elapsed), ["error"] = missed.Reason,
+                });
+                break;
             case Libp2p.Actors.Relay.RelayReservationActor.RelayReservationChanged { Error: { } error } failed when failed.LocalPeer == host.PeerId:
                 Write(json, output, "reservation-failed", $"RESERVATION FAILED {failed.Relay}: {error.Message}", new()
                 {
                     ["relay"] = failed.Relay.ToString(), ["error"] = error.Message,
                 });
                 break;
+        }
+    }
+
+    /// <summary>A direct (not relayed) connection to <paramref name="peer"/>: one that exists, or the next that opens.</summary>
+    public static async Task<Libp2p.Actors.Network.ConnectionInfo> DirectConnectionAsync(Libp2pHost host, Libp2p.Protocols.Peer.PeerId peer)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var system = host.System;
+        var found = new TaskCompletionSource<Libp2p.Actors.Network.ConnectionInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Subscribed before looking, so a connection that opens in between is not missed.
+        Action<object> take = message =>
+        {
+            if (message is SwarmProtocol.Connected { Connection: var c } && c.LocalPeer == host.PeerId && c.RemotePeer == peer && !c.Stat.Transient)
+                found.TrySetResult(c);
+        };
+        var watcher = system.ActorOf(Props.Create(() => new Relay(take)));
+        system.EventStream.Subscribe(watcher, typeof(SwarmProtocol.Connected));
+        try
+        {
+            if ((await host.Network.ConnsAsync(peer).ConfigureAwait(false)).FirstOrDefault(c => !c.Stat.Transient) is { } existing)
+                found.TrySetResult(existing);
+            return await found.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            system.Stop(watcher);
         }
     }
 
