@@ -81,13 +81,26 @@ public static class AddressManagerProtocol
 
     /// <summary>
     /// The hole-punch candidate source the DCUtR service takes: each call asks
-    /// <paramref name="addressManager"/> within <paramref name="timeout"/>.
+    /// <paramref name="addressManager"/> within <paramref name="timeout"/>. Public addresses only,
+    /// unless <paramref name="includePrivate"/>; with <paramref name="fallBackToPrivate"/>, when there
+    /// is no public one, the private ones, and loopback ones only when there is nothing else (a peer
+    /// that dialed our loopback address would reach itself), as a node on a LAN or in tests needs.
     /// </summary>
-    public static Func<CancellationToken, Task<IReadOnlyList<Multiaddr>>> HolePunchCandidateSource(IActorRef addressManager, TimeSpan timeout, bool includePrivate = false)
+    public static Func<CancellationToken, Task<IReadOnlyList<Multiaddr>>> HolePunchCandidateSource(IActorRef addressManager, TimeSpan timeout, bool includePrivate = false, bool fallBackToPrivate = false)
     {
         ArgumentNullException.ThrowIfNull(addressManager);
+        async Task<IReadOnlyList<Multiaddr>> AskAsync(bool withPrivate, CancellationToken cancellationToken) =>
+            (await addressManager.Ask<HolePunchCandidatesAre>(new GetHolePunchCandidates(withPrivate), timeout, cancellationToken).ConfigureAwait(false)).Addresses;
         return async cancellationToken =>
-            (await addressManager.Ask<HolePunchCandidatesAre>(new GetHolePunchCandidates(includePrivate), timeout, cancellationToken).ConfigureAwait(false)).Addresses;
+        {
+            var candidates = await AskAsync(includePrivate, cancellationToken).ConfigureAwait(false);
+            if (candidates.Count > 0 || includePrivate || !fallBackToPrivate)
+                return candidates;
+            var all = await AskAsync(true, cancellationToken).ConfigureAwait(false);
+            static bool IsLoopback(Multiaddr a) => a.TryGetIPEndPoint(out var e) && System.Net.IPAddress.IsLoopback(e.Address);
+            var notLoopback = all.Where(a => !IsLoopback(a)).ToList();
+            return notLoopback.Count > 0 ? notLoopback : all;
+        };
     }
 }
 

@@ -335,4 +335,18 @@ public sealed class AddressManagerActorTests : Akka.TestKit.Xunit2.TestKit
 
         Assert.Equal([External], await candidates(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task The_candidate_source_with_fallback_must_give_private_then_loopback_addresses_when_there_is_no_public_one()
+    {
+        var loopback = Multiaddr.Parse("/ip4/127.0.0.1/tcp/4001");
+        var lan = Start(null, Listen, loopback);
+        var onlyLoopback = Start(null, loopback);
+
+        Assert.Empty(await AddressManagerProtocol.HolePunchCandidateSource(lan, Patience)(CancellationToken.None));
+        Assert.Equal([Listen], await AddressManagerProtocol.HolePunchCandidateSource(lan, Patience, fallBackToPrivate: true)(CancellationToken.None));
+        Assert.Equal([loopback], await AddressManagerProtocol.HolePunchCandidateSource(onlyLoopback, Patience, fallBackToPrivate: true)(CancellationToken.None));
+        lan.Tell(Seen("198.51.100.1", External));
+        Assert.Equal([External], await AddressManagerProtocol.HolePunchCandidateSource(lan, Patience, fallBackToPrivate: true)(CancellationToken.None));
+    }
 }
