@@ -116,7 +116,9 @@ public sealed class HostActor : ReceiveActor
         if (settings.HolePunching is { } holePunching)
         {
             var network = new Libp2p.Actors.Network.NetworkClient(swarm, local);
-            var candidates = HolePunchCandidates(network, peerstore);
+            // The address manager's candidates: confirmed, observed (per observer group, port-translated
+            // when seen from an ephemeral port), listen; private ones only when there is no public one.
+            var candidates = AddressManagerProtocol.HolePunchCandidateSource(_addresses, TimeSpan.FromSeconds(5), fallBackToPrivate: true);
             var direct = settings.Swarm.Transports.Where(t => t is not RelayTransport).ToArray();
             bool CanDial(Libp2p.Protocols.Multiformats.Multiaddr address) => direct.Any(t => t.CanDial(address));
             Register(Libp2p.Protocols.Dcutr.HolePunchMessages.ProtocolId, stream => Libp2p.Actors.Dcutr.HolePunchExchange.ServeAsync(stream, network, candidates, CanDial, holePunching));
@@ -161,26 +163,6 @@ public sealed class HostActor : ReceiveActor
         return new AutoNatIs(client, tracker, prober);
     }
 
-    /// <summary>
-    /// The addresses hole punching offers a peer: what peers observed us at (identify's observed
-    /// address of each connected peer), then our listen addresses, relayed ones left out, each once.
-    /// Loopback addresses only when we have nothing else: a peer that dialed one would reach itself.
-    /// </summary>
-    private static Func<CancellationToken, Task<IReadOnlyList<Libp2p.Protocols.Multiformats.Multiaddr>>> HolePunchCandidates(
-        Libp2p.Actors.Network.NetworkClient network, IActorRef peerstore) => async cancellationToken =>
-    {
-        var addresses = new List<Libp2p.Protocols.Multiformats.Multiaddr>();
-        foreach (var peer in await network.PeersAsync(cancellationToken).ConfigureAwait(false))
-        {
-            var observed = await peerstore.Ask<PeerstoreProtocol.MetadataIs>(new PeerstoreProtocol.GetMetadata(peer, IdentifyService.ObservedAddressKey), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
-            if (observed.Value is Libp2p.Protocols.Multiformats.Multiaddr address)
-                addresses.Add(address);
-        }
-        addresses.AddRange(await network.InterfaceListenAddressesAsync(cancellationToken).ConfigureAwait(false));
-        var direct = addresses.Where(a => !a.Has(Libp2p.Protocols.Multiformats.MultiaddrProtocol.P2pCircuit)).Distinct().ToList();
-        static bool IsLoopback(Libp2p.Protocols.Multiformats.Multiaddr a) => a.TryGetIPEndPoint(out var ep) && System.Net.IPAddress.IsLoopback(ep.Address);
-        return direct.TrueForAll(IsLoopback) ? direct : direct.Where(a => !IsLoopback(a)).ToList();
-    };
 
     private void Register(string protocol, Func<StreamHandle, Task> handler) =>
         _swarm.Tell(new SwarmProtocol.SetStreamHandler(protocol, StreamHandler.From(handler)));
