@@ -19,7 +19,8 @@ public sealed class NoRemoteAddressesException(PeerId peer) : Exception($"no rem
 }
 
 /// <summary>Only a transient connection exists and the caller did not allow one (the seed's <c>ErrTransientConn</c>).</summary>
-public sealed class TransientConnectionException(PeerId peer) : Exception($"transient connection to peer {peer}")
+public sealed class TransientConnectionException(PeerId peer)
+    : Exception($"transient connection to peer {peer}: only a limited (relayed) connection exists, and the stream did not opt in with UseTransient")
 {
     /// <summary>The peer.</summary>
     public PeerId Peer { get; } = peer;

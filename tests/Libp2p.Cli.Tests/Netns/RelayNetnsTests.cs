@@ -2,12 +2,15 @@ using System.Text.Json;
 
 namespace Libp2p.Cli.Tests.Netns;
 
-/// <summary>Two of our nodes behind two NATs reach each other through our relay, as separate <c>p2p</c> processes in the testbed.</summary>
+/// <summary>
+/// Two of our nodes behind two NATs reach each other through our relay, as separate <c>p2p</c>
+/// processes in the testbed; the relayed connection is limited, so a stream that does not opt in is refused.
+/// </summary>
 [Trait("Category", "Netns")]
 public sealed class RelayNetnsTests(NetnsTestbed testbed) : IClassFixture<NetnsTestbed>
 {
     [NetnsFact]
-    public async Task A_node_behind_a_NAT_must_be_pinged_through_our_relay_by_a_node_behind_another_NAT()
+    public async Task A_node_behind_a_NAT_must_be_pinged_through_our_relay_by_a_node_behind_another_NAT_and_refuse_a_stream_that_did_not_opt_in()
     {
         await using var relay = P2pProcess.StartIn(testbed.Namespace("relay"), "listen", "--relay", "--listen", $"/ip4/{testbed.Vars["RELAY_ADDR"]}/tcp/4001");
         var relayAddress = (await relay.LineAsync(l => l.StartsWith("LISTEN ", StringComparison.Ordinal)))["LISTEN ".Length..];
@@ -20,7 +23,12 @@ public sealed class RelayNetnsTests(NetnsTestbed testbed) : IClassFixture<NetnsT
         var blocked = await P2pProcess.RunInAsync(testbed.Namespace("b"), "ping", direct, "--count", "1", "--timeout", "5");
         var pinged = await P2pProcess.RunInAsync(testbed.Namespace("b"), "ping", relayed, "--count", "3", "--json");
 
+        // Echo does not opt in to limited connections: the relayed one refuses its stream.
+        var echo = await P2pProcess.RunInAsync(testbed.Namespace("b"), "echo", relayed, "--bytes", "1024", "--timeout", "10");
+
         Assert.NotEqual(0, blocked.ExitCode);
+        Assert.Equal(1, echo.ExitCode);
+        Assert.Contains("transient connection to peer", string.Join('\n', echo.Output.Concat(echo.Error)), StringComparison.Ordinal);
         Assert.True(pinged.ExitCode == 0, $"exit {pinged.ExitCode}: {string.Join('\n', pinged.Output.Concat(pinged.Error))}");
         var rtts = pinged.Output.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement)
             .Where(e => e.GetProperty("event").GetString() == "ping").ToList();
