@@ -62,3 +62,21 @@ internal static class ProtobufWriter
         WriteVarint(output, (ulong)length);
     }
 }
+
+/// <summary>Reads messages with the code protoc generates, failing as our own readers do.</summary>
+internal static class ProtobufMessages
+{
+    /// <summary>Parses <paramref name="bytes"/> as one <typeparamref name="T"/>.</summary>
+    /// <exception cref="FormatException">Malformed protobuf; the message names <paramref name="what"/> was read.</exception>
+    public static T Parse<T>(Google.Protobuf.MessageParser<T> parser, ReadOnlySpan<byte> bytes, string what) where T : Google.Protobuf.IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(bytes);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw new FormatException($"{what}: {e.Message}", e);
+        }
+    }
+}

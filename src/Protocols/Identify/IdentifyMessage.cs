@@ -174,15 +174,7 @@ public sealed partial record IdentifyMessage
     {
         // Read by the code protoc generates from identify.proto: it was as fast as our hand-written
         // reader and allocated less (docs/benchmarks.md). The writer above stays ours: it allocates nothing.
-        Pb.Identify message;
-        try
-        {
-            message = Pb.Identify.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new FormatException($"{What}: {e.Message}", e);
-        }
+        var message = ProtobufMessages.Parse(Pb.Identify.Parser, bytes, What);
         PublicKey? publicKey = null;
         if (message.HasPublicKey)
         {

@@ -109,15 +109,7 @@ public sealed class SignedEnvelope
     // docs/benchmarks.md); the writer above stays ours, which is faster.
     internal static SignedEnvelope Decode(ReadOnlySpan<byte> bytes)
     {
-        Pb.Envelope message;
-        try
-        {
-            message = Pb.Envelope.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new FormatException($"{What}: {e.Message}", e);
-        }
+        var message = ProtobufMessages.Parse(Pb.Envelope.Parser, bytes, What);
         // proto3 cannot tell an absent field from an empty one; an empty key or signature is no key or signature.
         if (message.PublicKey.IsEmpty)
             throw new FormatException($"{What}: the public_key field is missing");
