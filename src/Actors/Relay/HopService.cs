@@ -43,27 +43,7 @@ public sealed class HopService
     {
         ArgumentNullException.ThrowIfNull(stream);
         var io = stream.Stream;
-        io.ReadTimeout = io.WriteTimeout = (int)_settings.HandshakeTimeout.TotalMilliseconds;
-        try
-        {
-            await RelayStreams.AttachAsync(stream).ConfigureAwait(false);
-        }
-        catch (ResourceLimitExceededException)
-        {
-            // The relay service is full: say so before reading what was asked.
-            await AnswerAsync(io, Status.ResourceLimitExceeded).ConfigureAwait(false);
-            return;
-        }
-        HopMessage? request;
-        try
-        {
-            request = await DelimitedMessages.ReadAsync(io, HopMessage.Parser, CircuitRelay.MaxMessageSize, "circuit relay hop").ConfigureAwait(false);
-        }
-        catch (InvalidDataException)
-        {
-            await AnswerAsync(io, Status.MalformedMessage).ConfigureAwait(false);
-            return;
-        }
+        var request = await RelayStreams.ReadRequestAsync(stream, HopMessage.Parser, "circuit relay hop", _settings.HandshakeTimeout, AnswerAsync).ConfigureAwait(false);
         if (request is null)
             return;
         if (!request.HasType)

@@ -185,26 +185,7 @@ public sealed class RelayTransport : ITransport
     public async Task AcceptStopAsync(StreamHandle stream)
     {
         var io = stream.Stream;
-        io.ReadTimeout = io.WriteTimeout = (int)_handshakeTimeout.TotalMilliseconds;
-        try
-        {
-            await RelayStreams.AttachAsync(stream).ConfigureAwait(false);
-        }
-        catch (ResourceLimitExceededException)
-        {
-            await AnswerAsync(io, Status.ResourceLimitExceeded).ConfigureAwait(false);
-            return;
-        }
-        StopMessage? request;
-        try
-        {
-            request = await DelimitedMessages.ReadAsync(io, StopMessage.Parser, CircuitRelay.MaxMessageSize, "circuit relay stop").ConfigureAwait(false);
-        }
-        catch (InvalidDataException)
-        {
-            await AnswerAsync(io, Status.MalformedMessage).ConfigureAwait(false);
-            return;
-        }
+        var request = await RelayStreams.ReadRequestAsync(stream, StopMessage.Parser, "circuit relay stop", _handshakeTimeout, AnswerAsync).ConfigureAwait(false);
         if (request is null)
             return;
         if (!request.HasType || request.Type != StopMessage.Types.Type.Connect)
