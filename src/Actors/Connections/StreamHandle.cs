@@ -47,6 +47,24 @@ public sealed class StreamHandle
     /// </summary>
     public StreamManagementScope Scope { get; }
 
+    /// <summary>
+    /// Charges the stream to <paramref name="service"/>'s scope (the seed's
+    /// <c>Scope().SetService</c>); when the service is full, the stream is reset and the refusal thrown.
+    /// </summary>
+    /// <exception cref="ResourceLimitExceededException">The service's scope cannot take the stream.</exception>
+    public async Task SetServiceAsync(string service)
+    {
+        try
+        {
+            await Scope.SetServiceAsync(service).ConfigureAwait(false);
+        }
+        catch (ResourceLimitExceededException)
+        {
+            Reset();
+            throw;
+        }
+    }
+
     /// <summary>The bytes as a <see cref="System.IO.Stream"/>; <c>ReadTimeout</c> and <c>WriteTimeout</c> are the seed's deadlines.</summary>
     public MuxedStreamAdapter Stream { get; }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Dcutr;
 using Libp2p.Protocols.Dcutr.Pb;
 using Libp2p.Protocols.Encoding;
@@ -68,6 +69,7 @@ public static class HolePunchExchange
             TimeSpan rtt;
             try
             {
+                await stream.SetServiceAsync(ServiceNames.HolePunch).ConfigureAwait(false);
                 await WriteAsync(stream, HolePunchMessages.Connect(own), settings, cancellationToken).ConfigureAwait(false);
                 var started = Stopwatch.GetTimestamp();
                 var connect = await ReadAsync(stream, HolePunch.Types.Type.Connect, settings, cancellationToken).ConfigureAwait(false);
@@ -166,6 +168,7 @@ public static class HolePunchExchange
             stream.Reset();
             throw new HolePunchException($"dcutr from {peer}: refused on a connection we accepted (the side that received the relayed connection initiates)", 0);
         }
+        await stream.SetServiceAsync(ServiceNames.HolePunch).ConfigureAwait(false);
         for (var round = 1; ; round++)
         {
             IReadOnlyList<Multiaddr> theirs;

@@ -19,7 +19,7 @@ internal static class RelayStreams
     /// <exception cref="ResourceLimitExceededException">The service, or a scope above the stream, is full; the exception names it.</exception>
     public static async Task AttachAsync(StreamHandle stream)
     {
-        await stream.Scope.SetServiceAsync(CircuitRelay.ServiceName).ConfigureAwait(false);
+        await stream.Scope.SetServiceAsync(ServiceNames.Relay).ConfigureAwait(false);
         await stream.Scope.ReserveMemoryAsync(CircuitRelay.MaxMessageSize, ReservationPriority.Always).ConfigureAwait(false);
     }
 

@@ -1,6 +1,8 @@
 using Akka.Configuration;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
+using Libp2p.Protocols.Dcutr;
+using Libp2p.Protocols.Identify;
 using Libp2p.Protocols.Relay;
 
 namespace Libp2p.Actors.Resources;
@@ -11,6 +13,9 @@ public static class ResourceLimitDefaults
     private const long MiB = 1 << 20;
     private const int Unlimited = int.MaxValue / 2;
     private const double GiB = 1 << 30;
+
+    // Ping's protocol lives in the host, above this library; its id is the spec's.
+    private const string PingProtocolId = "/ipfs/ping/1.0.0";
 
     /// <summary>
     /// go-libp2p's default scaling limits: a base for each scope kind plus an increase per GiB of the
@@ -36,6 +41,9 @@ public static class ResourceLimitDefaults
         };
         // go's "unlimited" base (half of int.MaxValue, so that scaling cannot overflow) stays unlimited.
         int Grow(int value, int perGiB) => value >= Unlimited ? int.MaxValue : value + (int)(perGiB * gib);
+        // A service's or protocol's limit: streams and memory only, each plus its increase per GiB.
+        ScopeLimit Streams(int streamsIn, int streamsOut, int streams, long memoryBase, int streamsInUp, int streamsOutUp, int streamsUp, long memoryUp) =>
+            Scale(Unlimited, Unlimited, Unlimited, streamsIn, streamsOut, streams, memoryBase, 0, Unlimited, 0, 0, 0, streamsInUp, streamsOutUp, streamsUp, memoryUp);
         var system = Scale(64, 128, 128, 1024, 2048, 2048, 128 * MiB, 1.0, 256, 64, 128, 128, 1024, 2048, 2048, 1024 * MiB);
         var transient = Scale(32, 64, 64, 128, 256, 256, 32 * MiB, 0.25, 64, 16, 32, 32, 128, 256, 256, 128 * MiB);
         return new ResourceLimits
@@ -50,16 +58,23 @@ public static class ResourceLimitDefaults
             ServiceDefault = Scale(Unlimited, Unlimited, Unlimited, 1024, 4096, 4096, 64 * MiB, 0, Unlimited, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
             ProtocolDefault = Scale(Unlimited, Unlimited, Unlimited, 512, 2048, 2048, 64 * MiB, 0, Unlimited, 0, 0, 0, 256, 512, 512, 164 * MiB),
             PeerDefault = Scale(8, 8, 8, 256, 512, 512, 64 * MiB, 1.0 / 64, 4, 0, 0, 0, 128, 256, 256, 128 * MiB),
-            // go-libp2p's SetDefaultServiceLimits for circuit relay v2: its service, and its two
-            // protocols on the relay and on its clients alike.
+            // go-libp2p's SetDefaultServiceLimits for the bundled protocols: each service, and its
+            // protocols (on both sides of each exchange).
             Services = new Dictionary<string, ScopeLimit>
             {
-                [CircuitRelay.ServiceName] = Scale(Unlimited, Unlimited, Unlimited, 256, 256, 256, 16 * MiB, 0, Unlimited, 0, 0, 0, 256, 256, 256, 16 * MiB),
+                [ServiceNames.Identify] = Streams(64, 64, 128, 4 * MiB, 64, 64, 128, 4 * MiB),
+                [ServiceNames.Ping] = Streams(64, 64, 64, 4 * MiB, 64, 64, 64, 4 * MiB),
+                [ServiceNames.HolePunch] = Streams(32, 32, 64, 4 * MiB, 8, 8, 16, 4 * MiB),
+                [ServiceNames.Relay] = Streams(256, 256, 256, 16 * MiB, 256, 256, 256, 16 * MiB),
             },
             Protocols = new Dictionary<string, ScopeLimit>
             {
-                [CircuitRelay.HopProtocolId] = Scale(Unlimited, Unlimited, Unlimited, 640, 640, 640, 16 * MiB, 0, Unlimited, 0, 0, 0, 640, 640, 640, 16 * MiB),
-                [CircuitRelay.StopProtocolId] = Scale(Unlimited, Unlimited, Unlimited, 640, 640, 640, 16 * MiB, 0, Unlimited, 0, 0, 0, 640, 640, 640, 16 * MiB),
+                [IdentifyMessage.ProtocolId] = Streams(64, 64, 128, 4 * MiB, 64, 64, 128, 4 * MiB),
+                [IdentifyMessage.PushProtocolId] = Streams(64, 64, 128, 4 * MiB, 64, 64, 128, 4 * MiB),
+                [PingProtocolId] = Streams(64, 64, 64, 4 * MiB, 64, 64, 64, 4 * MiB),
+                [HolePunchMessages.ProtocolId] = Streams(32, 32, 64, 4 * MiB, 8, 8, 16, 4 * MiB),
+                [CircuitRelay.HopProtocolId] = Streams(640, 640, 640, 16 * MiB, 640, 640, 640, 16 * MiB),
+                [CircuitRelay.StopProtocolId] = Streams(640, 640, 640, 16 * MiB, 640, 640, 640, 16 * MiB),
             },
             Connection = new ScopeLimit { ConnsInbound = 1, ConnsOutbound = 1, Conns = 1, FD = 1, Memory = 32 * MiB },
             Stream = new ScopeLimit { StreamsInbound = 1, StreamsOutbound = 1, Streams = 1, Memory = 16 * MiB },

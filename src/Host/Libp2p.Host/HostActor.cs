@@ -4,6 +4,7 @@ using Libp2p.Actors.AutoNat;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Relay;
+using Libp2p.Actors.Resources;
 using Libp2p.Actors.Swarm;
 using Libp2p.Host.Services;
 using Libp2p.Protocols.AutoNat;
@@ -72,10 +73,10 @@ public sealed class HostActor : ReceiveActor
         // the Swarm from a client that asked GetSwarm, later), so no inbound stream ever finds a
         // standard protocol missing.
         var (swarm, identify, addresses) = (_swarm, _identify, _addresses);
-        Register(IdentifyService.ProtocolId, stream => IdentifyService.ServeAsync(stream, settings, swarm, addresses));
-        Register(IdentifyService.PushProtocolId, stream => IdentifyService.ReceivePushAsync(stream, identify));
+        Register(IdentifyService.ProtocolId, stream => IdentifyService.ServeAsync(stream, settings, swarm, addresses), ServiceNames.Identify);
+        Register(IdentifyService.PushProtocolId, stream => IdentifyService.ReceivePushAsync(stream, identify), ServiceNames.Identify);
         if (settings.Ping)
-            Register(PingService.ProtocolId, PingService.ServeAsync);
+            Register(PingService.ProtocolId, PingService.ServeAsync, ServiceNames.Ping);
         if (settings.Echo)
             Register(EchoService.ProtocolId, EchoService.ServeAsync);
         if (settings.Perf)
@@ -164,6 +165,14 @@ public sealed class HostActor : ReceiveActor
     }
 
 
-    private void Register(string protocol, Func<StreamHandle, Task> handler) =>
-        _swarm.Tell(new SwarmProtocol.SetStreamHandler(protocol, StreamHandler.From(handler)));
+    /// <summary>
+    /// Serves <paramref name="protocol"/>; with a <paramref name="service"/>, each stream is charged
+    /// to that service's scope first (a full service resets the stream before the handler runs).
+    /// </summary>
+    private void Register(string protocol, Func<StreamHandle, Task> handler, string? service = null) =>
+        _swarm.Tell(new SwarmProtocol.SetStreamHandler(protocol, StreamHandler.From(service is null ? handler : async stream =>
+        {
+            await stream.SetServiceAsync(service).ConfigureAwait(false);
+            await handler(stream).ConfigureAwait(false);
+        })));
 }

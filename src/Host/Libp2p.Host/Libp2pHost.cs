@@ -219,6 +219,7 @@ public sealed class Libp2pHost : IExtension
     {
         // As go's ping does: a relayed (limited) connection is good enough for a few bytes.
         var stream = await Network.NewStreamAsync(peer, [PingService.ProtocolId], Dialing.WithUseTransient("ping"), cancellationToken).ConfigureAwait(false);
+        await stream.SetServiceAsync(ServiceNames.Ping).ConfigureAwait(false);
         var times = new List<TimeSpan>(count);
         await foreach (var rtt in PingService.RunAsync(stream, count, cancellationToken).ConfigureAwait(false))
             times.Add(rtt);

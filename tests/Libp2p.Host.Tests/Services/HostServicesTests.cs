@@ -1,3 +1,4 @@
+using Libp2p.Actors.Resources;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Libp2p.Actors.Connections;
@@ -76,6 +77,35 @@ public sealed class HostServicesTests : HostTestKit
         var times = await a.PingAsync(b.PeerId, 5).WaitAsync(Patience);
         Assert.Equal(5, times.Count);
         Assert.All(times, t => Assert.True(t > TimeSpan.Zero && t < Patience));
+    }
+
+    [Fact]
+    public async Task A_ping_stream_must_be_charged_to_the_ping_service_until_it_ends()
+    {
+        var resources = new ResourceManager(ResourceLimitDefaults.Scaled());
+        var a = await StartAsync();
+        var b = await StartAsync(s => s with { Swarm = s.Swarm with { Resources = resources } });
+        await a.ConnectAsync(await AddressOfAsync(b));
+
+        var stream = await a.Network.NewStreamAsync(b.PeerId, [PingService.ProtocolId]).WaitAsync(Patience);
+
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await resources.ViewServiceAsync(ServiceNames.Ping)).Usage.NumStreamsInbound), Patience);
+        stream.Close();
+        await AwaitAssertAsync(async () => Assert.Equal(ScopeStat.Zero, (await resources.ViewServiceAsync(ServiceNames.Ping)).Usage), Patience);
+    }
+
+    [Fact]
+    public async Task A_ping_must_be_reset_when_the_peers_ping_service_is_full()
+    {
+        var limits = ResourceLimitDefaults.Scaled() with { Services = new Dictionary<string, ScopeLimit> { [ServiceNames.Ping] = new() { StreamsInbound = 0 } } };
+        var a = await StartAsync();
+        var b = await StartAsync(s => s with { Swarm = s.Swarm with { Resources = new ResourceManager(limits) } });
+        await a.ConnectAsync(await AddressOfAsync(b));
+
+        // b's handler never runs: the stream is reset as soon as the service refuses it.
+        var refused = await Assert.ThrowsAsync<Libp2p.Protocols.Connections.StreamResetException>(() => a.PingAsync(b.PeerId, 1).WaitAsync(Patience));
+
+        Assert.Contains("reset by the remote", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Libp2p.Actors.Connections;
 using Libp2p.Actors.Network;
+using Libp2p.Actors.Resources;
 using Libp2p.Protocols.Identify;
 using Libp2p.Protocols.Peer;
 using Libp2p.Actors.Peerstore;
@@ -186,9 +187,17 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>A stream on a connection that exists already, relayed ones included: identify never dials.</summary>
-    private static Task<StreamHandle> OpenAsync(NetworkClient network, PeerId peer, string protocol, string reason, CancellationToken cancellationToken) =>
-        network.NewStreamAsync(peer, [protocol], DialOptions.Default.WithNoDial(reason).WithUseTransient("identify runs on relayed connections too, as go's and js's do"), cancellationToken);
+    /// <summary>
+    /// A stream on a connection that exists already, relayed ones included: identify never dials.
+    /// It is charged to the identify service's scope, as the streams identify serves are.
+    /// </summary>
+    private static async Task<StreamHandle> OpenAsync(NetworkClient network, PeerId peer, string protocol, string reason, CancellationToken cancellationToken)
+    {
+        var stream = await network.NewStreamAsync(peer, [protocol],
+            DialOptions.Default.WithNoDial(reason).WithUseTransient("identify runs on relayed connections too, as go's and js's do"), cancellationToken).ConfigureAwait(false);
+        await stream.SetServiceAsync(ServiceNames.Identify).ConfigureAwait(false);
+        return stream;
+    }
 
     private void Apply(PeerId peer, IdentifyMessage message, bool push, ConnectionInfo connection)
     {
