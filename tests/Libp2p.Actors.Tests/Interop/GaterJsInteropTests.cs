@@ -12,21 +12,6 @@ namespace Libp2p.Actors.Tests.Interop;
 [Trait("Category", "Interop")]
 public sealed class GaterJsInteropTests : SwarmTestKit
 {
-    private sealed class RefuseAt(GaterHook hook) : IConnectionGater
-    {
-        private GateVerdict At(GaterHook at) => at == hook ? GateVerdict.Deny($"no js at {hook}") : GateVerdict.Allow;
-
-        public GateVerdict InterceptPeerDial(PeerId peer) => At(GaterHook.InterceptPeerDial);
-
-        public GateVerdict InterceptAddrDial(PeerId peer, Multiaddr address) => At(GaterHook.InterceptAddrDial);
-
-        public GateVerdict InterceptAccept(Multiaddr localAddress, Multiaddr remoteAddress) => At(GaterHook.InterceptAccept);
-
-        public GateVerdict InterceptSecured(Direction direction, PeerId peer, Multiaddr localAddress, Multiaddr remoteAddress) => At(GaterHook.InterceptSecured);
-
-        public GateVerdict InterceptUpgraded(ConnectionInfo connection) => At(GaterHook.InterceptUpgraded);
-    }
-
     [Theory]
     [InlineData(GaterHook.InterceptAccept)]
     [InlineData(GaterHook.InterceptSecured)]
@@ -34,7 +19,7 @@ public sealed class GaterJsInteropTests : SwarmTestKit
     public async Task Js_dialing_us_must_fail_when_our_gater_refuses_and_we_must_publish_the_hook_and_reason(GaterHook hook)
     {
         var resources = new ResourceManager(ResourceLimitDefaults.Scaled());
-        var us = StartHost(configure: s => s with { Resources = resources, Gater = new RefuseAt(hook) });
+        var us = StartHost(configure: s => s with { Resources = resources, Gater = new RefusingGater(hook, $"no js at {hook}") });
         SetHandler(us, "/echo/1.0.0", Echo);
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.ConnectionGated));

@@ -10,24 +10,6 @@ namespace Libp2p.Actors.Tests.Swarm;
 /// <summary>Each gater hook refuses at its stage, on loopback TCP, and each side says why.</summary>
 public sealed class GaterSwarmTests : SwarmTestKit
 {
-    /// <summary>Refuses at one hook only, with a reason of its own.</summary>
-    private sealed class RefusingGater(GaterHook refuseAt) : IConnectionGater
-    {
-        public string Reason => $"test refuses at {refuseAt}";
-
-        private GateVerdict At(GaterHook hook) => hook == refuseAt ? GateVerdict.Deny(Reason) : GateVerdict.Allow;
-
-        public GateVerdict InterceptPeerDial(PeerId peer) => At(GaterHook.InterceptPeerDial);
-
-        public GateVerdict InterceptAddrDial(PeerId peer, Multiaddr address) => At(GaterHook.InterceptAddrDial);
-
-        public GateVerdict InterceptAccept(Multiaddr localAddress, Multiaddr remoteAddress) => At(GaterHook.InterceptAccept);
-
-        public GateVerdict InterceptSecured(Direction direction, PeerId peer, Multiaddr localAddress, Multiaddr remoteAddress) => At(GaterHook.InterceptSecured);
-
-        public GateVerdict InterceptUpgraded(ConnectionInfo connection) => At(GaterHook.InterceptUpgraded);
-    }
-
     [Theory]
     [InlineData(GaterHook.InterceptPeerDial)]
     [InlineData(GaterHook.InterceptAddrDial)]
