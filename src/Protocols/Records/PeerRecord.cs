@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using Google.Protobuf;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Encoding;
 using Libp2p.Protocols.Multiformats;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Google.Protobuf;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Encoding;
 
