@@ -85,8 +85,12 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
         var asked = new[] { calls.ExpectMsg<Call>(Patience).Server, calls.ExpectMsg<Call>(Patience).Server };
         Assert.Equal(new HashSet<PeerId> { failing, working }, asked.ToHashSet());
         Assert.Equal(working, tracker.ExpectMsg<ReachabilityTrackerProtocol.Record>(Patience).Result.Server);
-        var state = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
-        Assert.Equal((failing, 1), (state.Backoff.Single().Server, state.Backoff.Single().Failures));
+        // The call is seen when the server is asked; its failure is recorded a moment later.
+        await AwaitAssertAsync(async () =>
+        {
+            var state = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
+            Assert.Equal((failing, 1), (state.Backoff.Single().Server, state.Backoff.Single().Failures));
+        }, Patience);
 
         prober.Tell(AutoNatProbeProtocol.ProbeNow.Instance);
         calls.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
@@ -94,8 +98,11 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
         _clock.Advance(TimeSpan.FromMinutes(1));
         prober.Tell(AutoNatProbeProtocol.ProbeNow.Instance);
         Assert.Equal(failing, calls.ExpectMsg<Call>(Patience).Server);
-        state = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
-        Assert.Equal((2, TimeSpan.FromMinutes(2)), (state.Backoff.Single().Failures, state.Backoff.Single().Until - _clock.GetUtcNow()));
+        await AwaitAssertAsync(async () =>
+        {
+            var state = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
+            Assert.Equal((2, TimeSpan.FromMinutes(2)), (state.Backoff.Single().Failures, state.Backoff.Single().Until - _clock.GetUtcNow()));
+        }, Patience);
     }
 
     [Fact]
