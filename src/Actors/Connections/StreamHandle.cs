@@ -52,11 +52,21 @@ public sealed class StreamHandle
     /// <c>Scope().SetService</c>); when the service is full, the stream is reset and the refusal thrown.
     /// </summary>
     /// <exception cref="ResourceLimitExceededException">The service's scope cannot take the stream.</exception>
+    /// <exception cref="StreamResetException">The stream was reset meanwhile (its scope went with it).</exception>
+    /// <exception cref="ResourceScopeClosedException">The stream ended meanwhile.</exception>
     public async Task SetServiceAsync(string service)
     {
+        var set = Scope.SetServiceAsync(service);
+        // A stream that ends takes its scope's actor with it, and a request that reaches a stopped
+        // actor is never answered: the stream's end is the answer then, not a timeout much later.
+        if (await Task.WhenAny(set, Completion).ConfigureAwait(false) != set && !set.IsCompleted)
+        {
+            await Completion.ConfigureAwait(false);
+            throw new ResourceScopeClosedException(Scope.Name);
+        }
         try
         {
-            await Scope.SetServiceAsync(service).ConfigureAwait(false);
+            await set.ConfigureAwait(false);
         }
         catch (ResourceLimitExceededException)
         {

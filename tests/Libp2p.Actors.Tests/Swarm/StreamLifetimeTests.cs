@@ -40,6 +40,23 @@ public sealed class StreamLifetimeTests : SwarmTestKit
         Assert.Equal(0, stats.NumStreams);
         CloseAll(client, server);
     }
+
+    [Fact]
+    public async Task A_service_asked_for_a_stream_being_reset_must_be_refused_by_its_end_not_a_timeout()
+    {
+        var client = StartHost(configure: s => s with { Resources = new ResourceManager(ResourceLimitDefaults.Scaled()) });
+        var server = StartHost();
+        SetHandler(server, "/echo/1.0.0", Echo);
+        var stream = await OpenAsync(client, server, "/echo/1.0.0");
+
+        // The request races the stream's end: it may reach the scope's actor after it stopped, where
+        // nothing answers it. The stream's end must answer it at once, not the answers' 10 s sweep.
+        stream.Reset();
+        var refused = await Record.ExceptionAsync(() => stream.SetServiceAsync("late").WaitAsync(TimeSpan.FromSeconds(5)));
+
+        Assert.True(refused is Libp2p.Protocols.Connections.StreamResetException or Libp2p.Actors.Network.ResourceScopeClosedException, refused?.ToString());
+        CloseAll(client, server);
+    }
 }
 
 /// <summary>Reserve, then open: a stream the local limits refuse never reaches the wire.</summary>
