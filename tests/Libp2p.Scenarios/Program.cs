@@ -183,6 +183,23 @@ if (Arg("--streams", 0) is var concurrent and > 0)
     await system.Terminate();
     return 0;
 }
+// --socket-engine ROUNDS [--mib M]: only the socket engine's one-stream row beside the Socket pair,
+// ROUNDS times alternating, with CPU per MiB: the loop to iterate on the byte path with (issue 11).
+if (Arg("--socket-engine", 0) is var rounds and > 0)
+{
+    await runner.WarmUpAsync();
+    await runner.Libp2pAsync(bytes / 4, upload: true, SocketTransport.Instance);
+    Console.WriteLine("| round | Socket pair up / down MiB/s | socket engine up / down MiB/s | engine / pair | engine CPU ms per MiB up / down |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
+    for (var round = 1; round <= rounds; round++)
+    {
+        var pair = await Both(up => runner.SocketAsync(bytes, upload: up));
+        var engine = await Both(up => runner.Libp2pAsync(bytes, upload: up, SocketTransport.Instance));
+        Console.WriteLine($"| {round} | {pair.Up:F0} / {pair.Down:F0} | {engine.Up:F0} / {engine.Down:F0} | {engine.Up / pair.Up:P0} / {engine.Down / pair.Down:P0} | {engine.Cpu} |");
+    }
+    await system.Terminate();
+    return 0;
+}
 var report = new StringBuilder();
 void Line(string text)
 {

@@ -213,8 +213,17 @@ public sealed partial class ConnectionCore : IConnectionCore
         }
         try
         {
-            _session!.Transport.Decrypt(input, _plainIn);
-            ReceivePlaintext(_plainIn.WrittenSpan, events);
+            // Frame by frame: the plaintext buffer holds one Noise message (64 KiB, the pool's
+            // bucket), never a whole read's worth, and the muxer sees each message as it is opened.
+            var transport = _session!.Transport;
+            while (!input.IsEmpty && _phase != Phase.Failed)
+            {
+                input = input[transport.DecryptNext(input, _plainIn)..];
+                if (_plainIn.WrittenCount == 0)
+                    continue;
+                ReceivePlaintext(_plainIn.WrittenSpan, events);
+                _plainIn.ResetWrittenCount();
+            }
         }
         finally
         {

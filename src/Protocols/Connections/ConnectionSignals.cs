@@ -11,18 +11,30 @@ internal abstract record ConnectionCommand
     private ConnectionCommand() { }
 
     public sealed record OpenStream(TaskCompletionSource<MuxedStream> Opened) : ConnectionCommand;
-    /// <summary>A reader attaches; one that <paramref name="ReturnsChunks"/> gets <see cref="StreamSignal.Chunk"/>s and gives their arrays back to the pool.</summary>
-    public sealed record AttachSource(long StreamId, Action<StreamSignal> Signal, bool ReturnsChunks = false) : ConnectionCommand;
+    /// <summary>A reader attaches; one with <paramref name="Chunks"/> gets inbound bytes there, in their pooled arrays, and the rest as signals.</summary>
+    public sealed record AttachSource(long StreamId, Action<StreamSignal> Signal, IChunkReader? Chunks = null) : ConnectionCommand;
     public sealed record PullSource(long StreamId) : ConnectionCommand;
     public sealed record CancelSource(long StreamId) : ConnectionCommand;
     public sealed record AttachSink(long StreamId, Action<StreamSignal> Signal) : ConnectionCommand;
     /// <summary>Bytes to send; <paramref name="Pooled"/>, the array under them (from the transport's pool or the shared one), goes back once the muxer took them.</summary>
-    public sealed record Write(long StreamId, ByteString Bytes, byte[]? Pooled = null) : ConnectionCommand;
+    public sealed record Write(long StreamId, ReadOnlyMemory<byte> Bytes, byte[]? Pooled = null) : ConnectionCommand;
     public sealed record CompleteSink(long StreamId) : ConnectionCommand;
     public sealed record ResetStream(long StreamId, string Reason) : ConnectionCommand;
     public sealed record Ping(TaskCompletionSource<TimeSpan> Answered) : ConnectionCommand;
     public sealed record Close : ConnectionCommand;
     public sealed record Abort(Exception Reason) : ConnectionCommand;
+}
+
+/// <summary>
+/// A reader that takes a stream's inbound bytes in the pooled arrays they arrived in (the Stream
+/// adapter): no record per chunk. Called on the connection stage's thread, only after the reader
+/// pulled; the reader gives the array back to <see cref="Transport.TransportBuffers"/> once it
+/// copied the bytes out.
+/// </summary>
+internal interface IChunkReader
+{
+    /// <summary>The first <paramref name="length"/> bytes of <paramref name="buffer"/> arrived.</summary>
+    void OnChunk(byte[] buffer, int length);
 }
 
 /// <summary>What the connection stage tells a stream's source or sink stage.</summary>
@@ -38,13 +50,6 @@ internal abstract record StreamSignal
 
     /// <summary>The sink's last write was taken by the muxer: it may pull the next.</summary>
     public sealed record WriteAccepted : StreamSignal;
-
-    /// <summary>
-    /// Inbound bytes for a reader that returns them: the first <paramref name="Length"/> bytes of
-    /// <paramref name="Buffer"/>, a pooled array (<see cref="Libp2p.Protocols.Muxing.MuxerEvent.Data"/>'s)
-    /// that the reader gives back once it copied them out.
-    /// </summary>
-    public sealed record Chunk(byte[] Buffer, int Length) : StreamSignal;
 
     /// <summary>The stream was reset or its connection went away.</summary>
     public sealed record Failed(Exception Reason) : StreamSignal;

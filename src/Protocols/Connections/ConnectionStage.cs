@@ -453,7 +453,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     if (_streams.TryGetValue(attach.StreamId, out StreamState? state) && state.Failure is null)
                     {
                         state.Source = attach.Signal;
-                        state.SourceReturnsChunks = attach.ReturnsChunks;
+                        state.ChunkReader = attach.Chunks;
                     }
                     else
                         attach.Signal(new StreamSignal.Failed(state?.Failure ?? Gone(attach.StreamId)));
@@ -543,9 +543,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 // is handed over with it, and the pool makes another (no copy, and no zeroing of a
                 // new array); a smaller one is copied into an array of its own size and the pooled
                 // one goes back, so a trickle of small chunks does not cost 80 KiB each.
-                if (state.SourceReturnsChunks)
+                if (state.ChunkReader is { } reader)
                 {
-                    state.Source(new StreamSignal.Chunk(data.Buffer, data.Length));
+                    reader.OnChunk(data.Buffer, data.Length);
                 }
                 else if (data.Length >= HandOverChunk && TransportBuffers.Disown(data.Buffer))
                 {
@@ -573,9 +573,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 return;
             while (state.PendingWrites.TryPeek(out var pending))
             {
-                while (state.PendingOffset < pending.Bytes.Count)
+                while (state.PendingOffset < pending.Bytes.Length)
                 {
-                    var taken = _core.Send(state.Stream.Id, pending.Bytes.ToReadOnlySpan()[state.PendingOffset..]);
+                    var taken = _core.Send(state.Stream.Id, pending.Bytes.Span[state.PendingOffset..]);
                     if (taken == 0)
                         return; // SendWindowOpened resumes it.
                     state.PendingOffset += taken;
@@ -642,7 +642,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         public MuxedStream Stream { get; } = stream;
         public Queue<MuxerEvent.Data> Inbound { get; } = new();
         public Action<StreamSignal>? Source { get; set; }
-        public bool SourceReturnsChunks { get; set; }
+        public IChunkReader? ChunkReader { get; set; }
         public Action<StreamSignal>? Sink { get; set; }
         public bool Demand { get; set; }
         public bool RemoteClosed { get; set; }

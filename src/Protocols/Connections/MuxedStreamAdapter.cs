@@ -18,19 +18,19 @@ namespace Libp2p.Protocols.Connections;
 /// <see cref="Stream.WriteTimeout"/> are the seed's read and write deadlines: an operation that
 /// outlasts one fails with <see cref="TimeoutException"/>.
 /// </summary>
-public sealed class MuxedStreamAdapter : Stream
+public sealed class MuxedStreamAdapter : Stream, IChunkReader
 {
     private readonly MuxedStream _stream;
     private readonly Lock _gate = new();
     // One pull and one wait for a write slot at a time (a Stream is not read or written
     // concurrently), each answered through a reusable value-task source: nothing is allocated per chunk.
-    private readonly Reply<StreamSignal> _pull = new();
+    private readonly Reply<PullResult> _pull = new();
     private readonly Reply<bool> _slot = new();
     private readonly ConnectionCommand.PullSource _pullCommand;
     private bool _pulling;
     private bool _waitingForSlot;
     private int _writesInFlight;
-    private Task<StreamSignal>? _pendingRead;
+    private Task<PullResult>? _pendingRead;
     private Task<bool>? _pendingSlot;
     private StreamSignal? _lastSignal;
     private Exception? _writeFailure;
@@ -108,25 +108,27 @@ public sealed class MuxedStreamAdapter : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> NextChunkAsync(CancellationToken cancellationToken)
     {
-        StreamSignal signal;
+        PullResult result;
         if (_pendingRead is null && ReadTimeout == Timeout.Infinite && !cancellationToken.CanBeCanceled)
         {
-            signal = await Pull().ConfigureAwait(false);
+            result = await Pull().ConfigureAwait(false);
         }
         else
         {
             // A read that passed its deadline leaves its pull outstanding: the next read takes it over.
             _pendingRead ??= Pull().AsTask();
-            signal = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
+            result = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
             _pendingRead = null;
         }
-        switch (signal)
+        if (result.Buffer is { } buffer)
         {
-            case StreamSignal.Chunk chunk:
-                _chunk = chunk.Buffer;
-                _chunkLength = chunk.Length;
-                _offset = 0;
-                return true;
+            _chunk = buffer;
+            _chunkLength = result.Length;
+            _offset = 0;
+            return true;
+        }
+        switch (result.Signal)
+        {
             case StreamSignal.Failed failed:
                 throw failed.Reason is IOException io ? io : new IOException($"stream {_stream.Id}: read failed: {failed.Reason.Message}", failed.Reason);
             default:
@@ -135,13 +137,13 @@ public sealed class MuxedStreamAdapter : Stream
         }
     }
 
-    private ValueTask<StreamSignal> Pull()
+    private ValueTask<PullResult> Pull()
     {
-        ValueTask<StreamSignal> answer;
+        ValueTask<PullResult> answer;
         lock (_gate)
         {
             if (_lastSignal is { } last)
-                return new ValueTask<StreamSignal>(last);
+                return new ValueTask<PullResult>(new PullResult(last));
             _pulling = true;
             answer = _pull.Prepare();
         }
@@ -150,7 +152,7 @@ public sealed class MuxedStreamAdapter : Stream
             _sourceAttached = true;
             _stream.TakeSource();
             // A connection already gone answers the attach with a failure (MuxedConnection.Post).
-            _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, OnReadSignal, ReturnsChunks: true));
+            _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, OnReadSignal, this));
         }
         _stream.Connection.Post(_pullCommand);
         return answer;
@@ -168,7 +170,22 @@ public sealed class MuxedStreamAdapter : Stream
                 return;
             _pulling = false;
         }
-        _pull.Set(signal);
+        _pull.Set(new PullResult(signal));
+    }
+
+    // Called by the connection stage on its thread, only in answer to a pull.
+    void IChunkReader.OnChunk(byte[] buffer, int length)
+    {
+        lock (_gate)
+        {
+            if (!_pulling)
+            {
+                TransportBuffers.ReturnPooled(buffer);
+                return;
+            }
+            _pulling = false;
+        }
+        _pull.Set(new PullResult(buffer, length));
     }
 
     /// <inheritdoc />
@@ -182,12 +199,12 @@ public sealed class MuxedStreamAdapter : Stream
         // miss when, as here, arrays are rented on one thread and returned on another.
         var copy = buffer.Length <= TransportBuffers.Size ? TransportBuffers.Rent() : ArrayPool<byte>.Shared.Rent(buffer.Length);
         buffer.Span.CopyTo(copy);
-        return WriteAsync(ByteString.FromBytes(copy, 0, buffer.Length), copy, cancellationToken);
+        return WriteAsync(copy.AsMemory(0, buffer.Length), copy, cancellationToken);
     }
 
     /// <summary>Writes bytes the caller hands over (they are not copied again); <paramref name="pooled"/> is their pooled array, if any.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteAsync(ByteString bytes, byte[]? pooled, CancellationToken cancellationToken)
+    private async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, byte[]? pooled, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_writeClosed, this);
         if (_sinkHandedOver)
@@ -373,6 +390,14 @@ public sealed class MuxedStreamAdapter : Stream
         {
             throw new IOException($"stream {_stream.Id}: {what} failed: {e.Message}", e);
         }
+    }
+
+    /// <summary>What a pull brings: a chunk (a pooled array and its length), or the signal that ends reading.</summary>
+    private readonly record struct PullResult(byte[]? Buffer, int Length, StreamSignal? Signal)
+    {
+        public PullResult(byte[] buffer, int length) : this(buffer, length, null) { }
+
+        public PullResult(StreamSignal signal) : this(null, 0, signal) { }
     }
 
     /// <summary>A reusable answer to one wait at a time, completed from another thread.</summary>

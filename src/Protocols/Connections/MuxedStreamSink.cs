@@ -1,6 +1,7 @@
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -61,7 +62,7 @@ internal sealed class MuxedStreamSink(MuxedStream stream, bool handedOver = fals
                 Pull(_stage._in);
                 return;
             }
-            _stream.Connection.Post(new ConnectionCommand.Write(_stream.Id, bytes));
+            _stream.Connection.Post(new ConnectionCommand.Write(_stream.Id, ByteStringSegments.Memory(bytes)));
             if (++_inFlight < WritesInFlight)
                 Pull(_stage._in);
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -50,7 +51,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
         _written = 0;
         if (_buffer.Length == 0)
             return;
-        ArrayPool<byte>.Shared.Return(_buffer);
+        TransportBuffers.ReturnPooled(_buffer);
         _buffer = [];
     }
 
@@ -59,10 +60,10 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
         var needed = _written + Math.Max(sizeHint, 1);
         if (needed <= _buffer.Length)
             return;
-        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(MinimumSize, _buffer.Length * 2)));
+        var grown = TransportBuffers.RentAtLeast(Math.Max(needed, Math.Max(MinimumSize, _buffer.Length * 2)));
         _buffer.AsSpan(0, _written).CopyTo(grown);
         if (_buffer.Length > 0)
-            ArrayPool<byte>.Shared.Return(_buffer);
+            TransportBuffers.ReturnPooled(_buffer);
         _buffer = grown;
     }
 }

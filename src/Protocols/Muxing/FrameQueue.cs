@@ -1,4 +1,5 @@
 using System.Buffers;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Muxing;
 
@@ -48,7 +49,7 @@ internal sealed class FrameQueue
     public long Enqueue(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, FrameKind kind, out byte[] buffer)
     {
         var length = header.Length + payload.Length;
-        buffer = ArrayPool<byte>.Shared.Rent(length);
+        buffer = TransportBuffers.RentAtLeast(length);
         header.CopyTo(buffer);
         payload.CopyTo(buffer.AsSpan(header.Length));
         _frames.Enqueue((buffer, length, kind));
@@ -99,6 +100,6 @@ internal sealed class FrameQueue
         Bytes -= frame.Length;
         _counts[(int)frame.Kind]--;
         _dequeued++;
-        ArrayPool<byte>.Shared.Return(frame.Buffer);
+        TransportBuffers.ReturnPooled(frame.Buffer);
     }
 }

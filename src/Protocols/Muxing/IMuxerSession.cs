@@ -27,6 +27,9 @@ public interface IMuxerSession : IDisposable
     /// Decodes <paramref name="input"/> (any split of the byte stream is fine: partial frames are
     /// buffered) and appends what happened to <paramref name="events"/>. A protocol violation
     /// appends a <see cref="MuxerEvent.SessionFailed"/> and closes the session; it does not throw.
+    /// Data for the stream whose data is the last event in a <see cref="List{T}"/> may be added to
+    /// that event (a new one in its place): the caller takes the events and clears the list
+    /// before it passes it again.
     /// </summary>
     void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events);
 
@@ -116,20 +119,42 @@ public abstract record MuxerEvent
     /// </summary>
     public sealed record Data(long StreamId, byte[] Buffer, int Length) : MuxerEvent
     {
-        private const int SmallPayload = 4096;
-
         /// <summary>Gives <see cref="Buffer"/> back to its pool; only once, and only by the last holder of the bytes.</summary>
         public void Release() => Transport.TransportBuffers.ReturnPooled(Buffer);
 
         /// <summary>The bytes that arrived.</summary>
         public ReadOnlyMemory<byte> Payload => Buffer.AsMemory(0, Length);
 
+        /// <summary>
+        /// Reports <paramref name="payload"/> as data of <paramref name="streamId"/>: appended to
+        /// the event just before it when that is data of the same stream and both fit one
+        /// transport array, else as a new event. A 64 KiB write crosses yamux as a full frame and
+        /// a 29-byte one; arriving together they reach the reader as one chunk, which halves the
+        /// hand-offs to the reader and its requests for more.
+        /// </summary>
+        internal static void Add(ICollection<MuxerEvent> events, long streamId, ReadOnlySpan<byte> payload)
+        {
+            if (events is List<MuxerEvent> { Count: > 0 } list && list[^1] is Data last && last.StreamId == streamId
+                && last.Length + payload.Length <= Transport.TransportBuffers.Size)
+            {
+                var buffer = last.Buffer;
+                if (buffer.Length - last.Length < payload.Length)
+                {
+                    buffer = Transport.TransportBuffers.Rent();
+                    last.Buffer.AsSpan(0, last.Length).CopyTo(buffer);
+                    last.Release();
+                }
+                payload.CopyTo(buffer.AsSpan(last.Length));
+                list[^1] = new Data(streamId, buffer, last.Length + payload.Length);
+                return;
+            }
+            events.Add(Rent(streamId, payload));
+        }
+
         /// <summary>Copies <paramref name="payload"/> into a pooled array (the muxer's input buffer is reused).</summary>
         internal static Data Rent(long streamId, ReadOnlySpan<byte> payload)
         {
-            var buffer = payload.Length > SmallPayload && payload.Length <= Transport.TransportBuffers.Size
-                ? Transport.TransportBuffers.Rent()
-                : System.Buffers.ArrayPool<byte>.Shared.Rent(payload.Length);
+            var buffer = Transport.TransportBuffers.RentAtLeast(payload.Length);
             payload.CopyTo(buffer);
             return new Data(streamId, buffer, payload.Length);
         }

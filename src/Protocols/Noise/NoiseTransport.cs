@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Noise;
 
@@ -61,52 +62,66 @@ public sealed class NoiseTransport : IDisposable
     /// <exception cref="NoiseException">A frame fails authentication, or is too short to hold a tag.</exception>
     public void Decrypt(ReadOnlySpan<byte> input, IBufferWriter<byte> plaintext)
     {
+        while (!input.IsEmpty)
+            input = input[DecryptNext(input, plaintext)..];
+    }
+
+    /// <summary>
+    /// Takes bytes from <paramref name="input"/> until one frame is decrypted into
+    /// <paramref name="plaintext"/> (at most <see cref="MaxPlaintextLength"/> bytes) or the input
+    /// is used up, keeping what begins a frame cut short; returns the bytes taken. A reader that
+    /// hands on each frame's plaintext before the next needs a buffer of one frame, however much
+    /// arrives at once.
+    /// </summary>
+    /// <exception cref="NoiseException">A frame fails authentication, or is too short to hold a tag.</exception>
+    public int DecryptNext(ReadOnlySpan<byte> input, IBufferWriter<byte> plaintext)
+    {
+        var taken = 0;
         // Finish a frame begun in an earlier call first: its length prefix, then its ciphertext.
-        while (_prefixLength > 0 && !input.IsEmpty)
+        while (_prefixLength > 0 && taken < input.Length)
         {
             if (_prefixLength < 2)
             {
-                _prefix[_prefixLength++] = input[0];
-                input = input[1..];
+                _prefix[_prefixLength++] = input[taken++];
                 continue;
             }
             int length = BinaryPrimitives.ReadUInt16BigEndian(_prefix);
-            _partial ??= ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
-            var take = Math.Min(length - _partialLength, input.Length);
-            input[..take].CopyTo(_partial.AsSpan(_partialLength));
+            _partial ??= TransportBuffers.RentAtLeast(Math.Max(1, length));
+            var take = Math.Min(length - _partialLength, input.Length - taken);
+            input.Slice(taken, take).CopyTo(_partial.AsSpan(_partialLength));
             _partialLength += take;
-            input = input[take..];
-            if (_partialLength == length)
+            taken += take;
+            if (_partialLength < length)
+                return taken;
+            try
             {
-                try
-                {
-                    DecryptFrame(_partial.AsSpan(0, length), plaintext);
-                }
-                finally
-                {
-                    ReturnPartial();
-                }
+                DecryptFrame(_partial.AsSpan(0, length), plaintext);
             }
+            finally
+            {
+                ReturnPartial();
+            }
+            return taken;
         }
-        while (input.Length >= 2)
+        var rest = input[taken..];
+        if (rest.Length >= 2 && BinaryPrimitives.ReadUInt16BigEndian(rest) is var whole && rest.Length >= 2 + whole)
         {
-            var length = BinaryPrimitives.ReadUInt16BigEndian(input);
-            if (input.Length < 2 + length)
-                break;
-            DecryptFrame(input.Slice(2, length), plaintext);
-            input = input[(2 + length)..];
+            DecryptFrame(rest.Slice(2, whole), plaintext);
+            return taken + 2 + whole;
         }
-        if (input.IsEmpty)
-            return;
-        // Keep what is left: the prefix apart, so the ciphertext's buffer (at most 65,535 bytes) fits the pool's 64 KiB bucket.
-        _prefixLength = Math.Min(2, input.Length);
-        input[.._prefixLength].CopyTo(_prefix);
-        input = input[_prefixLength..];
-        if (input.IsEmpty)
-            return;
-        _partial = ArrayPool<byte>.Shared.Rent(BinaryPrimitives.ReadUInt16BigEndian(_prefix));
-        input.CopyTo(_partial);
-        _partialLength = input.Length;
+        if (rest.IsEmpty)
+            return taken;
+        // Keep what is left: the prefix apart, so the ciphertext's buffer (at most 65,535 bytes) is one pooled array.
+        _prefixLength = Math.Min(2, rest.Length);
+        rest[.._prefixLength].CopyTo(_prefix);
+        rest = rest[_prefixLength..];
+        if (!rest.IsEmpty)
+        {
+            _partial = TransportBuffers.RentAtLeast(BinaryPrimitives.ReadUInt16BigEndian(_prefix));
+            rest.CopyTo(_partial);
+            _partialLength = rest.Length;
+        }
+        return input.Length;
     }
 
     /// <summary>Whether part of a frame is waiting for the rest (a stream that ends now was cut mid-frame).</summary>
@@ -118,7 +133,7 @@ public sealed class NoiseTransport : IDisposable
     private void ReturnPartial()
     {
         if (_partial is not null)
-            ArrayPool<byte>.Shared.Return(_partial);
+            TransportBuffers.ReturnPooled(_partial);
         _partial = null;
         _partialLength = 0;
         _prefixLength = 0;

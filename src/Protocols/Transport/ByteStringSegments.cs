@@ -41,6 +41,10 @@ internal static class ByteStringSegments
         into.Add(new ArraySegment<byte>(bytes.ToArray()));
     }
 
+    /// <summary>The bytes as one piece of memory: the array under them when there is one, else a copy.</summary>
+    public static ReadOnlyMemory<byte> Memory(ByteString bytes) =>
+        TryBuffers(bytes) is { Count: 1 } buffers ? buffers[0].AsMemory() : bytes.ToArray();
+
     /// <summary>The one array under <paramref name="bytes"/>, or null if it spans several (or they cannot be read).</summary>
     public static byte[]? Single(ByteString bytes) =>
         TryBuffers(bytes) is { Count: 1 } buffers ? buffers[0].Array : null;

@@ -66,6 +66,16 @@ internal static class TransportBuffers
     /// </summary>
     public static bool Disown(byte[] array) => array.Length == Size && Ours.Remove(array);
 
+    /// <summary>
+    /// An array of at least <paramref name="size"/> bytes, for a buffer that goes back with
+    /// <see cref="ReturnPooled"/>: one of this pool's above 4 KiB (up to <see cref="Size"/>), else
+    /// the shared pool's. Large buffers of the byte path are rented on one thread and returned on
+    /// another, where the shared pool's per-core stacks miss and its trimming drops them; this
+    /// pool's single stack does neither.
+    /// </summary>
+    public static byte[] RentAtLeast(int size) =>
+        size > 4096 && size <= Size ? Rent() : System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+
     /// <summary>Gives back an array from <see cref="Rent"/> or, if it is not one, from <see cref="System.Buffers.ArrayPool{T}.Shared"/>.</summary>
     public static void ReturnPooled(byte[] array)
     {

@@ -48,6 +48,33 @@ public sealed class YamuxTests
     }
 
     [Fact]
+    public void Frames_of_one_stream_arriving_together_must_reach_the_reader_as_one_chunk()
+    {
+        // A 64 KiB write crosses as a full frame and a 29-byte one; another stream's bytes between
+        // frames keep them apart, and two full frames would not fit one transport array.
+        var pair = new MuxerPair(new YamuxSession(true), new YamuxSession(false));
+        var a = pair.Client.OpenStream();
+        var b = pair.Client.OpenStream();
+        pair.Pump();
+        pair.ServerEvents.Clear();
+        var write = new byte[64 * 1024];
+        Random.Shared.NextBytes(write);
+        Assert.Equal(write.Length, pair.Client.Send(a, write));
+        pair.Client.Send(b, "b"u8);
+        pair.Client.Send(a, "a"u8);
+        pair.Pump();
+
+        var chunks = pair.ServerEvents.OfType<MuxerEvent.Data>().Select(d => (d.StreamId, d.Length)).ToList();
+        Assert.Equal([(a, write.Length), (b, 1), (a, 1)], chunks);
+        Assert.Equal([.. write, (byte)'a'], pair.DataFor(pair.ServerEvents, a));
+
+        pair.ServerEvents.Clear();
+        pair.Client.Send(a, new byte[2 * 65_507]);
+        pair.Pump();
+        Assert.Equal([65_507, 65_507], pair.ServerEvents.OfType<MuxerEvent.Data>().Select(d => d.Length));
+    }
+
+    [Fact]
     public void A_writer_must_stop_at_the_window_until_the_reader_consumes()
     {
         var pair = new MuxerPair(new YamuxSession(true), new YamuxSession(false));

@@ -210,17 +210,39 @@ public sealed class NoiseTests
         Assert.Equal(0, receiver.PartialBytes);
 
         // One byte of the prefix holds nothing yet; the rest of the prefix and some ciphertext hold
-        // one buffer of the frame's size, in the pool's 64 KiB bucket (the prefix is kept apart).
+        // one array of the transport's pool, which a whole frame fits (the prefix is kept apart).
         receiver.Decrypt(frame.AsSpan(0, 1), plaintext);
         Assert.True(receiver.HasPartialFrame);
         Assert.Equal(0, receiver.PartialBytes);
         receiver.Decrypt(frame.AsSpan(1, 1000), plaintext);
-        Assert.Equal(64 * 1024, receiver.PartialBytes);
+        Assert.Equal(Libp2p.Protocols.Transport.TransportBuffers.Size, receiver.PartialBytes);
         receiver.Decrypt(frame.AsSpan(1001), plaintext);
 
         Assert.Equal(NoiseTransport.MaxPlaintextLength, plaintext.WrittenCount);
         Assert.False(receiver.HasPartialFrame);
         Assert.Equal(0, receiver.PartialBytes);
+    }
+
+    [Fact]
+    public void Decrypting_frame_by_frame_must_open_one_frame_per_call_and_say_what_it_took()
+    {
+        var (sender, receiver) = Transports();
+        var frames = new ArrayBufferWriter<byte>();
+        sender.Encrypt(new byte[1000], frames);
+        sender.Encrypt(new byte[NoiseTransport.MaxPlaintextLength], frames);
+        var input = frames.WrittenSpan.ToArray();
+        var first = 2 + 1000 + CipherState.TagLength;
+        var plaintext = new ArrayBufferWriter<byte>();
+
+        Assert.Equal(first, receiver.DecryptNext(input, plaintext));
+        Assert.Equal(1000, plaintext.WrittenCount);
+        plaintext.ResetWrittenCount();
+        // The second frame cut short: everything is taken, nothing opened until the rest is there.
+        Assert.Equal(100, receiver.DecryptNext(input.AsSpan(first, 100), plaintext));
+        Assert.Equal(0, plaintext.WrittenCount);
+        Assert.Equal(input.Length - first - 100, receiver.DecryptNext(input.AsSpan(first + 100), plaintext));
+        Assert.Equal(NoiseTransport.MaxPlaintextLength, plaintext.WrittenCount);
+        Assert.False(receiver.HasPartialFrame);
     }
 
     [Fact]

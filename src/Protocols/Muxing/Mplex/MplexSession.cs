@@ -248,7 +248,7 @@ public sealed class MplexSession : MuxerSessionBase
                 }
                 if (stream.Unread > _options.MaxStreamBuffer)
                     _laggards.Add(id); // no flow control in mplex: input pauses until the reader catches up
-                events.Add(MuxerEvent.Data.Rent(id, payload));
+                MuxerEvent.Data.Add(events, id, payload);
                 break;
             case Flag.CloseInitiator or Flag.CloseReceiver:
                 if (stream.RemoteClosed)

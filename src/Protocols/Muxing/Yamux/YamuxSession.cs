@@ -234,7 +234,7 @@ public sealed class YamuxSession : MuxerSessionBase
             else
             {
                 stream.Unconsumed += payload.Length;
-                events.Add(MuxerEvent.Data.Rent(stream.Id, payload));
+                MuxerEvent.Data.Add(events, stream.Id, payload);
             }
         }
         if ((header.Flags & YamuxFlags.Rst) != 0)
