@@ -167,10 +167,15 @@ if (Arg("--streams", 0) is var concurrent and > 0)
 {
     await runner.WarmUpAsync();
     var cpu0 = CpuNow();
+    var (gc0, pause0, alloc0) = (GC.CollectionCount(1), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
     var single = await runner.Libp2pAsync(bytes, upload: true, SocketTransport.Instance);
     var cpu1 = CpuNow();
+    var (gc1, pause1, alloc1) = (GC.CollectionCount(1), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
     var many = await runner.ConcurrentStreamsAsync(bytes, concurrent);
     var cpu2 = CpuNow();
+    var (gc2, pause2, alloc2) = (GC.CollectionCount(1), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
+    Console.WriteLine($"GC: one stream {gc1 - gc0} gen1 collections, {(pause1 - pause0).TotalMilliseconds:F0} ms paused, {(alloc1 - alloc0) / (double)bytes:P1} of the bytes allocated; " +
+                      $"{concurrent} streams {gc2 - gc1} gen1 collections, {(pause2 - pause1).TotalMilliseconds:F0} ms paused, {(alloc2 - alloc1) / (double)bytes:P1} of the bytes allocated");
     var mibs = bytes / 1024.0 / 1024.0;
     Console.WriteLine($"# Concurrent streams ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, socket engine + Noise + yamux, {mib} MiB in all)");
     Console.WriteLine();
@@ -189,13 +194,15 @@ if (Arg("--socket-engine", 0) is var rounds and > 0)
 {
     await runner.WarmUpAsync();
     await runner.Libp2pAsync(bytes / 4, upload: true, SocketTransport.Instance);
-    Console.WriteLine("| round | Socket pair up / down MiB/s | socket engine up / down MiB/s | engine / pair | engine CPU ms per MiB up / down |");
-    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine("| round | Socket pair up / down MiB/s | CPU ms per MiB | Socket pair + Noise | CPU ms per MiB | socket engine | CPU ms per MiB | engine / pair | engine / pair + Noise |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (var round = 1; round <= rounds; round++)
     {
         var pair = await Both(up => runner.SocketAsync(bytes, upload: up));
+        var noisePair = await Both(up => runner.NoiseSocketAsync(bytes, upload: up));
         var engine = await Both(up => runner.Libp2pAsync(bytes, upload: up, SocketTransport.Instance));
-        Console.WriteLine($"| {round} | {pair.Up:F0} / {pair.Down:F0} | {engine.Up:F0} / {engine.Down:F0} | {engine.Up / pair.Up:P0} / {engine.Down / pair.Down:P0} | {engine.Cpu} |");
+        Console.WriteLine($"| {round} | {pair.Up:F0} / {pair.Down:F0} | {pair.Cpu} | {noisePair.Up:F0} / {noisePair.Down:F0} | {noisePair.Cpu} | {engine.Up:F0} / {engine.Down:F0} | {engine.Cpu} | " +
+                          $"{engine.Up / pair.Up:P0} / {engine.Down / pair.Down:P0} | {engine.Up / noisePair.Up:P0} / {engine.Down / noisePair.Down:P0} |");
     }
     await system.Terminate();
     return 0;
@@ -239,6 +246,8 @@ Line("| --- | ---: | ---: | ---: |");
 await runner.WarmUpAsync();
 var socket = await Both(up => runner.SocketAsync(bytes, upload: up));
 Line($"| plain .NET Socket pair | {socket.Up:F0} | {socket.Down:F0} | {socket.Cpu} |");
+var noiseSocket = await Both(up => runner.NoiseSocketAsync(bytes, upload: up));
+Line($"| plain .NET Socket pair + Noise's cipher (no muxer, no actors) | {noiseSocket.Up:F0} | {noiseSocket.Down:F0} | {noiseSocket.Cpu} |");
 var akka = await Both(up => runner.AkkaTcpAsync(bytes, upload: up));
 Line($"| bare Akka.Streams TCP | {akka.Up:F0} | {akka.Down:F0} | {akka.Cpu} |");
 var ours = await Both(up => runner.Libp2pAsync(bytes, upload: up));
@@ -259,6 +268,7 @@ if (withJs)
 Line("");
 Line($"Ratios: ours (akka-io) / bare Akka.Streams TCP = {ours.Up / akka.Up:P0} up, {ours.Down / akka.Down:P0} down; " +
      $"ours (socket engine) / Socket = {oursSocket.Up / socket.Up:P0} up, {oursSocket.Down / socket.Down:P0} down; " +
+     $"ours (socket engine) / Socket + Noise = {oursSocket.Up / noiseSocket.Up:P0} up, {oursSocket.Down / noiseSocket.Down:P0} down; " +
      $"host perf / ours (socket engine) = {hostPerf.Up / oursSocket.Up:P0} up, {hostPerf.Down / oursSocket.Down:P0} down" +
      (jsToJs is { } j ? $"; ours (socket engine) / js-to-js = {oursSocket.Up / j.Up:F2}x up, {oursSocket.Down / j.Down:F2}x down; host perf / js-to-js = {hostPerf.Up / j.Up:F2}x up, {hostPerf.Down / j.Down:F2}x down" : ""));
 Line("");

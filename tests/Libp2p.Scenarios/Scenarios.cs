@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
@@ -60,6 +61,62 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         var block = new byte[Chunk];
         for (long sent = 0; sent < bytes; sent += Chunk)
             await sender.SendAsync(block, SocketFlags.None);
+        await receiving;
+        return MiBps(bytes, watch.Elapsed);
+    }
+
+    /// <summary>
+    /// The Socket pair with Noise's transport on it (ChaCha20-Poly1305, the same framing and cipher
+    /// as ours, 64 KiB writes sealed as 65,519-byte messages): no muxer, no stages, no actors. It is
+    /// the ceiling of any Noise connection on this machine, and says how much of the gap to the
+    /// plain pair is the cipher's.
+    /// </summary>
+    public async Task<double> NoiseSocketAsync(long bytes, bool upload)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using var server = await listener.AcceptAsync();
+        server.NoDelay = true;
+        var (sender, receiver) = upload ? (client, server) : (server, client);
+        var key = new byte[32];
+        Random.Shared.NextBytes(key);
+        NoiseTransport Session()
+        {
+            var (send, receive) = (new CipherState(), new CipherState());
+            send.InitializeKey(key);
+            receive.InitializeKey(key);
+            return new NoiseTransport(send, receive);
+        }
+        using var sealing = Session();
+        using var opening = Session();
+        var watch = Stopwatch.StartNew();
+        var receiving = Task.Run(async () =>
+        {
+            var buffer = new byte[80 * 1024];
+            var plaintext = new ArrayBufferWriter<byte>(NoiseTransport.MaxPlaintextLength);
+            long total = 0;
+            while (total < bytes)
+            {
+                var read = await receiver.ReceiveAsync(buffer, SocketFlags.None);
+                for (var at = 0; at < read;)
+                {
+                    at += opening.DecryptNext(buffer.AsSpan(at, read - at), plaintext);
+                    total += plaintext.WrittenCount;
+                    plaintext.ResetWrittenCount();
+                }
+            }
+        });
+        var block = new byte[Chunk];
+        var sealedBlock = new ArrayBufferWriter<byte>(Chunk + 64);
+        for (long sent = 0; sent < bytes; sent += Chunk)
+        {
+            sealedBlock.ResetWrittenCount();
+            sealing.EncryptAll(block, sealedBlock);
+            await sender.SendAsync(sealedBlock.WrittenMemory, SocketFlags.None);
+        }
         await receiving;
         return MiBps(bytes, watch.Elapsed);
     }

@@ -15,24 +15,55 @@ namespace Libp2p.Protocols.Transport;
 /// </summary>
 /// <remarks>
 /// One size, <see cref="Size"/>: a full Noise message (65,537 bytes) with room for small frames
-/// batched beside it, and under the 85,000-byte threshold of the large-object heap. At most
-/// <see cref="Retained"/> idle arrays are kept: what a busy moment needed beyond that is collected.
+/// batched beside it, and under the 85,000-byte threshold of the large-object heap. Reuse matters
+/// beyond the allocation: a fresh array held while it waits in the transport or the muxer is copied
+/// by the GC from generation to generation, while reused ones settle in the oldest. Up to
+/// <see cref="Retained"/> idle arrays are kept for good; up to <see cref="Spares"/> more (100 busy
+/// streams hold several hundred in flight) are kept only weakly, as Go's <c>sync.Pool</c> keeps
+/// its items: reused while the load lasts, and let go by the next full collection after it, so
+/// what a burst needed is not kept. No timer, no work while idle.
 /// </remarks>
 internal static class TransportBuffers
 {
     /// <summary>The size of every array: 80 KiB, below the large-object heap.</summary>
     public const int Size = 80 * 1024;
 
-    /// <summary>Idle arrays kept for reuse, at most (10 MiB): a stream whose yamux window grew to 16 MiB has up to 200 of them in flight.</summary>
+    /// <summary>Idle arrays kept for good, at most (10 MiB).</summary>
     public const int Retained = 128;
+
+    /// <summary>Idle arrays kept beyond <see cref="Retained"/>, weakly, at most (80 MiB while no full collection runs).</summary>
+    public const int Spares = 1024;
 
     private static readonly ConditionalWeakTable<byte[], object> Ours = new();
     private static readonly Stack<byte[]> Idle = new(Retained);
+    // Weak references to idle arrays, and the references emptied for reuse (none is made per return once warm).
+    private static readonly Stack<WeakReference<byte[]>> Spare = new();
+    private static readonly Stack<WeakReference<byte[]>> EmptyReferences = new();
     private static readonly Lock Gate = new();
     private static long _made;
 
     /// <summary>Arrays made since the process started (a test's and a benchmark's view of reuse).</summary>
     public static long Made => Interlocked.Read(ref _made);
+
+    /// <summary>Idle arrays held for good now.</summary>
+    public static int IdleCount
+    {
+        get
+        {
+            lock (Gate)
+                return Idle.Count;
+        }
+    }
+
+    /// <summary>Idle arrays kept weakly that the GC has not taken yet.</summary>
+    public static int SpareCount
+    {
+        get
+        {
+            lock (Gate)
+                return Spare.Count(reference => reference.TryGetTarget(out _));
+        }
+    }
 
     /// <summary>An array of <see cref="Size"/> bytes, reused where one is idle.</summary>
     public static byte[] Rent()
@@ -41,6 +72,14 @@ internal static class TransportBuffers
         {
             if (Idle.TryPop(out var idle))
                 return idle;
+            while (Spare.TryPop(out var reference))
+            {
+                var alive = reference.TryGetTarget(out var spare);
+                reference.SetTarget(null!);
+                EmptyReferences.Push(reference);
+                if (alive)
+                    return spare!;
+            }
         }
         var array = GC.AllocateUninitializedArray<byte>(Size);
         Ours.Add(array, Ours);
@@ -56,15 +95,19 @@ internal static class TransportBuffers
         lock (Gate)
         {
             if (Idle.Count < Retained)
+            {
                 Idle.Push(array);
+                return;
+            }
+            if (Spare.Count >= Spares)
+                return;
+            if (EmptyReferences.TryPop(out var reference))
+                reference.SetTarget(array);
+            else
+                reference = new WeakReference<byte[]>(array);
+            Spare.Push(reference);
         }
     }
-
-    /// <summary>
-    /// Lets an array from <see cref="Rent"/> go for good, to a holder that keeps it: it is no longer
-    /// taken back, so nothing given it can be overwritten by a later renter. False for a foreign array.
-    /// </summary>
-    public static bool Disown(byte[] array) => array.Length == Size && Ours.Remove(array);
 
     /// <summary>
     /// An array of at least <paramref name="size"/> bytes, for a buffer that goes back with

@@ -3,6 +3,11 @@ using Libp2p.Protocols.Transport;
 
 namespace Libp2p.Protocols.Tests.Connections;
 
+/// <summary>The pool is process-wide: the tests that count its idle arrays run while no other test uses it.</summary>
+[CollectionDefinition(nameof(TransportBuffersTests), DisableParallelization = true)]
+public sealed class TransportBuffersAlone;
+
+[Collection(nameof(TransportBuffersTests))]
 public sealed class TransportBuffersTests
 {
     [Fact]
@@ -16,6 +21,30 @@ public sealed class TransportBuffersTests
             TransportBuffers.Return(ByteString.FromBytes(array, 0, 10));
         }
         Assert.InRange(TransportBuffers.Made - made, 0, 200);
+    }
+
+    [Fact]
+    public void Arrays_beyond_those_kept_for_good_are_reused_until_a_full_collection_takes_them()
+    {
+        var burst = Enumerable.Range(0, TransportBuffers.Retained + 300).Select(_ => TransportBuffers.Rent()).ToList();
+        burst.ForEach(TransportBuffers.Return);
+        Assert.Equal(TransportBuffers.Retained, TransportBuffers.IdleCount);
+        Assert.Equal(300, TransportBuffers.SpareCount);
+
+        // While the load lasts, spares come back before anything new is made.
+        var made = TransportBuffers.Made;
+        var again = Enumerable.Range(0, TransportBuffers.Retained + 300).Select(_ => TransportBuffers.Rent()).ToList();
+        Assert.Equal(made, TransportBuffers.Made);
+        again.ForEach(TransportBuffers.Return);
+        again.Clear();
+        burst.Clear();
+
+        // After it, a full collection lets the spares go; those kept for good stay.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.Equal(0, TransportBuffers.SpareCount);
+        Assert.Equal(TransportBuffers.Retained, TransportBuffers.IdleCount);
     }
 
     [Fact]
