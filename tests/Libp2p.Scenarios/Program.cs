@@ -188,21 +188,28 @@ if (Arg("--streams", 0) is var concurrent and > 0)
     await system.Terminate();
     return 0;
 }
-// --socket-engine ROUNDS [--mib M]: only the socket engine's one-stream row beside the Socket pair,
-// ROUNDS times alternating, with CPU per MiB: the loop to iterate on the byte path with (issue 11).
-if (Arg("--socket-engine", 0) is var rounds and > 0)
+// --engines ROUNDS [--mib M]: each engine's one-stream row beside its baselines, plain and with
+// Noise's cipher, ROUNDS times (the loop to iterate on the byte path with; issue 11).
+if (Arg("--engines", 0) is var rounds and > 0)
 {
     await runner.WarmUpAsync();
     await runner.Libp2pAsync(bytes / 4, upload: true, SocketTransport.Instance);
-    Console.WriteLine("| round | Socket pair up / down MiB/s | CPU ms per MiB | Socket pair + Noise | CPU ms per MiB | socket engine | CPU ms per MiB | engine / pair | engine / pair + Noise |");
-    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine("MiB/s up / down, and CPU ms per MiB up / down (both ends):");
+    Console.WriteLine();
+    Console.WriteLine("| round | Socket pair | + Noise's cipher | socket engine | engine / pair, / pair + Noise | bare Akka.Streams TCP | + Noise's cipher | akka-io engine | engine / bare, / bare + Noise |");
+    Console.WriteLine("| ---: | --- | --- | --- | --- | --- | --- | --- | --- |");
+    static string Cell((double Up, double Down, string Cpu) row) => $"{row.Up:F0} / {row.Down:F0} ({row.Cpu})";
+    static string Ratios((double Up, double Down, string Cpu) engine, (double Up, double Down, string Cpu) plain, (double Up, double Down, string Cpu) sealedRow) =>
+        $"{engine.Up / plain.Up:P0} / {engine.Down / plain.Down:P0}, {engine.Up / sealedRow.Up:P0} / {engine.Down / sealedRow.Down:P0}";
     for (var round = 1; round <= rounds; round++)
     {
         var pair = await Both(up => runner.SocketAsync(bytes, upload: up));
         var noisePair = await Both(up => runner.NoiseSocketAsync(bytes, upload: up));
-        var engine = await Both(up => runner.Libp2pAsync(bytes, upload: up, SocketTransport.Instance));
-        Console.WriteLine($"| {round} | {pair.Up:F0} / {pair.Down:F0} | {pair.Cpu} | {noisePair.Up:F0} / {noisePair.Down:F0} | {noisePair.Cpu} | {engine.Up:F0} / {engine.Down:F0} | {engine.Cpu} | " +
-                          $"{engine.Up / pair.Up:P0} / {engine.Down / pair.Down:P0} | {engine.Up / noisePair.Up:P0} / {engine.Down / noisePair.Down:P0} |");
+        var socketEngine = await Both(up => runner.Libp2pAsync(bytes, upload: up, SocketTransport.Instance));
+        var bare = await Both(up => runner.AkkaTcpAsync(bytes, upload: up));
+        var bareNoise = await Both(up => runner.AkkaTcpAsync(bytes, upload: up, noise: true));
+        var akkaEngine = await Both(up => runner.Libp2pAsync(bytes, upload: up));
+        Console.WriteLine($"| {round} | {Cell(pair)} | {Cell(noisePair)} | {Cell(socketEngine)} | {Ratios(socketEngine, pair, noisePair)} | {Cell(bare)} | {Cell(bareNoise)} | {Cell(akkaEngine)} | {Ratios(akkaEngine, bare, bareNoise)} |");
     }
     await system.Terminate();
     return 0;
@@ -250,6 +257,8 @@ var noiseSocket = await Both(up => runner.NoiseSocketAsync(bytes, upload: up));
 Line($"| plain .NET Socket pair + Noise's cipher (no muxer, no actors) | {noiseSocket.Up:F0} | {noiseSocket.Down:F0} | {noiseSocket.Cpu} |");
 var akka = await Both(up => runner.AkkaTcpAsync(bytes, upload: up));
 Line($"| bare Akka.Streams TCP | {akka.Up:F0} | {akka.Down:F0} | {akka.Cpu} |");
+var akkaNoise = await Both(up => runner.AkkaTcpAsync(bytes, upload: up, noise: true));
+Line($"| bare Akka.Streams TCP + Noise's cipher in the graphs (no muxer) | {akkaNoise.Up:F0} | {akkaNoise.Down:F0} | {akkaNoise.Cpu} |");
 var ours = await Both(up => runner.Libp2pAsync(bytes, upload: up));
 Line($"| ours: TCP + Noise + yamux (akka-io engine) | {ours.Up:F0} | {ours.Down:F0} | {ours.Cpu} |");
 var oursSocket = await Both(up => runner.Libp2pAsync(bytes, upload: up, SocketTransport.Instance));
@@ -267,6 +276,7 @@ if (withJs)
 }
 Line("");
 Line($"Ratios: ours (akka-io) / bare Akka.Streams TCP = {ours.Up / akka.Up:P0} up, {ours.Down / akka.Down:P0} down; " +
+     $"ours (akka-io) / bare Akka.Streams TCP + Noise = {ours.Up / akkaNoise.Up:P0} up, {ours.Down / akkaNoise.Down:P0} down; " +
      $"ours (socket engine) / Socket = {oursSocket.Up / socket.Up:P0} up, {oursSocket.Down / socket.Down:P0} down; " +
      $"ours (socket engine) / Socket + Noise = {oursSocket.Up / noiseSocket.Up:P0} up, {oursSocket.Down / noiseSocket.Down:P0} down; " +
      $"host perf / ours (socket engine) = {hostPerf.Up / oursSocket.Up:P0} up, {hostPerf.Down / oursSocket.Down:P0} down" +

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using Akka;
 using Akka.Actor;
@@ -81,17 +82,8 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         using var server = await listener.AcceptAsync();
         server.NoDelay = true;
         var (sender, receiver) = upload ? (client, server) : (server, client);
-        var key = new byte[32];
-        Random.Shared.NextBytes(key);
-        NoiseTransport Session()
-        {
-            var (send, receive) = (new CipherState(), new CipherState());
-            send.InitializeKey(key);
-            receive.InitializeKey(key);
-            return new NoiseTransport(send, receive);
-        }
-        using var sealing = Session();
-        using var opening = Session();
+        using var sealing = NoiseSession(NoiseKey);
+        using var opening = NoiseSession(NoiseKey);
         var watch = Stopwatch.StartNew();
         var receiving = Task.Run(async () =>
         {
@@ -121,20 +113,30 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         return MiBps(bytes, watch.Elapsed);
     }
 
-    public async Task<double> AkkaTcpAsync(long bytes, bool upload)
+    /// <param name="bytes">What to move.</param>
+    /// <param name="upload">From the dialer to the listener, or back.</param>
+    /// <param name="noise">
+    /// Seal each write with Noise's transport (ChaCha20-Poly1305, the same framing as ours) and open
+    /// it on arrival, in the sending and receiving graphs: the ceiling of an encrypted stack on
+    /// Akka.Streams TCP, as the Socket pair with Noise is for the socket engine.
+    /// </param>
+    public async Task<double> AkkaTcpAsync(long bytes, bool upload, bool noise = false)
     {
         var done = new TaskCompletionSource();
         var received = 0L;
+        var blocks = noise ? Blocks(bytes).Via(Sealing()) : Blocks(bytes);
+        var counting = Sink.ForEach<ByteString>(b => { if ((received += b.Count) >= bytes) done.TrySetResult(); });
+        var receiving = noise ? Opening().ToMaterialized(counting, Keep.Right) : counting;
         // The server either swallows the upload or sends the download, as asked.
         var serverFlow = upload
-            ? Flow.FromSinkAndSource(Sink.ForEach<ByteString>(b => { if ((received += b.Count) >= bytes) done.TrySetResult(); }).MapMaterializedValue(_ => NotUsed.Instance), Source.Never<ByteString>())
-            : Flow.FromSinkAndSource(Sink.Ignore<ByteString>().MapMaterializedValue(_ => NotUsed.Instance), Blocks(bytes).Concat(Source.Never<ByteString>()));
+            ? Flow.FromSinkAndSource(receiving.MapMaterializedValue(_ => NotUsed.Instance), Source.Never<ByteString>())
+            : Flow.FromSinkAndSource(Sink.Ignore<ByteString>().MapMaterializedValue(_ => NotUsed.Instance), blocks.Concat(Source.Never<ByteString>()));
         var binding = await system.TcpStream().Bind("127.0.0.1", 0)
             .To(Sink.ForEach<Akka.Streams.Dsl.Tcp.IncomingConnection>(c => c.HandleWith(serverFlow, materializer)))
             .Run(materializer);
         var watch = Stopwatch.StartNew();
-        var clientIn = upload ? Blocks(bytes).Concat(Source.Never<ByteString>()) : Source.Never<ByteString>();
-        var clientOut = upload ? Sink.Ignore<ByteString>() : Sink.ForEach<ByteString>(b => { if ((received += b.Count) >= bytes) done.TrySetResult(); });
+        var clientIn = upload ? blocks.Concat(Source.Never<ByteString>()) : Source.Never<ByteString>();
+        var clientOut = upload ? Sink.Ignore<ByteString>() : receiving;
         var (kill, _) = clientIn.ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right)
             .Via(system.TcpStream().OutgoingConnection(binding.LocalAddress))
             .ToMaterialized(clientOut, Keep.Both).Run(materializer);
@@ -144,6 +146,42 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
         await binding.Unbind();
         return MiBps(bytes, elapsed);
     }
+
+    private static NoiseTransport NoiseSession(byte[] key)
+    {
+        var (send, receive) = (new CipherState(), new CipherState());
+        send.InitializeKey(key);
+        receive.InitializeKey(key);
+        return new NoiseTransport(send, receive);
+    }
+
+    private static readonly byte[] NoiseKey = RandomNumberGenerator.GetBytes(32);
+
+    private static Flow<ByteString, ByteString, NotUsed> Sealing() =>
+        Flow.Create<ByteString>().StatefulSelectMany<ByteString, ByteString, ByteString, NotUsed>(() =>
+        {
+            var session = NoiseSession(NoiseKey);
+            return block =>
+            {
+                var sealedBlock = new ArrayBufferWriter<byte>(block.Count + 64);
+                session.EncryptAll(block.ToReadOnlySpan(), sealedBlock);
+                return [ByteString.FromBytes(sealedBlock.WrittenSpan.ToArray())];
+            };
+        });
+
+    private static Flow<ByteString, ByteString, NotUsed> Opening() =>
+        Flow.Create<ByteString>().StatefulSelectMany<ByteString, ByteString, ByteString, NotUsed>(() =>
+        {
+            var session = NoiseSession(NoiseKey);
+            var plaintext = new ArrayBufferWriter<byte>(NoiseTransport.MaxPlaintextLength);
+            return bytes =>
+            {
+                plaintext.ResetWrittenCount();
+                session.Decrypt(bytes.ToReadOnlySpan(), plaintext);
+                // Only the count matters downstream: the plaintext is not kept.
+                return plaintext.WrittenCount == 0 ? [] : [ByteString.FromBytes(plaintext.WrittenSpan.ToArray())];
+            };
+        });
 
     /// <param name="transport">The TCP engine: Akka.IO's (<see cref="TcpTransport"/>) unless given.</param>
     /// <param name="listen">Where to listen: TCP on loopback unless given (e.g. <c>…/ws</c> with a WebSocket transport).</param>
