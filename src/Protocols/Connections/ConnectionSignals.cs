@@ -48,14 +48,17 @@ internal abstract record StreamSignal
     /// <summary>The remote closed its write side: the source completes.</summary>
     public sealed record End : StreamSignal;
 
-    /// <summary>The sink's last write was taken by the muxer: it may pull the next.</summary>
-    public sealed record WriteAccepted : StreamSignal;
+    /// <summary>The muxer took the sink's <paramref name="Writes"/> oldest writes in flight: it may pull as many more.</summary>
+    public sealed record WriteAccepted(int Writes) : StreamSignal;
 
     /// <summary>The stream was reset or its connection went away.</summary>
     public sealed record Failed(Exception Reason) : StreamSignal;
 
     public static readonly StreamSignal EndOfStream = new End();
-    public static readonly StreamSignal Accepted = new WriteAccepted();
+    private static readonly StreamSignal[] Accepted = [.. Enumerable.Range(0, MuxedStreamSink.WritesInFlight + 1).Select(n => new WriteAccepted(n))];
+
+    /// <summary>That <paramref name="writes"/> writes were taken, without a new record for the usual counts.</summary>
+    public static StreamSignal AcceptedWrites(int writes) => writes < Accepted.Length ? Accepted[writes] : new WriteAccepted(writes);
 }
 
 /// <summary>The stream was reset, by the remote or locally; reads and writes on it fail.</summary>

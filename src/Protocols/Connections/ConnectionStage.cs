@@ -95,7 +95,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private readonly List<MuxerEvent> _events = new(16);
         private readonly Dictionary<long, StreamState> _streams = new();
         private readonly Queue<TaskCompletionSource<MuxedStream>> _opensBeforeUpgrade = new();
-        private readonly List<Action<StreamSignal>> _acksAfterFlush = new();
+        private readonly List<StreamState> _acksAfterFlush = new();
         private readonly OutputBuffer _output = new();
         private readonly Action<bool>? _memoryDecided;
         private readonly List<TaskCompletionSource<TimeSpan>> _pingWaiters = new();
@@ -359,8 +359,11 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 // pool (off the large object heap), which the transport gives back once it is sent.
                 _core.DrainOutput(_output, TransportBuffers.Size);
                 Push(_stage._out, _output.Take());
-                foreach (var ack in _acksAfterFlush)
-                    ack(StreamSignal.Accepted);
+                foreach (var held in _acksAfterFlush)
+                {
+                    held.Sink?.Invoke(StreamSignal.AcceptedWrites(held.AcknowledgementsHeld));
+                    held.AcknowledgementsHeld = 0;
+                }
                 _acksAfterFlush.Clear();
             }
             if (!_completeWhenFlushed)
@@ -588,13 +591,18 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             if (state.PendingWrites.Count == 0)
                 return;
+            var accepted = 0;
             while (state.PendingWrites.TryPeek(out var pending))
             {
                 while (state.PendingOffset < pending.Bytes.Length)
                 {
                     var taken = _core.Send(state.Stream.Id, pending.Bytes.Span[state.PendingOffset..]);
                     if (taken == 0)
-                        return; // SendWindowOpened resumes it.
+                    {
+                        // SendWindowOpened resumes it; what was taken so far is acknowledged now.
+                        Acknowledge(state, accepted);
+                        return;
+                    }
                     state.PendingOffset += taken;
                 }
                 state.PendingWrites.Dequeue();
@@ -602,17 +610,31 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 // The muxer copied the bytes into its frames: a writer's pooled copy goes back.
                 if (pending.Pooled is { } pooled)
                     TransportBuffers.ReturnPooled(pooled);
-                if (!state.CloseAfterWrite && state.Sink is { } sink)
-                {
-                    // Hold the writer while its bytes still wait for the transport: bounded memory.
-                    if (_core.HasOutput && !IsAvailable(_stage._out))
-                        _acksAfterFlush.Add(sink);
-                    else
-                        sink(StreamSignal.Accepted);
-                }
+                accepted++;
             }
             if (state.CloseAfterWrite)
                 CloseWrite(state);
+            else
+                Acknowledge(state, accepted);
+        }
+
+        /// <summary>
+        /// Tells the writer the muxer took <paramref name="writes"/> of its writes, in one signal
+        /// (one wake-up of the writer however many there were); held while the bytes still wait for
+        /// the transport, so a writer cannot outrun the socket: bounded memory.
+        /// </summary>
+        private void Acknowledge(StreamState state, int writes)
+        {
+            if (writes == 0 || state.Sink is not { } sink)
+                return;
+            if (state.AcknowledgementsHeld > 0 || (_core.HasOutput && !IsAvailable(_stage._out)))
+            {
+                if (state.AcknowledgementsHeld == 0)
+                    _acksAfterFlush.Add(state);
+                state.AcknowledgementsHeld += writes;
+                return;
+            }
+            sink(StreamSignal.AcceptedWrites(writes));
         }
 
         private void CloseWrite(StreamState state)
@@ -668,6 +690,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         public bool CloseAfterWrite { get; set; }
         public Queue<ConnectionCommand.Write> PendingWrites { get; } = new(MuxedStreamSink.WritesInFlight);
         public int PendingOffset { get; set; }
+        /// <summary>Writes taken by the muxer whose acknowledgement waits for the transport to take the output.</summary>
+        public int AcknowledgementsHeld { get; set; }
         public Exception? Failure { get; private set; }
 
         /// <summary>Gives the arrays of inbound data no reader will take back to the pool.</summary>

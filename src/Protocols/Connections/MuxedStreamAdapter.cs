@@ -259,11 +259,12 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
         {
             switch (signal)
             {
-                case StreamSignal.WriteAccepted when _waitingForSlot:
-                    // The slot given back goes straight to the writer waiting for one.
+                case StreamSignal.WriteAccepted accepted when _waitingForSlot:
+                    // One slot given back goes straight to the writer waiting for one.
+                    _writesInFlight -= accepted.Writes - 1;
                     break;
-                case StreamSignal.WriteAccepted:
-                    _writesInFlight--;
+                case StreamSignal.WriteAccepted accepted:
+                    _writesInFlight -= accepted.Writes;
                     return;
                 case StreamSignal.Failed failed:
                     // Every later write finds the failure.

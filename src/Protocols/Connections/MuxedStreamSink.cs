@@ -88,10 +88,10 @@ internal sealed class MuxedStreamSink(MuxedStream stream, bool handedOver = fals
                 return;
             switch (signal)
             {
-                case StreamSignal.WriteAccepted:
+                case StreamSignal.WriteAccepted accepted:
                     // After a hand-over, writes the adapter left in flight are acknowledged here
                     // too: counting from zero lets at most two more through, never fewer.
-                    _inFlight = Math.Max(0, _inFlight - 1);
+                    _inFlight = Math.Max(0, _inFlight - accepted.Writes);
                     if (!HasBeenPulled(_stage._in) && !IsClosed(_stage._in))
                         Pull(_stage._in);
                     break;

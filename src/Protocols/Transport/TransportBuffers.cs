@@ -28,8 +28,8 @@ internal static class TransportBuffers
     /// <summary>The size of every array: 80 KiB, below the large-object heap.</summary>
     public const int Size = 80 * 1024;
 
-    /// <summary>Idle arrays kept for good, at most (2.5 MiB): what an idle node holds after a full collection.</summary>
-    public const int Retained = 32;
+    /// <summary>Idle arrays kept for good, at most (10 MiB): what a node holds after a full collection.</summary>
+    public const int Retained = 128;
 
     /// <summary>Idle arrays kept beyond <see cref="Retained"/>, weakly, at most (80 MiB while no full collection runs).</summary>
     public const int Spares = 1024;
