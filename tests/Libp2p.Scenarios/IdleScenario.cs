@@ -60,6 +60,7 @@ internal static class IdleScenario
         line($"| per idle connection ({connections - 100} more, Noise + yamux, identify done) | {Per(before, connected, connections - 100)} |");
         line($"| per idle stream (one /echo/1.0.0 stream on each of {connections} connections) | {Per(connected, streaming, connections)} |");
 
+        // IDLE_HOLD=SECONDS keeps the listener up, its streams open, for a heap dump (dotnet-gcdump).
         if (Environment.GetEnvironmentVariable("IDLE_HOLD") is { } hold)
         {
             Console.WriteLine($"holding, pid {Environment.ProcessId}");

@@ -21,6 +21,7 @@ using Libp2p.Scenarios;
 //   … -- --transports [--mib 256] [--connections 1000] [--no-js]: TCP beside WebSockets only
 //   … -- --security [--mib 256] [--connections 1000] [--no-js]: Noise beside TLS only
 //   … -- --streams 100 [--mib 256]: 100 concurrent streams on one connection beside one stream
+//   … -- --engines 3 [--mib 256]: each engine beside its baselines, plain and with Noise's cipher, 3 rounds
 var mib = Arg("--mib", 256);
 var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");

@@ -38,7 +38,14 @@ internal sealed class Scenarios(ActorSystem system, IMaterializer materializer)
 
     public async Task WarmUpAsync()
     {
-        await Libp2pAsync(16L * 1024 * 1024, upload: true);
+        // Long enough for the JIT's second pass (tiered compilation with profile-guided
+        // optimisation) to reach the byte path: on 2 cores that takes a few hundred MiB, and a
+        // short warm-up measured the first minutes of a node, not its steady state.
+        for (var i = 0; i < 4; i++)
+        {
+            await Libp2pAsync(128L * 1024 * 1024, upload: i % 2 == 0, SocketTransport.Instance);
+            await Libp2pAsync(32L * 1024 * 1024, upload: i % 2 == 0);
+        }
         await AkkaTcpAsync(16L * 1024 * 1024, upload: true);
     }
 
