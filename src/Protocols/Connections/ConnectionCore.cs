@@ -213,8 +213,8 @@ public sealed partial class ConnectionCore : IConnectionCore
         }
         try
         {
-            // Frame by frame: the plaintext buffer holds one Noise message (64 KiB, the pool's
-            // bucket), never a whole read's worth, and the muxer sees each message as it is opened.
+            // Message by message: the plaintext buffer holds one Noise message (one transport
+            // array), never a whole read's worth, and the muxer sees each message as it is opened.
             var transport = _session!.Transport;
             while (!input.IsEmpty && _phase != Phase.Failed)
             {

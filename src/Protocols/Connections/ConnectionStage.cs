@@ -85,7 +85,6 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         /// </summary>
         private const long ReadHeadroom = 384 * 1024;
 
-
         /// <summary>Waiting chunks handed to a source's reader at once, at most (about 256 KiB of full frames).</summary>
         private const int ChunksPerDelivery = 4;
 

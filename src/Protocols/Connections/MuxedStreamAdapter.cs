@@ -194,10 +194,10 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
         if (buffer.IsEmpty)
             return ValueTask.CompletedTask;
         // The caller may reuse its buffer once this returns: the bytes travel in a pooled copy,
-        // which the stage gives back as soon as the muxer took them. Up to 80 KiB it comes from
-        // the transport's pool, one stack for every thread: the shared pool's per-core stacks
-        // miss when, as here, arrays are rented on one thread and returned on another.
-        var copy = buffer.Length <= TransportBuffers.Size ? TransportBuffers.Rent() : ArrayPool<byte>.Shared.Rent(buffer.Length);
+        // which the stage gives back as soon as the muxer took them (from 4 to 80 KiB it comes from
+        // the transport's pool, which does not miss when, as here, arrays are rented on one
+        // thread and returned on another).
+        var copy = TransportBuffers.RentAtLeast(buffer.Length);
         buffer.Span.CopyTo(copy);
         return WriteAsync(copy.AsMemory(0, buffer.Length), copy, cancellationToken);
     }
