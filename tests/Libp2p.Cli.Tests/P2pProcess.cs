@@ -79,6 +79,13 @@ internal static class P2pProcess
         /// <summary>Every line read so far.</summary>
         public IReadOnlyList<string> Seen => _seen;
 
+        /// <summary>
+        /// A line read already that matches, or else the next one: for lines the node may print just
+        /// before or just after the one a test waited for (two events of one moment).
+        /// </summary>
+        public async Task<string> SeenOrNextLineAsync(Func<string, bool> match, TimeSpan? within = null) =>
+            _seen.FirstOrDefault(match) ?? await LineAsync(match, within);
+
         /// <summary>Waits for the next line that matches; fails if the process ends or time runs out first.</summary>
         public async Task<string> LineAsync(Func<string, bool> match, TimeSpan? within = null)
         {

@@ -51,10 +51,11 @@ public sealed class StreamLifetimeTests : SwarmTestKit
 
         // The request races the stream's end: it may reach the scope's actor after it stopped, where
         // nothing answers it. The stream's end must answer it at once, not the answers' 10 s sweep.
+        // (It may also win the race and be granted; what it must never do is wait for the sweep.)
         stream.Reset();
         var refused = await Record.ExceptionAsync(() => stream.SetServiceAsync("late").WaitAsync(TimeSpan.FromSeconds(5)));
 
-        Assert.True(refused is Libp2p.Protocols.Connections.StreamResetException or Libp2p.Actors.Network.ResourceScopeClosedException, refused?.ToString());
+        Assert.True(refused is null or Libp2p.Protocols.Connections.StreamResetException or Libp2p.Actors.Network.ResourceScopeClosedException, refused?.ToString());
         CloseAll(client, server);
     }
 }
