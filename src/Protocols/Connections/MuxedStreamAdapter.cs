@@ -27,10 +27,13 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
     private readonly Reply<PullResult> _pull = new();
     private readonly Reply<bool> _slot = new();
     private readonly ConnectionCommand.PullSource _pullCommand;
+    // A pull is with the connection stage; a read waits for its answer; the answer that came while none did.
     private bool _pulling;
+    private bool _reading;
+    private PullResult? _arrived;
+    private ITimer? _readDeadline;
     private bool _waitingForSlot;
     private int _writesInFlight;
-    private Task<PullResult>? _pendingRead;
     private Task<bool>? _pendingSlot;
     private StreamSignal? _lastSignal;
     private Exception? _writeFailure;
@@ -108,17 +111,34 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> NextChunkAsync(CancellationToken cancellationToken)
     {
+        var timeout = ReadTimeout;
+        var pull = Pull();
         PullResult result;
-        if (_pendingRead is null && ReadTimeout == Timeout.Infinite && !cancellationToken.CanBeCanceled)
+        if (pull.IsCompleted || (timeout == Timeout.Infinite && !cancellationToken.CanBeCanceled))
         {
-            result = await Pull().ConfigureAwait(false);
+            result = await pull.ConfigureAwait(false);
         }
         else
         {
-            // A read that passed its deadline leaves its pull outstanding: the next read takes it over.
-            _pendingRead ??= Pull().AsTask();
-            result = await WithDeadline(_pendingRead, ReadTimeout, "read", cancellationToken).ConfigureAwait(false);
-            _pendingRead = null;
+            // One timer per adapter, re-armed per read, instead of a task, a timer and a
+            // cancellation promise per read: the services read with a deadline, chunk after chunk.
+            if (timeout != Timeout.Infinite)
+                (_readDeadline ??= NewReadDeadline()).Change(TimeSpan.FromMilliseconds(timeout), Timeout.InfiniteTimeSpan);
+            var cancellation = cancellationToken.UnsafeRegister(static self => ((MuxedStreamAdapter)self!).ReadCancelled(), this);
+            try
+            {
+                result = await pull.ConfigureAwait(false);
+            }
+            finally
+            {
+                _readDeadline?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                cancellation.Dispose();
+            }
+            // A read that passed its deadline leaves its pull with the stage: the next read gets its answer.
+            if (result.Signal == PullResult.DeadlinePassed)
+                throw new TimeoutException($"stream {_stream.Id}: read deadline of {timeout} ms passed");
+            if (result.Signal == PullResult.Cancelled)
+                throw new OperationCanceledException(cancellationToken);
         }
         if (result.Buffer is { } buffer)
         {
@@ -137,15 +157,27 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
         }
     }
 
+    /// <summary>
+    /// Waits for the next chunk or signal: the answer that came while no read waited (after one
+    /// passed its deadline) if there is one; else a pull, posted unless one is still with the stage.
+    /// </summary>
     private ValueTask<PullResult> Pull()
     {
         ValueTask<PullResult> answer;
+        bool post;
         lock (_gate)
         {
+            if (_arrived is { } arrived)
+            {
+                _arrived = null;
+                return new ValueTask<PullResult>(arrived);
+            }
             if (_lastSignal is { } last)
                 return new ValueTask<PullResult>(new PullResult(last));
-            _pulling = true;
             answer = _pull.Prepare();
+            _reading = true;
+            post = !_pulling;
+            _pulling = true;
         }
         if (!_sourceAttached)
         {
@@ -154,7 +186,8 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
             // A connection already gone answers the attach with a failure (MuxedConnection.Post).
             _stream.Connection.Post(new ConnectionCommand.AttachSource(_stream.Id, OnReadSignal, this));
         }
-        _stream.Connection.Post(_pullCommand);
+        if (post)
+            _stream.Connection.Post(_pullCommand);
         return answer;
     }
 
@@ -169,6 +202,8 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
             if (!_pulling)
                 return;
             _pulling = false;
+            if (!Answering())
+                return;
         }
         _pull.Set(new PullResult(signal));
     }
@@ -184,8 +219,44 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
                 return;
             }
             _pulling = false;
+            if (!Answering())
+            {
+                _arrived = new PullResult(buffer, length);
+                return;
+            }
         }
         _pull.Set(new PullResult(buffer, length));
+    }
+
+    /// <summary>Whether a read waits for the answer (under the gate); if so, it is the one answered.</summary>
+    private bool Answering()
+    {
+        if (!_reading)
+            return false;
+        _reading = false;
+        return true;
+    }
+
+    private ITimer NewReadDeadline()
+    {
+        // The timer's callback needs nothing of the first reader's context.
+        using (ExecutionContext.SuppressFlow())
+            return TimeProvider.System.CreateTimer(static self => ((MuxedStreamAdapter)self!).ReadDeadlinePassed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    private void ReadDeadlinePassed() => EndWaitingRead(PullResult.DeadlinePassed);
+
+    private void ReadCancelled() => EndWaitingRead(PullResult.Cancelled);
+
+    /// <summary>Ends the waiting read without an answer; its pull stays with the stage.</summary>
+    private void EndWaitingRead(StreamSignal why)
+    {
+        lock (_gate)
+        {
+            if (!Answering())
+                return;
+        }
+        _pull.Set(new PullResult(why));
     }
 
     /// <inheritdoc />
@@ -312,8 +383,18 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
     {
         if (_sourceHandedOver)
             throw new InvalidOperationException($"the source of stream {_stream.Id} can be taken only once");
-        if (_pendingRead is not null)
-            throw new InvalidOperationException($"stream {_stream.Id}: a read that passed its deadline is still outstanding; go on reading through the Stream");
+        lock (_gate)
+        {
+            if (_pulling)
+                throw new InvalidOperationException($"stream {_stream.Id}: a read that passed its deadline is still outstanding; go on reading through the Stream");
+            if (_arrived is { Buffer: { } early } arrived)
+            {
+                // What answered a read that had passed its deadline: not read yet, so it goes first.
+                _arrived = null;
+                ReleaseChunk();
+                (_chunk, _chunkLength, _offset) = (early, arrived.Length, 0);
+            }
+        }
         _sourceHandedOver = true;
         ByteString? unread = null;
         if (_chunk is not null)
@@ -366,7 +447,14 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
             CloseWrite();
             if (!_endOfStream && !_sourceHandedOver)
                 _stream.CloseRead();
+            _readDeadline?.Dispose();
             ReleaseChunk();
+            lock (_gate)
+            {
+                if (_arrived is { Buffer: { } early })
+                    TransportBuffers.ReturnPooled(early);
+                _arrived = null;
+            }
         }
         base.Dispose(disposing);
     }
@@ -396,6 +484,12 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
     /// <summary>What a pull brings: a chunk (a pooled array and its length), or the signal that ends reading.</summary>
     private readonly record struct PullResult(byte[]? Buffer, int Length, StreamSignal? Signal)
     {
+        /// <summary>The read's deadline passed first (not a signal of the stage: a marker of the adapter's).</summary>
+        public static readonly StreamSignal DeadlinePassed = new StreamSignal.Failed(new TimeoutException());
+
+        /// <summary>The read's cancellation token fired first.</summary>
+        public static readonly StreamSignal Cancelled = new StreamSignal.Failed(new OperationCanceledException());
+
         public PullResult(byte[] buffer, int length) : this(buffer, length, null) { }
 
         public PullResult(StreamSignal signal) : this(null, 0, signal) { }

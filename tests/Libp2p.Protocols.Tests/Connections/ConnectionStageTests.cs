@@ -318,6 +318,39 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_read_past_its_deadline_must_time_out_and_leave_the_bytes_for_the_next_read()
+    {
+        var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
+        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        await using var io = stream.AsStream();
+        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+        await using var remoteIo = remote.AsStream();
+        var buffer = new byte[16];
+
+        remoteIo.ReadTimeout = 100;
+        var timedOut = await Assert.ThrowsAsync<TimeoutException>(() => remoteIo.ReadAsync(buffer).AsTask());
+        Assert.Contains("read deadline of 100 ms passed", timedOut.Message, StringComparison.Ordinal);
+        // The pull the timed-out read made is still with the connection: what arrives now answers
+        // it, and the next read finds it, with a deadline again and then without one.
+        await io.WriteAsync("late"u8.ToArray());
+        remoteIo.ReadTimeout = (int)Patience.TotalMilliseconds;
+        Assert.Equal(4, await remoteIo.ReadAsync(buffer).AsTask().WaitAsync(Patience));
+        Assert.Equal("late"u8.ToArray(), buffer[..4]);
+        remoteIo.ReadTimeout = Timeout.Infinite;
+        await io.WriteAsync("again"u8.ToArray());
+        Assert.Equal(5, await remoteIo.ReadAsync(buffer).AsTask().WaitAsync(Patience));
+        Assert.Equal("again"u8.ToArray(), buffer[..5]);
+
+        // A cancelled read ends with the token's exception, and leaves the stream readable too.
+        using var cancel = new CancellationTokenSource();
+        var cancelled = remoteIo.ReadAsync(buffer, cancel.Token).AsTask();
+        cancel.Cancel();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => cancelled);
+        await io.WriteAsync("end"u8.ToArray());
+        Assert.Equal(3, await remoteIo.ReadAsync(buffer).AsTask().WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task A_zero_byte_read_must_wait_for_bytes_without_taking_them()
     {
         var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
