@@ -25,16 +25,19 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
     // One pull and one wait for a write slot at a time (a Stream is not read or written
     // concurrently), each answered through a reusable value-task source: nothing is allocated per chunk.
     private readonly Reply<PullResult> _pull = new();
-    private readonly Reply<bool> _slot = new();
+    private readonly Reply<SlotAnswer> _slot = new();
     private readonly ConnectionCommand.PullSource _pullCommand;
     // A pull is with the connection stage; a read waits for its answer; the answer that came while none did.
     private bool _pulling;
     private bool _reading;
     private PullResult? _arrived;
     private ITimer? _readDeadline;
+    // A slot is owed to a writer; a write waits for it; it was given while none did.
     private bool _waitingForSlot;
+    private bool _writing;
+    private bool _slotGranted;
+    private ITimer? _writeDeadline;
     private int _writesInFlight;
-    private Task<bool>? _pendingSlot;
     private StreamSignal? _lastSignal;
     private Exception? _writeFailure;
     private bool _sourceAttached;
@@ -123,8 +126,9 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
             // One timer per adapter, re-armed per read, instead of a task, a timer and a
             // cancellation promise per read: the services read with a deadline, chunk after chunk.
             if (timeout != Timeout.Infinite)
-                (_readDeadline ??= NewReadDeadline()).Change(TimeSpan.FromMilliseconds(timeout), Timeout.InfiniteTimeSpan);
-            var cancellation = cancellationToken.UnsafeRegister(static self => ((MuxedStreamAdapter)self!).ReadCancelled(), this);
+                (_readDeadline ??= NewDeadline(static self => ((MuxedStreamAdapter)self!).EndWaitingRead(PullResult.DeadlinePassed)))
+                    .Change(TimeSpan.FromMilliseconds(timeout), Timeout.InfiniteTimeSpan);
+            var cancellation = cancellationToken.UnsafeRegister(static self => ((MuxedStreamAdapter)self!).EndWaitingRead(PullResult.Cancelled), this);
             try
             {
                 result = await pull.ConfigureAwait(false);
@@ -237,16 +241,13 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
         return true;
     }
 
-    private ITimer NewReadDeadline()
+    /// <summary>A deadline timer for this adapter, disarmed; the callback gets the adapter.</summary>
+    private ITimer NewDeadline(TimerCallback passed)
     {
-        // The timer's callback needs nothing of the first reader's context.
+        // The timer's callback needs nothing of the first caller's context.
         using (ExecutionContext.SuppressFlow())
-            return TimeProvider.System.CreateTimer(static self => ((MuxedStreamAdapter)self!).ReadDeadlinePassed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return TimeProvider.System.CreateTimer(passed, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
-
-    private void ReadDeadlinePassed() => EndWaitingRead(PullResult.DeadlinePassed);
-
-    private void ReadCancelled() => EndWaitingRead(PullResult.Cancelled);
 
     /// <summary>Ends the waiting read without an answer; its pull stays with the stage.</summary>
     private void EndWaitingRead(StreamSignal why)
@@ -286,22 +287,38 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
             _stream.TakeSink();
             _stream.Connection.Post(new ConnectionCommand.AttachSink(_stream.Id, OnWriteSignal));
         }
-        if (_pendingSlot is null && TakeSlot() is { } wait)
+        if (TakeSlot() is { } wait)
         {
-            if (WriteTimeout == Timeout.Infinite && !cancellationToken.CanBeCanceled)
+            var timeout = WriteTimeout;
+            if (timeout == Timeout.Infinite && !cancellationToken.CanBeCanceled)
             {
                 await wait.ConfigureAwait(false);
             }
             else
             {
-                // A write that passed its deadline leaves its wait for a slot outstanding: the next write takes it over.
-                _pendingSlot = wait.AsTask();
+                // As for reads: one timer per adapter, re-armed per wait. A write that passed its
+                // deadline leaves the slot it waited for owed: the next write takes it.
+                if (timeout != Timeout.Infinite)
+                    (_writeDeadline ??= NewDeadline(static self => ((MuxedStreamAdapter)self!).EndWaitingWrite(SlotAnswer.DeadlinePassed)))
+                        .Change(TimeSpan.FromMilliseconds(timeout), Timeout.InfiniteTimeSpan);
+                var cancellation = cancellationToken.UnsafeRegister(static self => ((MuxedStreamAdapter)self!).EndWaitingWrite(SlotAnswer.Cancelled), this);
+                SlotAnswer answer;
+                try
+                {
+                    answer = await wait.ConfigureAwait(false);
+                }
+                finally
+                {
+                    _writeDeadline?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    cancellation.Dispose();
+                }
+                if (answer != SlotAnswer.Granted && pooled is not null)
+                    TransportBuffers.ReturnPooled(pooled);
+                if (answer == SlotAnswer.DeadlinePassed)
+                    throw new TimeoutException($"stream {_stream.Id}: write deadline of {timeout} ms passed");
+                if (answer == SlotAnswer.Cancelled)
+                    throw new OperationCanceledException(cancellationToken);
             }
-        }
-        if (_pendingSlot is not null)
-        {
-            await WithDeadline(_pendingSlot, WriteTimeout, "write", cancellationToken).ConfigureAwait(false);
-            _pendingSlot = null;
         }
         if (Volatile.Read(ref _writeFailure) is { } failure)
             throw failure is IOException io ? io : new IOException($"stream {_stream.Id}: write failed: {failure.Message}", failure);
@@ -309,18 +326,37 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
     }
 
     /// <summary>Takes a write slot: null when one was free, else what completes once one is.</summary>
-    private ValueTask<bool>? TakeSlot()
+    private ValueTask<SlotAnswer>? TakeSlot()
     {
         lock (_gate)
         {
-            if (_writeFailure is not null || _writesInFlight < MuxedStreamSink.WritesInFlight)
+            if (_slotGranted)
+            {
+                // Given back while no write waited (the one that waited had passed its deadline).
+                _slotGranted = false;
+                return null;
+            }
+            if (!_waitingForSlot && (_writeFailure is not null || _writesInFlight < MuxedStreamSink.WritesInFlight))
             {
                 _writesInFlight++;
                 return null;
             }
             _waitingForSlot = true;
+            _writing = true;
             return _slot.Prepare();
         }
+    }
+
+    /// <summary>Ends the waiting write without a slot; the slot stays owed to the next write.</summary>
+    private void EndWaitingWrite(SlotAnswer why)
+    {
+        lock (_gate)
+        {
+            if (!_writing)
+                return;
+            _writing = false;
+        }
+        _slot.Set(why);
     }
 
     // Called by the connection stage (or the connection's end) on their own threads.
@@ -347,8 +383,22 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
                     return;
             }
             _waitingForSlot = false;
+            if (!_writing)
+            {
+                _slotGranted = true;
+                return;
+            }
+            _writing = false;
         }
-        _slot.Set(true);
+        _slot.Set(SlotAnswer.Granted);
+    }
+
+    /// <summary>How a wait for a write slot ended.</summary>
+    private enum SlotAnswer
+    {
+        Granted,
+        DeadlinePassed,
+        Cancelled,
     }
 
     /// <inheritdoc />
@@ -448,6 +498,7 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
             if (!_endOfStream && !_sourceHandedOver)
                 _stream.CloseRead();
             _readDeadline?.Dispose();
+            _writeDeadline?.Dispose();
             ReleaseChunk();
             lock (_gate)
             {
@@ -464,22 +515,6 @@ public sealed class MuxedStreamAdapter : Stream, IChunkReader
 
     /// <inheritdoc />
     public override void SetLength(long value) => throw new NotSupportedException();
-
-    private async Task<T> WithDeadline<T>(Task<T> operation, int timeoutMs, string what, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await operation.WaitAsync(timeoutMs == Timeout.Infinite ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs), cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"stream {_stream.Id}: {what} deadline of {timeoutMs} ms passed");
-        }
-        catch (Exception e) when (e is not OperationCanceledException and not IOException and not TimeoutException)
-        {
-            throw new IOException($"stream {_stream.Id}: {what} failed: {e.Message}", e);
-        }
-    }
 
     /// <summary>What a pull brings: a chunk (a pooled array and its length), or the signal that ends reading.</summary>
     private readonly record struct PullResult(byte[]? Buffer, int Length, StreamSignal? Signal)

@@ -351,6 +351,51 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     }
 
     [Fact]
+    public async Task A_write_past_its_deadline_must_time_out_and_the_stream_write_on_once_the_reader_reads()
+    {
+        var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
+        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        var io = stream.AsStream();
+        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
+        await using var remoteIo = remote.AsStream();
+
+        // Nobody reads: the yamux window fills, the writes in flight wait, and so does the next one.
+        io.WriteTimeout = 200;
+        var block = new byte[64 * 1024];
+        long written = 0;
+        TimeoutException? timedOut = null;
+        for (var i = 0; i < 64 && timedOut is null; i++)
+        {
+            try
+            {
+                await io.WriteAsync(block).AsTask().WaitAsync(Patience);
+                written += block.Length;
+            }
+            catch (TimeoutException e)
+            {
+                timedOut = e;
+            }
+        }
+        Assert.NotNull(timedOut);
+        Assert.Contains("write deadline of 200 ms passed", timedOut.Message, StringComparison.Ordinal);
+
+        // The reader catches up: the slot the timed-out write waited for goes to the next one.
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new byte[64 * 1024];
+            long total = 0;
+            int n;
+            while ((n = await remoteIo.ReadAsync(buffer)) > 0)
+                total += n;
+            return total;
+        });
+        io.WriteTimeout = Timeout.Infinite;
+        await io.WriteAsync("end"u8.ToArray()).AsTask().WaitAsync(Patience);
+        await io.DisposeAsync();
+        Assert.Equal(written + 3, await reading.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task A_zero_byte_read_must_wait_for_bytes_without_taking_them()
     {
         var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
