@@ -317,14 +317,22 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         await Assert.ThrowsAsync<TimeoutException>(() => io.ReadAsync(buffer).AsTask());
     }
 
-    [Fact]
-    public async Task A_read_past_its_deadline_must_time_out_and_leave_the_bytes_for_the_next_read()
+    /// <summary>A stream of an in-memory pair, through the adapter at both ends.</summary>
+    private async Task<(MuxedStreamAdapter Dialer, MuxedStreamAdapter Listener)> AdapterPairAsync()
     {
         var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
         var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
-        await using var io = stream.AsStream();
+        // yamux announces a stream as it opens: the remote has it before any byte is written.
         var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
-        await using var remoteIo = remote.AsStream();
+        return (stream.AsStream(), remote.AsStream());
+    }
+
+    [Fact]
+    public async Task A_read_past_its_deadline_must_time_out_and_leave_the_bytes_for_the_next_read()
+    {
+        var (io, remoteIo) = await AdapterPairAsync();
+        await using var _ = io;
+        await using var __ = remoteIo;
         var buffer = new byte[16];
 
         remoteIo.ReadTimeout = 100;
@@ -353,11 +361,8 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     [Fact]
     public async Task A_write_past_its_deadline_must_time_out_and_the_stream_write_on_once_the_reader_reads()
     {
-        var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
-        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
-        var io = stream.AsStream();
-        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
-        await using var remoteIo = remote.AsStream();
+        var (io, remoteIo) = await AdapterPairAsync();
+        await using var _ = remoteIo;
 
         // Nobody reads: the yamux window fills, the writes in flight wait, and so does the next one.
         io.WriteTimeout = 200;
@@ -398,12 +403,9 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     [Fact]
     public async Task A_zero_byte_read_must_wait_for_bytes_without_taking_them()
     {
-        var pair = await ConnectAsync(MemoryTransport.Instance, "/memory/0");
-        var stream = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
-        await using var io = stream.AsStream();
-        // yamux announces a stream as it opens: the remote has it before any byte is written.
-        var remote = await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience);
-        await using var remoteIo = remote.AsStream();
+        var (io, remoteIo) = await AdapterPairAsync();
+        await using var _ = io;
+        await using var __ = remoteIo;
 
         var waiting = remoteIo.ReadAsync(Memory<byte>.Empty).AsTask();
         Assert.False(waiting.IsCompleted); // nothing was written: it waits
