@@ -42,8 +42,11 @@ internal abstract record StreamSignal
 {
     private StreamSignal() { }
 
-    /// <summary>Inbound bytes for the source to push; sent only after the source pulled.</summary>
-    public sealed record Data(ByteString Bytes) : StreamSignal;
+    /// <summary>
+    /// Inbound bytes for the source to push, in the pooled arrays they arrived in, oldest first;
+    /// sent only after the source pulled. The source copies them out and gives the arrays back.
+    /// </summary>
+    public sealed record Chunks(Muxing.MuxerEvent.Data[] Arrived) : StreamSignal;
 
     /// <summary>The remote closed its write side: the source completes.</summary>
     public sealed record End : StreamSignal;

@@ -550,14 +550,16 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 else
                 {
                     // Chunks that waited go together: one hand-off to the reader, and one pull
-                    // back, for several of them, once the reader fell behind.
-                    var bytes = Owned(data);
-                    for (var more = 1; more < ChunksPerDelivery && state.Inbound.TryDequeue(out var next); more++)
+                    // back, for several of them, once the reader fell behind. The reader copies
+                    // them out on its own thread, just before it pushes them on.
+                    var chunks = new MuxerEvent.Data[1 + Math.Min(ChunksPerDelivery - 1, state.Inbound.Count)];
+                    chunks[0] = data;
+                    for (var more = 1; more < chunks.Length; more++)
                     {
-                        bytes = bytes.Concat(Owned(next));
-                        delivered += next.Length;
+                        chunks[more] = state.Inbound.Dequeue();
+                        delivered += chunks[more].Length;
                     }
-                    state.Source(new StreamSignal.Data(bytes));
+                    state.Source(new StreamSignal.Chunks(chunks));
                 }
                 // Window goes back to the remote only now that the reader has the bytes.
                 _core.Consumed(state.Stream.Id, delivered);
@@ -568,22 +570,6 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 state.ReadClosed = true;
                 Forget(state);
             }
-        }
-
-        /// <summary>
-        /// A chunk as bytes a source's reader keeps: copied into an array of its own size (not
-        /// zeroed first), and the pooled one goes back. Handing the pooled array over instead
-        /// saves the copy but costs more: the pool then makes a new array per chunk, and those
-        /// young 80 KiB arrays, held while they wait in the transport and the muxer, are what the
-        /// GC copies from generation to generation (100 busy streams spent a fifth of their time
-        /// paused for it). The pool's own arrays, reused, settle in the oldest generation.
-        /// </summary>
-        private static ByteString Owned(MuxerEvent.Data data)
-        {
-            var copy = GC.AllocateUninitializedArray<byte>(data.Length);
-            data.Payload.Span.CopyTo(copy);
-            data.Release();
-            return ByteString.FromBytes(copy);
         }
 
         private void ContinueWrite(StreamState state)

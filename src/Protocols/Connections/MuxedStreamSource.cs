@@ -2,6 +2,7 @@ using Akka;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
+using Libp2p.Protocols.Muxing;
 
 namespace Libp2p.Protocols.Connections;
 
@@ -29,6 +30,8 @@ internal sealed class MuxedStreamSource(MuxedStream stream, bool handedOver = fa
     {
         private readonly MuxedStreamSource _stage;
         private readonly MuxedStream _stream;
+        // One request, posted at every pull: no record per chunk.
+        private readonly ConnectionCommand _pullCommand;
         private bool _finished;
         // A chunk answering a pull the Stream adapter left outstanding when it handed over.
         private ByteString? _held;
@@ -37,6 +40,7 @@ internal sealed class MuxedStreamSource(MuxedStream stream, bool handedOver = fa
         {
             _stage = stage;
             _stream = stage.Stream;
+            _pullCommand = new ConnectionCommand.PullSource(_stream.Id);
             SetHandler(stage._out, this);
         }
 
@@ -57,7 +61,7 @@ internal sealed class MuxedStreamSource(MuxedStream stream, bool handedOver = fa
                 Push(_stage._out, held);
                 return;
             }
-            _stream.Connection.Post(new ConnectionCommand.PullSource(_stream.Id));
+            _stream.Connection.Post(_pullCommand);
         }
 
         public override void OnDownstreamFinish(Exception cause)
@@ -70,14 +74,18 @@ internal sealed class MuxedStreamSource(MuxedStream stream, bool handedOver = fa
         private void OnSignal(StreamSignal signal)
         {
             if (_finished)
+            {
+                if (signal is StreamSignal.Chunks late)
+                    Release(late.Arrived);
                 return;
+            }
             switch (signal)
             {
-                case StreamSignal.Data data when IsAvailable(_stage._out):
-                    Push(_stage._out, data.Bytes);
+                case StreamSignal.Chunks chunks when IsAvailable(_stage._out):
+                    Push(_stage._out, Owned(chunks.Arrived));
                     break;
-                case StreamSignal.Data data:
-                    _held = data.Bytes;
+                case StreamSignal.Chunks chunks:
+                    _held = Owned(chunks.Arrived);
                     break;
                 case StreamSignal.End:
                     _finished = true;
@@ -88,6 +96,35 @@ internal sealed class MuxedStreamSource(MuxedStream stream, bool handedOver = fa
                     FailStage(failed.Reason);
                     break;
             }
+        }
+
+        /// <summary>
+        /// The chunks as bytes the reader keeps: each copied into an array of its own size (not
+        /// zeroed first), and the pooled ones go back. The copy is made here, on the reader's
+        /// thread, just before the push, not when the connection stage hands the chunks over: a
+        /// copy made there waits in this stage's mailbox, and with 100 busy streams the young
+        /// copies waiting at once were enough that each collection of the youngest generation
+        /// copied them on to the next. Handing the pooled arrays themselves on saves the copy but
+        /// costs more: the pool then makes a new array per chunk.
+        /// </summary>
+        private static ByteString Owned(MuxerEvent.Data[] arrived)
+        {
+            ByteString? bytes = null;
+            foreach (var data in arrived)
+            {
+                var copy = GC.AllocateUninitializedArray<byte>(data.Length);
+                data.Payload.Span.CopyTo(copy);
+                data.Release();
+                var owned = ByteString.FromBytes(copy);
+                bytes = bytes is null ? owned : bytes.Concat(owned);
+            }
+            return bytes!;
+        }
+
+        private static void Release(MuxerEvent.Data[] arrived)
+        {
+            foreach (var data in arrived)
+                data.Release();
         }
     }
 }
