@@ -5,6 +5,7 @@ using Libp2p.Actors.Resources;
 using Libp2p.Host;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
+using Libp2p.Protocols.Identify;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Multistream;
 using Libp2p.Protocols.Peer;
@@ -53,6 +54,7 @@ internal static class IdleScenario
         var before = await SettledMemoryAsync();
         await dialer.AskAsync($"conns {connections - 100}");
         var connected = await SettledMemoryAsync();
+        await HoldAsync("IDLE_HOLD_CONNECTED");
         await dialer.AskAsync("streams");
         var streaming = await SettledMemoryAsync();
         line("| listening side | managed heap after GC | process private memory | process resident set |");
@@ -61,18 +63,27 @@ internal static class IdleScenario
         line($"| per idle stream (one /echo/1.0.0 stream on each of {connections} connections) | {Per(connected, streaming, connections)} |");
         line("");
         line($"The heap figures leave out the transport pool's idle arrays, a process-wide cache of at most {Libp2p.Protocols.Transport.TransportBuffers.Retained} × 80 KiB " +
-             $"that whichever phase first needs them fills: {before.Pool / 1024} KiB, {connected.Pool / 1024} KiB and {streaming.Pool / 1024} KiB at the three snapshots.");
+             $"that whichever phase first needs them fills: {before.Pool / 1024} KiB, {connected.Pool / 1024} KiB and {streaming.Pool / 1024} KiB at the three snapshots. " +
+             $"Arrays of that pool alive at the last one: {Libp2p.Protocols.Transport.TransportBuffers.LiveCount}, of which idle in the pool {Libp2p.Protocols.Transport.TransportBuffers.IdleCount} (any other is held by a connection).");
 
-        // IDLE_HOLD=SECONDS keeps the listener up, its streams open, for a heap dump (dotnet-gcdump).
-        if (Environment.GetEnvironmentVariable("IDLE_HOLD") is { } hold)
-        {
-            Console.WriteLine($"holding, pid {Environment.ProcessId}");
-            await Task.Delay(TimeSpan.FromSeconds(int.Parse(hold)));
-        }
+        await HoldAsync("IDLE_HOLD");
         await dialer.AskAsync("quit");
         await host.StopAsync();
         await system.Terminate();
         return 0;
+    }
+
+    /// <summary>
+    /// <c>IDLE_HOLD_CONNECTED=SECONDS</c> holds the listener with its connections before the streams
+    /// open, <c>IDLE_HOLD=SECONDS</c> with its streams open: time for a heap dump (dotnet-gcdump) each,
+    /// whose difference is what the streams hold.
+    /// </summary>
+    private static async Task HoldAsync(string variable)
+    {
+        if (Environment.GetEnvironmentVariable(variable) is not { } hold)
+            return;
+        Console.WriteLine($"{variable}: holding, pid {Environment.ProcessId}");
+        await Task.Delay(TimeSpan.FromSeconds(int.Parse(hold, System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     private static string Per((long Heap, long Process, long Resident, long Pool) from, (long Heap, long Process, long Resident, long Pool) to, int count) =>
@@ -151,6 +162,36 @@ internal static class IdleScenario
         }
     }
 
+    /// <summary>
+    /// Answers the listener's identify requests on <paramref name="connection"/> as a peer does.
+    /// Left unanswered, each waited for its timeout with its stream and buffers, so the snapshot
+    /// after the connections counted those, and the one after the streams counted them gone.
+    /// </summary>
+    private static async Task AnswerIdentifyAsync(MuxedConnection connection, PublicKey key)
+    {
+        var message = new IdentifyMessage
+        {
+            PublicKey = key,
+            ProtocolVersion = "ipfs/0.1.0",
+            AgentVersion = "libp2p-scenarios/idle-dialer",
+            Protocols = [IdentifyMessage.ProtocolId],
+        }.ToDelimitedBytes();
+        await foreach (var stream in connection.InboundStreams.ReadAllAsync())
+        {
+            await using var io = stream.AsStream();
+            io.ReadTimeout = io.WriteTimeout = 30_000;
+            try
+            {
+                await MultistreamSelect.HandleAsync(io, [IdentifyMessage.ProtocolId]);
+                await io.WriteAsync(message);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException)
+            {
+                // The listener gave up on this one; the next may still come.
+            }
+        }
+    }
+
     /// <summary>The child: opens connections (one key each) and streams when told, and holds them idle.</summary>
     public static async Task<int> DialerAsync(Multiaddr address, PeerId peer)
     {
@@ -170,6 +211,7 @@ internal static class IdleScenario
                         var dial = Upgrader.Dial(system, materializer, SocketTransport.Instance, address, new UpgradeSettings(key), peer);
                         await dial.Connection.Upgraded.WaitAsync(TimeSpan.FromSeconds(30));
                         connections.Add(dial.Connection);
+                        _ = AnswerIdentifyAsync(dial.Connection, key.PublicKey);
                     }
                     break;
                 case "streams":

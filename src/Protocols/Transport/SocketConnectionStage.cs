@@ -15,9 +15,10 @@ namespace Libp2p.Protocols.Transport;
 /// </summary>
 /// <remarks>
 /// Reads happen only while downstream has pulled, so backpressure reaches TCP. An idle connection
-/// waits with a zero-byte receive and holds no buffer (Kestrel's habit); once data is there an
-/// 80 KiB <see cref="TransportBuffers"/> array is taken, filled and pushed as it is, and the
-/// connection stage gives it back once it decrypted it. Arrays pushed in by the connection stage
+/// waits with a zero-byte receive and holds no buffer (Kestrel's habit); once the kernel counts
+/// bytes waiting an 80 KiB <see cref="TransportBuffers"/> array is taken, filled and pushed as it
+/// is, and the connection stage gives it back once it decrypted it. A wake with nothing counted
+/// (a stale readiness, or the end of the stream) reads into a 512-byte array of its own instead. Arrays pushed in by the connection stage
 /// go back to the same pool once sent. Writes are taken while less than 256 KiB waits to be sent; what arrives while a send
 /// is in flight goes out next as one gathered send. Half-close is off (libp2p closes streams
 /// inside the muxer; the socket closes as a whole): upstream finishing, downstream cancelling or
@@ -88,7 +89,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private long _inFlightBytes;
         private bool _receiving;
         private bool _sending;
-        private bool _waitForData = true;
+        private ReceiveBuffer _nextReceive = ReceiveBuffer.None;
         private bool _readDone;
         private bool _closing;
         private bool _stopped;
@@ -284,7 +285,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             while (!_stopped && !_receiving && !_readDone && _receive is not null && IsAvailable(_stage._out))
             {
                 var op = _receive;
-                op.Rent(_waitForData);
+                op.Rent(_nextReceive);
                 _receiving = true;
                 bool pending;
                 try
@@ -318,8 +319,13 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             }
             if (op.Capacity == 0)
             {
-                // Readable: data (or the end of the stream) is there, worth a buffer now.
-                _waitForData = false;
+                // Readable, by the socket's account. The account can be stale: epoll announced
+                // bytes that a receive already took, the zero-byte wait completes at once, and a
+                // receive with a buffer then waits holding it. Idle connections did: one in seven
+                // held 80 KiB of the pool that way. So the pool's array is taken only for bytes the
+                // kernel counts; otherwise a small array of its own waits (or reads the end of
+                // the stream, which has no bytes to count).
+                _nextReceive = WaitingBytes() > 0 ? ReceiveBuffer.Pooled : ReceiveBuffer.Probe;
                 return;
             }
             if (received is null)
@@ -331,8 +337,21 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 return;
             }
             // A full buffer means more is probably waiting: skip the zero-byte receive next time.
-            _waitForData = received.Count < op.Capacity;
+            _nextReceive = received.Count < op.Capacity ? ReceiveBuffer.None : ReceiveBuffer.Pooled;
             Push(_stage._out, received);
+        }
+
+        /// <summary>The bytes the kernel holds for us to read; 0 when it cannot say (the receive then tells).</summary>
+        private int WaitingBytes()
+        {
+            try
+            {
+                return _socket!.Available;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return 0;
+            }
         }
 
         // ---- writing -------------------------------------------------------------------------

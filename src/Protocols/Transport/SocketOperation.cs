@@ -16,20 +16,30 @@ internal sealed class SocketOperation : SocketAsyncEventArgs
 
     public SocketOperation(Action<SocketOperation> completed) : base(unsafeSuppressExecutionContextFlow: true) => _completed = completed;
 
+    /// <summary>Bytes a receive reads at most when the socket said it was readable but counted nothing waiting.</summary>
+    public const int ProbeSize = 512;
+
     /// <summary>How many bytes the last receive asked for (0 for a zero-byte receive).</summary>
     public int Capacity { get; private set; }
 
-    /// <summary>Prepares a receive into a fresh <see cref="TransportBuffers"/> array; <paramref name="wait"/> only waits for data, without a buffer.</summary>
-    public void Rent(bool wait)
+    /// <summary>Prepares the next receive into the buffer <paramref name="kind"/> says.</summary>
+    public void Rent(ReceiveBuffer kind)
     {
         _received = null;
-        if (wait)
+        switch (kind)
         {
-            Capacity = 0;
-            SetBuffer(Memory<byte>.Empty);
-            return;
+            case ReceiveBuffer.None:
+                Capacity = 0;
+                SetBuffer(Memory<byte>.Empty);
+                return;
+            case ReceiveBuffer.Probe:
+                // Not the pool's: whoever is handed the bytes keeps the array as long as it likes.
+                _rented = GC.AllocateUninitializedArray<byte>(ProbeSize);
+                break;
+            default:
+                _rented = TransportBuffers.Rent();
+                break;
         }
-        _rented = TransportBuffers.Rent();
         Capacity = _rented.Length;
         SetBuffer(_rented, 0, _rented.Length);
     }
@@ -48,7 +58,8 @@ internal sealed class SocketOperation : SocketAsyncEventArgs
             _received = ByteString.FromBytes(buffer, 0, BytesTransferred);
             return;
         }
-        // The operation may still point at the array, but only the next Rent starts another one.
+        // The operation may still point at the array, but only the next Rent starts another one
+        // (a probe's array is not the pool's, and Return leaves it alone).
         TransportBuffers.Return(buffer);
     }
 
@@ -66,4 +77,17 @@ internal sealed class SocketOperation : SocketAsyncEventArgs
         Settle();
         _completed(this);
     }
+}
+
+/// <summary>What a socket's next receive reads into.</summary>
+internal enum ReceiveBuffer
+{
+    /// <summary>Nothing: a zero-byte receive that only waits until the socket is readable.</summary>
+    None,
+
+    /// <summary>A small array of its own (<see cref="SocketOperation.ProbeSize"/>), for a wake that may have been stale.</summary>
+    Probe,
+
+    /// <summary>An 80 KiB <see cref="TransportBuffers"/> array, when bytes are known to be waiting.</summary>
+    Pooled,
 }
