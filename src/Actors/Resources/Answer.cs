@@ -93,7 +93,8 @@ internal readonly record struct ReplyTo(IActorRef Sender, IAnswer? Answer)
 
 /// <summary>
 /// The answers one manager's facade is waiting for, oldest first, and their one deadline: the
-/// manager's actor sweeps them once a second (<see cref="Sweep"/>) and fails any still open after
+/// manager's actor sweeps them once a second while any is open (<see cref="Sweep"/>; told by
+/// <see cref="FirstOpened"/> when the first one opens) and fails any still open after
 /// <see cref="ResourceManager.AnswerTimeout"/>, as an <c>Ask</c> would have; when it stops, it fails
 /// all of them, and any asked later, at once. An answer leaves the list when it is completed. The
 /// list's gate guards two links per answer and decides nothing: approvals are the scope actors'.
@@ -106,16 +107,33 @@ internal sealed class Answers
     private int _open;
     private bool _stopped;
 
+    /// <summary>
+    /// Called, outside the gate, each time an answer opens while none was: the manager's actor
+    /// sweeps only while answers are open, so an idle node runs no timer for them.
+    /// </summary>
+    public Action? FirstOpened { get; set; }
+
+    /// <summary>Whether the manager's actor has its sweep timer running (it says so when it starts or stops it).</summary>
+    public bool Sweeping
+    {
+        get => Volatile.Read(ref _sweeping);
+        set => Volatile.Write(ref _sweeping, value);
+    }
+
+    private bool _sweeping;
+
     /// <summary>A new answer, given up on after <see cref="ResourceManager.AnswerTimeout"/>.</summary>
     public Answer<T> New<T>()
     {
         var answer = new Answer<T>(this, Environment.TickCount64 + (long)ResourceManager.AnswerTimeout.TotalMilliseconds);
         bool stopped;
+        var first = false;
         lock (_gate)
         {
             stopped = _stopped;
             if (!stopped)
             {
+                first = _open == 0;
                 answer.Older = _newest;
                 if (_newest is null)
                     _oldest = answer;
@@ -128,6 +146,8 @@ internal sealed class Answers
         }
         if (stopped)
             answer.Fail(Stopped());
+        else if (first)
+            FirstOpened?.Invoke();
         return answer;
     }
 

@@ -58,6 +58,12 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
         public static SweepAnswers Instance { get; } = new();
     }
 
+    /// <summary>The facade waits for an answer again, after none: the sweep resumes.</summary>
+    private sealed record AnswersOpened
+    {
+        public static AnswersOpened Instance { get; } = new();
+    }
+
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public ResourceManagerActor(ResourceManager manager)
     {
@@ -77,7 +83,8 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
             Stash.UnstashAll();
         });
         Receive<Status.Failure>(f => throw new InvalidOperationException("the resource scopes did not start", f.Cause));
-        Receive<SweepAnswers>(_ => manager.Answers.Sweep(Environment.TickCount64));
+        Receive<SweepAnswers>(_ => Sweep());
+        Receive<AnswersOpened>(_ => StartSweeping());
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -103,8 +110,29 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
         var transient = _system.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("transient"), timeout);
         var allowlisted = _allowlistedSystem.Ask<ScopeActor.ChildIs>(new ScopeActor.GetChild("allowlisted-transient"), timeout);
         Task.WhenAll(transient, allowlisted).PipeTo(Self, success: _ => new Started(transient.Result.Child!, allowlisted.Result.Child!));
-        // One timer for every answer the facade waits for, in place of one per request.
+        // One timer for every answer the facade waits for, in place of one per request, and only
+        // while one is waited for: ticking for nothing kept an idle node's thread pool awake.
+        var self = Self;
+        _manager.Answers.FirstOpened = () => self.Tell(AnswersOpened.Instance);
+        StartSweeping();
+    }
+
+    private void StartSweeping()
+    {
+        if (Timers.IsTimerActive(SweepAnswers.Instance))
+            return;
         Timers.StartPeriodicTimer(SweepAnswers.Instance, SweepAnswers.Instance, TimeSpan.FromSeconds(1));
+        _manager.Answers.Sweeping = true;
+    }
+
+    private void Sweep()
+    {
+        _manager.Answers.Sweep(Environment.TickCount64);
+        // An answer opened after this look tells this actor again (FirstOpened), which restarts it.
+        if (_manager.Answers.Open > 0)
+            return;
+        Timers.Cancel(SweepAnswers.Instance);
+        _manager.Answers.Sweeping = false;
     }
 
     /// <inheritdoc />
@@ -118,7 +146,8 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
 
     private void Running()
     {
-        Receive<SweepAnswers>(_ => _manager.Answers.Sweep(Environment.TickCount64));
+        Receive<SweepAnswers>(_ => Sweep());
+        Receive<AnswersOpened>(_ => StartSweeping());
         Receive<OpenConnection>(o =>
         {
             var endpoint = o.Endpoint;

@@ -31,6 +31,36 @@ public sealed class AnswerTests : ResourceTestKit
     }
 
     [Fact]
+    public void Only_an_answer_opened_while_none_is_open_must_wake_the_sweep()
+    {
+        var answers = new Answers();
+        var woken = 0;
+        answers.FirstOpened = () => woken++;
+
+        var first = answers.New<int>();
+        var second = answers.New<int>();
+        Assert.Equal(1, woken);
+        first.Complete(1);
+        second.Complete(2);
+        answers.New<int>();
+
+        Assert.Equal(2, woken);
+    }
+
+    [Fact]
+    public async Task The_sweep_must_run_only_while_an_answer_is_open()
+    {
+        var manager = Start();
+        using var stream = await manager.OpenStreamAsync(NewPeer(), Direction.Inbound);
+
+        // Every answer is in: the sweep stops at its next tick, so an idle node runs no timer for it.
+        await AwaitAssertAsync(() => Assert.False(manager.Answers.Sweeping), TimeSpan.FromSeconds(5));
+        // A request opens an answer again, and the sweep with it (the test above: the wake), until it is in.
+        await stream.ReserveMemoryAsync(1024, ReservationPriority.Always).WaitAsync(Patience);
+        await AwaitAssertAsync(() => Assert.False(manager.Answers.Sweeping), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task An_answer_must_fail_with_the_cause_of_a_failure_and_explain_a_wrong_reply()
     {
         var answers = new Answers();
