@@ -12,7 +12,7 @@ namespace Libp2p.Protocols.Connections;
 /// <summary>Limits of one connection stage.</summary>
 /// <param name="UpgradeTimeout">How long the security and muxer negotiation may take before the connection is cut.</param>
 /// <param name="InboundStreamBacklog">Inbound streams waiting for the owner to accept them; more are reset.</param>
-/// <param name="KeepAliveInterval">How often an idle connection is pinged (muxers with a ping); a ping still unanswered at the next tick closes the connection.</param>
+/// <param name="KeepAliveInterval">How often an idle connection is pinged (muxers with a ping): a tick after which the remote sent nothing but the answer to our last ping sends one, and a ping still unanswered at the next tick closes the connection.</param>
 public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int InboundStreamBacklog, TimeSpan KeepAliveInterval)
 {
     /// <summary>How long the connection stops reading for a stream reader that is behind (mplex) before that stream is reset (go-mplex: 5 s).</summary>
@@ -99,6 +99,8 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private readonly Action<bool>? _memoryDecided;
         private readonly List<TaskCompletionSource<TimeSpan>> _pingWaiters = new();
         private bool _pingOutstanding;
+        // The remote sent something other than the answer to our ping since the last keep-alive tick.
+        private bool _remoteSpoke;
         private long _pingSent;
         private bool _upgraded;
         private bool _waitingForMemory;
@@ -189,6 +191,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 Fail(new TimeoutException($"the keep-alive ping went unanswered for {_stage._settings.KeepAliveInterval.TotalSeconds:0.###} s"));
                 return;
             }
+            if (_remoteSpoke)
+            {
+                // Alive by its own word (its keep-alive pings, or data): no ping needed this time,
+                // as gRPC pings only idle connections. Two peers that both ping then settle into one
+                // pinging and the other answering, half the wake-ups of an idle connection.
+                _remoteSpoke = false;
+                return;
+            }
             SendPing();
             Flush();
         }
@@ -210,6 +220,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             _core.Receive(bytes.ToReadOnlySpan(), _events);
             // Decrypted (what a frame cut short left is copied): the transport's array can be reused.
             TransportBuffers.Return(bytes);
+            // Bytes that are not only the answer to our own ping (a pong makes that one event, a
+            // remote's ping none) show the remote alive: the next keep-alive ping is not needed.
+            _remoteSpoke = _remoteSpoke || _events.Count == 0 || _events.Exists(e => e is not MuxerEvent.PingAnswered);
             HandleEvents();
             AfterWork();
         }
