@@ -4,6 +4,7 @@ using Libp2p.Actors.Swarm;
 using Libp2p.Protocols.AutoNat;
 using Libp2p.Protocols.Multiformats;
 using Libp2p.Protocols.Peer;
+using ResponseStatus = Libp2p.Protocols.AutoNat.Pb.DialResponse.Types.ResponseStatus;
 
 namespace Libp2p.Actors.AutoNat;
 
@@ -34,10 +35,12 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
     private readonly Dictionary<PeerId, AutoNatProbeProtocol.ServerBackoff> _backoff = [];
     private readonly Dictionary<PeerId, DateTimeOffset> _asked = [];
     private readonly Dictionary<PeerId, HashSet<Multiaddr>> _askedWith = [];
+    private readonly Dictionary<PeerId, DateTimeOffset> _refused = [];
     private TimeSpan _idleWait;
     private bool _running;
     private long _checks;
     private long _failures;
+    private long _refusals;
     private string? _lastFailure;
 
     private sealed record Round;
@@ -45,6 +48,7 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
     private sealed record RoundFailed(Exception Reason);
     private sealed record Answered(AutoNatResult Result, IReadOnlyList<Multiaddr> Asked);
     private sealed record Failed(PeerId Server, IReadOnlyList<Multiaddr> Asked, Exception Reason);
+    private sealed record Refused(PeerId Server, IReadOnlyList<Multiaddr> Asked);
 
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public AutoNatProbeActor(PeerId local, Func<PeerId, IReadOnlyList<Multiaddr>, CancellationToken, Task<AutoNatResult>> check, IActorRef swarm, IActorRef addresses, IActorRef tracker, AutoNatProbeSettings settings)
@@ -100,8 +104,21 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
             Schedule(_settings.RetryInterval);
         });
         Receive<Failed>(f => Backoff(f.Server, $"{f.Reason.GetType().Name}: {f.Reason.Message}"));
+        Receive<Refused>(r =>
+        {
+            // E_DIAL_REFUSED: the server would dial none of these addresses (private ones, say). Its
+            // answer about them, not its failure (go-libp2p reads it so too): no backoff, and it is
+            // not asked about them again this interval, only about addresses it has not seen.
+            _running = false;
+            _refusals++;
+            _backoff.Remove(r.Server);
+            _refused[r.Server] = _settings.Clock.GetUtcNow();
+            _askedWith[r.Server] = _askedWith.TryGetValue(r.Server, out var before) ? [.. before, .. r.Asked] : [.. r.Asked];
+            _log.Debug("autonat probe: {0} refused to dial any of {1}", r.Server, string.Join(", ", r.Asked));
+            Schedule(_settings.RetryInterval);
+        });
         Receive<AutoNatProbeProtocol.GetProbeState>(_ => Sender.Tell(new AutoNatProbeProtocol.ProbeStateIs(
-            [.. _servers], [.. _backoff.Values], _checks, _failures, _lastFailure)));
+            [.. _servers], [.. _backoff.Values], _checks, _failures, _refusals, _lastFailure)));
     }
 
     /// <inheritdoc />
@@ -163,13 +180,18 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
     {
         var now = _settings.Clock.GetUtcNow();
         var connected = input.Connected.ToHashSet();
+        Forget(connected, now);
         var eligible = _servers.Where(s => connected.Contains(s) && !(_backoff.TryGetValue(s, out var b) && b.Until > now))
             .OrderBy(s => _asked.TryGetValue(s, out var at) ? at : DateTimeOffset.MinValue).ToList();
         if (input.Candidates.Addresses.Count == 0 || eligible.Count == 0)
         {
-            // Nothing to ask about, or nobody to ask: wait longer each time, up to the interval.
+            // Nothing to ask about, or nobody to ask: wait longer each time, up to the interval, but
+            // no longer than until a connected server's backoff is over (a lone server that failed
+            // once is asked again when its backoff ends, not up to a doubled wait after).
             _running = false;
-            Schedule(_idleWait);
+            var backoffOver = _servers.Where(connected.Contains).Select(s => _backoff.TryGetValue(s, out var b) ? b.Until - now : TimeSpan.MaxValue)
+                .Where(left => left > TimeSpan.Zero).DefaultIfEmpty(TimeSpan.MaxValue).Min();
+            Schedule(backoffOver < _idleWait ? backoffOver : _idleWait);
             _idleWait = _idleWait * 2 > _settings.Interval ? _settings.Interval : _idleWait * 2;
             return;
         }
@@ -178,7 +200,8 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
         // one a server will not dial (a private one) stays unchecked, and must not keep us asking.
         var askedThisInterval = _asked.Count(a => now - a.Value < _settings.Interval);
         var pending = input.Candidates.Addresses.Take(input.Candidates.Unchecked).ToList();
-        bool Due(PeerId s) => !_asked.TryGetValue(s, out var at) || now - at >= _settings.Interval;
+        bool Due(PeerId s) => (!_asked.TryGetValue(s, out var at) || now - at >= _settings.Interval)
+            && (!_refused.TryGetValue(s, out var refusedAt) || now - refusedAt >= _settings.Interval);
         bool HasNew(PeerId s) => !_askedWith.TryGetValue(s, out var asked) || pending.Any(a => !asked.Contains(a));
         var server = eligible.FirstOrDefault(s => Due(s) && (askedThisInterval < _settings.Confidence || HasNew(s))) ?? eligible.FirstOrDefault(HasNew);
         if (server is null)
@@ -188,7 +211,29 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
             return;
         }
         var (check, timeout, addresses) = (_check, _settings.CheckTimeout, input.Candidates.Addresses);
-        CheckAsync(check, server, addresses, timeout).PipeTo(Self, success: r => new Answered(r, addresses), failure: e => new Failed(server, addresses, e));
+        CheckAsync(check, server, addresses, timeout).PipeTo(Self, success: r => new Answered(r, addresses),
+            failure: e => e is AutoNatException { Status: ResponseStatus.EDialRefused } ? new Refused(server, addresses) : new Failed(server, addresses, e));
+    }
+
+    /// <summary>
+    /// Lets go of servers that are no longer connected once nothing about them still counts (their
+    /// last answer or refusal is an interval old, their backoff is over): over weeks every peer
+    /// that served AutoNAT would stay otherwise. Identify names a server again when it comes back.
+    /// </summary>
+    private void Forget(HashSet<PeerId> connected, DateTimeOffset now)
+    {
+        _servers.RemoveWhere(s => !connected.Contains(s));
+        Prune(_asked, at => now - at >= _settings.Interval);
+        Prune(_refused, at => now - at >= _settings.Interval);
+        Prune(_backoff, b => b.Until <= now);
+        foreach (var gone in _askedWith.Keys.Where(s => !_asked.ContainsKey(s) && !_refused.ContainsKey(s)).ToList())
+            _askedWith.Remove(gone);
+
+        void Prune<T>(Dictionary<PeerId, T> entries, Func<T, bool> over)
+        {
+            foreach (var gone in entries.Where(e => !connected.Contains(e.Key) && over(e.Value)).Select(e => e.Key).ToList())
+                entries.Remove(gone);
+        }
     }
 
     private static async Task<AutoNatResult> CheckAsync(Func<PeerId, IReadOnlyList<Multiaddr>, CancellationToken, Task<AutoNatResult>> check, PeerId server, IReadOnlyList<Multiaddr> addresses, TimeSpan timeout)

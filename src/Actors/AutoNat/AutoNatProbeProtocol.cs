@@ -30,8 +30,9 @@ public static class AutoNatProbeProtocol
     /// <param name="Backoff">Servers left alone after failing.</param>
     /// <param name="Checks">Checks that said something about an address (reachable or unreachable).</param>
     /// <param name="Failures">Checks that failed, E_DIAL_BACK_ERROR answers included.</param>
+    /// <param name="Refusals">Checks the server refused (E_DIAL_REFUSED: it would dial none of the addresses); not failures.</param>
     /// <param name="LastFailure">What the last failed check said, or null.</param>
-    public sealed record ProbeStateIs(IReadOnlyList<PeerId> Servers, IReadOnlyList<ServerBackoff> Backoff, long Checks, long Failures, string? LastFailure);
+    public sealed record ProbeStateIs(IReadOnlyList<PeerId> Servers, IReadOnlyList<ServerBackoff> Backoff, long Checks, long Failures, long Refusals, string? LastFailure);
 }
 
 /// <summary>Published after each periodic check the server answered: which address it dialed and how that went.</summary>

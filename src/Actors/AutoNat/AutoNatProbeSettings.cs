@@ -18,7 +18,7 @@ public sealed record AutoNatProbeSettings
     /// <summary>How often every address is checked again once the verdict stands (go-libp2p v1's refresh: 15 minutes).</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>A server that failed a check (refused, timed out, broke the protocol) is not asked again for this long, doubling per failure in a row up to 16 times.</summary>
+    /// <summary>A server that failed a check (rejected, timed out, broke the protocol; E_DIAL_REFUSED is an answer, not a failure) is not asked again for this long, doubling per failure in a row up to 16 times.</summary>
     public TimeSpan ServerBackoff { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The deadline of one check: request, dial data, the server's dial-back and its answer. Longer than a server's dial-back timeout (10 s by default).</summary>

@@ -79,4 +79,25 @@ public static class PeerstoreProtocol
 
     /// <summary>The known peers.</summary>
     public sealed record PeersAre(IReadOnlyList<PeerId> Peers);
+
+    /// <summary>The Swarm's word that this node has a connection to the peer again: what the store holds of it stays.</summary>
+    public sealed record PeerConnected(PeerId Peer);
+
+    /// <summary>
+    /// The Swarm's word that the node's last connection to the peer closed: unless it connects again
+    /// within the store's grace period, its key, protocols and metadata are forgotten (go-libp2p's
+    /// peerstore manager); its connected addresses drop to <see cref="Ttl.RecentlyConnected"/>, and
+    /// its addresses stay until their TTLs end.
+    /// </summary>
+    public sealed record PeerDisconnected(PeerId Peer);
+
+    /// <summary>Asks how many peers the store holds anything of; answered with <see cref="PeerCountIs"/>.</summary>
+    public sealed record GetPeerCount
+    {
+        /// <summary>The message.</summary>
+        public static GetPeerCount Instance { get; } = new();
+    }
+
+    /// <summary>How many peers the store holds anything of (addresses, expired or not, a key, protocols or metadata).</summary>
+    public sealed record PeerCountIs(int Peers);
 }

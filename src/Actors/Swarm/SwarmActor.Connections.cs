@@ -88,11 +88,20 @@ public sealed partial class SwarmActor
             Satisfy(waiter, succeeded.Info);
     }
 
+    /// <summary>Records how a peer's last attempt went; the oldest of more than <see cref="HistoryLimit"/> peers is forgotten (NotConnected).</summary>
+    private void Remember(PeerId peer, Connectedness connectedness)
+    {
+        _history.Remove(peer);
+        _history.Add(peer, connectedness);
+        if (_history.Count > HistoryLimit)
+            _history.RemoveAt(0);
+    }
+
     private void HandleDialFailed(DialActor.Failed failed)
     {
         RecordBackoff(failed.Peer, failed.Reason);
         if (ConnectionsTo(failed.Peer).Count == 0)
-            _history[failed.Peer] = Connectedness.CannotConnect;
+            Remember(failed.Peer, Connectedness.CannotConnect);
         foreach (var waiter in TakeDial(Sender))
             Fail(failed.Peer, waiter, failed.Reason);
     }
@@ -170,6 +179,7 @@ public sealed partial class SwarmActor
         if (info.Stat.Direction == Direction.Outbound)
             _peerstore.Tell(new PeerstoreProtocol.AddAddresses(info.RemotePeer, [info.RemoteAddress], PeerstoreProtocol.Ttl.Connected));
         _peerstore.Tell(new PeerstoreProtocol.AddPublicKey(info.RemotePeer, info.RemotePublicKey));
+        _peerstore.Tell(new PeerstoreProtocol.PeerConnected(info.RemotePeer));
         if (!info.Stat.Transient)
             SatisfyDirectDials(info);
         var connected = new SwarmProtocol.Connected(info);

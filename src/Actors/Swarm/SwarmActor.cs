@@ -37,7 +37,10 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, Listener> _listeners = new();
     private readonly List<ListenRequest> _listenRequests = [];
     private readonly Dictionary<DialKey, DialInProgress> _dials = new();
-    private readonly Dictionary<PeerId, Connectedness> _history = new();
+    // CanConnect / CannotConnect of peers not connected now, the most recent HistoryLimit of them:
+    // a peer can bring a fresh identity to every connection, so all of them would grow it for good.
+    private readonly OrderedDictionary<PeerId, Connectedness> _history = new();
+    private const int HistoryLimit = 1024;
     private readonly Dictionary<PeerId, Dictionary<Multiaddr, DialActor.Backoff>> _backoff = new();
     private StreamHandlerTable _handlers = StreamHandlerTable.Empty;
     private long _nextConnection;
@@ -88,7 +91,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         // materializer made from the system the same supervisor (/user/StreamSupervisor-0), so
         // shutting that one down stopped the application's own graphs and every other Swarm's.
         _materializer = ActorMaterializer.Create(Context, namePrefix: $"libp2p-{Self.Path.Name}");
-        _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock), "peerstore");
+        _peerstore = peerstore ?? Context.ActorOf(PeerstoreActor.Props(settings.Clock, settings.PeerstoreGracePeriod), "peerstore");
         settings.Resources.Start(Context);
         if (settings.ConnectionManager is { } manager)
         {
@@ -189,8 +192,8 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
             Context.System.EventStream.Publish(disconnected);
             if (ConnectionsTo(info.RemotePeer).Count == 0)
             {
-                _history[info.RemotePeer] = Connectedness.CanConnect;
-                _peerstore.Tell(new PeerstoreProtocol.UpdateTtl(info.RemotePeer, PeerstoreProtocol.Ttl.Connected, PeerstoreProtocol.Ttl.RecentlyConnected));
+                Remember(info.RemotePeer, Connectedness.CanConnect);
+                _peerstore.Tell(new PeerstoreProtocol.PeerDisconnected(info.RemotePeer));
             }
         }
         else if (_listeners.Remove(actor, out var listener))

@@ -62,6 +62,9 @@ public sealed record SwarmSettings(PrivateKey Identity)
     /// <summary>The clock, injectable so backoff is testable without waiting.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
+    /// <summary>How long the peerstore keeps a disconnected peer's key, protocols and metadata (go-libp2p's peerstore manager: one minute).</summary>
+    public TimeSpan PeerstoreGracePeriod { get; init; } = Peerstore.PeerstoreActor.DefaultGracePeriod;
+
     // Without a memory account: the listener and the dial give each connection one over its own
     // scope (opened before the upgrade), so window growth counts against that connection.
     internal UpgradeSettings Upgrade => new(Identity, Muxers, Connection, Security: Security);

@@ -61,7 +61,7 @@ public sealed class HostActor : ReceiveActor
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public HostActor(HostSettings settings)
     {
-        var peerstore = Context.ActorOf(PeerstoreActor.Props(settings.Swarm.Clock), "peerstore");
+        var peerstore = Context.ActorOf(PeerstoreActor.Props(settings.Swarm.Clock, settings.Swarm.PeerstoreGracePeriod), "peerstore");
         _swarm = Context.ActorOf(SwarmActor.Props(settings.Swarm, peerstore), "swarm");
         Context.Watch(_swarm);
         var local = Libp2p.Protocols.Peer.PeerId.FromPublicKey(settings.Identity.PublicKey);

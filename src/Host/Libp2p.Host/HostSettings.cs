@@ -127,6 +127,7 @@ public sealed record HostSettings(PrivateKey Identity)
             Muxers = muxers,
             Security = security.ToArray(),
             DialParallelism = Positive(section, "dial.parallelism"),
+            PeerstoreGracePeriod = PositiveTime(section, "peerstore.grace-period"),
             BackoffBase = section.GetTimeSpan("dial.backoff-base"),
             BackoffMax = section.GetTimeSpan("dial.backoff-max"),
             Connection = new ConnectionStageSettings(

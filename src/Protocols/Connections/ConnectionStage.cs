@@ -12,7 +12,7 @@ namespace Libp2p.Protocols.Connections;
 /// <summary>Limits of one connection stage.</summary>
 /// <param name="UpgradeTimeout">How long the security and muxer negotiation may take before the connection is cut.</param>
 /// <param name="InboundStreamBacklog">Inbound streams waiting for the owner to accept them; more are reset.</param>
-/// <param name="KeepAliveInterval">How often an idle connection is pinged (muxers with a ping): a tick after which the remote sent nothing but the answer to our last ping sends one, and a ping still unanswered at the next tick closes the connection.</param>
+/// <param name="KeepAliveInterval">How often an idle connection is pinged (muxers with a ping): a tick after which the remote sent nothing but the answer to our last ping sends one, and a ping still unanswered at the next tick closes the connection. Ticks come at least this far apart, on a grid of an eighth of it that all connections share.</param>
 public sealed record ConnectionStageSettings(TimeSpan UpgradeTimeout, int InboundStreamBacklog, TimeSpan KeepAliveInterval)
 {
     /// <summary>How long the connection stops reading for a stream reader that is behind (mplex) before that stream is reset (go-mplex: 5 s).</summary>
@@ -69,6 +69,24 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         var handle = new MuxedConnection(_settings.InboundStreamBacklog);
         return new LogicAndMaterializedValue<MuxedConnection>(new Logic(this, _core(), handle), handle);
     }
+
+    /// <summary>
+    /// How long from <paramref name="nowMilliseconds"/> (<see cref="Environment.TickCount64"/>) to the
+    /// next keep-alive tick: at least <paramref name="interval"/>, and on the next instant of a grid
+    /// of an eighth of it shared by every connection of the process. The ticks of connections opened
+    /// at different moments then fall together: the timer thread and the pool's workers wake once
+    /// for a group of them, not once each (a wake-up costs more than the ping it carries).
+    /// </summary>
+    internal static TimeSpan KeepAliveDelay(long nowMilliseconds, TimeSpan interval)
+    {
+        var grid = KeepAliveGrid(interval);
+        var due = nowMilliseconds + (long)Math.Ceiling(interval.TotalMilliseconds);
+        var aligned = (due + grid - 1) / grid * grid;
+        return TimeSpan.FromMilliseconds(aligned - nowMilliseconds);
+    }
+
+    /// <summary>The step, in milliseconds, of the grid keep-alive ticks fall on: an eighth of the interval.</summary>
+    internal static long KeepAliveGrid(TimeSpan interval) => Math.Max(1L, (long)interval.TotalMilliseconds / 8);
 
     private sealed class Logic : TimerGraphStageLogic
     {
@@ -191,6 +209,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 Fail(new TimeoutException($"the keep-alive ping went unanswered for {_stage._settings.KeepAliveInterval.TotalSeconds:0.###} s"));
                 return;
             }
+            ScheduleKeepAlive();
             if (_remoteSpoke)
             {
                 // Alive by its own word (its keep-alive pings, or data): no ping needed this time,
@@ -201,6 +220,13 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
             }
             SendPing();
             Flush();
+        }
+
+        private void ScheduleKeepAlive()
+        {
+            // Zero (connection.keep-alive-interval = 0s) turns keep-alive off.
+            if (_stage._settings.KeepAliveInterval > TimeSpan.Zero)
+                ScheduleOnce(KeepAliveTimer, KeepAliveDelay(Environment.TickCount64, _stage._settings.KeepAliveInterval));
         }
 
         private bool SendPing()
@@ -356,7 +382,7 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     Open(open);
                 // A first ping measures the round trip (yamux's window tuning uses it), then keep-alives follow.
                 if (SendPing())
-                    ScheduleRepeatedly(KeepAliveTimer, _stage._settings.KeepAliveInterval);
+                    ScheduleKeepAlive();
             }
             if (_core.IsClosed)
                 _completeWhenFlushed = true;

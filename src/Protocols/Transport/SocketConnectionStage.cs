@@ -204,6 +204,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 {
                     socket.Dispose();
                     Interlocked.Decrement(ref _openSockets);
+                    // Counted out already: should the new socket fail to open, PostStop must not count it out again.
+                    _socket = null;
                     var fresh = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                     Own(fresh);
                     Connect(fresh, endPoint, false);

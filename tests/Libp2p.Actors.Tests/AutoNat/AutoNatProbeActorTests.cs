@@ -17,6 +17,7 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
     private static readonly Multiaddr Listen = Multiaddr.Parse("/ip4/198.51.100.20/tcp/4001");
     private readonly PeerId _local = NewPeer();
     private readonly ManualClock _clock = new();
+    private IActorRef _swarm = ActorRefs.Nobody;
 
     private static PeerId NewPeer()
     {
@@ -29,15 +30,22 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
     /// <summary>Answers GetPeers with the peers it was made with, as a Swarm connected to them would.</summary>
     private sealed class ConnectedTo : ReceiveActor
     {
-        public ConnectedTo(IReadOnlyList<PeerId> peers) => Receive<SwarmProtocol.GetPeers>(_ => Sender.Tell(new SwarmProtocol.PeersAre(peers)));
+        public ConnectedTo(IReadOnlyList<PeerId> peers)
+        {
+            Receive<SwarmProtocol.GetPeers>(_ => Sender.Tell(new SwarmProtocol.PeersAre(peers)));
+            Receive<Disconnected>(d => peers = [.. peers.Where(p => p != d.Peer)]);
+        }
     }
 
+    private sealed record Disconnected(PeerId Peer);
+
+    /// <summary>A prober whose Swarm (<see cref="_swarm"/>) is connected to <paramref name="connected"/>, with the test's settings changed by <paramref name="configure"/>.</summary>
     private (IActorRef Prober, IActorRef Addresses, Akka.TestKit.TestProbe Tracker, Akka.TestKit.TestProbe Calls) Start(
-        IReadOnlyList<PeerId> connected, Func<PeerId, IReadOnlyList<Multiaddr>, AutoNatResult> answer)
+        IReadOnlyList<PeerId> connected, Func<PeerId, IReadOnlyList<Multiaddr>, AutoNatResult> answer, Func<AutoNatProbeSettings, AutoNatProbeSettings>? configure = null)
     {
         var calls = CreateTestProbe();
         var tracker = CreateTestProbe();
-        var swarm = Sys.ActorOf(Props.Create(() => new ConnectedTo(connected)));
+        _swarm = Sys.ActorOf(Props.Create(() => new ConnectedTo(connected)));
         var addresses = Sys.ActorOf(AddressManagerActor.Props(_local, AddressManagerSettings.Default with { Clock = _clock }));
         addresses.Tell(new AddressManagerProtocol.ListenAddressesChanged([Listen]));
         var settings = AutoNatProbeSettings.Default with { FirstDelay = TimeSpan.Zero, RetryInterval = TimeSpan.FromMilliseconds(20), Clock = _clock };
@@ -45,7 +53,7 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
         {
             calls.Ref.Tell(new Call(server, asked));
             return Task.Run(() => answer(server, asked));
-        }, swarm, addresses, tracker.Ref, settings));
+        }, _swarm, addresses, tracker.Ref, configure?.Invoke(settings) ?? settings));
         return (prober, addresses, tracker, calls);
     }
 
@@ -126,6 +134,75 @@ public sealed class AutoNatProbeActorTests : Akka.TestKit.Xunit2.TestKit
         _clock.Advance(TimeSpan.FromMinutes(1));
         prober.Tell(AutoNatProbeProtocol.ProbeNow.Instance);
         Assert.Equal(server, calls.ExpectMsg<Call>(Patience).Server);
+    }
+
+    [Fact]
+    public async Task A_server_that_refuses_every_address_must_not_be_backed_off_and_must_be_asked_about_a_new_one()
+    {
+        // E_DIAL_REFUSED says the server would dial none of the addresses (private ones, say): a
+        // healthy server's answer about them, not its failure, as go-libp2p's client reads it.
+        var server = NewPeer();
+        var observed = Multiaddr.Parse("/ip4/203.0.113.7/tcp/4001");
+        var (prober, addresses, tracker, calls) = Start([server], (s, asked) => asked.Contains(observed)
+            ? new AutoNatResult(s, observed, asked.ToList().IndexOf(observed), DialStatus.EDialError)
+            : throw new AutoNatException(DialResponse.Types.ResponseStatus.EDialRefused, "autonat server refused the check: EDialRefused"));
+
+        prober.Tell(Serves(server));
+        Assert.Equal([Listen], calls.ExpectMsg<Call>(Patience).Addresses);
+        await AwaitAssertAsync(async () =>
+        {
+            var state = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
+            Assert.Equal((0, 0L, 1L), (state.Backoff.Count, state.Failures, state.Refusals));
+        }, Patience);
+        // Not asked again about what it refused.
+        prober.Tell(AutoNatProbeProtocol.ProbeNow.Instance);
+        calls.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        // A new candidate (a peer observed us at it) is asked about at once, with no clock advanced.
+        addresses.Tell(new AddressManagerProtocol.ListenAddressesChanged([Listen, observed]));
+        prober.Tell(AutoNatProbeProtocol.ProbeNow.Instance);
+        Assert.Contains(observed, calls.ExpectMsg<Call>(Patience).Addresses);
+        var recorded = tracker.ExpectMsg<ReachabilityTrackerProtocol.Record>(Patience).Result;
+        Assert.Equal((server, observed, DialStatus.EDialError), (recorded.Server, recorded.Address, recorded.Status));
+    }
+
+    [Fact]
+    public async Task A_server_gone_must_be_forgotten_at_the_next_round()
+    {
+        // Every peer that ever served AutoNAT would stay in the prober's tables otherwise: a node
+        // that runs for weeks meets many. Identify names a server again when it comes back.
+        var server = NewPeer();
+        var (prober, _, _, calls) = Start([server], (s, asked) => new AutoNatResult(s, asked[0], 0, DialStatus.Ok));
+        prober.Tell(Serves(server));
+        calls.ExpectMsg<Call>(Patience);
+
+        _swarm.Tell(new Disconnected(server));
+        prober.Tell(AutoNatProbeProtocol.ProbeNow.Instance);
+
+        await AwaitAssertAsync(async () =>
+            Assert.Empty((await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience)).Servers), Patience);
+    }
+
+    [Fact]
+    public void A_lone_server_that_failed_must_be_asked_again_when_its_backoff_ends()
+    {
+        // Not after a wait that doubled meanwhile: rounds with nobody to ask come 0.2, 0.4, 0.8, …
+        // 3.2 s after the failure, so a server due at 4 s would be asked at 6.4 s.
+        var server = NewPeer();
+        var failures = 0;
+        var (prober, _, _, calls) = Start([server], (s, asked) => Interlocked.Increment(ref failures) == 1
+                ? throw new TimeoutException("autonat check timed out")
+                : new AutoNatResult(s, asked[0], 0, DialStatus.Ok),
+            settings => settings with
+            {
+                RetryInterval = TimeSpan.FromMilliseconds(200), ServerBackoff = TimeSpan.FromSeconds(4), Interval = TimeSpan.FromHours(1), Clock = TimeProvider.System,
+            });
+
+        prober.Tell(Serves(server));
+        calls.ExpectMsg<Call>(Patience);
+
+        calls.ExpectNoMsg(TimeSpan.FromSeconds(3.5));
+        Assert.Equal(server, calls.ExpectMsg<Call>(TimeSpan.FromSeconds(2)).Server);
     }
 
     [Fact]

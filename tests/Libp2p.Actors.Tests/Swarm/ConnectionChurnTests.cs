@@ -1,4 +1,6 @@
+using Akka.Actor;
 using Akka.Streams;
+using Libp2p.Actors.Peerstore;
 using Libp2p.Actors.Resources;
 using Libp2p.Actors.Swarm;
 using Libp2p.Protocols.Connections;
@@ -75,6 +77,36 @@ public sealed class ConnectionChurnTests : SwarmTestKit
 
         Assert.True(after - before < Tolerance, $"{Churned} connections left {(after - before) / 1024} KiB behind");
         await AwaitAssertAsync(async () => Assert.All(await resources.SnapshotAsync(), s => Assert.Equal(ScopeStat.Zero, s.Usage)), Patience);
+        CloseAll(server);
+    }
+
+    [Fact]
+    public async Task Peers_that_bring_a_fresh_key_to_every_connection_must_leave_the_peerstore_where_it_started()
+    {
+        // An attacker can make a new identity per connection for free; each one identified wrote a
+        // key, protocols and metadata that stayed for good.
+        var server = StartHost(configure: s => s with { PeerstoreGracePeriod = TimeSpan.FromMilliseconds(200) });
+        var peerstore = (await server.Swarm.Ask<SwarmProtocol.PeerstoreIs>(SwarmProtocol.GetPeerstore.Instance, Patience)).Peerstore;
+        var transport = new SwarmSettings(server.Key).Transports[0];
+        var materializer = Sys.Materializer();
+        async Task<int> StoredAsync() => (await peerstore.Ask<PeerstoreProtocol.PeerCountIs>(PeerstoreProtocol.GetPeerCount.Instance, Patience)).Peers;
+        var before = await StoredAsync();
+        var most = before;
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var key = PrivateKey.Generate(KeyType.Ed25519);
+            var dial = Upgrader.Dial(Sys, materializer, transport, server.Addresses[0], new UpgradeSettings(key), server.Peer);
+            await dial.Connection.Upgraded.WaitAsync(Patience);
+            await AwaitConditionAsync(() => Task.FromResult(Conns(server).Count == 1), Patience);
+            most = Math.Max(most, await StoredAsync());
+            dial.Connection.Close();
+            await dial.Connection.Completion.WaitAsync(Patience);
+        }
+        await AwaitConditionAsync(() => Task.FromResult(Conns(server).Count == 0), Patience);
+        Assert.True(most > before, "the peers were never recorded, so this test shows nothing");
+
+        await AwaitAssertAsync(async () => Assert.Equal(before, await StoredAsync()), Patience);
         CloseAll(server);
     }
 

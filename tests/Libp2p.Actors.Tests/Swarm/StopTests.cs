@@ -15,8 +15,8 @@ public sealed class StopTests : SwarmTestKit
         var b = StartHost();
         var c = StartHost();
         SetHandler(c, "/echo/1.0.0", Echo);
-        Dial(a, b);
-        Dial(b, c);
+        DialBothSides(a, b);
+        DialBothSides(b, c);
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Disconnected));
         Watch(a.Swarm);
@@ -100,7 +100,7 @@ public sealed class StopTests : SwarmTestKit
     {
         var a = StartHost();
         var b = StartHost();
-        var connection = Dial(b, a).Connection;
+        var connection = DialBothSides(b, a).Connection;
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Disconnected));
 

@@ -164,6 +164,28 @@ public sealed class SwarmActorTests : SwarmTestKit
         CloseAll(b);
     }
 
+    [Fact]
+    public async Task What_the_Swarm_remembers_of_peers_it_is_not_connected_to_must_stay_bounded()
+    {
+        // Each failed dial (or ended connection) leaves a CannotConnect (CanConnect) behind, and a
+        // peer can bring a fresh identity every time: only the most recent 1,024 peers are kept.
+        var b = StartHost();
+        var nobody = Multiaddr.Parse("/memory/987654");
+        var peers = new List<PeerId>();
+        for (var i = 0; i < 1_100; i++)
+        {
+            using var key = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+            peers.Add(PeerId.FromPublicKey(key.PublicKey));
+        }
+
+        foreach (var chunk in peers.Chunk(100))
+            await Task.WhenAll(chunk.Select(p => b.Swarm.Ask<SwarmProtocol.DialFailed>(new SwarmProtocol.Dial(p, DialOptions.Default, [nobody]), Patience)));
+
+        Assert.Equal(Connectedness.CannotConnect, ConnectednessOf(b, peers[^1]));
+        Assert.Equal(Connectedness.NotConnected, ConnectednessOf(b, peers[0]));
+        CloseAll(b);
+    }
+
     private Multiaddr MemoryTransportSilentListener()
     {
         var materializer = Akka.Streams.ActorMaterializer.Create(Sys);
@@ -358,7 +380,7 @@ public sealed class SwarmActorTests : SwarmTestKit
         Sys.EventStream.Subscribe(events.Ref, typeof(SwarmProtocol.Disconnected));
         var a = StartHost();
         var b = StartHost();
-        var connection = Dial(b, a).Connection;
+        var connection = DialBothSides(b, a).Connection;
 
         await b.Swarm.Ask<SwarmProtocol.PeerClosed>(new SwarmProtocol.ClosePeer(a.Peer), Patience);
 

@@ -54,6 +54,18 @@ public abstract class SwarmTestKit : Akka.TestKit.Xunit2.TestKit
     protected SwarmProtocol.Dialed Dial(Host from, Host to, DialOptions? options = null) =>
         from.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(to.Peer, options ?? DialOptions.Default, to.Addresses), Patience).Result;
 
+    /// <summary>
+    /// Dials and waits until <paramref name="to"/> has taken the connection too. A dial is answered
+    /// when the dialer's side is up; the listener's may still be finishing its upgrade, and a
+    /// connection that ends before it is up there is never Connected there, nor Disconnected.
+    /// </summary>
+    protected SwarmProtocol.Dialed DialBothSides(Host from, Host to)
+    {
+        var dialed = Dial(from, to);
+        AwaitCondition(() => Conns(to, from.Peer).Count > 0, Patience);
+        return dialed;
+    }
+
     protected static StreamHandler Echo => StreamHandler.From(async stream =>
     {
         await stream.Stream.CopyToAsync(stream.Stream);

@@ -10,6 +10,8 @@ namespace Libp2p.Cli.Tests.Netns;
 public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture<NetnsTestbed>, IDisposable
 {
     // One server each in the testbed: its answer alone decides. Two observers (a's and b's routers) judge the NAT type.
+    // Debug logs go to standard output with the tool's lines (a few dozen): a verdict that never
+    // comes then fails with the prober's account of its rounds in the message.
     private readonly string _config = WriteConfig("""
         akka.libp2p.autonat {
           service = on
@@ -17,6 +19,8 @@ public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture
           reachability-threshold = 1
           nat-type-min-observers = 2
         }
+        akka.loglevel = DEBUG
+        akka.stdout-loglevel = INFO
         """);
 
     private static string WriteConfig(string hocon)
@@ -38,9 +42,11 @@ public sealed class ReachabilityNetnsTests(NetnsTestbed testbed) : IClassFixture
         var relayAddress = (await relay.LineAsync(l => l.StartsWith("LISTEN ", StringComparison.Ordinal)))["LISTEN ".Length..];
         await using var node = P2pProcess.StartIn(testbed.Namespace("a"), "listen", "--config", _config, "--listen", "/ip4/0.0.0.0/tcp/4001", "--reserve", relayAddress);
 
-        // The relay's check of a dials a's NAT at the observed IP, which drops it: a dial-back timeout (10 s) later, a is Private.
-        var nodeVerdict = node.LineAsync(l => l.StartsWith("REACHABILITY ", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
-        var relayVerdict = relay.LineAsync(l => l.StartsWith("REACHABILITY ", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+        // The relay's check of a dials a's NAT at the observed IP, which drops it: a dial-back timeout
+        // (10 s) later, a is Private. 150 s leaves room for one failed check on a loaded machine (its
+        // 30 s deadline, the server's 1 min backoff, then the check again).
+        var nodeVerdict = node.LineAsync(l => l.StartsWith("REACHABILITY ", StringComparison.Ordinal), TimeSpan.FromSeconds(150));
+        var relayVerdict = relay.LineAsync(l => l.StartsWith("REACHABILITY ", StringComparison.Ordinal), TimeSpan.FromSeconds(150));
 
         Assert.Equal("REACHABILITY Public", await relayVerdict);
         Assert.Equal("REACHABILITY Private", await nodeVerdict);

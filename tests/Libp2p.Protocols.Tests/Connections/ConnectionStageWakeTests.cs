@@ -1,10 +1,8 @@
-using System.Buffers;
 using Akka.IO;
 using Akka.Streams.Dsl;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Muxing;
-using Libp2p.Protocols.Peer;
 
 namespace Libp2p.Protocols.Tests.Connections;
 
@@ -48,7 +46,7 @@ public sealed class ConnectionStageWakeTests : ConnectionTestKit
     }
 
     /// <summary>A core that is upgraded from the start and decrypts "elsewhere" until told it is done.</summary>
-    private sealed class OffThreadCore(PublicKey remote) : IConnectionCore
+    private sealed class OffThreadCore(PublicKey remote) : UpgradedCoreStub(remote)
     {
         private Action _wake = () => { };
         private volatile bool _pending = true;
@@ -63,68 +61,12 @@ public sealed class ConnectionStageWakeTests : ConnectionTestKit
             _wake();
         }
 
-        public string Protocol => "/fake/1.0.0";
+        public override bool HasPendingInput => _pending;
 
-        public bool IsClosed => false;
+        public override void SetWakeup(Action wake) => _wake = wake;
 
-        public bool HasOutput => false;
+        public override void Poll(ICollection<MuxerEvent> events) => Polls++;
 
-        public bool InputPaused => false;
-
-        public bool HasPendingInput => _pending;
-
-        public ConnectionUpgrade? Upgrade { get; } = new(PeerId.FromPublicKey(remote), remote, "/fake-security", "/fake/1.0.0");
-
-        public void SetWakeup(Action wake) => _wake = wake;
-
-        public void Poll(ICollection<MuxerEvent> events) => Polls++;
-
-        public void EndInput() => InputEnded.TrySetResult();
-
-        public void Start()
-        {
-        }
-
-        public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
-        {
-        }
-
-        public void DrainOutput(IBufferWriter<byte> output, int limit)
-        {
-        }
-
-        public long OpenStream() => throw new MuxerException("no streams here");
-
-        public int Send(long streamId, ReadOnlySpan<byte> data) => 0;
-
-        public void Consumed(long streamId, int bytes)
-        {
-        }
-
-        public void CloseWrite(long streamId)
-        {
-        }
-
-        public void CloseRead(long streamId)
-        {
-        }
-
-        public void Reset(long streamId)
-        {
-        }
-
-        public void ShedLaggards(ICollection<MuxerEvent> events)
-        {
-        }
-
-        public bool Ping() => false;
-
-        public void Close()
-        {
-        }
-
-        public void Dispose()
-        {
-        }
+        public override void EndInput() => InputEnded.TrySetResult();
     }
 }

@@ -14,6 +14,9 @@ public sealed class IdleConnectionBuffersTests : ConnectionTestKit
     {
         var bound = await Upgrader.Listen(Sys, Materializer, SocketTransport.Instance, Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"),
             new UpgradeSettings(ListenerKey), (connection, _) => ServeEcho(connection)).WaitAsync(Patience);
+        // Arrays that earlier tests' graphs still hold (one still stopping, a drained stream's last
+        // element) are theirs: what counts is that these connections add none.
+        var outBefore = ArraysOutOfThePool();
         var connections = new List<MuxedConnection>();
         var data = RandomBytes(100);
         for (var i = 0; i < 100; i++)
@@ -28,7 +31,8 @@ public sealed class IdleConnectionBuffersTests : ConnectionTestKit
 
         // Every array either waits in the pool or is garbage: 200 idle sockets hold none. A
         // receive that woke for bytes another receive had already taken used to wait holding one.
-        await AwaitAssertAsync(() => Assert.Equal(0, ArraysOutOfThePool()), TimeSpan.FromSeconds(5));
+        await AwaitAssertAsync(() => Assert.True(ArraysOutOfThePool() <= outBefore,
+            $"{ArraysOutOfThePool()} arrays out of the pool with 200 idle sockets, {outBefore} before they opened"), TimeSpan.FromSeconds(5));
 
         connections.ForEach(connection => connection.Close());
         await bound.UnbindAsync();

@@ -1,11 +1,12 @@
-using System.Buffers;
 using Akka;
 using Akka.IO;
 using Akka.Streams.Dsl;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Libp2p.Protocols.Connections;
 using Libp2p.Protocols.Crypto;
 using Libp2p.Protocols.Muxing;
-using Libp2p.Protocols.Peer;
 
 namespace Libp2p.Protocols.Tests.Connections;
 
@@ -55,12 +56,57 @@ public sealed class KeepAliveTests : ConnectionTestKit
         handle.Abort(new InvalidOperationException("done"));
     }
 
+    [Fact]
+    public async Task A_zero_interval_must_turn_keep_alive_off()
+    {
+        var core = new PingCountingCore(ListenerKey.PublicKey);
+        var settings = new ConnectionStageSettings(TimeSpan.FromSeconds(15), 16, TimeSpan.Zero);
+        // The round-trip ping of the upgrade is never answered: a keep-alive tick would close the connection.
+        var (queue, handle) = Source.Queue<ByteString>(16, Akka.Streams.OverflowStrategy.Fail)
+            .ViaMaterialized(Flow.FromGraph(new ConnectionStage(() => core, settings)), Keep.Both)
+            .To(Sink.Ignore<ByteString>())
+            .Run(Materializer);
+        await queue.OfferAsync(Speech);
+        await AwaitAssertAsync(() => Assert.Single(core.SpokenAtEachPing), Patience);
+
+        // As Akka.TestKit's ExpectNoMsg: nothing may happen within a while.
+        var ended = await Task.WhenAny(handle.Completion, Task.Delay(TimeSpan.FromMilliseconds(500)));
+
+        Assert.NotSame(handle.Completion, ended);
+        Assert.Equal([0], core.SpokenAtEachPing);
+        handle.Abort(new InvalidOperationException("done"));
+    }
+
+    [Property(MaxTest = 500)]
+    public Property A_keep_alive_tick_must_come_after_at_least_the_interval_on_the_grid_all_connections_share(uint now, ushort intervalMilliseconds)
+    {
+        var interval = TimeSpan.FromMilliseconds(intervalMilliseconds + 1);
+        var grid = ConnectionStage.KeepAliveGrid(interval);
+
+        var delay = (long)ConnectionStage.KeepAliveDelay(now, interval).TotalMilliseconds;
+
+        return (delay >= (long)interval.TotalMilliseconds && delay < (long)interval.TotalMilliseconds + grid && (now + delay) % grid == 0).ToProperty();
+    }
+
+    [Fact]
+    public void Connections_whose_ticks_fall_due_within_one_grid_step_must_tick_together()
+    {
+        var interval = TimeSpan.FromSeconds(30);
+
+        // Three connections whose ticks fall due within one step of the grid (30 s / 8 = 3.75 s,
+        // steps ending at multiples of it: 1,031,250 is one) tick at its end; one due a millisecond
+        // later ticks at the next step's.
+        long TickOf(long now) => now + (long)ConnectionStage.KeepAliveDelay(now, interval).TotalMilliseconds;
+
+        Assert.Equal([1_031_250, 1_031_250, 1_031_250, 1_035_000], new[] { TickOf(997_501), TickOf(999_000), TickOf(1_001_250), TickOf(1_001_251) });
+    }
+
     /// <summary>
     /// A core upgraded from the start whose remote's bytes are either the answer to our ping
     /// (<see cref="Pong"/>, one <see cref="MuxerEvent.PingAnswered"/>) or anything else (no event,
     /// as a remote's ping or a window update makes). It records how much the remote had said at each ping.
     /// </summary>
-    private sealed class PingCountingCore(PublicKey remote) : IConnectionCore
+    private sealed class PingCountingCore(PublicKey remote) : UpgradedCoreStub(remote)
     {
         private int _spoken;
 
@@ -68,35 +114,7 @@ public sealed class KeepAliveTests : ConnectionTestKit
 
         public Action? Pinged { get; set; }
 
-        public string Protocol => "/fake/1.0.0";
-
-        public bool IsClosed => false;
-
-        public bool HasOutput => false;
-
-        public bool InputPaused => false;
-
-        public bool HasPendingInput => false;
-
-        public ConnectionUpgrade? Upgrade { get; } = new(PeerId.FromPublicKey(remote), remote, "/fake-security", "/fake/1.0.0");
-
-        public void SetWakeup(Action wake)
-        {
-        }
-
-        public void Poll(ICollection<MuxerEvent> events)
-        {
-        }
-
-        public void EndInput()
-        {
-        }
-
-        public void Start()
-        {
-        }
-
-        public void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
+        public override void Receive(ReadOnlySpan<byte> input, ICollection<MuxerEvent> events)
         {
             if (input.SequenceEqual(Pong.ToReadOnlySpan()))
                 events.Add(new MuxerEvent.PingAnswered());
@@ -104,47 +122,11 @@ public sealed class KeepAliveTests : ConnectionTestKit
                 _spoken++;
         }
 
-        public void DrainOutput(IBufferWriter<byte> output, int limit)
-        {
-        }
-
-        public long OpenStream() => throw new MuxerException("no streams here");
-
-        public int Send(long streamId, ReadOnlySpan<byte> data) => 0;
-
-        public void Consumed(long streamId, int bytes)
-        {
-        }
-
-        public void CloseWrite(long streamId)
-        {
-        }
-
-        public void CloseRead(long streamId)
-        {
-        }
-
-        public void Reset(long streamId)
-        {
-        }
-
-        public void ShedLaggards(ICollection<MuxerEvent> events)
-        {
-        }
-
-        public bool Ping()
+        public override bool Ping()
         {
             SpokenAtEachPing.Add(_spoken);
             Pinged?.Invoke();
             return true;
-        }
-
-        public void Close()
-        {
-        }
-
-        public void Dispose()
-        {
         }
     }
 }

@@ -47,7 +47,9 @@ public sealed class SocketChurnTests : ConnectionTestKit
         await CollectAfterTwoWheelTurnsAsync(handles);
         Assert.Equal(0, handles.Count(h => h.IsAlive));
         // Each stage closed its socket itself when it stopped (a finalizer would not count down).
-        await AwaitAssertAsync(() => Assert.Equal(stagesBefore, SocketConnectionStage.OpenSockets), Patience);
+        // At most as many as before: a stage of a test that ran before may close meanwhile.
+        await AwaitAssertAsync(() => Assert.True(SocketConnectionStage.OpenSockets <= stagesBefore,
+            $"{SocketConnectionStage.OpenSockets} sockets open after the churn, {stagesBefore} before"), Patience);
         // At most as many: sockets of tests that ran before may still be closing meanwhile.
         Assert.InRange(OpenSocketDescriptors(), 0, socketsBefore);
         await bound.UnbindAsync();
@@ -111,7 +113,10 @@ public sealed class SocketChurnTests : ConnectionTestKit
     {
         var dial = Upgrader.Dial(Sys, Materializer, Engine, address, new UpgradeSettings(DialerKey), PeerId.FromPublicKey(ListenerKey.PublicKey));
         await dial.Connection.Upgraded.WaitAsync(Patience);
-        var listener = await accepted.ReadAsync().AsTask().WaitAsync(Patience);
+        // A read with a token: one without reuses the channel's single waiter, which keeps the
+        // last connection it handed out (until the next read) and so held one handle alive.
+        using var deadline = new CancellationTokenSource(Patience);
+        var listener = await accepted.ReadAsync(deadline.Token);
         lock (handles)
         {
             handles.Add(new WeakReference(dial.Connection));

@@ -43,6 +43,8 @@ const fail = (err) => {
   process.exit(1)
 }
 setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs).unref()
+// A stream read that fails while the script is still writing is not awaited yet: say what it was.
+process.on('unhandledRejection', (err) => fail(`unhandled: ${err?.name ?? ''} ${err?.message ?? err}`))
 
 const node = await createLibp2p({
   addresses: { listen: mode === 'listen' ? [{ ws: '/ip4/127.0.0.1/tcp/0/ws', wss: '/ip4/127.0.0.1/tcp/0/tls/ws' }[transport] ?? '/ip4/127.0.0.1/tcp/0', ...(via ? [`${via}/p2p-circuit`] : [])] : [] },
@@ -55,6 +57,10 @@ const node = await createLibp2p({
   // One muxer only, so each test run proves the one it names.
   streamMuxers: [muxer === 'mplex' ? mplex({ disconnectThreshold: 10_000, maxInboundStreams: 1024 }) : yamux()],
   connectionManager: { inboundConnectionThreshold: 10_000, maxConnections: 1000, maxIncomingPendingConnections: 1000 },
+  // js pings every connection each 10 s and aborts it when the pong takes more than 5 s (its
+  // adaptive timeout's floor). A CI machine running every test project at once, js decrypting a
+  // 64 MiB perf on one thread, misses that while both sides are healthy: a floor of 60 s.
+  connectionMonitor: { pingTimeout: { minTimeout: 60_000 } },
   services: {
     identify: identify(),
     identifyPush: identifyPush(),
