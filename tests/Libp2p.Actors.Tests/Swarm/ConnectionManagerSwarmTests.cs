@@ -87,7 +87,7 @@ public sealed class ConnectionManagerSwarmTests : SwarmTestKit
                 Assert.True(gone.Remove(d.Connection.RemotePeer), $"{d.Connection.RemotePeer} was not to be closed");
         }
         foreach (var peer in young.Skip(1))
-            Dial(peer, host);
+            DialBothSides(peer, host);
 
         // 10 valued peers, 2 protected, 5 young.
         var kept = Conns(host).Select(c => c.RemotePeer).ToHashSet();

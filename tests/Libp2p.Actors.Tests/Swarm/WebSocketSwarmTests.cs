@@ -18,7 +18,7 @@ public sealed class WebSocketSwarmTests : SwarmTestKit
         SetHandler(server, "/echo/1.0.0", Echo);
         Assert.Matches(@"^/ip4/127\.0\.0\.1/tcp/[1-9][0-9]*/ws$", Assert.Single(server.Addresses).ToString());
 
-        var dialed = Dial(client, server);
+        var dialed = DialBothSides(client, server);
         Assert.Equal(server.Addresses[0], dialed.Connection.RemoteAddress);
         Assert.EndsWith("/ws", Assert.Single(Conns(server)).RemoteAddress.ToString(), StringComparison.Ordinal);
         var stream = await OpenAsync(client, server, "/echo/1.0.0");
