@@ -21,7 +21,7 @@ using Libp2p.Scenarios;
 //   … -- --transports [--mib 256] [--connections 1000] [--no-js]: TCP beside WebSockets only
 //   … -- --security [--mib 256] [--connections 1000] [--no-js]: Noise beside TLS only
 //   … -- --streams 100 [--mib 256]: 100 concurrent streams on one connection beside one stream
-//   … -- --engines 3 [--mib 256]: each engine beside its baselines, plain and with Noise's cipher, 3 rounds
+//   … -- --engines 3 [--mib 256] [--no-js]: each engine beside its baselines (plain, with Noise's cipher, js-libp2p), two hosts, 3 rounds and the medians
 var mib = Arg("--mib", 256);
 var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");
@@ -197,11 +197,12 @@ if (Arg("--engines", 0) is var rounds and > 0)
     await runner.Libp2pAsync(bytes / 4, upload: true, SocketTransport.Instance);
     Console.WriteLine("MiB/s up / down, and CPU ms per MiB up / down (both ends):");
     Console.WriteLine();
-    Console.WriteLine("| round | Socket pair | + Noise's cipher | socket engine | engine / pair, / pair + Noise | bare Akka.Streams TCP | + Noise's cipher | akka-io engine | engine / bare, / bare + Noise |");
-    Console.WriteLine("| ---: | --- | --- | --- | --- | --- | --- | --- | --- |");
+    Console.WriteLine("| round | Socket pair | + Noise's cipher | socket engine | engine / pair, / pair + Noise | bare Akka.Streams TCP | + Noise's cipher | akka-io engine | engine / bare, / bare + Noise | two hosts, /perf/1.0.0 | hosts / socket engine | js-libp2p ⇄ js-libp2p |");
+    Console.WriteLine("| ---: | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     static string Cell((double Up, double Down, string Cpu) row) => $"{row.Up:F0} / {row.Down:F0} ({row.Cpu})";
     static string Ratios((double Up, double Down, string Cpu) engine, (double Up, double Down, string Cpu) plain, (double Up, double Down, string Cpu) sealedRow) =>
         $"{engine.Up / plain.Up:P0} / {engine.Down / plain.Down:P0}, {engine.Up / sealedRow.Up:P0} / {engine.Down / sealedRow.Down:P0}";
+    var ratios = new Dictionary<string, List<double>>();
     for (var round = 1; round <= rounds; round++)
     {
         var pair = await Both(up => runner.SocketAsync(bytes, upload: up));
@@ -210,7 +211,35 @@ if (Arg("--engines", 0) is var rounds and > 0)
         var bare = await Both(up => runner.AkkaTcpAsync(bytes, upload: up));
         var bareNoise = await Both(up => runner.AkkaTcpAsync(bytes, upload: up, noise: true));
         var akkaEngine = await Both(up => runner.Libp2pAsync(bytes, upload: up));
-        Console.WriteLine($"| {round} | {Cell(pair)} | {Cell(noisePair)} | {Cell(socketEngine)} | {Ratios(socketEngine, pair, noisePair)} | {Cell(bare)} | {Cell(bareNoise)} | {Cell(akkaEngine)} | {Ratios(akkaEngine, bare, bareNoise)} |");
+        var hosts = await runner.HostPerfAsync(bytes);
+        var jsRound = withJs ? await runner.JsToJsAsync(bytes) : ((double Up, double Down)?)null;
+        Console.WriteLine($"| {round} | {Cell(pair)} | {Cell(noisePair)} | {Cell(socketEngine)} | {Ratios(socketEngine, pair, noisePair)} | {Cell(bare)} | {Cell(bareNoise)} | {Cell(akkaEngine)} | {Ratios(akkaEngine, bare, bareNoise)} | {hosts.Up:F0} / {hosts.Down:F0} | {hosts.Up / socketEngine.Up:P0} / {hosts.Down / socketEngine.Down:P0} | {(jsRound is { } jsRow ? $"{jsRow.Up:F0} / {jsRow.Down:F0}" : "")} |");
+        var versusJs = jsRound is { } jsPair
+            ? new[]
+            {
+                ("socket engine / js up", socketEngine.Up / jsPair.Up), ("socket engine / js down", socketEngine.Down / jsPair.Down),
+                ("akka-io engine / js up", akkaEngine.Up / jsPair.Up), ("akka-io engine / js down", akkaEngine.Down / jsPair.Down),
+                ("hosts / js up", hosts.Up / jsPair.Up), ("hosts / js down", hosts.Down / jsPair.Down),
+            }
+            : [];
+        foreach (var (name, value) in versusJs.Concat(new[]
+        {
+            ("socket engine / pair up", socketEngine.Up / pair.Up), ("socket engine / pair down", socketEngine.Down / pair.Down),
+            ("socket engine / pair + Noise up", socketEngine.Up / noisePair.Up), ("socket engine / pair + Noise down", socketEngine.Down / noisePair.Down),
+            ("akka-io engine / bare up", akkaEngine.Up / bare.Up), ("akka-io engine / bare down", akkaEngine.Down / bare.Down),
+            ("akka-io engine / bare + Noise up", akkaEngine.Up / bareNoise.Up), ("akka-io engine / bare + Noise down", akkaEngine.Down / bareNoise.Down),
+            ("hosts / socket engine up", hosts.Up / socketEngine.Up), ("hosts / socket engine down", hosts.Down / socketEngine.Down),
+        }))
+            (ratios.TryGetValue(name, out var list) ? list : ratios[name] = []).Add(value);
+    }
+    // One round swings with whatever else the two cores run; the median of each ratio over the
+    // rounds is the figure to judge by.
+    Console.WriteLine();
+    Console.WriteLine("Median over the rounds: " + string.Join("; ", ratios.Select(r => $"{r.Key} {Median(r.Value):P0}")));
+    static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
     }
     await system.Terminate();
     return 0;
