@@ -13,10 +13,11 @@ public sealed class TimerSchedulerTests() : TestKit(TimerScheduler.Hocon + "\nak
     {
         var cancelledRan = false;
         var cancel = new Cancelable((IScheduler)Scheduler);
-        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(20), () => cancelledRan = true, cancel);
+        // Due long enough after the cancel that a thread descheduled on a loaded machine still cancels it first.
+        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(500), () => cancelledRan = true, cancel);
         cancel.Cancel();
         var later = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(100), () => later.TrySetResult());
+        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(600), () => later.TrySetResult());
         await later.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(cancelledRan);
     }
@@ -61,13 +62,14 @@ public sealed class TimerSchedulerTests() : TestKit(TimerScheduler.Hocon + "\nak
     {
         var scheduler = new TimerScheduler(Sys.Settings.Config.GetConfig("akka.scheduler"), Sys.Log);
         var ran = false;
-        ((IScheduler)scheduler).Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(50), () => ran = true);
+        // Due long enough after the dispose that a thread descheduled on a loaded machine still disposes first.
+        ((IScheduler)scheduler).Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(500), () => ran = true);
         Assert.Equal(1, scheduler.Pending);
         scheduler.Dispose();
         Assert.Equal(0, scheduler.Pending);
         // An item scheduled later on the system's scheduler runs after the disposed one's deadline.
         var later = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(150), () => later.TrySetResult());
+        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(600), () => later.TrySetResult());
         await later.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(ran);
     }

@@ -59,10 +59,15 @@ public sealed class AutoNatHostTests : HostTestKit
             var probed = await prober.Ask<AutoNatProbeProtocol.ProbeStateIs>(AutoNatProbeProtocol.GetProbeState.Instance, Patience);
             throw new InvalidOperationException($"not Public: {probed.Checks} checks, {probed.Failures} failures, servers [{string.Join(", ", probed.Servers)}], backoff [{string.Join(", ", probed.Backoff)}], last failure {probed.LastFailure}", e);
         }
-        var state = await client.AddressStateAsync();
-        Assert.Equal(Reachability.Public, state.Reachability);
-        Assert.Contains(state.Confirmed, own.Contains);
-        Assert.Equal(own, state.Advertised);
+        // The verdict comes from the tracker; the address manager hears of the verdict and of the
+        // result that led to it separately, and may do so a moment after it was published.
+        await AwaitAssertAsync(async () =>
+        {
+            var state = await client.AddressStateAsync();
+            Assert.Equal(Reachability.Public, state.Reachability);
+            Assert.Contains(state.Confirmed, own.Contains);
+            Assert.Equal(own, state.Advertised);
+        }, Patience);
         // The hole-punch candidate source as a DCUtR service takes it: public addresses only, none on loopback.
         Func<CancellationToken, Task<IReadOnlyList<Multiaddr>>> candidates = client.HolePunchCandidatesAsync;
         Assert.Empty(await candidates(CancellationToken.None));

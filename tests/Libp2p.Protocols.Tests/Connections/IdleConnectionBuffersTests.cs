@@ -32,7 +32,7 @@ public sealed class IdleConnectionBuffersTests : ConnectionTestKit
         // Every array either waits in the pool or is garbage: 200 idle sockets hold none. A
         // receive that woke for bytes another receive had already taken used to wait holding one.
         await AwaitAssertAsync(() => Assert.True(ArraysOutOfThePool() <= outBefore,
-            $"{ArraysOutOfThePool()} arrays out of the pool with 200 idle sockets, {outBefore} before they opened"), TimeSpan.FromSeconds(5));
+            $"{ArraysOutOfThePool()} arrays out of the pool with 200 idle sockets, {outBefore} before they opened"), Patience);
 
         connections.ForEach(connection => connection.Close());
         await bound.UnbindAsync();
