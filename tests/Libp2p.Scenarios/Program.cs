@@ -1,3 +1,4 @@
+using Akka.Configuration;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -22,6 +23,8 @@ using Libp2p.Scenarios;
 //   … -- --security [--mib 256] [--connections 1000] [--no-js]: Noise beside TLS only
 //   … -- --streams 100 [--mib 256]: 100 concurrent streams on one connection beside one stream
 //   … -- --engines 3 [--mib 256] [--no-js]: each engine beside its baselines (plain, with Noise's cipher, js-libp2p), two hosts, 3 rounds and the medians
+// SCENARIO_AKKA=<HOCON> adds to the runner's ActorSystem configuration, for trying Akka settings
+// (akka.io.tcp's frame and buffer sizes, say) on every row alike.
 var mib = Arg("--mib", 256);
 var connections = Arg("--connections", 1000);
 var withJs = !args.Contains("--no-js");
@@ -48,7 +51,7 @@ if (Arg("--idle", 0) is var idleSeconds and > 0)
     return code;
 }
 
-using var system = ActorSystem.Create("scenarios", """
+using var system = ActorSystem.Create("scenarios", ConfigurationFactory.ParseString(Environment.GetEnvironmentVariable("SCENARIO_AKKA") ?? "").WithFallback(ConfigurationFactory.ParseString("""
     akka.loglevel = WARNING
     # The resource manager's scope actors on one dedicated thread, measured beside the default dispatcher.
     scenarios.rcmgr-one-thread {
@@ -57,7 +60,7 @@ using var system = ActorSystem.Create("scenarios", """
       fork-join-executor { parallelism-min = 1, parallelism-factor = 1.0, parallelism-max = 1 }
       throughput = 100
     }
-    """);
+    """)));
 var materializer = system.Materializer();
 // --soak MINUTES [--sample SECONDS]: a node's long life under churn and a hostile peer (issue 9);
 // exits 1 if heap, memory, threads or actors trend upward or the scopes do not return to zero.
