@@ -1,10 +1,10 @@
-using Akka.Configuration;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
