@@ -23,6 +23,8 @@ public sealed class HostingTests
         var system = app.Services.GetRequiredService<ActorSystem>();
         // WithLibp2p selects the scheduler that costs nothing while idle.
         Assert.IsType<TimerScheduler>(system.Scheduler);
+        // And gives Akka.IO a whole Noise frame per system call, for the akka-io engine.
+        Assert.Null(AkkaIoSettings.Advice(system.Settings.Config));
         var node = Libp2pHost.Get(system);
         var registry = app.Services.GetRequiredService<ActorRegistry>();
         Assert.Equal(node.Actor, registry.Get<Libp2pHost>());

@@ -32,7 +32,7 @@ internal static class RelayStreams
     /// <param name="stream">The inbound stream.</param>
     /// <param name="parser">The request's parser.</param>
     /// <param name="what">Names the protocol in errors, e.g. <c>circuit relay hop</c>.</param>
-    /// <param name="timeout">Each read and write's deadline.</param>
+    /// <param name="timeout">Each read and write's deadline, and the whole request's.</param>
     /// <param name="answer">Answers a status in the protocol's own message.</param>
     /// <returns>The request; null when it was refused or never came.</returns>
     public static async Task<T?> ReadRequestAsync<T>(StreamHandle stream, MessageParser<T> parser, string what, TimeSpan timeout, Func<Stream, Status, Task> answer)
@@ -50,9 +50,16 @@ internal static class RelayStreams
             await answer(io, Status.ResourceLimitExceeded).ConfigureAwait(false);
             return null;
         }
+        // One deadline for the whole request, not only each read's: a peer trickling a byte just
+        // inside every read's deadline would hold the service's stream for thousands of them.
+        using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            return await DelimitedMessages.ReadAsync(io, parser, CircuitRelay.MaxMessageSize, what).ConfigureAwait(false);
+            return await DelimitedMessages.ReadAsync(io, parser, CircuitRelay.MaxMessageSize, what, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{what}: no whole request within {timeout.TotalSeconds:0.###} s");
         }
         catch (InvalidDataException)
         {

@@ -58,6 +58,7 @@ public static class ResourceLimitDefaults
             ServiceDefault = Scale(Unlimited, Unlimited, Unlimited, 1024, 4096, 4096, 64 * MiB, 0, Unlimited, 0, 0, 0, 512, 2048, 2048, 128 * MiB),
             ProtocolDefault = Scale(Unlimited, Unlimited, Unlimited, 512, 2048, 2048, 64 * MiB, 0, Unlimited, 0, 0, 0, 256, 512, 512, 164 * MiB),
             PeerDefault = Scale(8, 8, 8, 256, 512, 512, 64 * MiB, 1.0 / 64, 4, 0, 0, 0, 128, 256, 256, 128 * MiB),
+            ServicePeerDefault = Streams(128, 256, 256, 16 * MiB, 0, 0, 0, 0),
             // go-libp2p's SetDefaultServiceLimits for the bundled protocols: each service, and its
             // protocols (on both sides of each exchange).
             Services = new Dictionary<string, ScopeLimit>
@@ -66,6 +67,14 @@ public static class ResourceLimitDefaults
                 [ServiceNames.Ping] = Streams(64, 64, 64, 4 * MiB, 64, 64, 64, 4 * MiB),
                 [ServiceNames.HolePunch] = Streams(32, 32, 64, 4 * MiB, 8, 8, 16, 4 * MiB),
                 [ServiceNames.Relay] = Streams(256, 256, 256, 16 * MiB, 256, 256, 256, 16 * MiB),
+            },
+            // And one peer's share of each (AddServicePeerLimit), fixed: the most one peer needs at once.
+            ServicePeers = new Dictionary<string, ScopeLimit>
+            {
+                [ServiceNames.Identify] = Streams(16, 16, 32, 1 * MiB, 0, 0, 0, 0),
+                [ServiceNames.Ping] = Streams(2, 3, 4, 32 * (256 * MiB + 16 * 1024), 0, 0, 0, 0),
+                [ServiceNames.HolePunch] = Streams(2, 2, 2, 1 * MiB, 0, 0, 0, 0),
+                [ServiceNames.Relay] = Streams(64, 64, 64, 1 * MiB, 0, 0, 0, 0),
             },
             Protocols = new Dictionary<string, ScopeLimit>
             {
@@ -84,7 +93,8 @@ public static class ResourceLimitDefaults
     /// <summary>
     /// Reads <c>akka.libp2p.resource-manager</c>: blocks <c>system</c>, <c>transient</c>,
     /// <c>service-default</c>, <c>protocol-default</c>, <c>peer-default</c>, <c>connection</c>,
-    /// <c>stream</c>, and <c>services</c>, <c>protocols</c>, <c>peers</c> keyed by name, each with
+    /// <c>stream</c>, <c>service-peer-default</c>, and <c>services</c>, <c>service-peers</c> (one
+    /// peer's share of a service), <c>protocols</c>, <c>peers</c> keyed by name, each with
     /// any of <c>memory</c> (a size such as <c>256MiB</c>), <c>streams</c>, <c>streams-inbound</c>,
     /// <c>streams-outbound</c>, <c>conns</c>, <c>conns-inbound</c>, <c>conns-outbound</c>, <c>fd</c>;
     /// and <c>allowlist { addresses = [...], system { … }, transient { … } }</c> for the allow-list
@@ -104,6 +114,7 @@ public static class ResourceLimitDefaults
         var serviceDefault = Read("service-default", limits.ServiceDefault);
         var protocolDefault = Read("protocol-default", limits.ProtocolDefault);
         var peerDefault = Read("peer-default", limits.PeerDefault);
+        var servicePeerDefault = Read("service-peer-default", limits.ServicePeerDefault);
         return limits with
         {
             System = Read("system", limits.System),
@@ -114,6 +125,8 @@ public static class ResourceLimitDefaults
             Connection = Read("connection", limits.Connection),
             Stream = Read("stream", limits.Stream),
             Services = Named(section, "services", serviceDefault, limits.Services, name => name),
+            ServicePeerDefault = servicePeerDefault,
+            ServicePeers = Named(section, "service-peers", servicePeerDefault, limits.ServicePeers, name => name),
             Protocols = Named(section, "protocols", protocolDefault, limits.Protocols, name => name),
             Peers = Named(section, "peers", peerDefault, limits.Peers, PeerId.Parse),
             AllowlistedSystem = Read("allowlist.system", limits.AllowlistedSystem),

@@ -40,6 +40,9 @@ public sealed record ResourceLimits
     /// <summary>Any protocol without its own limit.</summary>
     public ScopeLimit ProtocolDefault { get; init; } = ScopeLimit.Unlimited;
 
+    /// <summary>One peer's share of any service without its own (go-libp2p's service peer scope).</summary>
+    public ScopeLimit ServicePeerDefault { get; init; } = ScopeLimit.Unlimited;
+
     /// <summary>Any peer without its own limit.</summary>
     public ScopeLimit PeerDefault { get; init; } = ScopeLimit.Unlimited;
 
@@ -51,6 +54,9 @@ public sealed record ResourceLimits
 
     /// <summary>Limits of named services.</summary>
     public IReadOnlyDictionary<string, ScopeLimit> Services { get; init; } = new Dictionary<string, ScopeLimit>();
+
+    /// <summary>One peer's share of each named service (go-libp2p's <c>AddServicePeerLimit</c>): what no single peer may take of the service.</summary>
+    public IReadOnlyDictionary<string, ScopeLimit> ServicePeers { get; init; } = new Dictionary<string, ScopeLimit>();
 
     /// <summary>Limits of named protocols.</summary>
     public IReadOnlyDictionary<string, ScopeLimit> Protocols { get; init; } = new Dictionary<string, ScopeLimit>();
@@ -254,6 +260,9 @@ public sealed class ResourceManager : IDisposable
 
     /// <summary>A service's scope (the seed's <c>ViewService</c>); nothing in use when it holds nothing.</summary>
     public Task<ScopeSnapshot> ViewServiceAsync(string service) => ViewAsync(ScopeName.Service(service));
+
+    /// <summary>One peer's share of a service; nothing in use when it holds nothing.</summary>
+    public Task<ScopeSnapshot> ViewServicePeerAsync(string service, PeerId peer) => ViewAsync(ScopeName.ServicePeer(service, peer));
 
     /// <summary>A protocol's scope (the seed's <c>ViewProtocol</c>); nothing in use when it holds nothing.</summary>
     public Task<ScopeSnapshot> ViewProtocolAsync(string protocol) => ViewAsync(ScopeName.Protocol(protocol));

@@ -175,7 +175,7 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
                     (ScopeSpanActor.SystemRank, new Step(_system)),
                     (ScopeSpanActor.PeerRank, new Step(_system, $"peer:{o.Peer}", limits.Peers.GetValueOrDefault(o.Peer) ?? limits.PeerDefault)),
                     (ScopeSpanActor.TransientRank, new Step(_transient!)),
-                ], new ReplyTo(Sender, o.Answer), o.Owner);
+                ], new ReplyTo(Sender, o.Answer), o.Owner) { Peer = o.Peer };
             Context.ActorOf(ScopeSpanActor.Props(opening, _directory!).OnDispatcherOf(Context), $"stream-{id}");
         });
         Receive<View>(v =>
@@ -197,6 +197,10 @@ public sealed class ResourceManagerActor : ReceiveActor, IWithUnboundedStash, IW
                     break;
                 case { Kind: ScopeName.ScopeKind.Service, Name: var service }:
                     _system.Forward(new ScopeActor.GetChildStat($"service:{service}", limits.Services.GetValueOrDefault(service) ?? limits.ServiceDefault));
+                    break;
+                case { Kind: ScopeName.ScopeKind.ServicePeer, Name: var servicePeer }:
+                    var ofService = servicePeer[..servicePeer.LastIndexOf('/')];
+                    _system.Forward(new ScopeActor.GetChildStat($"service-peer:{servicePeer}", limits.ServicePeers.GetValueOrDefault(ofService) ?? limits.ServicePeerDefault));
                     break;
             }
         });
@@ -252,12 +256,15 @@ public sealed record ScopeName
 
         /// <summary><c>service:…</c>.</summary>
         Service,
+
+        /// <summary><c>service-peer:…/…</c>: one peer's share of a service.</summary>
+        ServicePeer,
     }
 
     /// <summary>Which kind.</summary>
     public ScopeKind Kind { get; }
 
-    /// <summary>The peer ID, protocol ID or service name; empty for system and transient.</summary>
+    /// <summary>The peer ID, protocol ID or service name (a service's and a peer ID for a service peer); empty for system and transient.</summary>
     public string Name { get; }
 
     /// <summary>The system scope.</summary>
@@ -274,4 +281,7 @@ public sealed record ScopeName
 
     /// <summary>A service's scope.</summary>
     public static ScopeName Service(string service) => new(ScopeKind.Service, service);
+
+    /// <summary>One peer's share of a service.</summary>
+    public static ScopeName ServicePeer(string service, PeerId peer) => new(ScopeKind.ServicePeer, $"{service}/{peer}");
 }

@@ -23,8 +23,9 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     internal const long FirstLease = 384 * 1024;
 
     // A reservation's path runs in this order, whichever scopes it names: the parent scope of a
-    // span, then system, peer, protocol, service, transient. One order for all, as locks would need.
-    internal const int ParentRank = -1, SystemRank = 0, PeerRank = 1, ProtocolRank = 2, ServiceRank = 3, TransientRank = 4;
+    // span, then system, peer, protocol, service, the peer's share of the service, transient. One
+    // order for all, as locks would need.
+    internal const int ParentRank = -1, SystemRank = 0, PeerRank = 1, ProtocolRank = 2, ServiceRank = 3, ServicePeerRank = 4, TransientRank = 5;
 
     private readonly ScopeAccount _account;
     private readonly Opening _opening;
@@ -132,6 +133,9 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
 
         /// <summary>A span's scopes above it, known from its parent.</summary>
         public (int Rank, IActorRef Actor)[] Edges { get; init; } = [];
+
+        /// <summary>A stream's peer, whose share of a service the stream is charged to once it names one.</summary>
+        public PeerId? Peer { get; init; }
     }
 
     /// <summary>The fixed named scopes, and the manager whose limits and allow-list apply.</summary>
@@ -301,8 +305,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                     from: TransientRank, new ReplyTo(Sender, p.Answer), name => new ProtocolSet(name));
                 return;
             case SetService v:
-                SetNamed(ServiceRank, $"service:{v.Service}", _directory.Manager.Limits.Services.GetValueOrDefault(v.Service) ?? _directory.Manager.Limits.ServiceDefault,
-                    from: null, new ReplyTo(Sender, v.Answer), name => new ServiceSet(name));
+                JoinService(v.Service, new ReplyTo(Sender, v.Answer));
                 return;
             case BeginSpan b:
                 var opening = new Opening(ScopeKind.Span, $"{_account.Name}/span", ScopeLimit.Unlimited, Usage.Zero, [], new ReplyTo(Sender, b.Answer), null)
@@ -325,6 +328,43 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 Unhandled(message);
                 return;
         }
+    }
+
+    /// <summary>
+    /// Charges a service, and the peer's share of it (go-libp2p's service peer scope) when the peer
+    /// is known, both or neither: the service is the whole node's, and without the share one peer
+    /// holding streams open could take all of it from every other.
+    /// </summary>
+    private void JoinService(string service, ReplyTo replyTo)
+    {
+        var limits = _directory.Manager.Limits;
+        var name = $"service:{service}";
+        var serviceLimit = limits.Services.GetValueOrDefault(service) ?? limits.ServiceDefault;
+        if ((_opening.Peer ?? _peer) is not { } peer)
+        {
+            SetNamed(ServiceRank, name, serviceLimit, from: null, replyTo, _ => new ServiceSet(name));
+            return;
+        }
+        if (_edges.Exists(e => e.Rank == ServiceRank))
+        {
+            replyTo.Fail(new InvalidOperationException($"{_account.Name} already has a scope of that kind"));
+            return;
+        }
+        (int, Step)[] path =
+        [
+            (ServiceRank, new Step(_directory.System, name, serviceLimit)),
+            (ServicePeerRank, new Step(_directory.System, $"service-peer:{service}/{peer}", limits.ServicePeers.GetValueOrDefault(service) ?? limits.ServicePeerDefault)),
+        ];
+        Run(_own, ReservationPriority.Always, path, chargeOwn: false,
+            approved: scopes =>
+            {
+                _edges.Add((ServiceRank, scopes[0]));
+                _edges.Add((ServicePeerRank, scopes[1]));
+                _edges.Sort((a, b) => a.Rank.CompareTo(b.Rank));
+                EdgesChanged();
+                replyTo.Ok(new ServiceSet(name));
+            },
+            refused: replyTo.Fail);
     }
 
     private void SetNamed(int rank, string name, ScopeLimit limit, int? from, ReplyTo replyTo, Func<string, object> answer) =>

@@ -61,6 +61,8 @@ public sealed class HostActor : ReceiveActor
     /// <summary>Use <see cref="Props"/>; public only because actor creation needs it.</summary>
     public HostActor(HostSettings settings)
     {
+        if (settings.Swarm.Transports.OfType<Libp2p.Protocols.Transport.TcpTransport>().Any() && AkkaIoSettings.Advice(Context.System.Settings.Config) is { } advice)
+            _log.Warning(advice);
         var peerstore = Context.ActorOf(PeerstoreActor.Props(settings.Swarm.Clock, settings.Swarm.PeerstoreGracePeriod), "peerstore");
         _swarm = Context.ActorOf(SwarmActor.Props(settings.Swarm, peerstore), "swarm");
         Context.Watch(_swarm);

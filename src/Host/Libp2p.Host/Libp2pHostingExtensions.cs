@@ -25,7 +25,7 @@ public static class Libp2pHostingExtensions
     /// <summary>
     /// Starts the actor system's default <see cref="Libp2pHost"/> with the system (on the
     /// <see cref="TimerScheduler"/>, which costs nothing while idle, unless the application chose
-    /// a scheduler), registers its
+    /// a scheduler; and with <see cref="AkkaIoSettings.Hocon"/> unless it set Akka.IO's), registers its
     /// root actor in the <see cref="ActorRegistry"/> under <see cref="Libp2pHost"/>, and stops it
     /// when the application stops (the host takes part in coordinated shutdown).
     /// </summary>
@@ -43,8 +43,9 @@ public static class Libp2pHostingExtensions
             hocon.AppendLine($"akka.libp2p {{\n{extra}\n}}");
         if (hocon.Length > 0)
             builder.AddHocon(hocon.ToString(), HoconAddMode.Prepend);
-        // A fallback: an application that chose its own scheduler keeps it.
+        // Fallbacks: an application that chose its own scheduler or Akka.IO settings keeps them.
         builder.AddHocon(TimerScheduler.Hocon, HoconAddMode.Append);
+        builder.AddHocon(AkkaIoSettings.Hocon, HoconAddMode.Append);
         if (options.Identity is { } identity)
             builder.AddSetup(new Libp2pSetup { Identity = identity });
         return builder.WithActors((system, registry) => registry.Register<Libp2pHost>(Libp2pHost.Get(system).Actor));

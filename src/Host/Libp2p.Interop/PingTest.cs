@@ -43,6 +43,7 @@ public static class PingTest
             akka.log-dead-letters = off
             akka.log-dead-letters-during-shutdown = off
             akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+            {AkkaIoSettings.Hocon}
             """));
         // What the run is doing, so running out of time says where it was.
         var phase = new Phase($"connecting to Redis at {settings.RedisAddress}");

@@ -63,6 +63,9 @@ public static class AutoNatV2
     {
         ArgumentNullException.ThrowIfNull(selected);
         ArgumentNullException.ThrowIfNull(observed);
+        // Over a relay the address seen is the relay's, not the client's: whose IP it is cannot be told.
+        if (observed.Has(Multiformats.MultiaddrProtocol.P2pCircuit))
+            return true;
         if (!selected.TryGetIPEndPoint(out var target) || !observed.TryGetIPEndPoint(out var source))
             return true;
         return !Normalize(target.Address).Equals(Normalize(source.Address));

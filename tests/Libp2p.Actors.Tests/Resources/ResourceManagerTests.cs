@@ -102,6 +102,40 @@ public sealed class ResourceManagerTests : ResourceTestKit
     }
 
     [Fact]
+    public async Task A_peer_over_its_share_of_a_service_must_be_refused_while_another_peer_still_joins_it()
+    {
+        var (greedy, other) = (NewPeer(), NewPeer());
+        var manager = Start(new ResourceLimits
+        {
+            Services = new Dictionary<string, ScopeLimit> { ["echo"] = new() { StreamsInbound = 4 } },
+            ServicePeers = new Dictionary<string, ScopeLimit> { ["echo"] = new() { StreamsInbound = 2 } },
+        });
+        var held = new List<StreamManagementScope>();
+        for (var i = 0; i < 2; i++)
+        {
+            held.Add(await manager.OpenStreamAsync(greedy, Direction.Inbound));
+            await held[^1].SetServiceAsync("echo");
+        }
+
+        var third = await manager.OpenStreamAsync(greedy, Direction.Inbound);
+        var error = await Assert.ThrowsAsync<ResourceLimitExceededException>(() => third.SetServiceAsync("echo"));
+        Assert.Equal($"service-peer:echo/{greedy}", error.Scope);
+        Assert.Equal("inbound streams", error.Resource);
+        // Refused as a whole: the service holds only the two that joined.
+        Assert.Equal(2, (await manager.ViewServiceAsync("echo")).Usage.NumStreamsInbound);
+        Assert.Equal(2, (await manager.ViewServicePeerAsync("echo", greedy)).Usage.NumStreamsInbound);
+        var fair = await manager.OpenStreamAsync(other, Direction.Inbound);
+        await fair.SetServiceAsync("echo");
+        Assert.Equal(3, (await manager.ViewServiceAsync("echo")).Usage.NumStreamsInbound);
+        Assert.Equal(1, (await manager.ViewServicePeerAsync("echo", other)).Usage.NumStreamsInbound);
+
+        third.Done();
+        fair.Done();
+        held.ForEach(stream => stream.Done());
+        await AllAtZeroAsync(manager);
+    }
+
+    [Fact]
     public async Task Spans_must_nest_and_release_on_Done()
     {
         var manager = Start();
@@ -293,6 +327,27 @@ public sealed class ResourceManagerTests : ResourceTestKit
         Assert.Equal(3, limits.Protocols["/echo/1.0.0"].StreamsInbound);
         Assert.Equal(9, limits.Protocols["/echo/1.0.0"].StreamsOutbound);
         Assert.Equal(2, limits.Protocols["/ping/1.0.0"].Streams);
+    }
+
+    [Fact]
+    public void A_peer_s_share_of_a_service_must_have_go_s_defaults_and_be_set_by_HOCON()
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("""
+            akka.libp2p.resource-manager {
+              service-peer-default { streams-inbound = 5 }
+              service-peers { "libp2p.identify" { streams-inbound = 8 } }
+            }
+            """);
+        var fallback = ResourceLimitDefaults.Scaled(memory: 1L << 30, fileDescriptors: 1000);
+
+        var limits = ResourceLimitDefaults.FromConfig(config, fallback);
+
+        Assert.Equal((16, 16, 32), (fallback.ServicePeers[ServiceNames.Identify].StreamsInbound, fallback.ServicePeers[ServiceNames.Identify].StreamsOutbound, fallback.ServicePeers[ServiceNames.Identify].Streams));
+        Assert.Equal(2, fallback.ServicePeers[ServiceNames.HolePunch].StreamsInbound);
+        Assert.Equal(8, limits.ServicePeers[ServiceNames.Identify].StreamsInbound);
+        Assert.Equal(16, limits.ServicePeers[ServiceNames.Identify].StreamsOutbound);
+        Assert.Equal(2, limits.ServicePeers[ServiceNames.HolePunch].StreamsInbound);
+        Assert.Equal(5, limits.ServicePeerDefault.StreamsInbound);
     }
 
     [Fact]

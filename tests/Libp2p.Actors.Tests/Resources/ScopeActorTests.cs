@@ -224,8 +224,10 @@ public sealed class ScopeActorTests : ResourceTestKit
                         await s.SetServiceAsync(service);
                         pick.HasService = true;
                         var streamUsage = own[pick]["system"];
-                        Charge(pick, [$"service:{service}"], streamUsage);
-                        pick.Charged = [.. pick.Charged, $"service:{service}"];
+                        // The service, and the stream's peer's share of it.
+                        string[] joined = [$"service:{service}", $"service-peer:{service}/{pick.Peer}"];
+                        Charge(pick, joined, streamUsage);
+                        pick.Charged = [.. pick.Charged, .. joined];
                         break;
                     case 5 or 6 when pick is not null: // memory reserved
                         var size = random.Next(1, 8_000);
@@ -267,9 +269,10 @@ public sealed class ScopeActorTests : ResourceTestKit
         await AwaitAssertAsync(async () => Assert.Equal(4, (await manager.SnapshotAsync()).Count), Patience);
     }
 
-    /// <summary>system, transient, peer:…, protocol:…, service:…; not a connection's, stream's or span's own scope.</summary>
+    /// <summary>system, transient, peer:…, protocol:…, service:…, service-peer:…; not a connection's, stream's or span's own scope.</summary>
     private static bool IsNamed(string scope) =>
         scope is "system" or "transient" || scope.StartsWith("protocol:", StringComparison.Ordinal) || scope.StartsWith("service:", StringComparison.Ordinal)
+        || scope.StartsWith("service-peer:", StringComparison.Ordinal)
         || (scope.StartsWith("peer:", StringComparison.Ordinal) && !scope.Contains('/', StringComparison.Ordinal));
 
     private static ScopeStat Add(ScopeStat a, ScopeStat b) => new(a.NumStreamsInbound + b.NumStreamsInbound, a.NumStreamsOutbound + b.NumStreamsOutbound,

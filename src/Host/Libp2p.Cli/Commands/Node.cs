@@ -23,7 +23,7 @@ internal static class Node
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
-        """).WithFallback(ConfigurationFactory.ParseString(TimerScheduler.Hocon));
+        """).WithFallback(ConfigurationFactory.ParseString(TimerScheduler.Hocon)).WithFallback(ConfigurationFactory.ParseString(AkkaIoSettings.Hocon));
 
     /// <summary>An actor system for the tool, with <paramref name="config"/> over the quiet defaults.</summary>
     public static ActorSystem CreateSystem(string name, Config? config = null) =>
