@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Google.Protobuf;
 using Libp2p.Actors.AutoNat;
 using Libp2p.Actors.Connections;
@@ -103,6 +104,31 @@ public sealed class NewSurfaceAttackTests : HostTestKit
 
         Assert.Equal(target.PeerId, identified.Peer);
         GC.KeepAlive(held);
+    }
+
+    /// <summary>
+    /// A peer gone must leave nothing of itself in the identify service: a push read just before the
+    /// last connection closed reaches the service after its Disconnected, and was kept for good, so a
+    /// peer bringing a fresh identity to every connection grew the table without end.
+    /// </summary>
+    [Fact]
+    public async Task An_identify_push_that_arrives_after_its_peer_disconnected_must_leave_no_result_behind()
+    {
+        var target = await StartAsync();
+        var peer = await StartAsync();
+        var identify = await Sys.ActorSelection(target.Actor.Path / "identify").ResolveOne(Patience);
+        async Task<int> KeptAsync() => (await identify.Ask<IdentifyActor.ResultsKept>(IdentifyActor.CountResults.Instance, Patience)).Count;
+        await peer.ConnectAsync((await AddressOfAsync(target)).Encapsulate($"/p2p/{target.PeerId}")).WaitAsync(Patience);
+        await AwaitAssertAsync(async () => Assert.Equal(1, await KeptAsync()), Patience);
+        var connection = Assert.Single(await target.Network.ConnsAsync(peer.PeerId));
+        var swarm = (await peer.Actor.Ask<HostActor.SwarmIs>(HostActor.GetSwarm.Instance, Patience)).Swarm;
+        var push = await IdentifyService.BuildAsync(peer.Settings, swarm, observed: null);
+
+        await peer.Network.ClosePeerAsync(target.PeerId).WaitAsync(Patience);
+        await AwaitAssertAsync(async () => Assert.Equal(0, await KeptAsync()), Patience);
+        identify.Tell(new IdentifyActor.PushReceived(connection, push));
+
+        Assert.Equal(0, await KeptAsync());
     }
 
     /// <summary>

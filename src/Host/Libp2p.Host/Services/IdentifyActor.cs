@@ -37,6 +37,15 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
     /// <summary>An identify push arrived on a connection.</summary>
     internal sealed record PushReceived(ConnectionInfo Connection, IdentifyMessage Message);
 
+    /// <summary>Asks how many peers' identify results are kept; answered with <see cref="ResultsKept"/>.</summary>
+    internal sealed record CountResults
+    {
+        public static CountResults Instance { get; } = new();
+    }
+
+    /// <summary>How many peers' identify results are kept: at most one per connected peer.</summary>
+    internal sealed record ResultsKept(int Count);
+
     private sealed record Answered(PeerId Peer, IdentifyMessage Message, ConnectionInfo Connection);
     private sealed record PushNow;
     private sealed record Unanswered(PeerId Peer, Exception Reason);
@@ -124,6 +133,7 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
         Receive<SwarmProtocol.ProtocolsChanged>(p => p.LocalPeer == _local, _ => SchedulePush());
         Receive<Libp2p.Actors.AutoNat.AdvertisedAddressesChanged>(a => a.LocalPeer == _local, _ => SchedulePush());
         Receive<PushNow>(_ => Push());
+        Receive<CountResults>(_ => Sender.Tell(new ResultsKept(_results.Count)));
     }
 
     /// <inheritdoc />
@@ -218,8 +228,16 @@ public sealed class IdentifyActor : ReceiveActor, IWithTimers
             // the addresses it signs are too (messages can cross: an answer overtaken by a push).
             result = result with { ListenAddresses = known.ListenAddresses, SignedPeerRecord = known.SignedPeerRecord, RecordSequence = known.RecordSequence };
         }
-        _results[peer] = result;
-        var ttl = _connections.ContainsKey(peer) ? PeerstoreProtocol.Ttl.Connected : PeerstoreProtocol.Ttl.RecentlyConnected;
+        // Kept only while connected: an answer or a push read just before the last connection
+        // closed reaches here after its Disconnected, and would stay for good (a peer that brings
+        // a fresh identity to each connection would grow the table without end). The peerstore
+        // keeps what it needs, and forgets it on its own.
+        var connected = _connections.ContainsKey(peer);
+        if (connected)
+            _results[peer] = result;
+        else
+            _results.Remove(peer);
+        var ttl = connected ? PeerstoreProtocol.Ttl.Connected : PeerstoreProtocol.Ttl.RecentlyConnected;
         if (result.ListenAddresses.Count > 0)
             _peerstore.Tell(new PeerstoreProtocol.AddAddresses(peer, result.ListenAddresses, ttl));
         if (result.PublicKey is { } key)
