@@ -28,6 +28,7 @@ public sealed class HopService
     private readonly NetworkClient _network;
     private readonly RelayServiceSettings _settings;
     private readonly IMaterializer _materializer;
+    private long _nextCircuit;
 
     /// <summary>A hop service keeping its books in <paramref name="books"/> and reaching targets through <paramref name="network"/>.</summary>
     public HopService(IActorRef books, NetworkClient network, RelayServiceSettings settings, IMaterializer materializer)
@@ -97,14 +98,18 @@ public sealed class HopService
             await AnswerAsync(hop.Stream, Status.MalformedMessage).ConfigureAwait(false);
             return;
         }
-        var answer = await _books.Ask(new RelayServiceProtocol.OpenCircuit(source, hop.Connection, target), _settings.HandshakeTimeout).ConfigureAwait(false);
-        if (answer is RelayServiceProtocol.Refused refused)
-        {
-            await AnswerAsync(hop.Stream, refused.Status).ConfigureAwait(false);
-            return;
-        }
+        var circuit = Interlocked.Increment(ref _nextCircuit);
         try
         {
+            // Given back in the finally whatever comes of this: refused, allowed, or no answer in
+            // time (the books may have allowed it after the deadline; they ignore a close of a
+            // circuit they refused).
+            var answer = await _books.Ask(new RelayServiceProtocol.OpenCircuit(circuit, source, hop.Connection, target), _settings.HandshakeTimeout).ConfigureAwait(false);
+            if (answer is RelayServiceProtocol.Refused refused)
+            {
+                await AnswerAsync(hop.Stream, refused.Status).ConfigureAwait(false);
+                return;
+            }
             var stop = await OpenStopAsync(source, target).ConfigureAwait(false);
             if (stop is null)
             {
@@ -141,7 +146,7 @@ public sealed class HopService
         }
         finally
         {
-            _books.Tell(new RelayServiceProtocol.CircuitClosed(source, target));
+            _books.Tell(new RelayServiceProtocol.CircuitClosed(circuit));
         }
     }
 

@@ -22,7 +22,9 @@ public sealed class RelayServiceActor : ReceiveActor
     private readonly PeerId _local;
     private readonly Dictionary<PeerId, Reservation> _reservations = new();
     private readonly Dictionary<PeerId, int> _circuits = new();
-    private int _circuitCount;
+    // The circuits allowed and not yet closed, by the asker's id: a close names one, so one told
+    // for a refused circuit, or told twice, finds nothing to give back.
+    private readonly Dictionary<long, (PeerId Source, PeerId Target)> _open = new();
 
     private sealed record Reservation(DateTimeOffset Expiration, Network.ConnectionId Connection);
 
@@ -37,9 +39,10 @@ public sealed class RelayServiceActor : ReceiveActor
         Receive<RelayServiceProtocol.OpenCircuit>(HandleOpenCircuit);
         Receive<RelayServiceProtocol.CircuitClosed>(c =>
         {
-            Release(c.Source);
-            Release(c.Target);
-            _circuitCount--;
+            if (!_open.Remove(c.Id, out var circuit))
+                return;
+            Release(circuit.Source);
+            Release(circuit.Target);
         });
         Receive<SwarmProtocol.Disconnected>(d => d.Connection.LocalPeer == _local, d =>
         {
@@ -51,7 +54,7 @@ public sealed class RelayServiceActor : ReceiveActor
         Receive<RelayServiceProtocol.GetState>(_ =>
         {
             Prune();
-            Sender.Tell(new RelayServiceProtocol.StateIs(_reservations.ToDictionary(r => r.Key, r => r.Value.Expiration), _circuitCount));
+            Sender.Tell(new RelayServiceProtocol.StateIs(_reservations.ToDictionary(r => r.Key, r => r.Value.Expiration), _open.Count));
         });
     }
 
@@ -108,9 +111,13 @@ public sealed class RelayServiceActor : ReceiveActor
                 return;
             }
         }
+        if (!_open.TryAdd(open.Id, (open.Source, open.Target)))
+        {
+            Sender.Tell(new RelayServiceProtocol.Refused(Status.MalformedMessage, $"circuit {open.Id} is open already"));
+            return;
+        }
         _circuits[open.Source] = _circuits.GetValueOrDefault(open.Source) + 1;
         _circuits[open.Target] = _circuits.GetValueOrDefault(open.Target) + 1;
-        _circuitCount++;
         Sender.Tell(new RelayServiceProtocol.CircuitAllowed(open.Source, open.Target));
     }
 

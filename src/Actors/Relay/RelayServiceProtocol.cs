@@ -16,15 +16,19 @@ public static class RelayServiceProtocol
     /// <summary>
     /// <paramref name="Source"/> asks, over <paramref name="SourceConnection"/>, for a circuit to
     /// <paramref name="Target"/>; answered with <see cref="CircuitAllowed"/> or <see cref="Refused"/>.
-    /// An allowed circuit counts until <see cref="CircuitClosed"/>.
+    /// An allowed circuit counts until <see cref="CircuitClosed"/> with the same <paramref name="Id"/>
+    /// (the asker's, unique among its circuits).
     /// </summary>
-    public sealed record OpenCircuit(PeerId Source, ConnectionInfo SourceConnection, PeerId Target);
+    public sealed record OpenCircuit(long Id, PeerId Source, ConnectionInfo SourceConnection, PeerId Target);
 
     /// <summary>The circuit may be opened; it is counted against both peers.</summary>
     public sealed record CircuitAllowed(PeerId Source, PeerId Target);
 
-    /// <summary>The circuit from <paramref name="Source"/> to <paramref name="Target"/> ended (or never got going): it counts no more.</summary>
-    public sealed record CircuitClosed(PeerId Source, PeerId Target);
+    /// <summary>
+    /// The circuit <paramref name="Id"/> ended, or never got going: it counts no more. Told whatever
+    /// the answer was, or when none came in time; one that was refused or already closed changes nothing.
+    /// </summary>
+    public sealed record CircuitClosed(long Id);
 
     /// <summary>No: <paramref name="Status"/> is the spec's code to answer, <paramref name="Reason"/> says why for people.</summary>
     public sealed record Refused(Status Status, string Reason);
