@@ -74,8 +74,11 @@ public sealed class Secp256k1PublicKey : PublicKey
             s = sInteger.PositiveValue;
             return r.SignValue > 0 && s.SignValue > 0 && r.CompareTo(Secp256k1.Curve.N) < 0 && s.CompareTo(Secp256k1.Curve.N) < 0;
         }
-        catch (Exception e) when (e is IOException or ArgumentException or InvalidCastException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // BouncyCastle's ASN.1 parser throws what it likes at malformed BER (Asn1ParsingException
+            // is an InvalidOperationException): the signature is attacker's bytes, and a malformed one
+            // is an invalid one, as Verify promises.
             return false;
         }
     }

@@ -119,6 +119,8 @@ public static class Libp2pCertificate
 
     private static void VerifySelfSignature(X509Fields certificate)
     {
+        if (TryVerifyRsaSelfSignature(certificate))
+            return;
         Org.BouncyCastle.Crypto.AsymmetricKeyParameter key;
         try
         {
@@ -146,6 +148,59 @@ public static class Libp2pCertificate
         if (!valid)
             throw new TlsException("tls: the certificate's self-signature is invalid");
     }
+
+    /// <summary>
+    /// An RSA certificate key is bounded as host keys are (2048 to 8192 bits, an exponent of at
+    /// most 2^32) before any arithmetic, and a PKCS #1 v1.5 self-signature is checked by the
+    /// platform: the key is the remote's throwaway one, sent before anything is authenticated, and
+    /// BouncyCastle's own check of a 16,384-bit key with a huge exponent took 17 s of CPU. False
+    /// when the key is not RSA; an RSA key signed otherwise (PSS) goes on to the general check once
+    /// its size is known to be sane.
+    /// </summary>
+    /// <exception cref="TlsException">The key is out of bounds, or the signature does not verify.</exception>
+    private static bool TryVerifyRsaSelfSignature(X509Fields certificate)
+    {
+        using var rsa = RSA.Create();
+        try
+        {
+            var reader = new AsnReader(certificate.SubjectPublicKeyInfo, AsnEncodingRules.DER).ReadSequence();
+            if (reader.ReadSequence().ReadObjectIdentifier() != RsaEncryption)
+                return false;
+            rsa.ImportSubjectPublicKeyInfo(certificate.SubjectPublicKeyInfo.Span, out _);
+            RsaLimits.Check(rsa, "tls: the certificate's RSA key");
+        }
+        catch (FormatException e)
+        {
+            throw new TlsException(e.Message, e);
+        }
+        catch (Exception e) when (e is AsnContentException or CryptographicException)
+        {
+            throw new TlsException($"tls: the certificate's public key is not usable: {e.Message}", e);
+        }
+        HashAlgorithmName? hash = certificate.SignatureAlgorithm switch
+        {
+            "1.2.840.113549.1.1.11" => HashAlgorithmName.SHA256,
+            "1.2.840.113549.1.1.12" => HashAlgorithmName.SHA384,
+            "1.2.840.113549.1.1.13" => HashAlgorithmName.SHA512,
+            _ => null,
+        };
+        if (hash is not { } name)
+            return false;
+        bool valid;
+        try
+        {
+            valid = rsa.VerifyData(certificate.Tbs.Span, certificate.Signature, name, RSASignaturePadding.Pkcs1);
+        }
+        catch (CryptographicException e)
+        {
+            throw new TlsException($"tls: the certificate's self-signature is invalid: {e.Message}", e);
+        }
+        if (!valid)
+            throw new TlsException("tls: the certificate's self-signature is invalid");
+        return true;
+    }
+
+    private const string RsaEncryption = "1.2.840.113549.1.1.1";
 
     private static (PublicKey Key, byte[] Signature) ReadSignedKey(byte[] der)
     {

@@ -73,6 +73,27 @@ public sealed class Libp2pCertificateTests
         Assert.Equal("tls: the host key's signature over the certificate key does not verify", error.Message);
     }
 
+    /// <summary>An RSA certificate key is checked by the platform (PKCS #1 v1.5), after its size: a good one proves its peer, a bad signature is refused.</summary>
+    [Theory]
+    [InlineData(false, null)]
+    [InlineData(true, "tls: the certificate's self-signature is invalid")]
+    public void A_certificate_with_an_RSA_key_must_prove_its_peer_unless_its_self_signature_is_broken(bool broken, string? refusal)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=rsa", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509Extension(Libp2pCertificate.ExtensionOid,
+            Libp2pCertificate.SignedKey(BadCertificates.Identity, key.ExportSubjectPublicKeyInfo()), critical: false));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var der = certificate.RawData;
+        if (broken)
+            der[^1] ^= 1;
+
+        if (refusal is null)
+            Assert.Equal(PeerId.FromPublicKey(BadCertificates.Identity.PublicKey), Libp2pCertificate.Verify(der, Now).PeerId);
+        else
+            Assert.Equal(refusal, Assert.Throws<TlsException>(() => Libp2pCertificate.Verify(der, Now)).Message);
+    }
+
     [Fact]
     public void A_certificate_without_the_extension_must_be_refused()
     {
