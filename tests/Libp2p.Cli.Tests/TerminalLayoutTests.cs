@@ -48,6 +48,8 @@ public sealed class TerminalLayoutTests
         Assert.DoesNotContain(lines, l => l.Contains(text, StringComparison.Ordinal));
         // At 50 columns the scope names are what gives way.
         Assert.Contains(lines, l => l.TrimStart().StartsWith(width >= 80 ? $"peer:{text[..8]}…{text[^4..]}" : "peer:12D3KooW", StringComparison.Ordinal));
+        if (width >= 120)
+            Assert.Contains(lines, l => l.TrimStart().StartsWith($"service-peer:libp2p.identify/{text[..8]}…{text[^4..]}", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -76,6 +78,7 @@ public sealed class TerminalLayoutTests
             new($"peer:{peer}", used, limit),
             new("protocol:/libp2p-dotnet/resources/1.0.0", used, limit),
             new("service:libp2p.identify", used, ScopeLimit.Unlimited),
+            new($"service-peer:libp2p.identify/{peer}", used, limit),
         ]);
     }
 }

@@ -167,11 +167,12 @@ internal static class TopCommand
         !limits || s.Limit.Memory == long.MaxValue ? Output.Size(s.Usage.Memory) : $"{Output.Size(s.Usage.Memory)}/{Output.Size(s.Limit.Memory)}",
     }).ToList();
 
-    /// <summary>Scope names carry peer IDs (<c>peer:12D3KooW…</c>): those are shortened.</summary>
+    /// <summary>Scope names carry peer IDs (<c>peer:12D3KooW…</c>, <c>service-peer:libp2p.identify/12D3KooW…</c>): those are shortened.</summary>
     private static string ShortScope(string scope)
     {
-        var colon = scope.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 && PeerId.TryParse(scope[(colon + 1)..], out var peer) ? $"{scope[..(colon + 1)]}{Output.ShortPeer(peer)}" : scope;
+        // The peer ID is what follows the kind's colon, or a service's last slash.
+        var cut = Math.Max(scope.IndexOf(':', StringComparison.Ordinal), scope.LastIndexOf('/'));
+        return cut > 0 && PeerId.TryParse(scope[(cut + 1)..], out var peer) ? $"{scope[..(cut + 1)]}{Output.ShortPeer(peer)}" : scope;
     }
 
     private static int[] Widths(string[] header, List<string[]> rows) =>
