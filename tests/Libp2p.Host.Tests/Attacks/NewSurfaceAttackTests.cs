@@ -81,24 +81,8 @@ public sealed class NewSurfaceAttackTests : HostTestKit
         await attacker.ConnectAsync(address).WaitAsync(Patience);
         var resources = target.Settings.Swarm.Resources;
         var limit = (await resources.ViewServiceAsync(ServiceNames.Identify)).Limit.StreamsInbound;
-        var share = (await resources.ViewServicePeerAsync(ServiceNames.Identify, attacker.PeerId)).Limit.StreamsInbound;
-        var held = new List<StreamHandle>();
-        // As many as would fill the whole service, and a few more.
-        for (var i = 0; i < limit + 4; i++)
-        {
-            try
-            {
-                held.Add(await attacker.Network.NewStreamAsync(target.PeerId, [IdentifyService.PushProtocolId]).WaitAsync(Patience));
-            }
-            catch (StreamResetException)
-            {
-                // Over the attacker's share: the target reset it, as it should.
-            }
-        }
-        // The attacker holds its share of the service (go-libp2p's 16 inbound streams), not the service.
-        await AwaitAssertAsync(async () =>
-            Assert.Equal(share, (await resources.ViewServicePeerAsync(ServiceNames.Identify, attacker.PeerId)).Usage.NumStreamsInbound), Patience);
-        Assert.True(share < limit, $"a peer's share ({share}) is less than the service ({limit})");
+        // As many as would fill the whole service, and a few more: it holds its share (go-libp2p's 16).
+        var held = await HoldStreamsAsync(attacker, target, IdentifyService.PushProtocolId, ServiceNames.Identify, limit + 4);
 
         await victim.ConnectAsync(address).WaitAsync(Patience);
         var identified = await victim.IdentifyAsync(target.PeerId).WaitAsync(Patience);
@@ -151,23 +135,8 @@ public sealed class NewSurfaceAttackTests : HostTestKit
         }
         var resources = server.Settings.Swarm.Resources;
         var limit = (await resources.ViewServiceAsync(ServiceNames.HolePunch)).Limit.StreamsInbound;
-        var share = (await resources.ViewServicePeerAsync(ServiceNames.HolePunch, attacker.PeerId)).Limit.StreamsInbound;
-        var held = new List<StreamHandle>();
-        for (var i = 0; i < limit; i++)
-        {
-            try
-            {
-                held.Add(await attacker.Network.NewStreamAsync(server.PeerId, [HolePunchMessages.ProtocolId]).WaitAsync(Patience));
-            }
-            catch (StreamResetException)
-            {
-                // Over the attacker's share: the server reset it, as it should.
-            }
-        }
-        // The attacker holds its share (go-libp2p's 2 streams), not the service.
-        await AwaitAssertAsync(async () =>
-            Assert.Equal(share, (await resources.ViewServicePeerAsync(ServiceNames.HolePunch, attacker.PeerId)).Usage.NumStreamsInbound), Patience);
-        Assert.True(share < limit, $"a peer's share ({share}) is less than the service ({limit})");
+        // As many as would fill the whole service: it holds its share (go-libp2p's 2).
+        var held = await HoldStreamsAsync(attacker, server, HolePunchMessages.ProtocolId, ServiceNames.HolePunch, limit);
 
         var stream = await other.Network.NewStreamAsync(server.PeerId, [HolePunchMessages.ProtocolId]).WaitAsync(Patience);
         await DelimitedMessages.WriteAsync(stream.Stream, HolePunchMessages.Connect([Multiaddr.Parse("/ip4/127.0.0.1/tcp/9")]));
@@ -211,5 +180,34 @@ public sealed class NewSurfaceAttackTests : HostTestKit
         Assert.NotNull(answer);
         Assert.True(answer.MsgCase == Protocols.AutoNat.Pb.Message.MsgOneofCase.DialDataRequest,
             $"the server answered {answer} without asking for dial data: it dialed the relay's IP for a peer behind the relay");
+    }
+
+    /// <summary>
+    /// Opens <paramref name="attempts"/> streams of <paramref name="protocol"/> from
+    /// <paramref name="attacker"/> and sends nothing; those over its share of
+    /// <paramref name="service"/> are reset by <paramref name="target"/>. Returns what it holds,
+    /// once the target counts exactly the share against it, and the share is less than the service.
+    /// </summary>
+    private async Task<List<StreamHandle>> HoldStreamsAsync(Libp2pHost attacker, Libp2pHost target, string protocol, string service, int attempts)
+    {
+        var resources = target.Settings.Swarm.Resources;
+        var share = (await resources.ViewServicePeerAsync(service, attacker.PeerId)).Limit.StreamsInbound;
+        var limit = (await resources.ViewServiceAsync(service)).Limit.StreamsInbound;
+        var held = new List<StreamHandle>();
+        for (var i = 0; i < attempts; i++)
+        {
+            try
+            {
+                held.Add(await attacker.Network.NewStreamAsync(target.PeerId, [protocol]).WaitAsync(Patience));
+            }
+            catch (StreamResetException)
+            {
+                // Over the attacker's share: the target reset it, as it should.
+            }
+        }
+        await AwaitAssertAsync(async () =>
+            Assert.Equal(share, (await resources.ViewServicePeerAsync(service, attacker.PeerId)).Usage.NumStreamsInbound), Patience);
+        Assert.True(share < limit, $"a peer's share ({share}) is less than the service ({limit})");
+        return held;
     }
 }
