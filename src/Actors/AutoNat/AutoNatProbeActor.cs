@@ -113,7 +113,9 @@ public sealed class AutoNatProbeActor : ReceiveActor, IWithTimers
             _refusals++;
             _backoff.Remove(r.Server);
             _refused[r.Server] = _settings.Clock.GetUtcNow();
-            _askedWith[r.Server] = _askedWith.TryGetValue(r.Server, out var before) ? [.. before, .. r.Asked] : [.. r.Asked];
+            if (!_askedWith.TryGetValue(r.Server, out var asked))
+                _askedWith[r.Server] = asked = [];
+            asked.UnionWith(r.Asked);
             _log.Debug("autonat probe: {0} refused to dial any of {1}", r.Server, string.Join(", ", r.Asked));
             Schedule(_settings.RetryInterval);
         });

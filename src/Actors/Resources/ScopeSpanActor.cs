@@ -339,36 +339,15 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     {
         var limits = _directory.Manager.Limits;
         var name = $"service:{service}";
-        var serviceLimit = limits.Services.GetValueOrDefault(service) ?? limits.ServiceDefault;
-        if ((_opening.Peer ?? _peer) is not { } peer)
-        {
-            SetNamed(ServiceRank, name, serviceLimit, from: null, replyTo, _ => new ServiceSet(name));
-            return;
-        }
-        if (_edges.Exists(e => e.Rank == ServiceRank))
-        {
-            replyTo.Fail(new InvalidOperationException($"{_account.Name} already has a scope of that kind"));
-            return;
-        }
-        (int, Step)[] path =
-        [
-            (ServiceRank, new Step(_directory.System, name, serviceLimit)),
-            (ServicePeerRank, new Step(_directory.System, $"service-peer:{service}/{peer}", limits.ServicePeers.GetValueOrDefault(service) ?? limits.ServicePeerDefault)),
-        ];
-        Run(_own, ReservationPriority.Always, path, chargeOwn: false,
-            approved: scopes =>
-            {
-                _edges.Add((ServiceRank, scopes[0]));
-                _edges.Add((ServicePeerRank, scopes[1]));
-                _edges.Sort((a, b) => a.Rank.CompareTo(b.Rank));
-                EdgesChanged();
-                replyTo.Ok(new ServiceSet(name));
-            },
-            refused: replyTo.Fail);
+        (int, Step) serviceStep = (ServiceRank, new Step(_directory.System, name, limits.Services.GetValueOrDefault(service) ?? limits.ServiceDefault));
+        (int, Step)[] path = (_opening.Peer ?? _peer) is { } peer
+            ? [serviceStep, (ServicePeerRank, new Step(_directory.System, $"service-peer:{service}/{peer}", limits.ServicePeers.GetValueOrDefault(service) ?? limits.ServicePeerDefault))]
+            : [serviceStep];
+        Move(path, from: null, approved: () => replyTo.Ok(new ServiceSet(name)), refused: replyTo.Fail);
     }
 
     private void SetNamed(int rank, string name, ScopeLimit limit, int? from, ReplyTo replyTo, Func<string, object> answer) =>
-        Move(rank, new Step(_directory.System, name, limit), from,
+        Move([(rank, new Step(_directory.System, name, limit))], from,
             approved: () => replyTo.Ok(answer(name)), refused: replyTo.Fail);
 
     private void Open((int Rank, Step Step)[] path, IActorRef[] scopes, bool allowlisted)
@@ -425,7 +404,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         }
         var limits = _directory.Manager.Limits;
         var peerStep = new Step(_directory.System, $"peer:{peer}", limits.Peers.GetValueOrDefault(peer) ?? limits.PeerDefault);
-        void ToPeer() => Move(PeerRank, peerStep, from: TransientRank,
+        void ToPeer() => Move([(PeerRank, peerStep)], from: TransientRank,
             approved: () =>
             {
                 _peer = peer;
@@ -459,16 +438,19 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                 : e));
     }
 
-    /// <summary>Charges what this scope holds to one more scope and, once it took it, gives it back to the one of rank <paramref name="from"/>.</summary>
-    private void Move(int rank, Step step, int? from, Action approved, Action<Exception> refused)
+    /// <summary>
+    /// Charges what this scope holds to more scopes (the steps of <paramref name="path"/>, all or
+    /// none) and, once they took it, gives it back to the one of rank <paramref name="from"/>.
+    /// </summary>
+    private void Move((int Rank, Step Step)[] path, int? from, Action approved, Action<Exception> refused)
     {
-        if (_edges.Exists(e => e.Rank == rank))
+        if (Array.Exists(path, p => _edges.Exists(e => e.Rank == p.Rank)))
         {
             refused(new InvalidOperationException($"{_account.Name} already has a scope of that kind"));
             return;
         }
         // Charged first, given back second: for a moment it counts twice, never zero times.
-        Run(_own, ReservationPriority.Always, [(rank, step)], chargeOwn: false,
+        Run(_own, ReservationPriority.Always, path, chargeOwn: false,
             approved: scopes =>
             {
                 if (from is { } rankFrom && _edges.FindIndex(e => e.Rank == rankFrom) is >= 0 and var index)
@@ -476,7 +458,8 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
                     _edges[index].Actor.Tell(new Detach(Self));
                     _edges.RemoveAt(index);
                 }
-                _edges.Add((rank, scopes[0]));
+                for (var i = 0; i < path.Length; i++)
+                    _edges.Add((path[i].Rank, scopes[i]));
                 _edges.Sort((a, b) => a.Rank.CompareTo(b.Rank));
                 EdgesChanged();
                 approved();

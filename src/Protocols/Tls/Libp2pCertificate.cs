@@ -160,12 +160,20 @@ public static class Libp2pCertificate
     /// <exception cref="TlsException">The key is out of bounds, or the signature does not verify.</exception>
     private static bool TryVerifyRsaSelfSignature(X509Fields certificate)
     {
-        using var rsa = RSA.Create();
         try
         {
             var reader = new AsnReader(certificate.SubjectPublicKeyInfo, AsnEncodingRules.DER).ReadSequence();
             if (reader.ReadSequence().ReadObjectIdentifier() != RsaEncryption)
                 return false;
+        }
+        catch (AsnContentException e)
+        {
+            throw new TlsException($"tls: the certificate's public key is not usable: {e.Message}", e);
+        }
+        // Only for RSA keys: the usual certificate key (P-256) makes no RSA object.
+        using var rsa = RSA.Create();
+        try
+        {
             rsa.ImportSubjectPublicKeyInfo(certificate.SubjectPublicKeyInfo.Span, out _);
             RsaLimits.Check(rsa, "tls: the certificate's RSA key");
         }
@@ -173,7 +181,7 @@ public static class Libp2pCertificate
         {
             throw new TlsException(e.Message, e);
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException)
+        catch (CryptographicException e)
         {
             throw new TlsException($"tls: the certificate's public key is not usable: {e.Message}", e);
         }
