@@ -148,6 +148,10 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         {
             ScheduleOnce(UpgradeTimer, _stage._settings.UpgradeTimeout);
             _core.Start();
+            // A connection refused as soon as it was materialized (the Swarm over its limits) is
+            // cut before it reads a byte.
+            if (_handle.HasQueuedCommands && !TakeCommands())
+                return;
             Pull(_stage._in);
             AfterWork();
         }
@@ -243,6 +247,14 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         private void OnPush()
         {
             var bytes = Grab(_stage._in);
+            // During the upgrade a command queued before these bytes comes first: an abort whose
+            // wake-up is still on its way must not lose to a handshake message that would let the
+            // remote finish its side.
+            if (!_upgraded && _handle.HasQueuedCommands && !TakeCommands())
+            {
+                TransportBuffers.Return(bytes);
+                return;
+            }
             _core.Receive(bytes.ToReadOnlySpan(), _events);
             // Decrypted (what a frame cut short left is copied): the transport's array can be reused.
             TransportBuffers.Return(bytes);
@@ -471,13 +483,20 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
         /// <summary>Handles every command queued on the handle, then flushes once.</summary>
         private void OnCommands()
         {
+            if (TakeCommands())
+                AfterWork();
+        }
+
+        /// <summary>Handles the commands queued so far; false once one of them failed the stage.</summary>
+        private bool TakeCommands()
+        {
             _handle.DrainStarted();
             while (_handle.TryTakeCommand(out var command))
             {
                 if (!OnCommand(command))
-                    return;
+                    return false;
             }
-            AfterWork();
+            return true;
         }
 
         /// <summary>Handles one command; false once the stage failed.</summary>

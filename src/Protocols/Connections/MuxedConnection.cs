@@ -104,6 +104,8 @@ public sealed class MuxedConnection
     /// <summary>The stage starts taking queued commands: one queued from now on wakes it again.</summary>
     internal void DrainStarted() => Volatile.Write(ref _wakeScheduled, 0);
 
+    internal bool HasQueuedCommands => !_queued.IsEmpty;
+
     internal bool TryTakeCommand([MaybeNullWhen(false)] out ConnectionCommand command) => _queued.TryDequeue(out command);
 
     private void RefuseQueued()

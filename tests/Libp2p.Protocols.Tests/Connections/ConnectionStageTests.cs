@@ -263,13 +263,18 @@ public sealed class ConnectionStageTests : ConnectionTestKit
     {
         var (listenOn, at) = transport == "memory" ? (MemoryTransport.Instance, "/memory/0") : (Tcp(transport), "/ip4/127.0.0.1/tcp/0");
         // The Swarm refuses an inbound connection over its limits this way: a command queued before
-        // the stage started must still reach it.
+        // the stage started must still reach it, and before the dialer's first bytes. Those are
+        // held until the abort was queued, so a thread preempted between the two cannot let the
+        // handshake through first.
         var refused = new TaskCompletionSource<MuxedConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
         var bound = await listenOn.Listen(Sys, Multiaddr.Parse(at))
             .To(Sink.ForEach<InboundConnection>(c =>
             {
-                var connection = Upgrader.Accept(Materializer, c, new UpgradeSettings(ListenerKey));
+                var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var held = c with { Flow = c.Flow.SelectAsync(1, async bytes => { await aborted.Task; return bytes; }) };
+                var connection = Upgrader.Accept(Materializer, held, new UpgradeSettings(ListenerKey));
                 connection.Abort(new InvalidOperationException("over the limit"));
+                aborted.SetResult();
                 refused.TrySetResult(connection);
             }))
             .Run(Materializer).WaitAsync(Patience);
