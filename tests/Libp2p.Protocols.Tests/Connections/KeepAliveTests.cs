@@ -43,12 +43,24 @@ public sealed class KeepAliveTests : ConnectionTestKit
     {
         var core = new PingCountingCore(ListenerKey.PublicKey);
         var settings = new ConnectionStageSettings(TimeSpan.FromSeconds(15), 16, TimeSpan.FromMilliseconds(200));
-        // Every ping is answered at once, and nothing else ever comes.
-        var (queue, handle) = Source.Queue<ByteString>(16, Akka.Streams.OverflowStrategy.Fail)
-            .ViaMaterialized(Flow.FromGraph(new ConnectionStage(() => core, settings)), Keep.Both)
+        // Every ping is answered at once, and nothing else ever comes. The first, sent as the stage
+        // starts (maybe before Run returns), by the Pong the remote starts with; every later one
+        // through the queue, known before the stage starts.
+        Akka.Streams.ISourceQueueWithComplete<ByteString>? answers = null;
+        core.Pinged = () =>
+        {
+            if (core.SpokenAtEachPing.Count > 1)
+                _ = answers!.OfferAsync(Pong);
+        };
+        var handle = Source.Single(Pong)
+            .Concat(Source.Queue<ByteString>(16, Akka.Streams.OverflowStrategy.Fail).MapMaterializedValue(q =>
+            {
+                answers = q;
+                return NotUsed.Instance;
+            }))
+            .ViaMaterialized(Flow.FromGraph(new ConnectionStage(() => core, settings)), Keep.Right)
             .To(Sink.Ignore<ByteString>())
             .Run(Materializer);
-        core.Pinged = () => _ = queue.OfferAsync(Pong);
 
         // Still pinged at every tick: a pong alone proves nothing the ping did not ask.
         await AwaitAssertAsync(() => Assert.True(core.SpokenAtEachPing.Count >= 4), Patience);
