@@ -14,10 +14,10 @@ public sealed class TimerSchedulerTests() : TestKit(TimerScheduler.Hocon + "\nak
         var cancelledRan = false;
         var cancel = new Cancelable((IScheduler)Scheduler);
         // Due long enough after the cancel that a thread descheduled on a loaded machine still cancels it first.
-        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(500), () => cancelledRan = true, cancel);
+        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromSeconds(2), () => cancelledRan = true, cancel);
         cancel.Cancel();
         var later = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(600), () => later.TrySetResult());
+        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromSeconds(2.1), () => later.TrySetResult());
         await later.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(cancelledRan);
     }
@@ -63,13 +63,13 @@ public sealed class TimerSchedulerTests() : TestKit(TimerScheduler.Hocon + "\nak
         var scheduler = new TimerScheduler(Sys.Settings.Config.GetConfig("akka.scheduler"), Sys.Log);
         var ran = false;
         // Due long enough after the dispose that a thread descheduled on a loaded machine still disposes first.
-        ((IScheduler)scheduler).Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(500), () => ran = true);
+        ((IScheduler)scheduler).Advanced.ScheduleOnce(TimeSpan.FromSeconds(2), () => ran = true);
         Assert.Equal(1, scheduler.Pending);
         scheduler.Dispose();
         Assert.Equal(0, scheduler.Pending);
         // An item scheduled later on the system's scheduler runs after the disposed one's deadline.
         var later = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(600), () => later.TrySetResult());
+        Scheduler.Advanced.ScheduleOnce(TimeSpan.FromSeconds(2.1), () => later.TrySetResult());
         await later.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(ran);
     }
