@@ -70,7 +70,19 @@ public sealed class TlsStageTests : ConnectionTestKit
         var served = Task.Run(async () =>
         {
             using var socket = await listener.AcceptTcpClientAsync();
-            await socket.GetStream().WriteAsync("HTTP/1.1 400 Bad Request\r\n\r\n"u8.ToArray());
+            var stream = socket.GetStream();
+            await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\n\r\n"u8.ToArray());
+            // Until the client is gone: closed with its ClientHello unread, this socket would send a
+            // reset, and the transport's failure could reach the stage before the handshake's error.
+            try
+            {
+                while (await stream.ReadAsync(new byte[4096]) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+            }
         });
         var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{((IPEndPoint)listener.LocalEndpoint).Port}");
         var stage = BidiFlow.FromGraph(new TlsStage((channel, cancel) => channel.Ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
