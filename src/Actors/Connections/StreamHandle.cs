@@ -102,7 +102,10 @@ public sealed class StreamHandle
     /// <summary>Stops writing; the remote reads end-of-stream (the seed's <c>CloseWrite</c>).</summary>
     public void CloseWrite() => Stream.CloseWrite();
 
-    /// <summary>Stops reading (the seed's <c>CloseRead</c>).</summary>
+    /// <summary>
+    /// Stops reading (the seed's <c>CloseRead</c>): a read in progress and every later one fail with
+    /// <see cref="StreamClosedException"/>; writing goes on.
+    /// </summary>
     public void CloseRead() => _muxed.CloseRead();
 
     /// <summary>Closes both directions without waiting for the remote (the seed's <c>Close</c>).</summary>

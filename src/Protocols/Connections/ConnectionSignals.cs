@@ -15,6 +15,8 @@ internal abstract record ConnectionCommand
     public sealed record AttachSource(long StreamId, Action<StreamSignal> Signal, IChunkReader? Chunks = null) : ConnectionCommand;
     public sealed record PullSource(long StreamId) : ConnectionCommand;
     public sealed record CancelSource(long StreamId) : ConnectionCommand;
+    /// <summary>The owner stops reading (<c>CloseRead</c>): unlike a source's cancel, whoever reads is told.</summary>
+    public sealed record CloseRead(long StreamId) : ConnectionCommand;
     public sealed record AttachSink(long StreamId, Action<StreamSignal> Signal) : ConnectionCommand;
     /// <summary>Bytes to send; <paramref name="Pooled"/>, the array under them (from the transport's pool or the shared one), goes back once the muxer took them.</summary>
     public sealed record Write(long StreamId, ReadOnlyMemory<byte> Bytes, byte[]? Pooled = null) : ConnectionCommand;
@@ -69,6 +71,17 @@ public sealed class StreamResetException : IOException
 {
     /// <summary>Creates the exception with the reason text.</summary>
     public StreamResetException(string message) : base(message) { }
+}
+
+/// <summary>
+/// The stream's side was closed here (<c>CloseRead</c>, or the whole stream closed and let go):
+/// a read in progress and every later one fail with it, not with the end of the stream, as the
+/// seed's <c>CloseRead</c> asks.
+/// </summary>
+public sealed class StreamClosedException : IOException
+{
+    /// <summary>Creates the exception with the reason text.</summary>
+    public StreamClosedException(string message) : base(message) { }
 }
 
 /// <summary>The connection carrying a stream closed or failed; the inner exception says why.</summary>

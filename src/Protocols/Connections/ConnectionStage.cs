@@ -511,25 +511,30 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                     _opensBeforeUpgrade.Enqueue(open.Opened);
                     break;
                 case ConnectionCommand.AttachSource attach:
-                    if (_streams.TryGetValue(attach.StreamId, out StreamState? state) && state.Failure is null)
+                    if (_streams.TryGetValue(attach.StreamId, out StreamState? state) && state.Failure is null && !state.ReadClosed)
                     {
                         state.Source = attach.Signal;
                         state.ChunkReader = attach.Chunks;
                     }
                     else
-                        attach.Signal(new StreamSignal.Failed(state?.Failure ?? Gone(attach.StreamId)));
+                        attach.Signal(new StreamSignal.Failed(state?.Failure ?? Closed(attach.StreamId, state is not null, "reading")));
                     break;
                 case ConnectionCommand.AttachSink attach:
                     if (_streams.TryGetValue(attach.StreamId, out state) && state.Failure is null && !state.WriteClosed)
                         state.Sink = attach.Signal;
                     else
-                        attach.Signal(new StreamSignal.Failed(state?.Failure ?? Gone(attach.StreamId)));
+                        attach.Signal(new StreamSignal.Failed(state?.Failure ?? Closed(attach.StreamId, state is not null, "writing")));
                     break;
                 case ConnectionCommand.PullSource pull when _streams.TryGetValue(pull.StreamId, out state):
                     state.Demand = true;
                     Deliver(state);
                     break;
                 case ConnectionCommand.CancelSource cancel when _streams.TryGetValue(cancel.StreamId, out state):
+                    CloseRead(state);
+                    break;
+                case ConnectionCommand.CloseRead close when _streams.TryGetValue(close.StreamId, out state) && !state.ReadClosed:
+                    // The reader is told, or it would wait for bytes that are now dropped.
+                    state.Source?.Invoke(new StreamSignal.Failed(Closed(close.StreamId, true, "reading")));
                     CloseRead(state);
                     break;
                 case ConnectionCommand.Write write when _streams.TryGetValue(write.StreamId, out state):
@@ -714,7 +719,9 @@ public sealed class ConnectionStage : GraphStageWithMaterializedValue<FlowShape<
                 ScheduleOnce(new StreamCloseTimer(state.Stream.Id), _stage._settings.StreamCloseTimeout);
         }
 
-        private static StreamResetException Gone(long id) => new($"stream {id} is closed");
+        /// <summary>Why a reader or writer of a stream closed here is refused: its half, or the whole stream once it was let go.</summary>
+        private static StreamClosedException Closed(long id, bool halfKnown, string half) =>
+            new(halfKnown ? $"stream {id} was closed for {half}" : $"stream {id} is closed");
 
         private sealed record StreamCloseTimer(long StreamId);
     }

@@ -59,8 +59,11 @@ public sealed class MuxedStream
     /// <summary>Half-closes: no more writes, the remote reads end-of-stream and may still write.</summary>
     public void CloseWrite() => Connection.Post(new ConnectionCommand.CompleteSink(Id));
 
-    /// <summary>Stops reading: inbound data is discarded and no more window is granted.</summary>
-    public void CloseRead() => Connection.Post(new ConnectionCommand.CancelSource(Id));
+    /// <summary>
+    /// Stops reading: inbound data is discarded and no more window is granted. A read in progress,
+    /// and every later one, fails with <see cref="StreamClosedException"/>.
+    /// </summary>
+    public void CloseRead() => Connection.Post(new ConnectionCommand.CloseRead(Id));
 
     /// <summary>Aborts both directions; the remote's reads and writes fail with a reset.</summary>
     public void Reset() => Connection.Post(new ConnectionCommand.ResetStream(Id, "reset locally"));

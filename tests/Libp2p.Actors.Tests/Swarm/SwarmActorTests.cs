@@ -328,6 +328,25 @@ public sealed class SwarmActorTests : SwarmTestKit
         CloseAll(a, b);
     }
 
+    [Fact]
+    public async Task Closing_a_stream_must_end_a_read_waiting_on_it_with_an_error_not_the_end_of_the_stream()
+    {
+        var a = StartHost();
+        var b = StartHost();
+        var held = new TaskCompletionSource();
+        SetHandler(a, "/silent/1.0.0", StreamHandler.From(_ => held.Task));
+        var stream = await OpenAsync(b, a, "/silent/1.0.0");
+        var reading = stream.Stream.ReadAsync(new byte[16]).AsTask();
+
+        stream.Close();
+
+        var error = await Assert.ThrowsAsync<StreamClosedException>(() => reading.WaitAsync(Patience));
+        Assert.EndsWith(" was closed for reading", error.Message, StringComparison.Ordinal);
+        await stream.Completion.WaitAsync(Patience);
+        held.SetResult();
+        CloseAll(a, b);
+    }
+
     private sealed class EchoActor : ReceiveActor
     {
         public EchoActor() => ReceiveAsync<StreamAccepted>(async accepted =>

@@ -12,6 +12,13 @@ namespace Libp2p.Protocols.Tests.Connections;
 
 public sealed class ConnectionStageTests : ConnectionTestKit
 {
+    private static async Task<byte> ReadOneAsync(Stream stream)
+    {
+        var buffer = new byte[1];
+        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(Patience);
+        return buffer[0];
+    }
+
     public static TheoryData<string, string> Paths => new()
     {
         { "tcp", "/yamux/1.0.0" },
@@ -105,6 +112,37 @@ public sealed class ConnectionStageTests : ConnectionTestKit
         // The remote, which never closed its half, is reset once the close timeout ran out.
         var reset = await Assert.ThrowsAsync<StreamResetException>(() => silent.Completion.WaitAsync(Patience));
         Assert.Contains("reset by the remote", reset.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public async Task CloseRead_must_fail_the_read_in_progress_and_every_later_one_and_leave_writing_open(string transport, string muxer)
+    {
+        var (t, address) = Over(transport);
+        var pair = await ConnectAsync(t, address, Only(muxer));
+        var local = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        var stream = local.AsStream();
+        // A byte announces the stream (mplex sends nothing before it); the remote then says nothing.
+        await stream.WriteAsync(new byte[] { 1 });
+        var remote = (await pair.Listener.InboundStreams.ReadAsync().AsTask().WaitAsync(Patience)).AsStream();
+        Assert.Equal(1, await ReadOneAsync(remote));
+        var reading = stream.ReadAsync(new byte[16]).AsTask();
+
+        // As the seed's CloseRead: reads in progress end with an error that is not the end of the
+        // stream, and no later read succeeds.
+        local.CloseRead();
+
+        var error = await Assert.ThrowsAsync<StreamClosedException>(() => reading.WaitAsync(Patience));
+        Assert.Equal($"stream {local.Id} was closed for reading", error.Message);
+        await Assert.ThrowsAsync<StreamClosedException>(() => stream.ReadAsync(new byte[16]).AsTask().WaitAsync(Patience));
+        // A source made after it fails the same way, at once.
+        var other = await pair.Dialer.OpenStreamAsync().WaitAsync(Patience);
+        other.CloseRead();
+        var late = await Assert.ThrowsAsync<StreamClosedException>(() => other.Source.RunWith(Sink.Ignore<ByteString>(), Materializer).WaitAsync(Patience));
+        Assert.Equal($"stream {other.Id} was closed for reading", late.Message);
+        // The first one's writing half is still open.
+        await stream.WriteAsync(new byte[] { 2 });
+        Assert.Equal(2, await ReadOneAsync(remote));
     }
 
     [Theory]
