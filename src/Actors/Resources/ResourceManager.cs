@@ -233,11 +233,11 @@ public sealed class ResourceManager : IDisposable
     public async Task<ConnectionManagementScope> OpenConnectionAsync(Direction direction, bool useFileDescriptor, Multiaddr? endpoint = null, IActorRef? owner = null)
     {
         if (!Counting)
-            return new ConnectionManagementScope(null, null, "transient/conn", null, allowlisted: false);
+            return new ConnectionManagementScope(null, null, "transient/conn", null, allowlisted: false, end: null);
         var answer = Answers.New<ScopeSpanActor.Opened>();
         Actor.Tell(new ResourceManagerActor.OpenConnection(direction, useFileDescriptor, endpoint, owner) { Answer = answer });
         var opened = await answer.Task.ConfigureAwait(false);
-        return new ConnectionManagementScope(opened.Scope, Answers, opened.Name, opened.Memory, opened.Allowlisted);
+        return new ConnectionManagementScope(opened.Scope, Answers, opened.Name, opened.Memory, opened.Allowlisted, opened.End);
     }
 
     /// <summary>Opens a stream's scope, counted against its peer and the transient scope (the seed's <c>OpenStream</c>).</summary>
@@ -245,11 +245,11 @@ public sealed class ResourceManager : IDisposable
     public async Task<StreamManagementScope> OpenStreamAsync(PeerId peer, Direction direction, IActorRef? owner = null)
     {
         if (!Counting)
-            return new StreamManagementScope(null, null, $"peer:{peer}/stream", $"peer:{peer}");
+            return new StreamManagementScope(null, null, $"peer:{peer}/stream", $"peer:{peer}", end: null);
         var answer = Answers.New<ScopeSpanActor.Opened>();
         Actor.Tell(new ResourceManagerActor.OpenStream(peer, direction, owner) { Answer = answer });
         var opened = await answer.Task.ConfigureAwait(false);
-        return new StreamManagementScope(opened.Scope, Answers, opened.Name, $"peer:{peer}");
+        return new StreamManagementScope(opened.Scope, Answers, opened.Name, $"peer:{peer}", opened.End);
     }
 
     /// <summary>The system scope's usage and limit (the seed's <c>ViewSystem</c>).</summary>

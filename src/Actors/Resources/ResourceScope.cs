@@ -16,12 +16,14 @@ public class ResourceScopeSpan : IDisposable
 {
     private volatile bool _done;
     private readonly Answers? _answers;
+    private readonly ScopeEnd? _end;
 
-    internal ResourceScopeSpan(IActorRef? actor, Answers? answers, string name)
+    internal ResourceScopeSpan(IActorRef? actor, Answers? answers, string name, ScopeEnd? end)
     {
         Actor = actor;
         _answers = answers;
         Name = name;
+        _end = end;
     }
 
     /// <summary>Tells the scope's actor a request built around its answer, and returns the answer.</summary>
@@ -29,7 +31,21 @@ public class ResourceScopeSpan : IDisposable
     {
         var answer = _answers!.New<T>();
         Actor!.Tell(request(answer));
+        RefuseIfEnded(answer);
         return answer.Task;
+    }
+
+    /// <summary>
+    /// A request told to an actor that has stopped goes to dead letters, and its answer would fail
+    /// only when the manager gives up on it, as a timeout: it is refused now, as closed. Checked
+    /// after the request was told: an actor that stopped before could not take it, and one that
+    /// took it has answered already (failing an answered request changes nothing), or lost the
+    /// answer with its end.
+    /// </summary>
+    private void RefuseIfEnded(IAnswer answer)
+    {
+        if (_end is { Ended: true })
+            answer.Fail(new ResourceScopeClosedException(Name));
     }
 
     /// <summary>The scope's actor; null for the <see cref="ResourceManager.Null"/> manager.</summary>
@@ -48,6 +64,7 @@ public class ResourceScopeSpan : IDisposable
             return Task.CompletedTask;
         var answer = _answers!.New<ScopeSpanActor.MemoryReserved>();
         Actor.Tell(new ScopeSpanActor.ReserveMemory(size, priority) { Answer = answer });
+        RefuseIfEnded(answer);
         return answer.Task;
     }
 
@@ -55,7 +72,7 @@ public class ResourceScopeSpan : IDisposable
     public void ReleaseMemory(int size) => Actor?.Tell(new ScopeSpanActor.ReleaseMemory(size));
 
     /// <summary>The scope's usage (the seed's <c>Stat</c>): what it holds itself and what its spans hold.</summary>
-    public async Task<ScopeStat> StatAsync() => Actor is null || _done
+    public async Task<ScopeStat> StatAsync() => Actor is null || _done || _end is { Ended: true }
         ? ScopeStat.Zero
         : (await Actor.Ask<ScopeProtocol.StatIs>(ScopeProtocol.GetStat.Instance, ResourceManager.AnswerTimeout).ConfigureAwait(false)).Scope.Usage;
 
@@ -64,9 +81,9 @@ public class ResourceScopeSpan : IDisposable
     {
         ThrowIfDone();
         if (Actor is null)
-            return new ResourceScopeSpan(null, null, $"{Name}/span");
+            return new ResourceScopeSpan(null, null, $"{Name}/span", null);
         var opened = await Request<ScopeSpanActor.Opened>(a => new ScopeSpanActor.BeginSpan { Answer = a }).ConfigureAwait(false);
-        return new ResourceScopeSpan(opened.Scope, _answers, opened.Name);
+        return new ResourceScopeSpan(opened.Scope, _answers, opened.Name, opened.End);
     }
 
     /// <summary>
@@ -85,10 +102,10 @@ public class ResourceScopeSpan : IDisposable
     /// <summary>Whether <see cref="Done"/> was called on this handle.</summary>
     public bool IsDone => _done;
 
-    /// <exception cref="ResourceScopeClosedException">The scope is done.</exception>
+    /// <exception cref="ResourceScopeClosedException">The scope is done, or its actor stopped (its owner did).</exception>
     private protected void ThrowIfDone()
     {
-        if (_done)
+        if (_done || _end is { Ended: true })
             throw new ResourceScopeClosedException(Name);
     }
 
@@ -109,7 +126,7 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
 {
     private readonly MemoryLease? _lease;
 
-    internal ConnectionManagementScope(IActorRef? actor, Answers? answers, string name, MemoryLease? lease, bool allowlisted) : base(actor, answers, name)
+    internal ConnectionManagementScope(IActorRef? actor, Answers? answers, string name, MemoryLease? lease, bool allowlisted, ScopeEnd? end) : base(actor, answers, name, end)
     {
         _lease = lease;
         Allowlisted = allowlisted;
@@ -161,7 +178,7 @@ public sealed class ConnectionManagementScope : ResourceScopeSpan
 /// </summary>
 public sealed class StreamManagementScope : ResourceScopeSpan
 {
-    internal StreamManagementScope(IActorRef? actor, Answers? answers, string name, string peerScope) : base(actor, answers, name) => PeerScope = peerScope;
+    internal StreamManagementScope(IActorRef? actor, Answers? answers, string name, string peerScope, ScopeEnd? end) : base(actor, answers, name, end) => PeerScope = peerScope;
 
     /// <summary>The peer's scope (the seed's <c>PeerScope</c>), e.g. <c>peer:12D3…</c>.</summary>
     public string PeerScope { get; }
@@ -191,4 +208,14 @@ public sealed class StreamManagementScope : ResourceScopeSpan
             ? $"service:{service}"
             : (await Request<ScopeSpanActor.ServiceSet>(a => new ScopeSpanActor.SetService(service) { Answer = a }).ConfigureAwait(false)).Scope;
     }
+}
+
+/// <summary>Whether a scope's actor has stopped: set as it stops, read by the scope's handles.</summary>
+internal sealed class ScopeEnd
+{
+    private volatile bool _ended;
+
+    public bool Ended => _ended;
+
+    public void End() => _ended = true;
 }

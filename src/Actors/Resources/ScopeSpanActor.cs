@@ -37,6 +37,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     private bool _allowlisted;
     private PeerId? _peer;
     private MemoryLease? _lease;
+    private readonly ScopeEnd _end = new();
     private long _nextId;
     private long _waiting = -1;
     // The one reservation of ours on its way at a time, in this token, used again for the next.
@@ -114,6 +115,9 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     public sealed record Opened(IActorRef Scope, string Name, bool Allowlisted)
     {
         internal MemoryLease? Memory { get; init; }
+
+        /// <summary>Marked when the actor stops, so its handles refuse at once what it would never answer.</summary>
+        internal ScopeEnd? End { get; init; }
     }
 
     /// <summary>The lease is short of memory: reserve a block more (the first one when the muxer is about to start).</summary>
@@ -177,7 +181,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         {
             _edges.AddRange(_opening.Edges);
             EdgesChanged();
-            _opening.ReplyTo.Ok(new Opened(Self, _account.Name, false));
+            _opening.ReplyTo.Ok(new Opened(Self, _account.Name, false) { End = _end });
             _open = true;
             return;
         }
@@ -206,6 +210,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
     /// <inheritdoc />
     protected override void PostStop()
     {
+        _end.End();
         _lease?.Close();
         // Explicit, so the scopes above give back at once; each also watches us, whatever stopped us.
         foreach (var (_, actor) in _edges)
@@ -359,7 +364,7 @@ public sealed class ScopeSpanActor : UntypedActor, IWithUnboundedStash
         EdgesChanged();
         if (_opening.Kind == ScopeKind.Connection)
             _lease = new MemoryLease(Self, LeaseBlock);
-        _opening.ReplyTo.Ok(new Opened(Self, _account.Name, allowlisted) { Memory = _lease });
+        _opening.ReplyTo.Ok(new Opened(Self, _account.Name, allowlisted) { Memory = _lease, End = _end });
         _open = true;
         Stash.UnstashAll();
     }

@@ -29,6 +29,32 @@ public sealed class ResourceManagerTests : ResourceTestKit
     }
 
     [Fact]
+    public async Task A_scope_whose_owner_stopped_must_refuse_at_once_as_closed_not_time_out()
+    {
+        var manager = Start();
+        var owner = CreateTestProbe();
+        var stream = await manager.OpenStreamAsync(NewPeer(), Direction.Inbound, owner.Ref);
+        var span = await stream.BeginSpanAsync();
+        // The span is the stream scope's child: it has stopped by the time its parent has.
+        Watch(stream.Actor!);
+
+        // The stream's owner goes (a stream reset, a connection cut): its scope goes with it, and
+        // nothing ever answers what is asked of it after.
+        Sys.Stop(owner.Ref);
+        ExpectTerminated(stream.Actor!);
+
+        // Well within the 10 s an unanswered request waits: refused now, as closed, naming the scope.
+        var closed = TimeSpan.FromSeconds(3);
+        var error = await Assert.ThrowsAsync<ResourceScopeClosedException>(() => stream.ReserveMemoryAsync(1024, ReservationPriority.Always).WaitAsync(closed));
+        Assert.Equal(stream.Name, error.Scope);
+        await Assert.ThrowsAsync<ResourceScopeClosedException>(() => span.ReserveMemoryAsync(1024, ReservationPriority.Always).WaitAsync(closed));
+        await Assert.ThrowsAsync<ResourceScopeClosedException>(() => stream.BeginSpanAsync().WaitAsync(closed));
+        await Assert.ThrowsAsync<ResourceScopeClosedException>(() => stream.SetServiceAsync("echo").WaitAsync(closed));
+        Assert.Equal(ScopeStat.Zero, await stream.StatAsync().WaitAsync(closed));
+        await AllAtZeroAsync(manager);
+    }
+
+    [Fact]
     public async Task A_denial_must_say_which_scope_resource_amount_use_and_limit()
     {
         var manager = Start(new ResourceLimits { System = new ScopeLimit { Memory = 1000 } });
