@@ -25,7 +25,10 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     private readonly List<(Multiaddr Address, ITransport Transport)> _queue = [];
     private readonly List<(Multiaddr Address, Exception Error)> _failures = [];
     private readonly HashSet<Multiaddr> _running = [];
-    private readonly TimeSpan _timeout;
+    // From the dial's start to its deadline; a later waiter with a later deadline extends it.
+    private TimeSpan _timeout;
+    // The timeout of the waiter whose deadline the dial's is: what its failure says it timed out after.
+    private TimeSpan _reported;
     private readonly IActorRef _peerstore;
     private readonly IReadOnlyList<Multiaddr> _given;
     private readonly TimeSpan _started;
@@ -52,6 +55,13 @@ public sealed class DialActor : ReceiveActor, IWithTimers
     /// <summary>An address that failed <paramref name="Failures"/> times in a row is not dialed again before <paramref name="Until"/>.</summary>
     public sealed record Backoff(DateTimeOffset Until, int Failures);
 
+    /// <summary>
+    /// A request that joined this dial may wait <paramref name="Timeout"/> from now: the dial runs
+    /// at least that long (each caller keeps its own timeout, as the seed's <c>WithDialPeerTimeout</c>;
+    /// the Swarm fails a waiter whose deadline comes sooner).
+    /// </summary>
+    public sealed record ExtendTimeout(TimeSpan Timeout);
+
     private sealed record AddressesKnown(IReadOnlyList<Multiaddr> Addresses);
     private sealed record TimedOut;
 
@@ -63,7 +73,7 @@ public sealed class DialActor : ReceiveActor, IWithTimers
         _backedOff = backedOff;
         _peer = peer;
         _settings = settings;
-        _timeout = timeout;
+        _timeout = _reported = timeout;
         _peerstore = peerstore;
         _given = given;
         _started = Context.System.Scheduler.MonotonicClock;
@@ -89,12 +99,20 @@ public sealed class DialActor : ReceiveActor, IWithTimers
             else
                 Launch();
         });
+        Receive<ExtendTimeout>(extend =>
+        {
+            var elapsed = Context.System.Scheduler.MonotonicClock - _started;
+            if (_done || elapsed + extend.Timeout <= _timeout)
+                return;
+            (_timeout, _reported) = (elapsed + extend.Timeout, extend.Timeout);
+            Timers.StartSingleTimer("timeout", new TimedOut(), extend.Timeout);
+        });
         Receive<TimedOut>(_ =>
         {
             // Attempts still running are named too, so the dialer sees which addresses never answered.
             foreach (var address in _running)
-                _failures.Add((address, new TimeoutException($"still connecting or upgrading when the dial timed out after {timeout.TotalSeconds:0.###} s")));
-            Finish(new DialException(peer, $"timed out after {timeout.TotalSeconds:0.###} s", _failures));
+                _failures.Add((address, new TimeoutException($"still connecting or upgrading when the dial timed out after {_reported.TotalSeconds:0.###} s")));
+            Finish(new DialException(peer, $"timed out after {_reported.TotalSeconds:0.###} s", _failures));
         });
     }
 

@@ -60,9 +60,52 @@ public sealed partial class SwarmActor
             var backedOff = options.SimultaneousConnect is null ? BackedOff(peer) : new Dictionary<Multiaddr, DialActor.Backoff>();
             var actor = Context.ActorOf(DialActor.Props(peer, addresses ?? [], options.Timeout, _settings, _peerstore, backedOff, options), $"dial-{++_nextDial}-{peer}");
             Context.Watch(actor);
-            _dials[key] = dial = new DialInProgress(actor, []);
+            _dials[key] = dial = new DialInProgress(actor, Context.System.Scheduler.MonotonicClock + options.Timeout);
+        }
+        else
+        {
+            JoinDial(key, dial, pending);
         }
         dial.Waiters.Add(pending);
+    }
+
+    /// <summary>
+    /// A request joins a dial already running, and keeps its own timeout (the seed's
+    /// <c>WithDialPeerTimeout</c> is per call): a deadline sooner than the dial's fails it alone, a
+    /// later one makes the dial run on, with the deadlines of those already waiting kept.
+    /// </summary>
+    private void JoinDial(DialKey key, DialInProgress dial, Pending pending)
+    {
+        var now = Context.System.Scheduler.MonotonicClock;
+        var deadline = now + pending.Timeout;
+        if (deadline < dial.Deadline)
+        {
+            Timers.StartSingleTimer(pending, new WaiterTimedOut(key, pending), pending.Timeout);
+            return;
+        }
+        if (deadline == dial.Deadline)
+            return;
+        foreach (var waiter in dial.Waiters)
+        {
+            if (!Timers.IsTimerActive(waiter))
+                Timers.StartSingleTimer(waiter, new WaiterTimedOut(key, waiter), dial.Deadline - now);
+        }
+        dial.Deadline = deadline;
+        dial.Actor.Tell(new DialActor.ExtendTimeout(pending.Timeout));
+    }
+
+    private void HandleWaiterTimedOut(WaiterTimedOut timedOut)
+    {
+        if (!_dials.TryGetValue(timedOut.Key, out var dial) || !dial.Waiters.Remove(timedOut.Waiter))
+            return;
+        Fail(timedOut.Key.Peer, timedOut.Waiter, new DialException(timedOut.Key.Peer, $"timed out after {timedOut.Waiter.Timeout.TotalSeconds:0.###} s"));
+    }
+
+    /// <summary>Waiters that leave their dial (answered, or the dial gone) need their deadlines no more.</summary>
+    private void CancelDeadlines(List<Pending> waiters)
+    {
+        foreach (var waiter in waiters)
+            Timers.Cancel(waiter);
     }
 
     /// <summary>The dial <paramref name="actor"/> runs, taken out of the table; its waiters, or none if it is not there.</summary>
@@ -73,6 +116,7 @@ public sealed partial class SwarmActor
             if (dial.Actor.Equals(actor))
             {
                 _dials.Remove(key);
+                CancelDeadlines(dial.Waiters);
                 return dial.Waiters;
             }
         }
@@ -198,6 +242,7 @@ public sealed partial class SwarmActor
         {
             if (key.Peer != info.RemotePeer || !key.Direct || dial.Waiters.Count == 0)
                 continue;
+            CancelDeadlines(dial.Waiters);
             foreach (var waiter in dial.Waiters)
                 Satisfy(waiter, info);
             dial.Waiters.Clear();
@@ -241,6 +286,7 @@ public sealed partial class SwarmActor
             Context.Stop(listener);
         foreach (var (key, dial) in _dials)
         {
+            CancelDeadlines(dial.Waiters);
             foreach (var waiter in dial.Waiters)
                 Fail(key.Peer, waiter, new DialException(key.Peer, "the network is closing"));
             Context.Stop(dial.Actor);

@@ -60,8 +60,16 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         public List<IActorRef> Closers { get; } = [];
     }
 
-    /// <summary>The dial of one peer: its actor, and the requests waiting for its connection.</summary>
-    private sealed record DialInProgress(IActorRef Actor, List<Pending> Waiters);
+    /// <summary>
+    /// The dial of one peer: its actor, the requests waiting for its connection, and when it gives
+    /// up (on the scheduler's monotonic clock): the latest deadline of its waiters.
+    /// </summary>
+    private sealed class DialInProgress(IActorRef actor, TimeSpan deadline)
+    {
+        public IActorRef Actor { get; } = actor;
+        public List<Pending> Waiters { get; } = [];
+        public TimeSpan Deadline { get; set; } = deadline;
+    }
 
     /// <summary>
     /// Dials of a peer are shared when they want the same thing: a direct dial (no relayed
@@ -69,8 +77,19 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
     /// </summary>
     private readonly record struct DialKey(PeerId Peer, bool Direct, bool? SimultaneousClient);
 
-    /// <summary>A request waiting for a connection: a dial, or a stream to open once connected.</summary>
-    private sealed record Pending(IActorRef ReplyTo, IReadOnlyList<string>? StreamProtocols);
+    /// <summary>
+    /// A request waiting for a connection: a dial, or a stream to open once connected, within its
+    /// own <see cref="Timeout"/>. A class: each request is its own, and keys its own deadline's timer.
+    /// </summary>
+    private sealed class Pending(IActorRef replyTo, IReadOnlyList<string>? streamProtocols, TimeSpan timeout)
+    {
+        public IActorRef ReplyTo { get; } = replyTo;
+        public IReadOnlyList<string>? StreamProtocols { get; } = streamProtocols;
+        public TimeSpan Timeout { get; } = timeout;
+    }
+
+    /// <summary>A request that joined another's dial reached its own deadline before the dial's.</summary>
+    private sealed record WaiterTimedOut(DialKey Key, Pending Waiter);
 
     private sealed record CloseTimedOut;
 
@@ -136,10 +155,11 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         Receive<ListenerActor.Accepted>(a => StartConnection(new ConnectionActor.ConnectionStart.Accepted(a.Inbound)));
         Receive<DialActor.StartAttempt>(a => StartConnection(new ConnectionActor.ConnectionStart.Dialed(a.Address, a.Transport, a.Peer, a.Timeout, Sender) { Initiator = a.Initiator }));
         Receive<ConnectionActor.Up>(u => Adopt(u.Info, u.Connection));
-        Receive<SwarmProtocol.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null)));
-        Receive<SwarmProtocol.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols)));
+        Receive<SwarmProtocol.Dial>(d => RequestConnection(d.Peer, d.Options, d.Addresses, new Pending(Sender, null, d.Options.Timeout)));
+        Receive<SwarmProtocol.OpenStream>(o => RequestConnection(o.Peer, o.Options, null, new Pending(Sender, o.Protocols, o.Options.Timeout)));
         Receive<DialActor.Succeeded>(HandleDialSucceeded);
         Receive<DialActor.Failed>(HandleDialFailed);
+        Receive<WaiterTimedOut>(HandleWaiterTimedOut);
         Receive<SwarmProtocol.SetStreamHandler>(s => ChangeHandlers(s.Protocol, _handlers.Handlers.SetItem(s.Protocol, s.Handler)));
         Receive<SwarmProtocol.RemoveStreamHandler>(r => ChangeHandlers(r.Protocol, _handlers.Handlers.Remove(r.Protocol)));
         Receive<SwarmProtocol.ClosePeer>(c =>
@@ -208,6 +228,7 @@ public sealed partial class SwarmActor : ReceiveActor, IWithTimers
         {
             // A dial actor that stopped without reporting: nobody may be left waiting.
             _dials.Remove(stopped.Key);
+            CancelDeadlines(dial.Waiters);
             foreach (var waiter in dial.Waiters)
                 Fail(stopped.Key.Peer, waiter, new DialException(stopped.Key.Peer, "the dial stopped"));
         }

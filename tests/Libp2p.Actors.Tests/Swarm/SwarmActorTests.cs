@@ -164,6 +164,36 @@ public sealed class SwarmActorTests : SwarmTestKit
         CloseAll(b);
     }
 
+    [Theory]
+    [InlineData(4, 1)]
+    [InlineData(1, 4)]
+    public void Dials_that_share_one_dial_of_a_peer_must_each_keep_their_own_timeout(int firstSeconds, int secondSeconds)
+    {
+        // As the seed's WithDialPeerTimeout: each call's own. The second dial joins the one the
+        // first started; a listener that accepts and never speaks lets both run to their deadlines.
+        var silent = MemoryTransportSilentListener();
+        var b = StartHost();
+        using var other = Protocols.Crypto.PrivateKey.Generate(Protocols.Crypto.KeyType.Ed25519);
+        var peer = PeerId.FromPublicKey(other.PublicKey);
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        b.Swarm.Tell(new SwarmProtocol.Dial(peer, DialOptions.Default.WithTimeout(TimeSpan.FromSeconds(firstSeconds)), [silent]), first.Ref);
+        b.Swarm.Tell(new SwarmProtocol.Dial(peer, DialOptions.Default.WithTimeout(TimeSpan.FromSeconds(secondSeconds)), [silent]), second.Ref);
+
+        var (sooner, later) = firstSeconds < secondSeconds ? ((Probe: first, Seconds: firstSeconds), (Probe: second, Seconds: secondSeconds)) : ((Probe: second, Seconds: secondSeconds), (Probe: first, Seconds: firstSeconds));
+        var early = sooner.Probe.ExpectMsg<SwarmProtocol.DialFailed>(Patience);
+        Assert.Contains($"timed out after {sooner.Seconds} s", early.Reason.Message, StringComparison.Ordinal);
+        // Not held to the other's deadline (the scheduler's tick is the slack allowed either way).
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(sooner.Seconds - 0.1), TimeSpan.FromSeconds(later.Seconds - 0.1));
+        later.Probe.ExpectNoMsg(TimeSpan.Zero);
+        var late = later.Probe.ExpectMsg<SwarmProtocol.DialFailed>(Patience);
+        Assert.Contains($"timed out after {later.Seconds} s", late.Reason.Message, StringComparison.Ordinal);
+        Assert.True(started.Elapsed >= TimeSpan.FromSeconds(later.Seconds - 0.1), $"failed after {started.Elapsed}, before its own deadline");
+        CloseAll(b);
+    }
+
     [Fact]
     public async Task What_the_Swarm_remembers_of_peers_it_is_not_connected_to_must_stay_bounded()
     {
