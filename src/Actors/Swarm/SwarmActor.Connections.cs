@@ -32,8 +32,10 @@ public sealed partial class SwarmActor
         }
         var live = ConnectionsTo(peer);
         // A direct dial (go's WithForceDirectDial) is satisfied by a direct connection only; a relayed
-        // one does not count, so hole punching dials even while it lives.
-        var usable = options.ForceDirectDial is not null || options.UseTransient is null ? live.Where(c => !c.Stat.Transient).ToList() : live;
+        // one does not count, so hole punching dials even while it lives. A plain dial is answered
+        // with a limited connection, as go's DialPeer is; a stream needs UseTransient to go on one.
+        var limitedWillDo = options.ForceDirectDial is null && (options.UseTransient is not null || pending.StreamProtocols is null);
+        var usable = limitedWillDo ? live : live.Where(c => !c.Stat.Transient).ToList();
         if (usable.Count > 0)
         {
             Satisfy(pending, usable[0]);

@@ -18,12 +18,16 @@ public sealed class DirectDialTests : RelayTestKit
         await dialer.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default, [Through(reservation, listener)]), Patience);
         await KnowAsync(dialer, listener);
 
-        // An ordinary dial does not take a limited connection, and does not dial past it either.
-        var refused = await dialer.Swarm.Ask(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default), Patience);
+        // An ordinary dial is answered with the limited connection, as go's DialPeer is, and does
+        // not dial past it; a stream on it still needs UseTransient.
+        var limited = await dialer.Swarm.Ask(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default), Patience);
+        Assert.True(Assert.IsType<SwarmProtocol.Dialed>(limited).Connection.Stat.Transient);
+        Assert.Single(Conns(dialer, listener.Peer));
+        var refused = await dialer.Swarm.Ask(new SwarmProtocol.OpenStream(listener.Peer, ["/echo/1.0.0"], DialOptions.Default), Patience);
+        Assert.IsType<TransientConnectionException>(Assert.IsType<SwarmProtocol.OpenStreamFailed>(refused).Reason);
         var direct = await dialer.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default.WithForceDirectDial("test")), Patience);
         var again = await dialer.Swarm.Ask<SwarmProtocol.Dialed>(new SwarmProtocol.Dial(listener.Peer, DialOptions.Default.WithForceDirectDial("test")), Patience);
 
-        Assert.IsType<TransientConnectionException>(Assert.IsType<SwarmProtocol.DialFailed>(refused).Reason);
         Assert.False(direct.Connection.Stat.Transient);
         Assert.Equal(listener.Addresses[0], direct.Connection.RemoteAddress);
         // The direct connection is reused, and now answers ordinary dials and streams first.
